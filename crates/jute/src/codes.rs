@@ -224,7 +224,9 @@ impl ErrorCode {
             ErrorCode::NoWatcher => "No such watcher",
             ErrorCode::RequestTimeout => "Request timeout",
             ErrorCode::ReconfigDisabled => "Reconfig is disabled",
-            ErrorCode::SessionClosedRequireSaslAuth => "Session closed because client failed to authenticate",
+            ErrorCode::SessionClosedRequireSaslAuth => {
+                "Session closed because client failed to authenticate"
+            }
             ErrorCode::QuotaExceeded => "Quota has exceeded",
             ErrorCode::Throttled => "Op throttled due to high load",
         }
@@ -296,7 +298,10 @@ wire_enum! {
 impl CreateMode {
     /// Whether the node is deleted when its owning session ends.
     pub const fn is_ephemeral(self) -> bool {
-        matches!(self, CreateMode::Ephemeral | CreateMode::EphemeralSequential)
+        matches!(
+            self,
+            CreateMode::Ephemeral | CreateMode::EphemeralSequential
+        )
     }
     /// Whether a sequence suffix is appended to the path.
     pub const fn is_sequential(self) -> bool {
