@@ -1,0 +1,1 @@
+//! placeholder: the ZAB engine is being written
