@@ -1,1 +1,242 @@
-//! placeholder
+//! # corral-acl: ZooKeeper's access control
+//!
+//! What it is: the identities (`Id`), access-control entries (`Acl`) and permission bits of
+//! ZooKeeper, the well-known ACLs of `ZooDefs.Ids`, the permission check a server runs before
+//! every operation ([`check`], ZooKeeper's `ZooKeeperServer.checkACL`) and the validation and
+//! expansion of an ACL a client sends with create / setACL ([`fixup_acl`], ZooKeeper's
+//! `PrepRequestProcessor.fixupACL`). The schemes it knows are ZooKeeper's built-in ones:
+//! `world` (only `anyone`), `auth` (the session's authenticated ids), `digest`
+//! (`user:base64(sha1(user:password))`, matched exactly), `ip` (an address with an optional
+//! prefix length, IPv4 or IPv6) and the `super` identity a session gains from the super digest.
+//!
+//! What it is not: it does not authenticate anyone (turning `addauth digest user:pass` into an
+//! id is the server's job), holds no session state and reads no configuration. It is pure.
+//!
+//! ```
+//! use corral_acl::{check, fixup_acl, open_acl_unsafe, perms, Acl, Id};
+//!
+//! let session = vec![Id { scheme: "digest".into(), id: "alice:HASH".into() }];
+//!
+//! // `auth` expands to the session's authenticated ids.
+//! let acl = fixup_acl(&corral_acl::creator_all_acl(), &session)?;
+//! assert_eq!(acl, vec![Acl { perms: perms::ALL, id: session[0].clone() }]);
+//!
+//! assert!(check(&acl, perms::WRITE, &session));
+//! assert!(!check(&acl, perms::WRITE, &[]));
+//! assert!(check(&open_acl_unsafe(), perms::WRITE, &[]));
+//! # Ok::<(), corral_acl::AclError>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod ip;
+
+pub use corral_jute::codes::perms;
+pub use corral_jute::records::{Acl, Id};
+
+use corral_jute::codes::ErrorCode;
+
+/// Why an ACL was refused. Every variant is ZooKeeper's `InvalidACL` on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AclError {
+    /// The ACL has no entries.
+    #[error("the ACL is empty")]
+    Empty,
+    /// An `auth` entry was given but the session has no authenticated id to expand it to.
+    #[error("an `auth` ACL entry needs an authenticated id, and the session has none")]
+    NoAuthenticatedId,
+    /// The scheme is not one ZooKeeper knows (or `world` with an id other than `anyone`).
+    #[error("unknown ACL scheme {0:?}")]
+    UnknownScheme(String),
+    /// The id is not well formed for its scheme.
+    #[error("malformed {scheme} id {id:?}")]
+    MalformedId {
+        /// The scheme.
+        scheme: String,
+        /// The id.
+        id: String,
+    },
+}
+
+impl AclError {
+    /// The ZooKeeper error code a client receives: always `InvalidAcl`.
+    pub const fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidAcl
+    }
+}
+
+/// `world:anyone`, the identity of everybody (`ZooDefs.Ids.ANYONE_ID_UNSAFE`).
+pub fn world_anyone() -> Id {
+    Id {
+        scheme: "world".into(),
+        id: "anyone".into(),
+    }
+}
+
+/// `auth:`, the placeholder for the creator's authenticated ids (`ZooDefs.Ids.AUTH_IDS`).
+pub fn auth_ids() -> Id {
+    Id {
+        scheme: "auth".into(),
+        id: String::new(),
+    }
+}
+
+/// Everything for everybody (`ZooDefs.Ids.OPEN_ACL_UNSAFE`).
+pub fn open_acl_unsafe() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::ALL,
+        id: world_anyone(),
+    }]
+}
+
+/// Read for everybody (`ZooDefs.Ids.READ_ACL_UNSAFE`).
+pub fn read_acl_unsafe() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::READ,
+        id: world_anyone(),
+    }]
+}
+
+/// Everything for the creator's authenticated ids (`ZooDefs.Ids.CREATOR_ALL_ACL`).
+pub fn creator_all_acl() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::ALL,
+        id: auth_ids(),
+    }]
+}
+
+/// The schemes with an authentication provider, as ZooKeeper registers them by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Provider {
+    Ip,
+    Digest,
+}
+
+impl Provider {
+    fn for_scheme(scheme: &str) -> Option<Provider> {
+        match scheme {
+            "ip" => Some(Provider::Ip),
+            "digest" => Some(Provider::Digest),
+            _ => None,
+        }
+    }
+
+    /// Whether an id of this scheme proves who the client is (and so can stand for `auth`).
+    /// An ip address does not.
+    fn is_authenticated(self) -> bool {
+        match self {
+            Provider::Ip => false,
+            Provider::Digest => true,
+        }
+    }
+
+    fn is_valid(self, id: &str) -> bool {
+        match self {
+            Provider::Ip => ip::is_valid(id),
+            Provider::Digest => digest_is_valid(id),
+        }
+    }
+
+    fn matches(self, client_id: &str, acl_id: &str) -> bool {
+        match self {
+            Provider::Ip => ip::matches(client_id, acl_id),
+            Provider::Digest => client_id == acl_id,
+        }
+    }
+}
+
+/// A digest id is `user:hash`: splitting on `:` (trailing empty parts dropped, as Java's
+/// `String.split` does) must give exactly two parts.
+fn digest_is_valid(id: &str) -> bool {
+    let mut parts: Vec<&str> = id.split(':').collect();
+    while parts.len() > 1 && parts.last().is_some_and(|p| p.is_empty()) {
+        parts.pop();
+    }
+    parts.len() == 2 && !parts[1].is_empty()
+}
+
+fn is_world_anyone(id: &Id) -> bool {
+    id.scheme == "world" && id.id == "anyone"
+}
+
+/// Whether a session holding `auth_ids` may do `perm` (one or more [`perms`] bits, any of
+/// which suffices) on a node whose ACL is `acl`.
+///
+/// As ZooKeeper's `checkACL`: an empty ACL allows everything; a session holding a `super`
+/// id may do everything; an entry grants when its bits include `perm` and its id is
+/// `world:anyone`, or matches one of the session's ids of the same scheme (`digest`: equal,
+/// `ip`: the client address lies in the entry's network). Entries of unknown schemes match
+/// nobody.
+pub fn check(acl: &[Acl], perm: i32, auth_ids: &[Id]) -> bool {
+    if acl.is_empty() || auth_ids.iter().any(|id| id.scheme == "super") {
+        return true;
+    }
+    acl.iter().filter(|a| a.perms & perm != 0).any(|a| {
+        if is_world_anyone(&a.id) {
+            return true;
+        }
+        let Some(provider) = Provider::for_scheme(&a.id.scheme) else {
+            return false;
+        };
+        auth_ids
+            .iter()
+            .any(|who| who.scheme == a.id.scheme && provider.matches(&who.id, &a.id.id))
+    })
+}
+
+/// Validates the ACL a client sent with create or setACL and expands its `auth` entries,
+/// as ZooKeeper's `PrepRequestProcessor.fixupACL`.
+///
+/// Exact duplicates are removed first (the first occurrence is kept); an ACL left empty is
+/// refused. `world:anyone` entries are kept. An `auth` entry (whatever its id) is replaced by
+/// one entry with its bits for each of the session's ids whose scheme authenticates (digest;
+/// not ip, not super), and refused when there is none. Any other entry must be of a known
+/// scheme with a well-formed id (`digest`: `user:hash`, `ip`: an address with an optional
+/// prefix length); `world` with an id other than `anyone` and `super` are refused. Entries
+/// produced by the expansion are not de-duplicated again, as in ZooKeeper.
+pub fn fixup_acl(acl: &[Acl], auth_ids: &[Id]) -> Result<Vec<Acl>, AclError> {
+    let mut unique: Vec<&Acl> = Vec::with_capacity(acl.len());
+    for a in acl {
+        if !unique.contains(&a) {
+            unique.push(a);
+        }
+    }
+    if unique.is_empty() {
+        return Err(AclError::Empty);
+    }
+    let mut out = Vec::with_capacity(unique.len());
+    for a in unique {
+        if is_world_anyone(&a.id) {
+            out.push(a.clone());
+        } else if a.id.scheme == "auth" {
+            let before = out.len();
+            for who in auth_ids {
+                if Provider::for_scheme(&who.scheme).is_some_and(Provider::is_authenticated) {
+                    out.push(Acl {
+                        perms: a.perms,
+                        id: who.clone(),
+                    });
+                }
+            }
+            if out.len() == before {
+                return Err(AclError::NoAuthenticatedId);
+            }
+        } else {
+            let Some(provider) = Provider::for_scheme(&a.id.scheme) else {
+                return Err(AclError::UnknownScheme(a.id.scheme.clone()));
+            };
+            if !provider.is_valid(&a.id.id) {
+                return Err(AclError::MalformedId {
+                    scheme: a.id.scheme.clone(),
+                    id: a.id.id.clone(),
+                });
+            }
+            out.push(a.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
