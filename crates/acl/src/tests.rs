@@ -164,7 +164,7 @@ fn fixup_refuses_unknown_schemes_and_malformed_ids() {
     for a in bad {
         assert!(
             matches!(
-                fixup_acl(&[a.clone()], &[]),
+                fixup_acl(std::slice::from_ref(&a), &[]),
                 Err(AclError::UnknownScheme(_))
             ),
             "{a:?}"
@@ -181,7 +181,7 @@ fn fixup_refuses_unknown_schemes_and_malformed_ids() {
     for a in malformed {
         assert!(
             matches!(
-                fixup_acl(&[a.clone()], &[]),
+                fixup_acl(std::slice::from_ref(&a), &[]),
                 Err(AclError::MalformedId { .. })
             ),
             "{a:?}"
@@ -194,7 +194,7 @@ fn fixup_refuses_unknown_schemes_and_malformed_ids() {
         acl(perms::ALL, "ip", "::1"),
     ];
     for a in good {
-        assert_eq!(fixup_acl(&[a.clone()], &[]), Ok(vec![a]));
+        assert_eq!(fixup_acl(std::slice::from_ref(&a), &[]), Ok(vec![a]));
     }
 }
 
