@@ -195,6 +195,11 @@ pub enum WatchScope {
 
 /// Watch counts, as `wchs` prints them ("`watchers` connections watching `paths` paths,
 /// Total watches: `watches`").
+///
+/// One deliberate difference: ZooKeeper's `WatchManager` keeps a connection in its
+/// watcher -> paths table after its last watch fired (until it closes or removes a watch), so
+/// its `wchs` may count, and `wchc` list, connections that watch nothing; here a watcher
+/// counts only while it has a watch in scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct WatchSummary {
     /// Watchers with at least one watch in scope.

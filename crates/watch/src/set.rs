@@ -75,7 +75,8 @@ const SMALL_AGAIN: usize = 2;
 #[derive(Debug, Clone)]
 pub(crate) enum WatcherSet<W> {
     Small(Vec<(W, Modes)>),
-    Large(HashMap<W, Modes>),
+    /// Boxed: rare, and it keeps the common small case (and every path entry) compact.
+    Large(Box<HashMap<W, Modes>>),
 }
 
 impl<W: Copy + Eq + Hash> WatcherSet<W> {
@@ -127,7 +128,7 @@ impl<W: Copy + Eq + Hash> WatcherSet<W> {
                         } else {
                             let mut m: HashMap<W, Modes> = v.drain(..).collect();
                             m.insert(w, modes);
-                            *self = WatcherSet::Large(m);
+                            *self = WatcherSet::Large(Box::new(m));
                         }
                     }
                 }
@@ -217,6 +218,14 @@ mod tests {
         s.set(99, Modes::NONE);
         s.set(99, Modes::NONE);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn small_set_is_three_words() {
+        assert_eq!(
+            std::mem::size_of::<WatcherSet<u64>>(),
+            3 * std::mem::size_of::<usize>()
+        );
     }
 
     proptest::proptest! {
