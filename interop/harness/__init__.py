@@ -1,0 +1,1 @@
+"""Differential interop harness: Apache ZooKeeper (oracle) vs Corral."""

@@ -1,0 +1,140 @@
+"""Sessions: close removes ephemerals, expiry after the negotiated timeout,
+and timeout negotiation (min = 2*tickTime, max = 20*tickTime by default)."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from harness import kz
+from harness.scenario import scenario
+
+# Short ticks so that short session timeouts are allowed and expire promptly.
+FAST = {"tickTime": "500"}
+BOUNDED = {"tickTime": "500", "minSessionTimeout": "1500", "maxSessionTimeout": "8000"}
+CHILD = Path(__file__).resolve().parent / "harness" / "session_child.py"
+EXPIRY_TIMEOUT_S = 4.0
+READY_TIMEOUT_S = 30.0
+
+
+def _negotiated(t, requested_s):
+    c = kz.new_client(t, timeout=requested_s)
+    try:
+        return c.negotiated_timeout_ms
+    finally:
+        kz.stop_client(c)
+
+
+def _negotiation(t, requests):
+    return [f"requested {int(s * 1000)} ms -> negotiated {_negotiated(t, s)} ms" for s in requests]
+
+
+@scenario
+def test_session_timeout_negotiation_default_bounds(t):
+    """tickTime=2000: bounds 4000..40000 ms."""
+    return _negotiation(t, [1.0, 4.0, 10.0, 40.0, 100.0])
+
+
+@scenario(config=FAST)
+def test_session_timeout_negotiation_fast_ticks(t):
+    """tickTime=500: bounds 1000..10000 ms."""
+    return _negotiation(t, [0.8, 1.0, 2.5, 10.0, 30.0])
+
+
+@scenario(config=BOUNDED)
+def test_session_timeout_negotiation_configured_bounds(t):
+    """minSessionTimeout/maxSessionTimeout set explicitly."""
+    return _negotiation(t, [1.0, 1.5, 3.0, 8.0, 30.0])
+
+
+@scenario
+def test_session_close_removes_ephemerals(t):
+    r = t.root
+    out = []
+    ev = kz.Events()
+
+    def cb(label):
+        return lambda event: ev.add(f"{label}: {event.type} {event.path}")
+
+    with kz.clients(t, 1) as (observer,):
+        owner = kz.new_client(t)
+        try:
+            owner.create(r, b"")
+            owner.create(f"{r}/persistent", b"p")
+            owner.create(f"{r}/e1", b"one", ephemeral=True)
+            seq = owner.create(f"{r}/es-", b"two", ephemeral=True, sequence=True)
+            out.append(f"created {seq}")
+            st = observer.exists(f"{r}/e1", watch=cb("exists-e1"))
+            out.append(f"e1 owned by owner: {st.ephemeralOwner == owner.client_id[0]}")
+            observer.get(seq, watch=cb("get-es"))
+            out.append(f"children before: {sorted(observer.get_children(r, watch=cb('children-root')))}")
+        finally:
+            kz.stop_client(owner)  # closeSession: the server deletes the ephemerals first
+        out.append(f"e1 after close: {observer.exists(f'{r}/e1')}")
+        out.append(f"es after close: {observer.exists(seq)}")
+        out.append(f"children after: {sorted(observer.get_children(r))}")
+        kz.barrier(observer)
+        # the order in which one session's ephemerals are deleted is unspecified
+        out.append(f"events: {sorted(ev.take())}")
+        out.append(f"root: {t.norm.stat(observer.exists(r))}")
+    return out
+
+
+def _read_line(proc, timeout):
+    result = []
+    reader = threading.Thread(target=lambda: result.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return result[0] if result else None
+
+
+@scenario(config=FAST)
+def test_session_expiry_after_kill(t):
+    """A client is SIGKILLed (socket closed, no closeSession): its ephemeral
+    stays until the negotiated timeout expires the session."""
+    r = t.root
+    path = f"{r}/eph"
+    out = []
+    ev = kz.Events()
+    with kz.clients(t, 1) as (observer,):
+        observer.create(r, b"")
+        proc = subprocess.Popen(
+            [sys.executable, str(CHILD), t.addr, path, str(EXPIRY_TIMEOUT_S)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            line = _read_line(proc, READY_TIMEOUT_S)
+            if not line or not line.startswith("ready "):
+                proc.kill()
+                _, err = proc.communicate(timeout=10)
+                raise RuntimeError(f"session child did not get ready: {line!r}\n{err}")
+            _, negotiated, sid = line.split()
+            out.append(f"child requested {int(EXPIRY_TIMEOUT_S * 1000)} ms, negotiated {negotiated} ms")
+            st = observer.exists(path, watch=lambda e: ev.add(f"exists: {e.type} {e.path}"))
+            out.append(f"ephemeral owned by child session: {st is not None and st.ephemeralOwner == int(sid)}")
+            observer.get_children(r, watch=lambda e: ev.add(f"children: {e.type} {e.path}"))
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+            for stream in (proc.stdout, proc.stderr):
+                stream.close()
+        killed_at = time.monotonic()
+        out.append("present-after-kill" if observer.exists(path) else "absent-right-after-kill")
+        timeout_s = int(negotiated) / 1000.0
+        # well before any possible expiry (last heartbeat <= timeout/3 before the kill)
+        time.sleep(max(0.0, killed_at + timeout_s / 4 - time.monotonic()))
+        out.append("present-at-quarter-timeout" if observer.exists(path) else "absent-at-quarter-timeout")
+        gone = kz.wait_until(lambda: observer.exists(path) is None, 3 * timeout_s, interval=0.1)
+        out.append("gone-within-3x-timeout" if gone else "still-present-after-3x-timeout")
+        kz.barrier(observer)
+        out.append(f"events: {sorted(ev.take())}")
+        out.append(f"children: {observer.get_children(r)}")
+        out.append(f"observer negotiated {observer.negotiated_timeout_ms} ms")
+    return out

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Stand-in for the Corral binary: `zk-as-corral.sh server /abs/zoo.cfg` runs
+# Apache ZooKeeper 3.8 in the foreground with that config. Used with
+# CORRAL_ORACLE_ONLY=1 to validate the interop harness with ZooKeeper on both
+# sides (every scenario must then pass).
+set -euo pipefail
+if [[ $# -ne 2 || $1 != server ]]; then
+    echo "usage: $0 server /abs/zoo.cfg" >&2
+    exit 2
+fi
+cp=/usr/share/java/zookeeper.jar
+for binding in slf4j-simple.jar slf4j-nop.jar; do
+    if [[ -e /usr/share/java/$binding ]]; then
+        cp="$cp:/usr/share/java/$binding"
+        break
+    fi
+done
+exec java -Xms64m -XX:+UseSerialGC -cp "$cp" org.apache.zookeeper.server.quorum.QuorumPeerMain "$2"
