@@ -1,1 +1,216 @@
-fn main() {}
+//! `cargo xtask`: project automation for Corral.
+//!
+//! - `cargo xtask ci`: set up everything a fresh Debian machine lacks (Apache
+//!   ZooKeeper from Debian, a Python venv with kazoo and pytest), then run
+//!   every check: rustfmt, clippy, the workspace tests, and the differential
+//!   interop suite (Corral vs Apache ZooKeeper).
+//! - `cargo xtask interop [pytest args...]`: only the set-up, the Corral build
+//!   and the interop suite.
+
+mod runner;
+mod setup;
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+
+use runner::{run_cmd, Runner};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci                      set up (ZooKeeper, Python venv), then fmt, clippy,
+                          tests, build corral and run the interop suite
+  interop [pytest args]   set up, build corral, run only the interop suite
+                          (with CORRAL_ORACLE_ONLY=1: no build, Apache
+                          ZooKeeper on both sides, to check the harness)
+  help                    this text
+";
+
+/// Paths and tools shared by all steps.
+pub struct Ctx {
+    /// The workspace root (parent of xtask/).
+    pub root: PathBuf,
+    /// The cargo that runs us (CARGO, set by cargo), else `cargo` from PATH.
+    pub cargo: String,
+    /// The cargo target directory: CARGO_TARGET_DIR if set, else root/target.
+    pub target_dir: PathBuf,
+    /// The interop venv: always root/target/interop-venv (git-ignored).
+    pub venv: PathBuf,
+}
+
+impl Ctx {
+    fn new() -> Result<Self> {
+        let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let root = manifest_dir
+            .parent()
+            .context("xtask's manifest directory has no parent")?
+            .to_path_buf();
+        let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let target_dir = match env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if !dir.is_empty() => {
+                let dir = PathBuf::from(dir);
+                if dir.is_absolute() {
+                    dir
+                } else {
+                    // cargo resolves it against its working directory, which is root
+                    root.join(dir)
+                }
+            }
+            _ => root.join("target"),
+        };
+        let venv = root.join("target").join("interop-venv");
+        Ok(Ctx {
+            root,
+            cargo,
+            target_dir,
+            venv,
+        })
+    }
+
+    pub fn cargo(&self) -> Command {
+        let mut cmd = Command::new(&self.cargo);
+        cmd.current_dir(&self.root);
+        cmd
+    }
+
+    pub fn venv_python(&self) -> PathBuf {
+        self.venv.join("bin").join("python")
+    }
+
+    pub fn corral_bin(&self) -> PathBuf {
+        self.target_dir.join("debug").join("corral")
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") if args.len() == 1 => ci(),
+        Some("ci") => Err(anyhow::anyhow!("`cargo xtask ci` takes no arguments")),
+        Some("interop") => interop(&args[1..]),
+        Some("help") | Some("-h") | Some("--help") | None => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn oracle_only() -> bool {
+    matches!(env::var("CORRAL_ORACLE_ONLY"), Ok(v) if !v.is_empty() && v != "0")
+}
+
+/// Everything CI checks. Set-up failures stop the run; a failing check does
+/// not stop the later ones (one run reports all problems), but the exit
+/// status is non-zero if anything failed.
+fn ci() -> Result<bool> {
+    let ctx = Ctx::new()?;
+    let mut r = Runner::new("ci");
+    if !setup_steps(&ctx, &mut r) {
+        return Ok(r.finish());
+    }
+    r.step("cargo fmt --check", || {
+        run_cmd(ctx.cargo().args(["fmt", "--all", "--", "--check"]))
+    });
+    r.step("cargo clippy", || {
+        run_cmd(ctx.cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    });
+    r.step("cargo test", || {
+        run_cmd(ctx.cargo().args(["test", "--workspace"]))
+    });
+    let built = r.step("build corral", || build_corral(&ctx));
+    if built {
+        // CI always tests the real server, whatever the environment says.
+        r.step("interop tests", || run_interop(&ctx, &[], true));
+    } else {
+        r.skip("interop tests", "the corral build failed");
+    }
+    Ok(r.finish())
+}
+
+fn interop(pytest_args: &[String]) -> Result<bool> {
+    let ctx = Ctx::new()?;
+    let mut r = Runner::new("interop");
+    if !setup_steps(&ctx, &mut r) {
+        return Ok(r.finish());
+    }
+    let oracle_only = oracle_only();
+    let built = if oracle_only {
+        r.skip(
+            "build corral",
+            "CORRAL_ORACLE_ONLY is set: Apache ZooKeeper on both sides",
+        );
+        true
+    } else {
+        r.step("build corral", || build_corral(&ctx))
+    };
+    if built {
+        r.step("interop tests", || {
+            run_interop(&ctx, pytest_args, !oracle_only)
+        });
+    } else {
+        r.skip("interop tests", "the corral build failed");
+    }
+    Ok(r.finish())
+}
+
+/// Steps 1 and 2; false if one failed (nothing later can work then).
+fn setup_steps(ctx: &Ctx, r: &mut Runner) -> bool {
+    let mut apt = setup::Apt::new();
+    r.step("install Apache ZooKeeper", || {
+        setup::ensure_zookeeper(&mut apt)
+    }) && r.step("python venv (kazoo, pytest)", || {
+        setup::ensure_venv(ctx, &mut apt)
+    })
+}
+
+fn build_corral(ctx: &Ctx) -> Result<()> {
+    run_cmd(ctx.cargo().args(["build", "-p", "corral"]))?;
+    let bin = ctx.corral_bin();
+    if !bin.is_file() {
+        bail!(
+            "`cargo build -p corral` succeeded but {} does not exist",
+            bin.display()
+        );
+    }
+    Ok(())
+}
+
+fn run_interop(ctx: &Ctx, pytest_args: &[String], real_corral: bool) -> Result<()> {
+    let mut cmd = Command::new(ctx.venv_python());
+    cmd.current_dir(&ctx.root)
+        .args(["-m", "pytest", "interop", "-v"])
+        .args(pytest_args);
+    if real_corral {
+        cmd.env("CORRAL_BIN", ctx.corral_bin())
+            .env_remove("CORRAL_ORACLE_ONLY");
+    }
+    run_cmd(&mut cmd)
+}
+
+/// `path` relative to the workspace root when it is inside it (for messages).
+pub fn show(ctx: &Ctx, path: &Path) -> String {
+    path.strip_prefix(&ctx.root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
