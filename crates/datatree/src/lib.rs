@@ -1,1 +1,132 @@
-//! placeholder
+//! # corral-datatree: the znode tree
+//!
+//! What it is: ZooKeeper's data model. [`DataTree`] holds the znodes (data, ACL, the Stat
+//! fields, children), the index of each session's ephemeral nodes and of container and TTL
+//! nodes, and answers the reads (`get_data`, `stat`, `get_children`, `get_acl`, ...). Writes
+//! go in two steps, as in ZooKeeper:
+//!
+//! 1. **prep** ([`DataTree::prep`], ZooKeeper's `PrepRequestProcessor`): the leader checks a
+//!    request (paths, ACLs, versions, existence, in ZooKeeper's order) against the tree *plus
+//!    the changes still in flight* ([`Pending`]) and decides a [`TxnBody`], or fails with an
+//!    [`ErrorCode`]. Sequence suffixes, the parent's next cversion and the new versions are
+//!    decided here.
+//! 2. **apply** ([`DataTree::apply`], ZooKeeper's `DataTree.processTxn`): every server applies
+//!    the committed [`Txn`] in zxid order; it returns the writer's [`TxnResult`] and the watch
+//!    triggers in ZooKeeper's order.
+//!
+//! Stat semantics follow ZooKeeper exactly: a create sets czxid = mzxid = pzxid = zxid and
+//! ctime = mtime = the txn's time, and moves the parent's cversion and pzxid; a delete raises
+//! the parent's pzxid; setData moves version, mzxid, mtime; setACL moves only aversion. The
+//! cversion a client sees counts creates *and* deletes of children (ZooKeeper stores the
+//! creates and reports `2 * cversion - numChildren`), and the ephemeral owner it sees is 0
+//! for containers and TTL nodes.
+//!
+//! What it is not: no I/O, clock or randomness (zxids and times come from the caller), no
+//! watch registry (apply returns the triggers; corral-watch decides who fires), no sessions
+//! table (corral-session), no quota enforcement yet.
+//!
+//! ```
+//! use corral_datatree::{DataTree, Pending, PrepContext, Txn, TxnResult};
+//! use corral_jute::codes::{EventType, OpCode};
+//! use corral_jute::records::CreateRequest;
+//! use corral_jute::request::Request;
+//!
+//! let mut tree = DataTree::new();
+//! let mut pending = Pending::new();
+//! let req = Request::Create {
+//!     op: OpCode::Create,
+//!     req: CreateRequest {
+//!         path: "/app".into(),
+//!         data: Some("hello".into()),
+//!         acl: corral_acl::open_acl_unsafe(),
+//!         flags: 0,
+//!     },
+//!     ttl: None,
+//! };
+//!
+//! // The leader decides the change ...
+//! let ctx = PrepContext { session_id: 0x42, zxid: 1, time_ms: 1_700_000_000_000, auth_ids: &[] };
+//! let body = tree.prep(&mut pending, &ctx, &req)?;
+//!
+//! // ... logs it, and every server applies it.
+//! let txn = Txn { zxid: ctx.zxid, time_ms: ctx.time_ms, session_id: ctx.session_id, cxid: 1, body };
+//! let applied = tree.apply(&txn);
+//! pending.applied(txn.zxid);
+//!
+//! let TxnResult::Create { path, stat } = applied.result else { panic!("create failed") };
+//! assert_eq!((path.as_str(), stat.czxid, stat.version), ("/app", 1, 0));
+//! assert_eq!(
+//!     applied.events,
+//!     vec![
+//!         ("/app".to_string(), EventType::NodeCreated),
+//!         ("/".to_string(), EventType::NodeChildrenChanged),
+//!     ]
+//! );
+//! assert_eq!(tree.get_data("/app")?.0.as_deref(), Some(&b"hello"[..]));
+//! # Ok::<(), corral_jute::codes::ErrorCode>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod apply;
+pub mod ephemeral;
+mod node;
+pub mod path;
+mod pending;
+mod prep;
+mod tree;
+mod txn;
+
+#[cfg(test)]
+mod tests;
+
+pub use pending::Pending;
+pub use prep::PrepContext;
+pub use tree::{DataTree, DataTreeConfig};
+pub use txn::{Applied, Txn, TxnBody, TxnResult, FORMAT_VERSION};
+
+/// The crate's own failures (ZooKeeper outcomes are [`corral_jute::codes::ErrorCode`] values).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataTreeError {
+    /// An encoded txn ended early (or announced more items than it holds).
+    #[error("encoded txn truncated at offset {offset}")]
+    Truncated {
+        /// Where the read failed.
+        offset: usize,
+    },
+    /// An encoded txn had bytes after its end.
+    #[error("{0} trailing bytes after the encoded txn")]
+    TrailingBytes(usize),
+    /// An encoded txn starts with a format version this build does not know.
+    #[error("unknown txn format version {0}")]
+    UnknownVersion(u8),
+    /// An encoded txn item has an unknown tag (or a multi inside a multi).
+    #[error("unknown txn tag {tag} at offset {offset}")]
+    UnknownTag {
+        /// The tag.
+        tag: u8,
+        /// Where it was read.
+        offset: usize,
+    },
+    /// A string was not UTF-8.
+    #[error("string at offset {offset} is not valid UTF-8")]
+    InvalidUtf8 {
+        /// Where the string started.
+        offset: usize,
+    },
+    /// A data length was negative (other than -1 for null).
+    #[error("invalid data length {len} at offset {offset}")]
+    InvalidLength {
+        /// The length read.
+        len: i32,
+        /// Where it was read.
+        offset: usize,
+    },
+    /// An error code ZooKeeper does not define.
+    #[error("unknown error code {0}")]
+    UnknownErrorCode(i32),
+    /// A create txn whose op is not one of the create ops.
+    #[error("op code {0} is not a create op")]
+    InvalidCreateOp(i32),
+}

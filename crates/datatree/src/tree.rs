@@ -1,0 +1,501 @@
+//! The tree itself: nodes in a slab, children by name under their parent, the ephemeral /
+//! container / TTL indexes, the reads, and the primitive changes `apply` is made of (ZooKeeper's
+//! `DataTree.createNode`, `deleteNode`, `setData`, `setACL`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use corral_jute::codes::{ErrorCode, EventType};
+use corral_jute::records::{Acl, Stat};
+
+use crate::ephemeral::{self, EphemeralType};
+use crate::node::{AclTable, Node, NodeId, NodeStat};
+use crate::path;
+
+const ROOT: NodeId = 0;
+
+/// The nodes ZooKeeper itself owns; they cannot be deleted.
+pub(crate) const ZOOKEEPER: &str = "/zookeeper";
+pub(crate) const QUOTA: &str = "/zookeeper/quota";
+pub(crate) const CONFIG: &str = "/zookeeper/config";
+
+/// Settings of a [`DataTree`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DataTreeConfig {
+    /// ZooKeeper's `zookeeper.extendedTypesEnabled` (default false): allows TTL nodes.
+    pub extended_types_enabled: bool,
+}
+
+/// The znode tree. See the crate documentation.
+#[derive(Debug, Clone)]
+pub struct DataTree {
+    nodes: Vec<Option<Node>>,
+    free: Vec<NodeId>,
+    live: usize,
+    pub(crate) acls: AclTable,
+    ephemerals: BTreeMap<i64, BTreeSet<String>>,
+    containers: BTreeSet<String>,
+    ttls: BTreeSet<String>,
+    data_size: u64,
+    pub(crate) last_zxid: i64,
+    pub(crate) config: DataTreeConfig,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        DataTree::new()
+    }
+}
+
+/// The watch triggers of a change, in order.
+pub(crate) type Events = Vec<(String, EventType)>;
+
+impl DataTree {
+    /// A fresh tree with ZooKeeper's defaults (extended types disabled).
+    pub fn new() -> Self {
+        DataTree::with_config(DataTreeConfig::default())
+    }
+
+    /// A fresh tree holding what ZooKeeper's `DataTree` starts with: `/`, `/zookeeper` and
+    /// `/zookeeper/quota` with empty (not null) data, all-zero Stats and `world:anyone` ALL;
+    /// `/zookeeper/config` with empty data, `world:anyone` READ and aversion -1 (ZooKeeper sets
+    /// its ACL with version -1). Their cversions are 0, so clients see `/` with cversion -1
+    /// and `/zookeeper` with cversion -2.
+    pub fn with_config(config: DataTreeConfig) -> Self {
+        let mut tree = DataTree {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            acls: AclTable::default(),
+            ephemerals: BTreeMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            data_size: 0,
+            last_zxid: 0,
+            config,
+        };
+        let open = tree.acls.intern(&corral_acl::open_acl_unsafe());
+        tree.acls.intern(&corral_acl::open_acl_unsafe());
+        tree.acls.intern(&corral_acl::open_acl_unsafe());
+        let read = tree.acls.intern(&corral_acl::read_acl_unsafe());
+        let system = |acl| Node {
+            data: Some(Bytes::new()),
+            stat: NodeStat::default(),
+            acl,
+            children: BTreeMap::new(),
+        };
+        let root = tree.insert(system(open));
+        let zk = tree.insert(system(open));
+        let quota = tree.insert(system(open));
+        let mut config_node = system(read);
+        config_node.stat.aversion = -1;
+        let config_id = tree.insert(config_node);
+        tree.node_mut(root).children.insert("zookeeper".into(), zk);
+        let zk_node = tree.node_mut(zk);
+        zk_node.children.insert("quota".into(), quota);
+        zk_node.children.insert("config".into(), config_id);
+        // ZooKeeper's size counts the root twice, under "" and "/".
+        tree.data_size = ["", "/", ZOOKEEPER, QUOTA, CONFIG]
+            .iter()
+            .map(|p| path::java_len(p))
+            .sum();
+        tree
+    }
+
+    /// The tree's settings.
+    pub fn config(&self) -> DataTreeConfig {
+        self.config
+    }
+
+    fn insert(&mut self, node: Node) -> NodeId {
+        self.live += 1;
+        match self.free.pop() {
+            Some(id) => {
+                self.nodes[id as usize] = Some(node);
+                id
+            }
+            None => {
+                self.nodes.push(Some(node));
+                NodeId::try_from(self.nodes.len() - 1).unwrap_or(NodeId::MAX)
+            }
+        }
+    }
+
+    fn node(&self, id: NodeId) -> &Node {
+        match self.nodes.get(id as usize) {
+            Some(Some(n)) => n,
+            // Ids are only taken from live children maps; this is unreachable.
+            _ => unreachable_node(),
+        }
+    }
+
+    fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        match self.nodes.get_mut(id as usize) {
+            Some(Some(n)) => n,
+            _ => unreachable_node(),
+        }
+    }
+
+    /// Resolves a path. `""` is the root, as in ZooKeeper (whose node map aliases it).
+    fn lookup(&self, path: &str) -> Option<NodeId> {
+        if path.is_empty() || path == "/" {
+            return Some(ROOT);
+        }
+        let rest = path.strip_prefix('/')?;
+        let mut id = ROOT;
+        for name in rest.split('/') {
+            id = *self.node(id).children.get(name)?;
+        }
+        Some(id)
+    }
+
+    fn find(&self, path: &str) -> Option<&Node> {
+        self.lookup(path).map(|id| self.node(id))
+    }
+
+    pub(crate) fn stat_of(&self, node: &Node) -> Stat {
+        node.stat(self.config.extended_types_enabled)
+    }
+
+    /// The kind of node an owner denotes under this tree's settings.
+    pub(crate) fn ephemeral_type(&self, owner: i64) -> EphemeralType {
+        EphemeralType::of(owner, self.config.extended_types_enabled)
+    }
+
+    // ---- reads ----
+
+    /// A node's data (null stays `None`) and Stat; `NoNode` if absent.
+    pub fn get_data(&self, path: &str) -> Result<(Option<Bytes>, Stat), ErrorCode> {
+        let n = self.find(path).ok_or(ErrorCode::NoNode)?;
+        Ok((n.data.clone(), self.stat_of(n)))
+    }
+
+    /// A node's Stat, or `None` if absent (exists).
+    pub fn stat(&self, path: &str) -> Option<Stat> {
+        self.find(path).map(|n| self.stat_of(n))
+    }
+
+    /// A node's child names, sorted, and its Stat; `NoNode` if absent.
+    pub fn get_children(&self, path: &str) -> Result<(Vec<String>, Stat), ErrorCode> {
+        let n = self.find(path).ok_or(ErrorCode::NoNode)?;
+        let names = n.children.keys().map(|k| k.to_string()).collect();
+        Ok((names, self.stat_of(n)))
+    }
+
+    /// A node's ACL and Stat; `NoNode` if absent.
+    pub fn get_acl(&self, path: &str) -> Result<(Vec<Acl>, Stat), ErrorCode> {
+        let n = self.find(path).ok_or(ErrorCode::NoNode)?;
+        Ok((self.acls.get(n.acl).to_vec(), self.stat_of(n)))
+    }
+
+    /// A node's ACL, for the server's permission checks; `None` if absent.
+    pub fn node_acl(&self, path: &str) -> Option<&[Acl]> {
+        self.find(path).map(|n| &**self.acls.get(n.acl))
+    }
+
+    /// The ACL as shared storage (what prep records hold).
+    pub(crate) fn node_acl_arc(&self, path: &str) -> Option<Arc<[Acl]>> {
+        self.find(path).map(|n| Arc::clone(self.acls.get(n.acl)))
+    }
+
+    /// The persisted Stat and child count of a node (what prep starts from).
+    pub(crate) fn node_record(&self, path: &str) -> Option<(NodeStat, i32)> {
+        self.find(path)
+            .map(|n| (n.stat, crate::node::len_i32(n.children.len())))
+    }
+
+    /// The paths of a session's ephemeral nodes, sorted.
+    pub fn ephemerals(&self, session_id: i64) -> Vec<String> {
+        self.ephemerals
+            .get(&session_id)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The sessions owning ephemeral nodes, sorted.
+    pub fn sessions_with_ephemerals(&self) -> Vec<i64> {
+        self.ephemerals.keys().copied().collect()
+    }
+
+    /// The number of descendants of a node, as ZooKeeper's `getAllChildrenNumber`: for `/`
+    /// every node but the root (so `/zookeeper` and its children count); `NoNode` if absent.
+    pub fn all_children_number(&self, path: &str) -> Result<i32, ErrorCode> {
+        let id = self.lookup(path).ok_or(ErrorCode::NoNode)?;
+        if path.is_empty() {
+            // ZooKeeper counts every key starting with "/": all nodes, the root included.
+            return Ok(crate::node::len_i32(self.live));
+        }
+        let mut count: usize = 0;
+        let mut stack = vec![id];
+        while let Some(id) = stack.pop() {
+            let n = self.node(id);
+            count += n.children.len();
+            stack.extend(n.children.values().copied());
+        }
+        Ok(crate::node::len_i32(count))
+    }
+
+    /// ZooKeeper's `zk_znode_count`: the size of its node map, which holds the root twice
+    /// (under `""` and `"/"`), so one more than the number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.live + 1
+    }
+
+    /// ZooKeeper's `zk_approximate_data_size`: the sum over its node map of path length (in
+    /// UTF-16 units) plus data length, the root counted under `""` and `"/"`.
+    pub fn approximate_data_size(&self) -> u64 {
+        self.data_size
+    }
+
+    /// ZooKeeper's `zk_ephemerals_count`: session-owned nodes (not containers or TTL nodes).
+    pub fn ephemeral_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
+    }
+
+    /// How many distinct ACL lists the nodes share (ZooKeeper's `aclCacheSize`).
+    pub fn acl_count(&self) -> usize {
+        self.acls.len()
+    }
+
+    /// The zxid of the last applied txn.
+    pub fn last_zxid(&self) -> i64 {
+        self.last_zxid
+    }
+
+    /// Paths of all container nodes, sorted.
+    pub fn containers(&self) -> Vec<String> {
+        self.containers.iter().cloned().collect()
+    }
+
+    /// Paths of all TTL nodes, sorted.
+    pub fn ttl_nodes(&self) -> Vec<String> {
+        self.ttls.iter().cloned().collect()
+    }
+
+    // ---- the primitive changes ----
+
+    /// ZooKeeper's `DataTree.createNode`. The parent's cversion and pzxid move only when
+    /// `parent_cversion` is above its cversion (-1 means "one more than now").
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn create_node(
+        &mut self,
+        path: &str,
+        data: Option<&Bytes>,
+        acl: &[Acl],
+        owner: i64,
+        parent_cversion: i32,
+        zxid: i64,
+        time_ms: i64,
+        events: &mut Events,
+    ) -> Result<Stat, ErrorCode> {
+        let Some(slash) = path.rfind('/') else {
+            return Err(ErrorCode::NoNode);
+        };
+        let parent_path = path::parent(path);
+        let name = &path[slash + 1..];
+        let parent_id = self.lookup(parent_path).ok_or(ErrorCode::NoNode)?;
+        if name.is_empty() {
+            // Only a corrupt txn gets here: prep validates every created path.
+            return Err(ErrorCode::BadArguments);
+        }
+        if self.node(parent_id).children.contains_key(name) {
+            return Err(ErrorCode::NodeExists);
+        }
+        // Detach the data from whatever buffer it was decoded from.
+        let data = data.map(|d| Bytes::copy_from_slice(d));
+        let data_len = data.as_ref().map_or(0, Bytes::len);
+        let acl_id = self.acls.intern(acl);
+        let node = Node {
+            data,
+            stat: NodeStat::created(zxid, time_ms, owner),
+            acl: acl_id,
+            children: BTreeMap::new(),
+        };
+        let stat = node.stat(self.config.extended_types_enabled);
+        let id = self.insert(node);
+        let parent = self.node_mut(parent_id);
+        let new_cversion = if parent_cversion == -1 {
+            parent.stat.cversion.wrapping_add(1)
+        } else {
+            parent_cversion
+        };
+        if new_cversion > parent.stat.cversion {
+            parent.stat.cversion = new_cversion;
+            parent.stat.pzxid = zxid;
+        }
+        parent.children.insert(name.into(), id);
+        self.data_size += path::java_len(path) + data_len as u64;
+        match self.ephemeral_type(owner) {
+            EphemeralType::Container => {
+                self.containers.insert(path.to_string());
+            }
+            EphemeralType::Ttl => {
+                self.ttls.insert(path.to_string());
+            }
+            EphemeralType::Normal => {
+                self.ephemerals
+                    .entry(owner)
+                    .or_default()
+                    .insert(path.to_string());
+            }
+            EphemeralType::Void => {}
+        }
+        events.push((path.to_string(), EventType::NodeCreated));
+        events.push((parent_path.to_string(), EventType::NodeChildrenChanged));
+        Ok(stat)
+    }
+
+    /// ZooKeeper's `DataTree.deleteNode`: the parent's pzxid is raised (never lowered), its
+    /// stored cversion is untouched (the client cversion still moves, as numChildren drops).
+    pub(crate) fn delete_node(
+        &mut self,
+        path: &str,
+        zxid: i64,
+        events: &mut Events,
+    ) -> Result<(), ErrorCode> {
+        if !path.contains('/') {
+            return Err(ErrorCode::NoNode);
+        }
+        let parent_path = path::parent(path);
+        let name = path::name(path);
+        let parent_id = self.lookup(parent_path).ok_or(ErrorCode::NoNode)?;
+        let parent = self.node_mut(parent_id);
+        // As ZooKeeper, the pzxid moves even when the child turns out to be missing.
+        if zxid > parent.stat.pzxid {
+            parent.stat.pzxid = zxid;
+        }
+        let id = *parent.children.get(name).ok_or(ErrorCode::NoNode)?;
+        if id == ROOT || !self.node(id).children.is_empty() {
+            // Only a corrupt txn gets here: prep refuses both.
+            return Err(ErrorCode::NotEmpty);
+        }
+        self.node_mut(parent_id).children.remove(name);
+        let Some(node) = self.nodes.get_mut(id as usize).and_then(Option::take) else {
+            return Err(ErrorCode::NoNode);
+        };
+        self.free.push(id);
+        self.live -= 1;
+        self.acls.release(node.acl);
+        self.data_size = self
+            .data_size
+            .saturating_sub(path::java_len(path) + node.data_len() as u64);
+        let owner = node.stat.ephemeral_owner;
+        match self.ephemeral_type(owner) {
+            EphemeralType::Container => {
+                self.containers.remove(path);
+            }
+            EphemeralType::Ttl => {
+                self.ttls.remove(path);
+            }
+            EphemeralType::Normal => {
+                if let Some(set) = self.ephemerals.get_mut(&owner) {
+                    set.remove(path);
+                    if set.is_empty() {
+                        self.ephemerals.remove(&owner);
+                    }
+                }
+            }
+            EphemeralType::Void => {}
+        }
+        events.push((path.to_string(), EventType::NodeDeleted));
+        events.push((parent_path.to_string(), EventType::NodeChildrenChanged));
+        Ok(())
+    }
+
+    /// ZooKeeper's `DataTree.setData`: data, mtime, mzxid and the (already incremented)
+    /// version.
+    pub(crate) fn set_data(
+        &mut self,
+        path: &str,
+        data: Option<&Bytes>,
+        version: i32,
+        zxid: i64,
+        time_ms: i64,
+        events: &mut Events,
+    ) -> Result<Stat, ErrorCode> {
+        let id = self.lookup(path).ok_or(ErrorCode::NoNode)?;
+        let data = data.map(|d| Bytes::copy_from_slice(d));
+        let new_len = data.as_ref().map_or(0, Bytes::len) as u64;
+        let node = self.node_mut(id);
+        let old_len = node.data_len() as u64;
+        node.data = data;
+        node.stat.mtime = time_ms;
+        node.stat.mzxid = zxid;
+        node.stat.version = version;
+        let stat = self.stat_of(self.node(id));
+        self.data_size = (self.data_size + new_len).saturating_sub(old_len);
+        events.push((path.to_string(), EventType::NodeDataChanged));
+        Ok(stat)
+    }
+
+    /// ZooKeeper's `DataTree.setACL`: the ACL and the (already incremented) aversion; mzxid
+    /// does not move and no watch fires.
+    pub(crate) fn set_acl(
+        &mut self,
+        path: &str,
+        acl: &[Acl],
+        aversion: i32,
+    ) -> Result<Stat, ErrorCode> {
+        let id = self.lookup(path).ok_or(ErrorCode::NoNode)?;
+        let new_acl = self.acls.intern(acl);
+        let node = self.node_mut(id);
+        let old_acl = node.acl;
+        node.acl = new_acl;
+        node.stat.aversion = aversion;
+        self.acls.release(old_acl);
+        Ok(self.stat_of(self.node(id)))
+    }
+
+    // ---- containers and TTL nodes ----
+
+    /// Containers a server should delete (with deleteContainer), as ZooKeeper's
+    /// `ContainerManager`: no children, and had a child once (stored cversion > 0).
+    pub fn containers_to_reap(&self) -> Vec<String> {
+        self.containers_to_reap_at(0, 0)
+    }
+
+    /// As [`DataTree::containers_to_reap`], plus containers that never had a child when
+    /// `max_never_used_ms` is non-zero and more than that has passed since their mtime
+    /// (ZooKeeper's `znode.container.maxNeverUsedIntervalMs`).
+    pub fn containers_to_reap_at(&self, now_ms: i64, max_never_used_ms: i64) -> Vec<String> {
+        self.containers
+            .iter()
+            .filter(|p| {
+                self.find(p).is_some_and(|n| {
+                    n.children.is_empty()
+                        && (n.stat.cversion > 0
+                            || (max_never_used_ms != 0
+                                && now_ms.saturating_sub(n.stat.mtime) > max_never_used_ms))
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// TTL nodes a server should delete (with deleteContainer), as ZooKeeper's
+    /// `ContainerManager`: no children and more than the TTL has passed since their mtime.
+    pub fn expired_ttls(&self, now_ms: i64) -> Vec<String> {
+        self.ttls
+            .iter()
+            .filter(|p| {
+                self.find(p).is_some_and(|n| {
+                    let owner = n.stat.ephemeral_owner;
+                    let ttl = ephemeral::ttl_of(owner);
+                    n.children.is_empty()
+                        && self.ephemeral_type(owner) == EphemeralType::Ttl
+                        && ttl != 0
+                        && now_ms.saturating_sub(n.stat.mtime) > ttl
+                })
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+#[cold]
+fn unreachable_node() -> ! {
+    // A NodeId always names a live slot: ids are handed out by `insert` and removed from
+    // their parent before their slot is freed.
+    panic!("corral-datatree: dangling node id (internal invariant broken)")
+}
