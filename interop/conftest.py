@@ -5,12 +5,16 @@ Environment:
   CORRAL_ORACLE_ONLY=1         run Apache ZooKeeper on both sides (through
                                tools/zk-as-corral.sh) to validate the harness
   CORRAL_INTEROP_KEEP=1        keep the servers' temp dirs (logs, data)
+  CORRAL_INTEROP_BUDGET_S=900  after this many seconds, the remaining tests
+                               fail at once (a hanging server must not make
+                               CI run for hours; each test also has a timeout)
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +37,21 @@ def _corral_setup() -> tuple[str | None, str | None, str]:
     if not path.is_file() or not os.access(path, os.X_OK):
         return None, f"CORRAL_BIN={binary} is not an executable file", "corral"
     return str(path.resolve()), None, "corral"
+
+
+_SESSION_START = time.monotonic()
+
+
+@pytest.fixture(autouse=True)
+def _suite_budget():
+    budget = float(os.environ.get("CORRAL_INTEROP_BUDGET_S", "900"))
+    elapsed = time.monotonic() - _SESSION_START
+    if elapsed > budget:
+        pytest.fail(
+            f"the interop suite has run {elapsed:.0f}s, over its {budget:.0f}s budget "
+            "(CORRAL_INTEROP_BUDGET_S); not starting more scenarios",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

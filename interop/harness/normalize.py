@@ -72,6 +72,11 @@ TIME_LINE = re.compile(r"^(ctime|mtime) = .+$")
 OWNER_LINE = re.compile(r"^ephemeralOwner = (0x[0-9a-fA-F]+)$")
 WATCHED_EVENT = re.compile(r"^WatchedEvent state:\S+ type:\S+ path:\S*$")
 
+# Commands whose printed list has no specified order (the server's choice):
+# their `[a, b, c]` output is sorted. `ls` and `ls -R` sort on the client.
+UNORDERED_LIST_COMMANDS = ("getEphemerals",)
+LIST_LINE = re.compile(r"^\[(.*)\]$")
+
 # zkCli prints this for the `printwatches` command we put before every
 # command, so the output can be split into one block per command.
 ZKCLI_MARKER = "printwatches is on"
@@ -120,9 +125,18 @@ def zkcli_transcript(norm: Normalizer, commands: list[str], raw: str) -> list[st
         out.extend(blocks[0])
     for i, block in enumerate(blocks[1:]):
         cmd = commands[i] if i < len(commands) else "(unexpected extra block)"
+        if cmd.split(" ", 1)[0] in UNORDERED_LIST_COMMANDS:
+            block = [_sorted_list(line) for line in block]
         out.append(f"$ {cmd}")
         out.extend("  " + line for line in block)
     if len(blocks) - 1 != len(commands):
         out.append(f"(saw {len(blocks) - 1} command blocks for {len(commands)} commands)")
     out.extend(events)
     return out
+
+
+def _sorted_list(line: str) -> str:
+    m = LIST_LINE.match(line)
+    if not m or not m.group(1):
+        return line
+    return "[" + ", ".join(sorted(m.group(1).split(", "))) + "] (sorted)"

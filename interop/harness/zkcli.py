@@ -9,9 +9,9 @@ import subprocess
 from .normalize import ZKCLI_MARKER, zkcli_line, zkcli_transcript
 
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
-ZKCLI_TIMEOUT_S = 90.0
+ZKCLI_TIMEOUT_S = 60.0
 # A request the server never answers fails after this instead of hanging zkCli.
-JVM_FLAGS = "-Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dzookeeper.request.timeout=15000"
+JVM_FLAGS = "-Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dzookeeper.request.timeout=5000"
 
 
 def _run(args: list[str], stdin: str, timeout: float) -> tuple[int | None, str]:
