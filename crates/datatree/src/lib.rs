@@ -8,7 +8,7 @@
 //! 1. **prep** ([`DataTree::prep`], ZooKeeper's `PrepRequestProcessor`): the leader checks a
 //!    request (paths, ACLs, versions, existence, in ZooKeeper's order) against the tree *plus
 //!    the changes still in flight* ([`Pending`]) and decides a [`TxnBody`], or fails with an
-//!    [`ErrorCode`]. Sequence suffixes, the parent's next cversion and the new versions are
+//!    [`ErrorCode`](corral_jute::codes::ErrorCode). Sequence suffixes, the parent's next cversion and the new versions are
 //!    decided here.
 //! 2. **apply** ([`DataTree::apply`], ZooKeeper's `DataTree.processTxn`): every server applies
 //!    the committed [`Txn`] in zxid order; it returns the writer's [`TxnResult`] and the watch
@@ -20,6 +20,20 @@
 //! cversion a client sees counts creates *and* deletes of children (ZooKeeper stores the
 //! creates and reports `2 * cversion - numChildren`), and the ephemeral owner it sees is 0
 //! for containers and TTL nodes.
+//!
+//! For the server that drives it:
+//! - per write: `prep` with the next zxid; `Ok(body)` or `Err(code)` becomes
+//!   `TxnBody::Error(code)` (a failed write still takes its zxid); log; `apply`;
+//!   then [`Pending::applied`] with that zxid. A txn prepped but never logged is
+//!   [`Pending::rollback`]ed (newest first).
+//! - replies: a single create answers `path` for `OpCode::Create` and `path` + `stat` for
+//!   create2 / createContainer / createTTL; a multi's [`TxnResult::Multi`] is already the
+//!   `MultiResponse` results, and its reply header err is 0 even when it failed
+//!   ([`TxnResult::error_code`] gives the header code of any result).
+//! - reads check permissions with [`DataTree::node_acl`] and `corral_acl::check`.
+//! - session expiry: [`DataTree::prep_close_session`]; containers and TTL nodes:
+//!   [`DataTree::containers_to_reap`] and [`DataTree::expired_ttls`], each deleted with a
+//!   deleteContainer request (which prep re-checks).
 //!
 //! What it is not: no I/O, clock or randomness (zxids and times come from the caller), no
 //! watch registry (apply returns the triggers; corral-watch decides who fires), no sessions

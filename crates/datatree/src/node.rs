@@ -215,3 +215,12 @@ mod tests {
         assert_eq!(ic, ia, "a freed slot is reused");
     }
 }
+
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn node_stays_small() {
+        // data 32 + persisted stat 64 + acl 4 + children 24, plus the slab's Option tag.
+        assert!(std::mem::size_of::<Option<super::Node>>() <= 136);
+    }
+}
