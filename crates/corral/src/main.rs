@@ -1,1 +1,73 @@
-fn main() {}
+//! `corral`: the Corral server binary.
+//!
+//! `corral server [path/to/zoo.cfg]` starts a standalone server: with a config file as its one
+//! positional argument (as ZooKeeper's QuorumPeerMain takes it), or with none on Corral's
+//! embedded default (127.0.0.1:2181, data under ./corral-data).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use corral_server::{Server, ServerConfig};
+
+const USAGE: &str = "usage: corral server [path/to/zoo.cfg]";
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("server") if args.len() <= 2 => serve(args.get(1).map(PathBuf::from)),
+        Some("-h") | Some("--help") | Some("help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("corral: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    let config = match &config_path {
+        Some(path) => ServerConfig::load(path)?,
+        None => ServerConfig::default(),
+    };
+    for (line, what) in &config.ignored {
+        tracing::warn!("zoo.cfg line {line}: ignoring {what}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async move {
+        let server = Server::bind(config).await?;
+        let addr = server.local_addr().context("reading the bound address")?;
+        tracing::info!(
+            "Corral {} serving standalone on {addr}",
+            env!("CARGO_PKG_VERSION")
+        );
+        server
+            .run(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
+        tracing::info!("shut down");
+        Ok(())
+    })
+}

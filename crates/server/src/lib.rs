@@ -1,1 +1,36 @@
-//! placeholder
+//! # corral-server: the standalone server, composed
+//!
+//! The thin layer that turns the pure crates into a ZooKeeper-compatible server: a tokio
+//! listener on the client port, one reader and one batching writer task per connection, the
+//! request dispatch ([`Core`]: the tree of corral-datatree, the sessions of corral-session,
+//! the watches of corral-watch, the ACL check of corral-acl), zoo.cfg parsing and the
+//! four-letter words.
+//!
+//! What it is not: it holds no logic of its own about znodes, sessions or watches (those live
+//! in the crates above); it does not persist anything yet (the tree is in memory until
+//! corral-storage lands) and it does not form ensembles yet.
+//!
+//! ```no_run
+//! use corral_server::{Server, ServerConfig};
+//!
+//! # async fn run() -> Result<(), corral_server::ServerError> {
+//! let config = ServerConfig::parse("dataDir=/tmp/corral\nclientPort=2181\nclientPortAddress=127.0.0.1\n")?;
+//! let server = Server::bind(config).await?;
+//! println!("serving on {}", server.local_addr().map_err(|e| corral_server::ServerError::Bind { addr: "127.0.0.1:2181".parse().unwrap(), source: e })?);
+//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod core;
+mod error;
+pub mod fourlw;
+mod net;
+mod ops;
+pub mod stats;
+
+pub use crate::config::ServerConfig;
+pub use crate::core::Core;
+pub use crate::error::ServerError;
+pub use crate::net::Server;

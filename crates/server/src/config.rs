@@ -1,0 +1,299 @@
+//! zoo.cfg: ZooKeeper's `key=value` configuration file, with ZooKeeper's key names.
+//!
+//! Known keys are parsed and validated; a bad value is an error naming the key and the line.
+//! Keys ZooKeeper knows but Corral does not use yet, and unknown keys, are kept and reported
+//! as warnings so one file can start either server.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use crate::ServerError;
+
+/// The settings of a standalone server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// `tickTime`, ms: the unit of session timeouts and expiry buckets.
+    pub tick_time_ms: u32,
+    /// `dataDir`.
+    pub data_dir: PathBuf,
+    /// `dataLogDir` (defaults to `dataDir`).
+    pub data_log_dir: Option<PathBuf>,
+    /// `clientPortAddress` + `clientPort`.
+    pub client_addr: SocketAddr,
+    /// `minSessionTimeout`, ms (default 2 x tickTime).
+    pub min_session_timeout_ms: Option<u32>,
+    /// `maxSessionTimeout`, ms (default 20 x tickTime).
+    pub max_session_timeout_ms: Option<u32>,
+    /// `maxClientCnxns`: connections per client IP, 0 for no limit.
+    pub max_client_cnxns: u32,
+    /// `4lw.commands.whitelist`: `None` means ZooKeeper's default (srvr only); `*` allows all.
+    pub four_letter_words: FourLetterWhitelist,
+    /// `jute.maxbuffer`: the largest frame accepted from a client.
+    pub max_buffer: usize,
+    /// `extendedTypesEnabled` (TTL nodes).
+    pub extended_types_enabled: bool,
+    /// Keys that were ignored, with their line numbers (reported as warnings).
+    pub ignored: Vec<(usize, String)>,
+}
+
+/// Which four-letter words are served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FourLetterWhitelist {
+    /// `*`: every word.
+    All,
+    /// Exactly these words.
+    Only(BTreeSet<String>),
+}
+
+impl FourLetterWhitelist {
+    /// Whether `word` may be served.
+    pub fn allows(&self, word: &str) -> bool {
+        match self {
+            FourLetterWhitelist::All => true,
+            FourLetterWhitelist::Only(words) => words.contains(word),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    /// Corral's embedded default: standalone on 127.0.0.1:2181, data in ./corral-data.
+    fn default() -> Self {
+        ServerConfig {
+            tick_time_ms: 2000,
+            data_dir: PathBuf::from("corral-data"),
+            data_log_dir: None,
+            client_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2181),
+            min_session_timeout_ms: None,
+            max_session_timeout_ms: None,
+            max_client_cnxns: 60,
+            four_letter_words: FourLetterWhitelist::Only(BTreeSet::from(["srvr".to_string()])),
+            max_buffer: corral_jute::frame::DEFAULT_MAX_BUFFER,
+            extended_types_enabled: false,
+            ignored: Vec::new(),
+        }
+    }
+}
+
+/// ZooKeeper keys that Corral accepts without using them yet (no warning beyond one line).
+const KNOWN_UNUSED: &[&str] = &[
+    "initLimit",
+    "syncLimit",
+    "admin.enableServer",
+    "admin.serverPort",
+    "admin.serverAddress",
+    "autopurge.snapRetainCount",
+    "autopurge.purgeInterval",
+    "preAllocSize",
+    "snapCount",
+    "forceSync",
+    "standaloneEnabled",
+    "reconfigEnabled",
+    "metricsProvider.className",
+    "metricsProvider.httpPort",
+    "metricsProvider.httpHost",
+    "clientPortListenBacklog",
+    "globalOutstandingLimit",
+    "skipACL",
+    "serverCnxnFactory",
+    "secureClientPort",
+    "secureClientPortAddress",
+    "electionAlg",
+    "quorumListenOnAllIPs",
+];
+
+impl ServerConfig {
+    /// Reads and parses a zoo.cfg file.
+    pub fn load(path: &Path) -> Result<ServerConfig, ServerError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ServerError::ConfigRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut cfg = ServerConfig::parse(&text)?;
+        // ZooKeeper resolves a relative dataDir against the working directory; so do we.
+        if cfg.data_dir.as_os_str().is_empty() {
+            return Err(ServerError::Config {
+                line: 0,
+                key: "dataDir".into(),
+                message: "dataDir is not set".into(),
+            });
+        }
+        cfg.ignored.sort();
+        Ok(cfg)
+    }
+
+    /// Parses zoo.cfg text (Java properties: `key=value` or `key value`, `#`/`!` comments).
+    pub fn parse(text: &str) -> Result<ServerConfig, ServerError> {
+        let mut cfg = ServerConfig {
+            data_dir: PathBuf::new(),
+            client_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 2181),
+            ..ServerConfig::default()
+        };
+        let mut port: Option<u16> = None;
+        let mut address: Option<IpAddr> = None;
+        for (index, raw) in text.lines().enumerate() {
+            let line_no = index + 1;
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let (key, value) = match line.find(['=', ':']) {
+                Some(i) if line[..i].trim().chars().all(|c| !c.is_whitespace()) => {
+                    (line[..i].trim(), line[i + 1..].trim())
+                }
+                _ => match line.split_once(char::is_whitespace) {
+                    Some((k, v)) => (k.trim(), v.trim()),
+                    None => (line, ""),
+                },
+            };
+            let bad = |message: String| ServerError::Config {
+                line: line_no,
+                key: key.to_string(),
+                message,
+            };
+            let number = |v: &str| -> Result<u32, ServerError> {
+                v.parse::<u32>()
+                    .map_err(|_| bad(format!("expected a non-negative integer, got {v:?}")))
+            };
+            match key {
+                "tickTime" => {
+                    cfg.tick_time_ms = number(value)?;
+                    if cfg.tick_time_ms == 0 {
+                        return Err(bad("tickTime must be positive".into()));
+                    }
+                }
+                "dataDir" => cfg.data_dir = PathBuf::from(value),
+                "dataLogDir" => cfg.data_log_dir = Some(PathBuf::from(value)),
+                "clientPort" => {
+                    port = Some(
+                        value
+                            .parse::<u16>()
+                            .map_err(|_| bad(format!("expected a port number, got {value:?}")))?,
+                    )
+                }
+                "clientPortAddress" => {
+                    address = Some(
+                        value
+                            .parse::<IpAddr>()
+                            .map_err(|_| bad(format!("expected an IP address, got {value:?}")))?,
+                    )
+                }
+                "minSessionTimeout" => cfg.min_session_timeout_ms = Some(number(value)?),
+                "maxSessionTimeout" => cfg.max_session_timeout_ms = Some(number(value)?),
+                "maxClientCnxns" => cfg.max_client_cnxns = number(value)?,
+                "jute.maxbuffer" => {
+                    cfg.max_buffer = number(value)? as usize;
+                }
+                "extendedTypesEnabled" | "zookeeper.extendedTypesEnabled" => {
+                    cfg.extended_types_enabled = parse_bool(value)
+                        .ok_or_else(|| bad(format!("expected true or false, got {value:?}")))?
+                }
+                "4lw.commands.whitelist" => {
+                    let words: BTreeSet<String> = value
+                        .split(',')
+                        .map(|w| w.trim().to_string())
+                        .filter(|w| !w.is_empty())
+                        .collect();
+                    cfg.four_letter_words = if words.contains("*") {
+                        FourLetterWhitelist::All
+                    } else {
+                        FourLetterWhitelist::Only(words)
+                    };
+                }
+                k if KNOWN_UNUSED.contains(&k)
+                    || k.starts_with("server.")
+                    || k.starts_with("ssl.")
+                    || k.starts_with("metricsProvider.")
+                    || k.starts_with("authProvider.") =>
+                {
+                    cfg.ignored
+                        .push((line_no, format!("{k} (not used by Corral yet)")));
+                }
+                other => cfg
+                    .ignored
+                    .push((line_no, format!("{other} (unknown key)"))),
+            }
+        }
+        let port = port.ok_or(ServerError::Config {
+            line: 0,
+            key: "clientPort".into(),
+            message: "clientPort is not set".into(),
+        })?;
+        cfg.client_addr =
+            SocketAddr::new(address.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), port);
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The session timeout settings this config implies.
+    pub fn session_config(&self) -> corral_session::SessionConfig {
+        corral_session::SessionConfig {
+            tick_time_ms: self.tick_time_ms,
+            min_session_timeout_ms: self.min_session_timeout_ms,
+            max_session_timeout_ms: self.max_session_timeout_ms,
+            ..Default::default()
+        }
+    }
+
+    /// Checks cross-key constraints (min <= max session timeout).
+    pub fn validate(&self) -> Result<(), ServerError> {
+        self.session_config()
+            .validate()
+            .map_err(|e| ServerError::Config {
+                line: 0,
+                key: "minSessionTimeout/maxSessionTimeout".into(),
+                message: e.to_string(),
+            })
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" => Some(true),
+        "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_zookeeper_keys() {
+        let cfg = ServerConfig::parse(
+            "# test\ntickTime=500\ndataDir=/tmp/x\nclientPort=2191\nclientPortAddress=127.0.0.1\n\
+             maxClientCnxns=0\n4lw.commands.whitelist=ruok, srvr\ninitLimit=5\nfoo=bar\n",
+        )
+        .expect("valid config");
+        assert_eq!(cfg.tick_time_ms, 500);
+        assert_eq!(cfg.client_addr, "127.0.0.1:2191".parse().expect("addr"));
+        assert_eq!(cfg.max_client_cnxns, 0);
+        assert!(cfg.four_letter_words.allows("ruok"));
+        assert!(!cfg.four_letter_words.allows("mntr"));
+        assert_eq!(cfg.ignored.len(), 2);
+        assert_eq!(cfg.ignored[1].0, 9);
+    }
+
+    #[test]
+    fn bad_values_name_key_and_line() {
+        let err = ServerConfig::parse("dataDir=/x\nclientPort=21x1\n").expect_err("bad port");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("clientPort") && msg.contains("line 2"),
+            "{msg}"
+        );
+        let err = ServerConfig::parse("dataDir=/x\nclientPort=1\ntickTime=-3\n").expect_err("bad");
+        assert!(err.to_string().contains("tickTime"));
+        let err = ServerConfig::parse(
+            "dataDir=/x\nclientPort=1\nminSessionTimeout=9000\nmaxSessionTimeout=100\n",
+        )
+        .expect_err("min > max");
+        assert!(err.to_string().contains("SessionTimeout"));
+    }
+
+    #[test]
+    fn missing_client_port_is_an_error() {
+        assert!(ServerConfig::parse("dataDir=/x\n").is_err());
+    }
+}

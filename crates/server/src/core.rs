@@ -1,0 +1,482 @@
+//! The server's state and its request dispatch, without sockets: the tree, the in-flight
+//! changes, the session table, the watch registry and the connections' outbound queues.
+//!
+//! Every request runs to completion under one lock, in arrival order, so a session's requests
+//! complete in order and there is one zxid order for everyone. Replies and watch events go
+//! through each connection's single outbound queue, and a write queues the events it causes
+//! before anything later can be read: a client sees a watch event before any later read
+//! result of that node (ZooKeeper Programmer's Guide, "Guarantees").
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use corral_datatree::{DataTree, Pending, PrepContext, Txn, TxnBody};
+use corral_jute::codes::{xid, ErrorCode, EventType, KeeperState, OpCode};
+use corral_jute::frame::{encode_frame, encode_reply, JuteWrite};
+use corral_jute::io::{Jute, Reader, Secret};
+use corral_jute::records::{
+    ConnectRequest, ConnectResponse, Id, ReplyHeader, RequestHeader, WatcherEvent,
+};
+use corral_jute::request::Request;
+use corral_jute::JuteError;
+use corral_session::{SessionId, SessionTable};
+use corral_watch::WatchRegistry;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use crate::config::ServerConfig;
+use crate::stats::Stats;
+
+/// A connection's id, unique for the server's lifetime. Watches belong to connections, as in
+/// ZooKeeper (a ServerCnxn is the Watcher).
+pub type ConnId = u64;
+
+/// What a connection's writer task is told to do.
+#[derive(Debug)]
+pub enum Outbound {
+    /// Write this frame.
+    Frame(Bytes),
+    /// Flush what was queued, then close the connection.
+    Close,
+}
+
+/// Clock readings, taken by the caller: a monotonic clock for sessions and the wall clock for
+/// Stat times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    /// Monotonic milliseconds.
+    pub mono_ms: u64,
+    /// Milliseconds since the Unix epoch.
+    pub wall_ms: i64,
+}
+
+/// Why a connection must be closed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    /// A frame could not be decoded.
+    #[error("malformed packet: {0}")]
+    Malformed(#[from] JuteError),
+    /// The client has seen a zxid this server has not reached.
+    #[error("client has seen zxid {client:#x}, our last zxid is {ours:#x}")]
+    ClientAhead {
+        /// The client's last zxid.
+        client: i64,
+        /// Ours.
+        ours: i64,
+    },
+}
+
+pub(crate) struct Conn {
+    pub(crate) tx: UnboundedSender<Outbound>,
+    pub(crate) remote: SocketAddr,
+    pub(crate) session: Option<i64>,
+    pub(crate) auth_ids: Vec<Id>,
+    pub(crate) received: u64,
+    pub(crate) sent: u64,
+    pub(crate) connect_format_read_only: bool,
+}
+
+/// The standalone server's state machine.
+pub struct Core {
+    pub(crate) config: ServerConfig,
+    pub(crate) tree: DataTree,
+    pending: Pending,
+    pub(crate) sessions: SessionTable,
+    pub(crate) watches: WatchRegistry<ConnId>,
+    pub(crate) conns: BTreeMap<ConnId, Conn>,
+    session_conns: HashMap<i64, ConnId>,
+    next_conn: ConnId,
+    pub(crate) stats: Stats,
+    pub(crate) started_mono_ms: u64,
+}
+
+impl Core {
+    /// A server with an empty tree.
+    pub fn new(config: ServerConfig, now: Now) -> Result<Core, crate::ServerError> {
+        let sessions = SessionTable::new(config.session_config(), 0, now.wall_ms.max(0) as u64)
+            .map_err(|e| crate::ServerError::Config {
+                line: 0,
+                key: "tickTime/minSessionTimeout/maxSessionTimeout".into(),
+                message: e.to_string(),
+            })?;
+        let tree = DataTree::with_config(corral_datatree::DataTreeConfig {
+            extended_types_enabled: config.extended_types_enabled,
+        });
+        Ok(Core {
+            config,
+            tree,
+            pending: Pending::new(),
+            sessions,
+            watches: WatchRegistry::new(),
+            conns: BTreeMap::new(),
+            session_conns: HashMap::new(),
+            next_conn: 1,
+            stats: Stats::default(),
+            started_mono_ms: now.mono_ms,
+        })
+    }
+
+    /// Registers a new client connection, or refuses it when `maxClientCnxns` connections from
+    /// its IP are already open.
+    pub fn open_connection(
+        &mut self,
+        remote: SocketAddr,
+    ) -> Option<(ConnId, UnboundedReceiver<Outbound>)> {
+        let limit = self.config.max_client_cnxns as usize;
+        if limit > 0 {
+            let from_ip = self
+                .conns
+                .values()
+                .filter(|c| c.remote.ip() == remote.ip())
+                .count();
+            if from_ip >= limit {
+                tracing::warn!(
+                    "Too many connections from {} - max is {}",
+                    remote.ip(),
+                    limit
+                );
+                return None;
+            }
+        }
+        let id = self.next_conn;
+        self.next_conn += 1;
+        let (tx, rx) = unbounded_channel();
+        self.conns.insert(
+            id,
+            Conn {
+                tx,
+                remote,
+                session: None,
+                auth_ids: vec![Id {
+                    scheme: "ip".into(),
+                    id: remote.ip().to_string(),
+                }],
+                received: 0,
+                sent: 0,
+                connect_format_read_only: false,
+            },
+        );
+        Some((id, rx))
+    }
+
+    /// Forgets a connection that closed: its watches go, its session stays until it expires.
+    pub fn close_connection(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            self.watches.remove_watcher(conn);
+            if let Some(session) = c.session {
+                if self.session_conns.get(&session) == Some(&conn) {
+                    self.session_conns.remove(&session);
+                }
+            }
+        }
+    }
+
+    /// Handles one complete frame from a connection: its ConnectRequest first, then requests.
+    pub fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Now) -> Result<(), ConnError> {
+        self.stats.packets_received += 1;
+        let has_session = match self.conns.get_mut(&conn) {
+            Some(c) => {
+                c.received += 1;
+                c.session.is_some()
+            }
+            None => return Ok(()),
+        };
+        if has_session {
+            self.handle_request(conn, frame, now)
+        } else {
+            let req = ConnectRequest::from_bytes(frame)?;
+            self.handle_connect(conn, req, now)
+        }
+    }
+
+    fn handle_connect(
+        &mut self,
+        conn: ConnId,
+        req: ConnectRequest,
+        now: Now,
+    ) -> Result<(), ConnError> {
+        let ours = self.tree.last_zxid();
+        if req.last_zxid_seen > ours {
+            return Err(ConnError::ClientAhead {
+                client: req.last_zxid_seen,
+                ours,
+            });
+        }
+        let timeout = self.sessions.config().negotiate(req.timeout);
+        let answer_read_only = req.read_only.is_some();
+        let (session_id, timeout, passwd, valid) = if req.session_id == 0 {
+            let session = self.sessions.create(timeout, now.mono_ms);
+            let id = session.id().0;
+            let passwd = Bytes::copy_from_slice(session.password().as_bytes());
+            let zxid = self.tree.last_zxid() + 1;
+            self.commit(
+                Txn {
+                    zxid,
+                    time_ms: now.wall_ms,
+                    session_id: id,
+                    cxid: 0,
+                    body: TxnBody::CreateSession {
+                        timeout_ms: timeout as i32,
+                    },
+                },
+                None,
+            );
+            tracing::info!(
+                "Established session 0x{:x} with negotiated timeout {} for client {}",
+                id,
+                timeout,
+                self.conns
+                    .get(&conn)
+                    .map(|c| c.remote.to_string())
+                    .unwrap_or_default()
+            );
+            (id, timeout, passwd, true)
+        } else {
+            let id = SessionId(req.session_id);
+            match self.sessions.revalidate(id, &req.passwd.0, now.mono_ms) {
+                Ok(t) => {
+                    let passwd = Bytes::copy_from_slice(self.sessions.password_for(id).as_bytes());
+                    // The session moves to this connection: the old one is closed.
+                    if let Some(old) = self.session_conns.get(&req.session_id).copied() {
+                        if old != conn {
+                            self.send_close(old);
+                            self.close_connection(old);
+                        }
+                    }
+                    tracing::info!("Reconnected session 0x{:x}", req.session_id);
+                    (req.session_id, t, passwd, true)
+                }
+                Err(e) => {
+                    tracing::info!(
+                        "Invalid session 0x{:x} for client, probably expired: {}",
+                        req.session_id,
+                        e
+                    );
+                    (0, 0, Bytes::from_static(&[0u8; 16]), false)
+                }
+            }
+        };
+        let resp = ConnectResponse {
+            protocol_version: 0,
+            timeout: timeout as i32,
+            session_id,
+            passwd: Secret(passwd),
+            read_only: answer_read_only.then_some(false),
+        };
+        let mut out = BytesMut::with_capacity(64);
+        encode_frame(&mut out, |o| resp.write(o));
+        self.send(conn, out.freeze());
+        if valid {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.session = Some(session_id);
+                c.connect_format_read_only = answer_read_only;
+            }
+            self.session_conns.insert(session_id, conn);
+        } else {
+            self.send_close(conn);
+        }
+        Ok(())
+    }
+
+    fn handle_request(&mut self, conn: ConnId, frame: Bytes, now: Now) -> Result<(), ConnError> {
+        let mut r = Reader::new(frame);
+        let header = RequestHeader::read(&mut r)?;
+        let session_id = self
+            .conns
+            .get(&conn)
+            .and_then(|c| c.session)
+            .unwrap_or_default();
+        let op = match OpCode::from_code(header.op) {
+            Ok(op) => op,
+            Err(_) => {
+                self.reply_error(conn, header.xid, ErrorCode::Unimplemented);
+                return Ok(());
+            }
+        };
+        let request = Request::decode(op, &mut r)?;
+        let started = std::time::Instant::now();
+        // Every request is a sign of life; a request of a session that is gone gets
+        // SessionExpired (as SessionTracker.checkSession answers).
+        if !self.sessions.touch(SessionId(session_id), now.mono_ms) {
+            self.reply_error(conn, header.xid, ErrorCode::SessionExpired);
+            self.send_close(conn);
+            return Ok(());
+        }
+        self.dispatch(conn, session_id, header.xid, request, now);
+        self.stats.record_latency(started.elapsed());
+        Ok(())
+    }
+
+    /// Runs the decided txn: apply to the tree, queue the watch events it causes.
+    pub(crate) fn commit(
+        &mut self,
+        txn: Txn,
+        _origin: Option<ConnId>,
+    ) -> corral_datatree::TxnResult {
+        let applied = self.tree.apply(&txn);
+        self.pending.applied(txn.zxid);
+        for (path, event) in &applied.events {
+            for watcher in self.watches.trigger(path, *event) {
+                self.send_event(watcher, path, *event);
+            }
+        }
+        applied.result
+    }
+
+    /// Preps `req` for `session_id` at the next zxid; a refused write still consumes the zxid,
+    /// as in ZooKeeper.
+    pub(crate) fn write(
+        &mut self,
+        session_id: i64,
+        cxid: i32,
+        req: &Request,
+        now: Now,
+    ) -> (i64, corral_datatree::TxnResult) {
+        let zxid = self.tree.last_zxid() + 1;
+        let auth_ids = self.auth_ids_of_session(session_id);
+        let ctx = PrepContext {
+            session_id,
+            zxid,
+            time_ms: now.wall_ms,
+            auth_ids: &auth_ids,
+        };
+        let body = match self.tree.prep(&mut self.pending, &ctx, req) {
+            Ok(body) => body,
+            Err(code) => TxnBody::Error(code),
+        };
+        let txn = Txn {
+            zxid,
+            time_ms: now.wall_ms,
+            session_id,
+            cxid,
+            body,
+        };
+        (zxid, self.commit(txn, None))
+    }
+
+    /// Closes a session: a closeSession txn deletes its ephemerals (firing their watches).
+    pub(crate) fn close_session(&mut self, session_id: i64, now: Now) -> i64 {
+        let zxid = self.tree.last_zxid() + 1;
+        let auth_ids = Vec::new();
+        let ctx = PrepContext {
+            session_id,
+            zxid,
+            time_ms: now.wall_ms,
+            auth_ids: &auth_ids,
+        };
+        let body = self.tree.prep_close_session(&mut self.pending, &ctx);
+        self.commit(
+            Txn {
+                zxid,
+                time_ms: now.wall_ms,
+                session_id,
+                cxid: 0,
+                body,
+            },
+            None,
+        );
+        self.sessions.close(SessionId(session_id));
+        if let Some(conn) = self.session_conns.remove(&session_id) {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.session = None;
+            }
+        }
+        zxid
+    }
+
+    /// Expires the sessions whose deadline passed: each gets a closeSession txn, and the
+    /// connection still holding it is closed (the client then learns it expired).
+    pub fn expire_sessions(&mut self, now: Now) {
+        for id in self.sessions.expire(now.mono_ms) {
+            tracing::info!(
+                "Expiring session 0x{:x}, timeout of {}ms exceeded",
+                id.0,
+                self.sessions.get(id).map(|s| s.timeout_ms()).unwrap_or(0)
+            );
+            let conn = self.session_conns.get(&id.0).copied();
+            self.close_session(id.0, now);
+            if let Some(conn) = conn {
+                self.send_close(conn);
+                self.close_connection(conn);
+            }
+        }
+    }
+
+    /// When [`Core::expire_sessions`] next has work, in monotonic ms.
+    pub fn next_expiry_ms(&self) -> Option<u64> {
+        self.sessions.next_expiry_ms()
+    }
+
+    fn auth_ids_of_session(&self, session_id: i64) -> Vec<Id> {
+        self.session_conns
+            .get(&session_id)
+            .and_then(|c| self.conns.get(c))
+            .map(|c| c.auth_ids.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn auth_ids(&self, conn: ConnId) -> &[Id] {
+        self.conns
+            .get(&conn)
+            .map(|c| c.auth_ids.as_slice())
+            .unwrap_or(&[])
+    }
+
+    pub(crate) fn send(&mut self, conn: ConnId, frame: Bytes) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.sent += 1;
+            self.stats.packets_sent += 1;
+            // A send fails only when the writer is gone, i.e. the connection is closing.
+            let _ = c.tx.send(Outbound::Frame(frame));
+        }
+    }
+
+    pub(crate) fn send_close(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get(&conn) {
+            let _ = c.tx.send(Outbound::Close);
+        }
+    }
+
+    pub(crate) fn reply(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        zxid: i64,
+        err: ErrorCode,
+        body: Option<&dyn JuteWrite>,
+    ) {
+        let mut out = BytesMut::new();
+        let header = ReplyHeader {
+            xid,
+            zxid,
+            err: err.code(),
+        };
+        encode_reply(
+            &mut out,
+            &header,
+            if err == ErrorCode::Ok { body } else { None },
+        );
+        self.send(conn, out.freeze());
+    }
+
+    pub(crate) fn reply_error(&mut self, conn: ConnId, xid: i32, err: ErrorCode) {
+        let zxid = self.tree.last_zxid();
+        self.reply(conn, xid, zxid, err, None);
+    }
+
+    pub(crate) fn send_event(&mut self, conn: ConnId, path: &str, event: EventType) {
+        let mut out = BytesMut::new();
+        let header = ReplyHeader {
+            xid: xid::NOTIFICATION,
+            zxid: -1,
+            err: 0,
+        };
+        let body = WatcherEvent {
+            event_type: event.code(),
+            state: KeeperState::SyncConnected.code(),
+            path: path.to_string(),
+        };
+        encode_reply(&mut out, &header, Some(&body));
+        self.send(conn, out.freeze());
+    }
+}

@@ -1,0 +1,152 @@
+//! Four-letter words: a connection whose first four bytes spell one gets a text answer and is
+//! closed, in ZooKeeper's formats.
+
+use std::fmt::Write;
+
+use crate::core::Core;
+
+/// The words Corral answers.
+pub const WORDS: &[&str] = &[
+    "ruok", "srvr", "stat", "mntr", "conf", "envi", "srst", "isro", "wchs", "dirs",
+];
+
+/// Whether the first four bytes of a connection are a four-letter word rather than a frame
+/// length. ZooKeeper recognises only its known words; anything else is a frame length.
+pub fn detect(first: &[u8]) -> Option<&'static str> {
+    WORDS.iter().copied().find(|w| w.as_bytes() == first)
+}
+
+/// The version line ZooKeeper's clients and tools parse.
+pub fn version() -> String {
+    format!(
+        "3.8.0-corral-{}, built on corral",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+impl Core {
+    /// The text answer to `word`.
+    pub fn four_letter_word(&mut self, word: &str, now_mono_ms: u64) -> String {
+        if !self.config.four_letter_words.allows(word) {
+            return format!("{word} is not executed because it is not in the whitelist.\n");
+        }
+        match word {
+            "ruok" => "imok".to_string(),
+            "srvr" => self.srvr(false),
+            "stat" => self.srvr(true),
+            "mntr" => self.mntr(now_mono_ms),
+            "conf" => self.conf(),
+            "envi" => format!(
+                "Environment:\nzookeeper.version={}\nhost.name=localhost\nos.name={}\nos.arch={}\nuser.dir={}\n",
+                version(),
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()
+            ),
+            "srst" => {
+                self.stats.reset();
+                "Server stats reset.\n".to_string()
+            }
+            "isro" => "rw".to_string(),
+            "wchs" => {
+                let s = self.watches.summary(corral_watch::WatchScope::All);
+                format!(
+                    "{} connections watching {} paths\nTotal watches:{}\n",
+                    s.watchers, s.paths, s.watches
+                )
+            }
+            "dirs" => "datadir_size: 0\nlogdir_size: 0\n".to_string(),
+            _ => String::new(),
+        }
+    }
+
+    fn srvr(&self, with_clients: bool) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "Zookeeper version: {}", version());
+        if with_clients {
+            out.push_str("Clients:\n");
+            for c in self.conns.values() {
+                let _ = writeln!(
+                    out,
+                    " /{}[1](queued=0,recved={},sent={})",
+                    c.remote, c.received, c.sent
+                );
+            }
+            out.push('\n');
+        }
+        let st = &self.stats;
+        let _ = writeln!(
+            out,
+            "Latency min/avg/max: {}/{}/{}",
+            st.min_latency_ms(),
+            st.avg_latency_ms(),
+            st.max_latency_ms()
+        );
+        let _ = writeln!(out, "Received: {}", st.packets_received);
+        let _ = writeln!(out, "Sent: {}", st.packets_sent);
+        let _ = writeln!(out, "Connections: {}", self.conns.len());
+        let _ = writeln!(out, "Outstanding: 0");
+        let _ = writeln!(out, "Zxid: 0x{:x}", self.tree.last_zxid());
+        let _ = writeln!(out, "Mode: standalone");
+        let _ = writeln!(out, "Node count: {}", self.tree.node_count());
+        out
+    }
+
+    fn mntr(&self, now_mono_ms: u64) -> String {
+        let st = &self.stats;
+        let watches = self.watches.summary(corral_watch::WatchScope::All);
+        let rows: Vec<(&str, String)> = vec![
+            ("zk_version", version()),
+            ("zk_server_state", "standalone".into()),
+            (
+                "zk_ephemerals_count",
+                self.tree.ephemeral_count().to_string(),
+            ),
+            ("zk_num_alive_connections", self.conns.len().to_string()),
+            ("zk_avg_latency", st.avg_latency_ms()),
+            ("zk_outstanding_requests", "0".into()),
+            ("zk_znode_count", self.tree.node_count().to_string()),
+            ("zk_global_sessions", self.sessions.len().to_string()),
+            ("zk_packets_sent", st.packets_sent.to_string()),
+            ("zk_packets_received", st.packets_received.to_string()),
+            ("zk_watch_count", watches.watches.to_string()),
+            ("zk_auth_failed_count", st.auth_failed.to_string()),
+            ("zk_min_latency", st.min_latency_ms().to_string()),
+            ("zk_max_latency", st.max_latency_ms().to_string()),
+            (
+                "zk_approximate_data_size",
+                self.tree.approximate_data_size().to_string(),
+            ),
+            (
+                "zk_uptime",
+                now_mono_ms.saturating_sub(self.started_mono_ms).to_string(),
+            ),
+        ];
+        let mut out = String::new();
+        for (k, v) in rows {
+            let _ = writeln!(out, "{k}\t{v}");
+        }
+        out
+    }
+
+    fn conf(&self) -> String {
+        let c = &self.config;
+        let data_dir = c.data_dir.display().to_string();
+        let log_dir = c
+            .data_log_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| data_dir.clone());
+        let sc = self.sessions.config();
+        format!(
+            "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataLogDir={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
+            c.client_addr.port(),
+            data_dir,
+            log_dir,
+            c.tick_time_ms,
+            c.max_client_cnxns,
+            sc.min(),
+            sc.max()
+        )
+    }
+}

@@ -1,0 +1,221 @@
+//! The tokio side: the listener, one task pair per connection (reader and batching writer),
+//! and the session-expiry ticker.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::BytesMut;
+use corral_jute::frame::decode_frame;
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::oneshot;
+
+use crate::config::ServerConfig;
+use crate::core::{Core, Now, Outbound};
+use crate::{fourlw, ServerError};
+
+/// Reads the clocks the core needs.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    fn now(&self) -> Now {
+        let wall_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Now {
+            mono_ms: self.start.elapsed().as_millis() as u64,
+            wall_ms,
+        }
+    }
+}
+
+/// A standalone Corral server bound to its client port.
+pub struct Server {
+    core: Arc<Mutex<Core>>,
+    listener: TcpListener,
+    clock: Clock,
+    max_buffer: usize,
+    tick: Duration,
+}
+
+impl Server {
+    /// Creates the data directory and binds the client port.
+    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let addr = config.client_addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let clock = Clock {
+            start: Instant::now(),
+        };
+        let max_buffer = config.max_buffer;
+        let tick = Duration::from_millis(u64::from(config.tick_time_ms.clamp(20, 2000) / 4));
+        let core = Core::new(config, clock.now())?;
+        Ok(Server {
+            core: Arc::new(Mutex::new(core)),
+            listener,
+            clock,
+            max_buffer,
+            tick,
+        })
+    }
+
+    /// The address the client port is bound to.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves clients until `shutdown` completes.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let ticker = {
+            let core = self.core.clone();
+            let clock = self.clock;
+            let tick = self.tick;
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(tick);
+                loop {
+                    interval.tick().await;
+                    core.lock().expire_sessions(clock.now());
+                }
+            })
+        };
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((socket, remote)) => {
+                        let core = self.core.clone();
+                        let clock = self.clock;
+                        let max_buffer = self.max_buffer;
+                        tokio::spawn(async move {
+                            serve_connection(core, clock, socket, remote, max_buffer).await;
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }
+        ticker.abort();
+    }
+}
+
+async fn serve_connection(
+    core: Arc<Mutex<Core>>,
+    clock: Clock,
+    socket: TcpStream,
+    remote: SocketAddr,
+    max_buffer: usize,
+) {
+    let _ = socket.set_nodelay(true);
+    let (mut rd, mut wr) = socket.into_split();
+    let mut buf = BytesMut::with_capacity(4096);
+    // The first four bytes say whether this is a four-letter word or a framed session.
+    while buf.len() < 4 {
+        match rd.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+    if let Some(word) = fourlw::detect(&buf[..4]) {
+        let text = core.lock().four_letter_word(word, clock.now().mono_ms);
+        let _ = wr.write_all(text.as_bytes()).await;
+        let _ = wr.shutdown().await;
+        return;
+    }
+    let Some((conn, rx)) = core.lock().open_connection(remote) else {
+        return;
+    };
+    let (closed_tx, mut closed_rx) = oneshot::channel::<()>();
+    let writer = tokio::spawn(write_loop(wr, rx, closed_tx));
+    'read: loop {
+        loop {
+            match decode_frame(&mut buf, max_buffer) {
+                Ok(Some(frame)) => {
+                    let result = core.lock().handle_frame(conn, frame, clock.now());
+                    if let Err(e) = result {
+                        tracing::warn!("closing connection from {remote}: {e}");
+                        break 'read;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("closing connection from {remote}: {e}");
+                    break 'read;
+                }
+            }
+        }
+        tokio::select! {
+            read = rd.read_buf(&mut buf) => match read {
+                Ok(0) => {
+                    if !buf.is_empty() {
+                        tracing::warn!("connection from {remote} closed in the middle of a packet");
+                    }
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!("read from {remote} failed: {e}");
+                    break;
+                }
+            },
+            _ = &mut closed_rx => break,
+        }
+    }
+    core.lock().close_connection(conn);
+    // Dropping the core's sender ends the writer once it has flushed what was queued.
+    let _ = writer.await;
+}
+
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut rx: UnboundedReceiver<Outbound>,
+    closed: oneshot::Sender<()>,
+) {
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    let mut closing = false;
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        // Batch whatever is already queued into one write.
+        while let Some(item) = next {
+            match item {
+                Outbound::Frame(frame) => out.extend_from_slice(&frame),
+                Outbound::Close => {
+                    closing = true;
+                    break;
+                }
+            }
+            if out.len() >= 256 * 1024 {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if !out.is_empty() {
+            if wr.write_all(&out).await.is_err() {
+                break;
+            }
+            out.clear();
+        }
+        if closing {
+            break;
+        }
+    }
+    let _ = wr.shutdown().await;
+    let _ = closed.send(());
+}

@@ -1,0 +1,329 @@
+//! One handler per request family: what ZooKeeper's FinalRequestProcessor does for each op,
+//! answered from the tree, the watch registry and the session table.
+
+use corral_datatree::TxnResult;
+use corral_jute::codes::{perms, AddWatchMode, ErrorCode, EventType, OpCode, WatcherType};
+use corral_jute::records::*;
+use corral_jute::request::{MultiResponse, OpResult, Request};
+use corral_watch::{WatchFilter, WatchKind};
+
+use crate::core::{ConnId, Core, Now};
+
+impl Core {
+    /// Answers one decoded request of an established session.
+    pub(crate) fn dispatch(
+        &mut self,
+        conn: ConnId,
+        session_id: i64,
+        xid: i32,
+        req: Request,
+        now: Now,
+    ) {
+        match req {
+            Request::Ping => {
+                let zxid = self.tree.last_zxid();
+                self.reply(
+                    conn,
+                    corral_jute::codes::xid::PING,
+                    zxid,
+                    ErrorCode::Ok,
+                    None,
+                );
+            }
+            Request::CloseSession => {
+                self.sessions
+                    .mark_closing(corral_session::SessionId(session_id));
+                let zxid = self.close_session(session_id, now);
+                tracing::info!("Closed session 0x{:x}", session_id);
+                self.reply(conn, xid, zxid, ErrorCode::Ok, None);
+                self.send_close(conn);
+            }
+            Request::Create { .. }
+            | Request::Delete { .. }
+            | Request::SetData(_)
+            | Request::SetAcl(_)
+            | Request::Check(_)
+            | Request::Multi(_) => self.write_op(conn, session_id, xid, &req, now),
+            Request::MultiRead(ops) => {
+                let results = ops.iter().map(|op| self.multi_read_op(conn, op)).collect();
+                let zxid = self.tree.last_zxid();
+                self.reply(
+                    conn,
+                    xid,
+                    zxid,
+                    ErrorCode::Ok,
+                    Some(&MultiResponse { results }),
+                );
+            }
+            Request::Auth(packet) => {
+                // Authentication schemes arrive with the ACL work; until then every scheme is
+                // unknown, which ZooKeeper answers with AuthFailed and a closed connection.
+                tracing::warn!("Authentication failed for scheme: {}", packet.scheme);
+                self.stats.auth_failed += 1;
+                let zxid = 0;
+                self.reply(
+                    conn,
+                    corral_jute::codes::xid::AUTH,
+                    zxid,
+                    ErrorCode::AuthFailed,
+                    None,
+                );
+                self.send_close(conn);
+            }
+            Request::SetWatches(w) => self.set_watches(
+                conn,
+                w.relative_zxid,
+                &w.data_watches,
+                &w.exist_watches,
+                &w.child_watches,
+                &[],
+                &[],
+            ),
+            Request::SetWatches2(w) => self.set_watches(
+                conn,
+                w.relative_zxid,
+                &w.data_watches,
+                &w.exist_watches,
+                &w.child_watches,
+                &w.persistent_watches,
+                &w.persistent_recursive_watches,
+            ),
+            other => {
+                let zxid = self.tree.last_zxid();
+                match self.read_op(conn, &other) {
+                    Ok(Some(body)) => {
+                        self.reply(conn, xid, zxid, ErrorCode::Ok, Some(body.as_ref()))
+                    }
+                    Ok(None) => self.reply(conn, xid, zxid, ErrorCode::Ok, None),
+                    Err(code) => self.reply(conn, xid, zxid, code, None),
+                }
+            }
+        }
+    }
+
+    fn write_op(&mut self, conn: ConnId, session_id: i64, xid: i32, req: &Request, now: Now) {
+        let (zxid, result) = self.write(session_id, xid, req, now);
+        match result {
+            TxnResult::Error(code) => self.reply(conn, xid, zxid, code, None),
+            TxnResult::Create { path, stat } => {
+                if req.op() == OpCode::Create {
+                    self.reply(conn, xid, zxid, ErrorCode::Ok, Some(&PathResponse { path }))
+                } else {
+                    self.reply(
+                        conn,
+                        xid,
+                        zxid,
+                        ErrorCode::Ok,
+                        Some(&Create2Response { path, stat }),
+                    )
+                }
+            }
+            TxnResult::SetData(stat) | TxnResult::SetAcl(stat) => {
+                self.reply(conn, xid, zxid, ErrorCode::Ok, Some(&StatResponse { stat }))
+            }
+            TxnResult::Multi(results) => self.reply(
+                conn,
+                xid,
+                zxid,
+                ErrorCode::Ok,
+                Some(&MultiResponse { results }),
+            ),
+            _ => self.reply(conn, xid, zxid, ErrorCode::Ok, None),
+        }
+    }
+
+    fn check_perm(&self, conn: ConnId, path: &str, perm: i32) -> Result<(), ErrorCode> {
+        match self.tree.node_acl(path) {
+            None => Err(ErrorCode::NoNode),
+            Some(acl) if corral_acl::check(acl, perm, self.auth_ids(conn)) => Ok(()),
+            Some(_) => Err(ErrorCode::NoAuth),
+        }
+    }
+
+    fn multi_read_op(&mut self, conn: ConnId, op: &Request) -> OpResult {
+        match self.read_op(conn, op) {
+            Err(code) => OpResult::Error(code.code()),
+            Ok(_) => match op {
+                // read_op registered any watch; fetch the values for the result shape.
+                Request::GetData(r) => match self.tree.get_data(&r.path) {
+                    Ok((data, stat)) => OpResult::GetData(data, stat),
+                    Err(code) => OpResult::Error(code.code()),
+                },
+                Request::GetChildren(r) => match self.tree.get_children(&r.path) {
+                    Ok((children, _)) => OpResult::GetChildren(children),
+                    Err(code) => OpResult::Error(code.code()),
+                },
+                _ => OpResult::Error(ErrorCode::BadArguments.code()),
+            },
+        }
+    }
+
+    /// A read-only op: its reply body, registering the watch it asks for.
+    fn read_op(
+        &mut self,
+        conn: ConnId,
+        req: &Request,
+    ) -> Result<Option<Box<dyn corral_jute::frame::JuteWrite>>, ErrorCode> {
+        Ok(Some(match req {
+            Request::Exists(r) => {
+                // exists leaves a data watch whether or not the node exists.
+                if r.watch {
+                    self.watches.add(&r.path, WatchKind::Data, conn);
+                }
+                let stat = self.tree.stat(&r.path).ok_or(ErrorCode::NoNode)?;
+                Box::new(StatResponse { stat })
+            }
+            Request::GetData(r) => {
+                self.check_perm(conn, &r.path, perms::READ)?;
+                let (data, stat) = self.tree.get_data(&r.path)?;
+                if r.watch {
+                    self.watches.add(&r.path, WatchKind::Data, conn);
+                }
+                Box::new(GetDataResponse { data, stat })
+            }
+            Request::GetChildren(r) | Request::GetChildren2(r) => {
+                self.check_perm(conn, &r.path, perms::READ)?;
+                let (children, stat) = self.tree.get_children(&r.path)?;
+                if r.watch {
+                    self.watches.add(&r.path, WatchKind::Child, conn);
+                }
+                if matches!(req, Request::GetChildren(_)) {
+                    Box::new(ChildrenResponse { children })
+                } else {
+                    Box::new(GetChildren2Response { children, stat })
+                }
+            }
+            Request::GetAcl(r) => {
+                let (acl, stat) = self.tree.get_acl(&r.path)?;
+                Box::new(GetAclResponse { acl, stat })
+            }
+            Request::Sync(r) => Box::new(PathResponse {
+                path: r.path.clone(),
+            }),
+            Request::GetAllChildrenNumber(r) => {
+                self.check_perm(conn, &r.path, perms::READ)?;
+                Box::new(GetAllChildrenNumberResponse {
+                    total_number: self.tree.all_children_number(&r.path)?,
+                })
+            }
+            Request::GetEphemerals(r) => {
+                let session = self
+                    .conns
+                    .get(&conn)
+                    .and_then(|c| c.session)
+                    .unwrap_or_default();
+                let prefix = r.path.as_str();
+                let children = self
+                    .tree
+                    .ephemerals(session)
+                    .into_iter()
+                    .filter(|p| prefix.is_empty() || prefix == "/" || p.starts_with(prefix))
+                    .collect();
+                Box::new(ChildrenResponse { children })
+            }
+            Request::WhoAmI => Box::new(WhoAmIResponse {
+                client_info: self
+                    .auth_ids(conn)
+                    .iter()
+                    .map(|id| ClientInfo {
+                        auth_scheme: id.scheme.clone(),
+                        user: id.id.clone(),
+                    })
+                    .collect(),
+            }),
+            Request::AddWatch(r) => {
+                let kind = match AddWatchMode::from_code(r.mode) {
+                    Ok(AddWatchMode::Persistent) => WatchKind::Persistent,
+                    Ok(AddWatchMode::PersistentRecursive) => WatchKind::PersistentRecursive,
+                    Err(_) => return Err(ErrorCode::BadArguments),
+                };
+                self.watches.add(&r.path, kind, conn);
+                Box::new(ErrorResponse { err: 0 })
+            }
+            Request::CheckWatches(r) | Request::RemoveWatches(r) => {
+                let filter = watcher_filter(r.watcher_type)?;
+                let found = if matches!(req, Request::CheckWatches(_)) {
+                    self.watches.contains(&r.path, filter, conn)
+                } else {
+                    self.watches.remove(&r.path, filter, conn)
+                };
+                if !found {
+                    return Err(ErrorCode::NoWatcher);
+                }
+                return Ok(None);
+            }
+            Request::Unsupported { op, .. } => {
+                return Err(match op {
+                    OpCode::Reconfig => ErrorCode::ReconfigDisabled,
+                    _ => ErrorCode::Unimplemented,
+                })
+            }
+            _ => return Err(ErrorCode::Unimplemented),
+        }))
+    }
+
+    /// Re-registers a reconnecting client's watches, first firing what it missed since
+    /// `relative_zxid` (as ZooKeeper's DataTree.setWatches).
+    #[allow(clippy::too_many_arguments)]
+    fn set_watches(
+        &mut self,
+        conn: ConnId,
+        relative_zxid: i64,
+        data: &[String],
+        exist: &[String],
+        child: &[String],
+        persistent: &[String],
+        recursive: &[String],
+    ) {
+        for path in data {
+            match self.tree.stat(path) {
+                None => self.send_event(conn, path, EventType::NodeDeleted),
+                Some(stat) if stat.mzxid > relative_zxid => {
+                    self.send_event(conn, path, EventType::NodeDataChanged)
+                }
+                Some(_) => {
+                    self.watches.add(path, WatchKind::Data, conn);
+                }
+            }
+        }
+        for path in exist {
+            if self.tree.stat(path).is_some() {
+                self.send_event(conn, path, EventType::NodeCreated);
+            } else {
+                self.watches.add(path, WatchKind::Data, conn);
+            }
+        }
+        for path in child {
+            match self.tree.stat(path) {
+                None => self.send_event(conn, path, EventType::NodeDeleted),
+                Some(stat) if stat.pzxid > relative_zxid => {
+                    self.send_event(conn, path, EventType::NodeChildrenChanged)
+                }
+                Some(_) => {
+                    self.watches.add(path, WatchKind::Child, conn);
+                }
+            }
+        }
+        for path in persistent {
+            self.watches.add(path, WatchKind::Persistent, conn);
+        }
+        for path in recursive {
+            self.watches.add(path, WatchKind::PersistentRecursive, conn);
+        }
+        let zxid = self.tree.last_zxid();
+        self.reply(
+            conn,
+            corral_jute::codes::xid::SET_WATCHES,
+            zxid,
+            ErrorCode::Ok,
+            None,
+        );
+    }
+}
+
+fn watcher_filter(code: i32) -> Result<WatchFilter, ErrorCode> {
+    match WatcherType::from_code(code) {
+        Ok(t) => Ok(WatchFilter::from(t)),
+        Err(_) => Err(ErrorCode::BadArguments),
+    }
+}

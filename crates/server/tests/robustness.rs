@@ -1,0 +1,192 @@
+//! Bad input closes only the offending connection; the server keeps serving everyone else.
+//! Raw sockets speak the wire protocol byte by byte (no client library in between).
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use corral_jute::codes::{ErrorCode, OpCode};
+use corral_jute::frame::{decode_frame, encode_frame, DEFAULT_MAX_BUFFER};
+use corral_jute::io::{Jute, Reader, Secret};
+use corral_jute::records::*;
+use corral_server::{Server, ServerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const STEP: Duration = Duration::from_secs(10);
+
+async fn start() -> std::net::SocketAddr {
+    let dir = std::env::temp_dir().join(format!("corral-robust-{}", std::process::id()));
+    let cfg = ServerConfig::parse(&format!(
+        "dataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n",
+        dir.display()
+    ))
+    .expect("config");
+    let server = Server::bind(cfg).await.expect("bind");
+    let addr = server.local_addr().expect("addr");
+    tokio::spawn(server.run(std::future::pending()));
+    addr
+}
+
+struct RawClient {
+    sock: TcpStream,
+    buf: BytesMut,
+}
+
+impl RawClient {
+    async fn connect(addr: std::net::SocketAddr) -> RawClient {
+        let mut c = RawClient {
+            sock: TcpStream::connect(addr).await.expect("connect"),
+            buf: BytesMut::new(),
+        };
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0,
+            timeout: 30000,
+            session_id: 0,
+            passwd: Secret(Bytes::from_static(&[0; 16])),
+            read_only: Some(false),
+        };
+        c.send(|o| req.write(o)).await;
+        let resp = ConnectResponse::from_bytes(c.recv().await.expect("connect response"))
+            .expect("decodes");
+        assert!(resp.session_id != 0 && resp.timeout == 30000);
+        c
+    }
+
+    async fn send(&mut self, body: impl FnOnce(&mut BytesMut)) {
+        let mut out = BytesMut::new();
+        encode_frame(&mut out, body);
+        self.sock.write_all(&out).await.expect("write");
+    }
+
+    /// The next frame, or None once the server closed the connection.
+    async fn recv(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(frame) = decode_frame(&mut self.buf, DEFAULT_MAX_BUFFER).expect("frame") {
+                return Some(frame);
+            }
+            let n = tokio::time::timeout(STEP, self.sock.read_buf(&mut self.buf))
+                .await
+                .expect("server answered in time")
+                .unwrap_or(0);
+            if n == 0 {
+                return None;
+            }
+        }
+    }
+
+    async fn request(
+        &mut self,
+        xid: i32,
+        op: OpCode,
+        body: impl FnOnce(&mut BytesMut),
+    ) -> (ReplyHeader, Reader) {
+        self.send(|o| {
+            RequestHeader { xid, op: op.code() }.write(o);
+            body(o);
+        })
+        .await;
+        let frame = self.recv().await.expect("reply");
+        let mut r = Reader::new(frame);
+        (ReplyHeader::read(&mut r).expect("header"), r)
+    }
+}
+
+#[tokio::test]
+async fn bad_frames_close_only_their_connection() {
+    let addr = start().await;
+    let mut good = RawClient::connect(addr).await;
+
+    // Oversized length prefix, before any session.
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(&((DEFAULT_MAX_BUFFER as i32) + 1).to_be_bytes())
+        .await
+        .expect("write");
+    let mut sink = Vec::new();
+    let n = tokio::time::timeout(STEP, s.read_to_end(&mut sink))
+        .await
+        .expect("closed in time");
+    assert!(matches!(n, Ok(0)), "oversized frame closes the connection");
+
+    // Negative length.
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(&(-7i32).to_be_bytes()).await.expect("write");
+    let n = tokio::time::timeout(STEP, s.read_to_end(&mut sink))
+        .await
+        .expect("closed in time");
+    assert!(matches!(n, Ok(0)));
+
+    // A garbage ConnectRequest.
+    let mut s = RawClient {
+        sock: TcpStream::connect(addr).await.expect("connect"),
+        buf: BytesMut::new(),
+    };
+    s.send(|o| o.extend_from_slice(&[1, 2, 3])).await;
+    assert!(
+        s.recv().await.is_none(),
+        "garbage connect closes the connection"
+    );
+
+    // A session that sends a truncated create body.
+    let mut bad = RawClient::connect(addr).await;
+    bad.send(|o| {
+        RequestHeader {
+            xid: 1,
+            op: OpCode::Create.code(),
+        }
+        .write(o);
+        o.extend_from_slice(&[0, 0, 0, 9, b'/']);
+    })
+    .await;
+    assert!(
+        bad.recv().await.is_none(),
+        "malformed request closes the connection"
+    );
+
+    // The well-behaved session is still served.
+    let (h, mut r) = good
+        .request(1, OpCode::Create, |o| {
+            CreateRequest {
+                path: "/still-here".into(),
+                data: Some(Bytes::from_static(b"v")),
+                acl: corral_acl::open_acl_unsafe(),
+                flags: 0,
+            }
+            .write(o)
+        })
+        .await;
+    assert_eq!(h.err, ErrorCode::Ok.code());
+    assert_eq!(
+        PathResponse::read(&mut r).expect("path").path,
+        "/still-here"
+    );
+    let (h, _) = good
+        .request(2, OpCode::GetData, |o| {
+            GetDataRequest {
+                path: "/nope".into(),
+                watch: false,
+            }
+            .write(o)
+        })
+        .await;
+    assert_eq!(h.err, ErrorCode::NoNode.code());
+}
+
+#[tokio::test]
+async fn four_letter_words_answer_in_zookeeper_format() {
+    let addr = start().await;
+    for (word, expect) in [
+        ("ruok", "imok"),
+        ("srvr", "Mode: standalone"),
+        ("mntr", "zk_znode_count\t"),
+    ] {
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        s.write_all(word.as_bytes()).await.expect("write");
+        let mut text = String::new();
+        tokio::time::timeout(STEP, s.read_to_string(&mut text))
+            .await
+            .expect("in time")
+            .expect("read");
+        assert!(text.contains(expect), "{word}: {text}");
+    }
+}
