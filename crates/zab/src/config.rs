@@ -1,0 +1,182 @@
+//! Static configuration of one engine.
+
+use std::collections::BTreeSet;
+
+use crate::{PeerId, VoterSet, ZabError};
+
+/// Who this server is, who else is in the ensemble, and the tick budgets.
+///
+/// All durations are in ticks: the caller decides how long a tick is and
+/// calls [`Zab::tick`](crate::Zab::tick) that often. ZooKeeper's own numbers,
+/// with a tick of half its `tickTime`: the leader pings every tick
+/// (`tickTime / 2`), `initLimit = 10` is 20 ticks, `syncLimit = 5` is 10.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This server's id (ZooKeeper's `myid`).
+    pub id: PeerId,
+    /// The voting view. Must contain `id` unless `id` is an observer.
+    pub voters: VoterSet,
+    /// Servers that learn the committed history but never vote
+    /// (`server.N=...:observer`).
+    pub observers: BTreeSet<PeerId>,
+    /// The leader pings every learner every this many ticks.
+    pub ping_ticks: u64,
+    /// Ticks a leader may spend from election to an established quorum, and a
+    /// learner from election to NEWLEADER (ZooKeeper `initLimit`).
+    pub init_limit: u64,
+    /// Ticks a synchronised learner may stay silent, or leave a proposal
+    /// unacknowledged, before the leader drops it; and ticks a learner waits
+    /// for its leader before it goes LOOKING (ZooKeeper `syncLimit`).
+    pub sync_limit: u64,
+    /// Ticks without a notification before a LOOKING server sends its vote
+    /// again; doubles on every resend up to `max_election_ticks`
+    /// (ZooKeeper's notification timeout).
+    pub election_ticks: u64,
+    /// Upper bound of the resend interval.
+    pub max_election_ticks: u64,
+    /// Ticks a LOOKING server waits, once a quorum agrees with its vote, for a
+    /// better vote before it decides (ZooKeeper's `finalizeWait`). 0 decides
+    /// at once.
+    pub finalize_wait: u64,
+    /// Committed entries the engine keeps in memory to synchronise a learner
+    /// with a DIFF (ZooKeeper's `commitLogCount`, 500); a learner further
+    /// behind gets a SNAP.
+    pub diff_window: usize,
+    /// Deliberately broken behaviour for the simulator's self-test.
+    #[cfg(any(test, feature = "sim"))]
+    pub faults: Faults,
+    /// Test-only: the last counter a proposal may use, so that tests reach
+    /// the zxid rollover without 2^32 proposals.
+    #[cfg(any(test, feature = "sim"))]
+    pub counter_limit: u32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            id: 1,
+            voters: VoterSet::new([1]),
+            observers: BTreeSet::new(),
+            ping_ticks: 1,
+            init_limit: 20,
+            sync_limit: 10,
+            election_ticks: 2,
+            max_election_ticks: 120,
+            finalize_wait: 1,
+            diff_window: 500,
+            #[cfg(any(test, feature = "sim"))]
+            faults: Faults::default(),
+            #[cfg(any(test, feature = "sim"))]
+            counter_limit: crate::Zxid::MAX_COUNTER,
+        }
+    }
+}
+
+impl Config {
+    /// Checks the values; the error names the bad field.
+    pub fn validate(&self) -> Result<(), ZabError> {
+        let bad = |key: &'static str, reason: &str| {
+            Err(ZabError::InvalidConfig {
+                key,
+                reason: reason.to_string(),
+            })
+        };
+        if self.voters.is_empty() {
+            return bad("voters", "at least one voter is needed");
+        }
+        if let Some(both) = self.voters.iter().find(|v| self.observers.contains(v)) {
+            return bad("observers", &format!("server {both} is also a voter"));
+        }
+        if !self.voters.contains(self.id) && !self.observers.contains(&self.id) {
+            return bad("id", "this server is neither a voter nor an observer");
+        }
+        for (key, v) in [
+            ("ping_ticks", self.ping_ticks),
+            ("init_limit", self.init_limit),
+            ("sync_limit", self.sync_limit),
+            ("election_ticks", self.election_ticks),
+        ] {
+            if v == 0 {
+                return bad(key, "must be at least 1");
+            }
+        }
+        if self.max_election_ticks < self.election_ticks {
+            return bad("max_election_ticks", "must be >= election_ticks");
+        }
+        if self.sync_limit <= self.ping_ticks {
+            return bad("sync_limit", "must exceed ping_ticks");
+        }
+        Ok(())
+    }
+
+    /// The last counter a proposal may carry.
+    pub(crate) fn counter_limit(&self) -> u32 {
+        #[cfg(any(test, feature = "sim"))]
+        return self.counter_limit.min(crate::Zxid::MAX_COUNTER);
+        #[cfg(not(any(test, feature = "sim")))]
+        crate::Zxid::MAX_COUNTER
+    }
+
+    /// Is this server an observer?
+    pub fn is_observer(&self) -> bool {
+        self.observers.contains(&self.id)
+    }
+
+    /// Is `id` a voter or an observer of this configuration?
+    pub fn knows(&self, id: PeerId) -> bool {
+        self.voters.contains(id) || self.observers.contains(&id)
+    }
+}
+
+/// Deliberately broken variants of the engine, compiled only for tests and
+/// the `sim` feature. The simulator must catch every one of them; a checker
+/// that cannot fail is no checker.
+#[cfg(any(test, feature = "sim"))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// A follower acknowledges a proposal before it is durable (the ACK goes
+    /// to `Ready::messages` instead of `Ready::send_after_persist`).
+    pub ack_before_durable: bool,
+    /// The leader delivers a batch of newly committed proposals newest first.
+    pub commit_out_of_order: bool,
+    /// The leader skips synchronisation: every learner gets an empty DIFF,
+    /// whatever its log holds.
+    pub skip_sync: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_the_key() {
+        let mut c = Config {
+            id: 4,
+            voters: VoterSet::new([1, 2, 3]),
+            ..Config::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(ZabError::InvalidConfig { key: "id", .. })
+        ));
+        c.observers.insert(4);
+        assert_eq!(c.validate(), Ok(()));
+        c.observers.insert(2);
+        assert!(matches!(
+            c.validate(),
+            Err(ZabError::InvalidConfig {
+                key: "observers",
+                ..
+            })
+        ));
+        c.observers.remove(&2);
+        c.sync_limit = 1;
+        assert!(matches!(
+            c.validate(),
+            Err(ZabError::InvalidConfig {
+                key: "sync_limit",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,539 @@
+//! The leader side of discovery, synchronisation and broadcast: ZooKeeper's
+//! `Leader.lead` and one `LearnerHandler` per learner, as one state machine.
+//!
+//! 1. Discovery (`getEpochToPropose`): gather FOLLOWERINFO until a quorum of
+//!    voters (the leader included) is connected; the new epoch is one more
+//!    than every accepted epoch seen. Store it as accepted epoch, then send
+//!    LEADERINFO to every connected learner (and at once to later ones).
+//! 2. `waitForEpochAck`: gather ACKEPOCH from a quorum; a learner whose
+//!    (current epoch, last zxid) is more recent than ours is dropped. Then
+//!    store the new current epoch; the leader's log is now the history.
+//! 3. Synchronisation (`syncFollower`), per learner: DIFF when its last zxid
+//!    is in our log window, TRUNC to the last zxid we share when it holds
+//!    proposals we do not, SNAP when it is behind the window (the caller
+//!    serialises its state). The proposals that complete the history follow,
+//!    then NEWLEADER; from then on the learner gets every new proposal.
+//! 4. `waitForNewLeaderAck`: once a quorum (the leader durable included) has
+//!    acknowledged NEWLEADER the leader is established: the whole history is
+//!    committed, every synchronised learner gets COMMIT and UPTODATE.
+//! 5. Broadcast: PROPOSAL to followers, ACKs are cumulative, a zxid commits
+//!    once a quorum has acknowledged it or something after it; COMMIT to
+//!    followers, INFORM to observers, always in zxid order.
+//!
+//! Timeouts: the whole of 1-4 must fit in `init_limit` ticks, or the leader
+//! goes back to LOOKING. Afterwards a learner silent for `sync_limit` ticks,
+//! or sitting on an unacknowledged proposal that long, is dropped; a leader
+//! left without a quorum of synchronised voters steps down.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use bytes::Bytes;
+
+use crate::core::{reject, Core, Handled, Next};
+use crate::{Entry, Message, PeerId, Persist, SnapshotRequest, ZabError, Zxid};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    Discovery,
+    EpochAck,
+    NewLeader,
+    Established,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// FOLLOWERINFO received, the epoch is not decided yet.
+    Connected,
+    /// LEADERINFO sent, waiting for ACKEPOCH.
+    EpochSent,
+    /// ACKEPOCH received: to be synchronised from this last zxid.
+    NeedSync(Zxid),
+    /// Synchronised up to `synced_to` and NEWLEADER sent; gets every new
+    /// proposal (followers) or commit (observers).
+    Forwarding {
+        newleader_acked: bool,
+        synced_to: Zxid,
+    },
+}
+
+#[derive(Debug)]
+struct LearnerPeer {
+    observer: bool,
+    stage: Stage,
+    last_heard: u64,
+    /// Highest zxid it acknowledged as durable.
+    acked: Zxid,
+    /// Highest zxid sent to it.
+    sent: Zxid,
+    /// Proposals sent after NEWLEADER and not yet acknowledged, with the
+    /// tick they left.
+    unacked: VecDeque<(Zxid, u64)>,
+}
+
+impl LearnerPeer {
+    fn is_synced_voter(&self) -> bool {
+        !self.observer
+            && matches!(
+                self.stage,
+                Stage::Forwarding {
+                    newleader_acked: true,
+                    ..
+                }
+            )
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Leader {
+    pub epoch: u32,
+    pub phase: Phase,
+    started: u64,
+    connecting: BTreeSet<PeerId>,
+    electing: BTreeSet<PeerId>,
+    newleader_acks: BTreeSet<PeerId>,
+    /// The `Ready` that stores the new current epoch.
+    epoch_ready: u64,
+    history_last: Zxid,
+    learners: BTreeMap<PeerId, LearnerPeer>,
+    last_ping: u64,
+    rollover: bool,
+}
+
+impl Leader {
+    pub(crate) fn start(core: &mut Core) -> (Leader, Next) {
+        let mut l = Leader {
+            epoch: core.accepted_epoch.saturating_add(1),
+            phase: Phase::Discovery,
+            started: core.now,
+            connecting: BTreeSet::from([core.id()]),
+            electing: BTreeSet::new(),
+            newleader_acks: BTreeSet::new(),
+            epoch_ready: u64::MAX,
+            history_last: Zxid::ZERO,
+            learners: BTreeMap::new(),
+            last_ping: core.now,
+            rollover: false,
+        };
+        let next = l.check_epoch_quorum(core);
+        (l, next)
+    }
+
+    pub(crate) fn is_established(&self) -> bool {
+        self.phase == Phase::Established
+    }
+
+    fn check_epoch_quorum(&mut self, core: &mut Core) -> Next {
+        if self.phase != Phase::Discovery || !core.cfg.voters.is_quorum(&self.connecting) {
+            return Next::Stay;
+        }
+        self.phase = Phase::EpochAck;
+        core.accepted_epoch = self.epoch;
+        core.persist(Persist::AcceptedEpoch(self.epoch));
+        for (&id, p) in self.learners.iter_mut() {
+            if p.stage == Stage::Connected {
+                core.send_after_persist(id, Message::LeaderInfo { epoch: self.epoch });
+                p.stage = Stage::EpochSent;
+            }
+        }
+        self.electing.insert(core.id());
+        self.check_epoch_ack_quorum(core)
+    }
+
+    fn check_epoch_ack_quorum(&mut self, core: &mut Core) -> Next {
+        if self.phase != Phase::EpochAck || !core.cfg.voters.is_quorum(&self.electing) {
+            return Next::Stay;
+        }
+        self.phase = Phase::NewLeader;
+        core.current_epoch = self.epoch;
+        core.persist(Persist::CurrentEpoch(self.epoch));
+        self.epoch_ready = core.next_ready;
+        self.history_last = core.log.last();
+        self.check_established(core)
+    }
+
+    /// `waitForNewLeaderAck` done? Our own acknowledgement is the current
+    /// epoch and the history being durable.
+    pub(crate) fn check_established(&mut self, core: &mut Core) -> Next {
+        if self.phase != Phase::NewLeader
+            || core.advanced < self.epoch_ready
+            || core.durable < self.history_last
+        {
+            return Next::Stay;
+        }
+        let mut acks = self.newleader_acks.clone();
+        acks.insert(core.id());
+        if !core.cfg.voters.is_quorum(&acks) {
+            return Next::Stay;
+        }
+        self.phase = Phase::Established;
+        core.commit = core.commit.max(self.history_last);
+        let commit = core.commit;
+        for (&id, p) in self.learners.iter_mut() {
+            if let Stage::Forwarding {
+                newleader_acked: true,
+                ..
+            } = p.stage
+            {
+                core.send(
+                    id,
+                    Message::Commit {
+                        zxid: commit.min(p.sent),
+                    },
+                );
+                core.send(id, Message::UpToDate);
+            }
+        }
+        self.try_commit(core)
+    }
+
+    pub(crate) fn on_message(&mut self, core: &mut Core, from: PeerId, msg: Message) -> Handled {
+        if let Message::FollowerInfo {
+            accepted_epoch,
+            observer,
+        } = msg
+        {
+            return self.on_follower_info(core, from, accepted_epoch, observer);
+        }
+        let Some(p) = self.learners.get_mut(&from) else {
+            // Not (or no longer) one of our learners: a stale packet.
+            return Ok(Next::Stay);
+        };
+        p.last_heard = core.now;
+        match msg {
+            Message::AckEpoch {
+                current_epoch,
+                last_zxid,
+            } => {
+                if p.stage != Stage::EpochSent {
+                    return Ok(Next::Stay);
+                }
+                if let Some(c) = current_epoch {
+                    if (c, last_zxid) > (core.current_epoch, core.log.last()) {
+                        self.learners.remove(&from);
+                        return reject(Next::Stay, "follower is ahead of the leader");
+                    }
+                }
+                p.stage = Stage::NeedSync(last_zxid);
+                if self.phase == Phase::EpochAck && !p.observer {
+                    self.electing.insert(from);
+                    return Ok(self.check_epoch_ack_quorum(core));
+                }
+                Ok(Next::Stay)
+            }
+            Message::Ack { zxid } => match p.stage {
+                Stage::Forwarding {
+                    newleader_acked: false,
+                    synced_to,
+                } => {
+                    if zxid != Zxid::new(self.epoch, 0) {
+                        return Ok(Next::Stay);
+                    }
+                    p.stage = Stage::Forwarding {
+                        newleader_acked: true,
+                        synced_to,
+                    };
+                    p.acked = synced_to;
+                    if self.phase == Phase::Established {
+                        let commit = core.commit.min(p.sent);
+                        core.send(from, Message::Commit { zxid: commit });
+                        core.send(from, Message::UpToDate);
+                        Ok(self.try_commit(core))
+                    } else {
+                        if !p.observer {
+                            self.newleader_acks.insert(from);
+                        }
+                        Ok(self.check_established(core))
+                    }
+                }
+                Stage::Forwarding {
+                    newleader_acked: true,
+                    ..
+                } if !p.observer => {
+                    if zxid > p.sent {
+                        self.learners.remove(&from);
+                        return reject(
+                            Next::Stay,
+                            format!("ACK {zxid:?} for a proposal never sent"),
+                        );
+                    }
+                    p.acked = p.acked.max(zxid);
+                    while p.unacked.front().is_some_and(|&(z, _)| z <= zxid) {
+                        p.unacked.pop_front();
+                    }
+                    Ok(self.try_commit(core))
+                }
+                _ => Ok(Next::Stay),
+            },
+            Message::Ping => Ok(Next::Stay),
+            other => {
+                self.learners.remove(&from);
+                reject(
+                    Next::Stay,
+                    format!("unexpected {} from a learner", other.kind()),
+                )
+            }
+        }
+    }
+
+    fn on_follower_info(
+        &mut self,
+        core: &mut Core,
+        from: PeerId,
+        accepted: u32,
+        observer: bool,
+    ) -> Handled {
+        if observer != core.cfg.observers.contains(&from) {
+            return reject(Next::Stay, "learner type does not match the configuration");
+        }
+        let mut peer = LearnerPeer {
+            observer,
+            stage: Stage::Connected,
+            last_heard: core.now,
+            acked: Zxid::ZERO,
+            sent: Zxid::ZERO,
+            unacked: VecDeque::new(),
+        };
+        if self.phase == Phase::Discovery {
+            if accepted >= self.epoch {
+                self.epoch = accepted.saturating_add(1);
+            }
+            if !observer {
+                self.connecting.insert(from);
+            }
+            self.learners.insert(from, peer);
+            return Ok(self.check_epoch_quorum(core));
+        }
+        // The epoch is settled: a late learner gets it at once.
+        core.send_after_persist(from, Message::LeaderInfo { epoch: self.epoch });
+        peer.stage = Stage::EpochSent;
+        self.learners.insert(from, peer);
+        Ok(Next::Stay)
+    }
+
+    /// Builds the synchronisation of every learner waiting for one. Runs when
+    /// the `Ready` is taken, after the committed entries were handed out, so
+    /// that a SNAP is taken exactly at `core.applied`.
+    pub(crate) fn sync_learners(&mut self, core: &mut Core) {
+        if self.phase < Phase::NewLeader {
+            return;
+        }
+        let ids: Vec<PeerId> = self
+            .learners
+            .iter()
+            .filter(|(_, p)| matches!(p.stage, Stage::NeedSync(_)))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            let Some(p) = self.learners.get_mut(&id) else {
+                continue;
+            };
+            let Stage::NeedSync(peer_last) = p.stage else {
+                continue;
+            };
+            let target = if p.observer && self.phase == Phase::Established {
+                core.commit
+            } else {
+                core.log.last()
+            };
+            #[allow(unused_mut)]
+            let mut plan = match core.log.floor(peer_last.min(target)) {
+                Some(z) if z == peer_last => (Message::Diff { zxid: target }, z),
+                Some(z) => (Message::Trunc { zxid: z }, z),
+                None => {
+                    core.out.snapshot.push(SnapshotRequest {
+                        to: id,
+                        zxid: core.applied,
+                    });
+                    let snap = Message::Snap {
+                        zxid: core.applied,
+                        data: Bytes::new(),
+                    };
+                    (snap, core.applied)
+                }
+            };
+            #[cfg(any(test, feature = "sim"))]
+            if core.cfg.faults.skip_sync {
+                core.out.snapshot.retain(|r| r.to != id);
+                plan = (Message::Diff { zxid: target }, target);
+            }
+            let (header, from) = plan;
+            core.send(id, header);
+            let entries: Vec<Entry> = core.log.range(from, target).cloned().collect();
+            for e in entries {
+                core.send(
+                    id,
+                    Message::Proposal {
+                        zxid: e.zxid,
+                        payload: e.payload,
+                    },
+                );
+            }
+            core.send(
+                id,
+                Message::NewLeader {
+                    zxid: Zxid::new(self.epoch, 0),
+                },
+            );
+            p.stage = Stage::Forwarding {
+                newleader_acked: false,
+                synced_to: target,
+            };
+            p.sent = target;
+        }
+    }
+
+    pub(crate) fn has_pending_sync(&self) -> bool {
+        self.phase >= Phase::NewLeader
+            && self
+                .learners
+                .values()
+                .any(|p| matches!(p.stage, Stage::NeedSync(_)))
+    }
+
+    pub(crate) fn propose(&mut self, core: &mut Core, payload: Bytes) -> Result<Zxid, ZabError> {
+        if self.phase != Phase::Established {
+            return Err(ZabError::NotLeader { leader: None });
+        }
+        let epoch = self.epoch;
+        let limit = core.cfg.counter_limit();
+        let next = match core.log.last().successor_in(epoch) {
+            Some(z) if !self.rollover && z.counter() <= limit => z,
+            _ => {
+                self.rollover = true;
+                return Err(ZabError::ZxidRollover { epoch });
+            }
+        };
+        core.append(Entry {
+            zxid: next,
+            payload: payload.clone(),
+        });
+        for (&id, p) in self.learners.iter_mut() {
+            if !p.observer && matches!(p.stage, Stage::Forwarding { .. }) {
+                core.send(
+                    id,
+                    Message::Proposal {
+                        zxid: next,
+                        payload: payload.clone(),
+                    },
+                );
+                p.sent = next;
+                p.unacked.push_back((next, core.now));
+            }
+        }
+        Ok(next)
+    }
+
+    /// Commits the highest zxid a quorum has acknowledged (ACKs are
+    /// cumulative: a follower logs in order), and tells the learners.
+    pub(crate) fn try_commit(&mut self, core: &mut Core) -> Next {
+        if self.phase != Phase::Established {
+            return Next::Stay;
+        }
+        let mut acks: Vec<(Zxid, PeerId)> = vec![(core.durable.min(core.log.last()), core.id())];
+        acks.extend(
+            self.learners
+                .iter()
+                .filter(|(_, p)| p.is_synced_voter())
+                .map(|(&id, p)| (p.acked, id)),
+        );
+        acks.sort_unstable_by(|a, b| b.cmp(a));
+        let mut holders = BTreeSet::new();
+        let mut candidate = None;
+        for (z, id) in acks {
+            holders.insert(id);
+            if core.cfg.voters.is_quorum(&holders) {
+                candidate = Some(z);
+                break;
+            }
+        }
+        if let Some(c) = candidate.filter(|&c| c > core.commit) {
+            let old = core.commit;
+            core.commit = c;
+            for (&id, p) in self.learners.iter_mut() {
+                if !matches!(p.stage, Stage::Forwarding { .. }) {
+                    continue;
+                }
+                if p.observer {
+                    let entries: Vec<Entry> = core.log.range(old.max(p.sent), c).cloned().collect();
+                    for e in entries {
+                        p.sent = e.zxid;
+                        core.send(
+                            id,
+                            Message::Inform {
+                                zxid: e.zxid,
+                                payload: e.payload,
+                            },
+                        );
+                    }
+                } else {
+                    core.send(id, Message::Commit { zxid: c });
+                }
+            }
+        }
+        self.check_rollover(core)
+    }
+
+    /// After a refused rollover, step down once everything proposed is
+    /// committed, so the next leader opens a new epoch.
+    fn check_rollover(&self, core: &Core) -> Next {
+        if self.rollover && core.commit >= core.log.last() {
+            Next::Look
+        } else {
+            Next::Stay
+        }
+    }
+
+    pub(crate) fn disconnected(&mut self, peer: PeerId) {
+        self.learners.remove(&peer);
+    }
+
+    pub(crate) fn tick(&mut self, core: &mut Core) -> Next {
+        let now = core.now;
+        if self.phase != Phase::Established
+            && now.saturating_sub(self.started) > core.cfg.init_limit
+        {
+            return Next::Look;
+        }
+        if now.saturating_sub(self.last_ping) >= core.cfg.ping_ticks {
+            self.last_ping = now;
+            for (&id, p) in self.learners.iter() {
+                if p.stage != Stage::Connected {
+                    core.send(id, Message::Ping);
+                }
+            }
+        }
+        let (sync_limit, init_limit) = (core.cfg.sync_limit, core.cfg.init_limit);
+        self.learners.retain(|_, p| {
+            let limit = if matches!(
+                p.stage,
+                Stage::Forwarding {
+                    newleader_acked: true,
+                    ..
+                }
+            ) {
+                sync_limit
+            } else {
+                init_limit
+            };
+            let silent = now.saturating_sub(p.last_heard) > limit;
+            let lagging = p
+                .unacked
+                .front()
+                .is_some_and(|&(_, t)| now.saturating_sub(t) > sync_limit);
+            !(silent || lagging)
+        });
+        if self.phase == Phase::Established {
+            let mut synced: BTreeSet<PeerId> = self
+                .learners
+                .iter()
+                .filter(|(_, p)| p.is_synced_voter())
+                .map(|(&id, _)| id)
+                .collect();
+            synced.insert(core.id());
+            if !core.cfg.voters.is_quorum(&synced) {
+                return Next::Look;
+            }
+        }
+        self.check_rollover(core)
+    }
+}

@@ -1,0 +1,230 @@
+//! The learner side (followers and observers) of discovery, synchronisation
+//! and broadcast: ZooKeeper's `Learner.registerWithLeader`,
+//! `Learner.syncWithLeader`, `Follower.processPacket` and
+//! `Observer.processPacket`.
+//!
+//! 1. Discovery: send FOLLOWERINFO (OBSERVERINFO) with the accepted epoch;
+//!    on LEADERINFO of a later epoch, store it as accepted epoch and answer
+//!    ACKEPOCH with the current epoch once that is durable; of the same
+//!    epoch, answer ACKEPOCH with no epoch (ZooKeeper's -1); of an earlier
+//!    one, give up.
+//! 2. Synchronisation: one of DIFF / TRUNC / SNAP, then the proposals that
+//!    complete the leader's history, then NEWLEADER: store the new current
+//!    epoch and acknowledge once everything is durable.
+//! 3. Broadcast: log each PROPOSAL and acknowledge it once durable; COMMIT
+//!    moves the commit point; observers get INFORM (proposal and commit at
+//!    once). UPTODATE marks the learner as serving. Any PING is answered.
+//!
+//! Anything out of place (a gap in the proposals, a commit beyond the log, a
+//! packet of the wrong phase) is a protocol error: the learner goes back to
+//! LOOKING, as ZooKeeper's learner does when its connection throws.
+
+use crate::core::{reject, Core, Handled, Next};
+use crate::{Entry, Message, PeerId, Persist, Zxid};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Discovery,
+    Sync { header: bool },
+    Broadcast,
+}
+
+#[derive(Debug)]
+pub(crate) struct Learner {
+    pub leader: PeerId,
+    phase: Phase,
+    since: u64,
+    last_heard: u64,
+    pub epoch: u32,
+    pub up_to_date: bool,
+}
+
+impl Learner {
+    pub(crate) fn start(core: &mut Core, leader: PeerId) -> Learner {
+        core.send(
+            leader,
+            Message::FollowerInfo {
+                accepted_epoch: core.accepted_epoch,
+                observer: core.cfg.is_observer(),
+            },
+        );
+        Learner {
+            leader,
+            phase: Phase::Discovery,
+            since: core.now,
+            last_heard: core.now,
+            epoch: 0,
+            up_to_date: false,
+        }
+    }
+
+    /// `initLimit` until NEWLEADER, `syncLimit` of silence after it.
+    pub(crate) fn tick(&mut self, core: &mut Core) -> Next {
+        let expired = match self.phase {
+            Phase::Broadcast => core.now.saturating_sub(self.last_heard) > core.cfg.sync_limit,
+            _ => core.now.saturating_sub(self.since) > core.cfg.init_limit,
+        };
+        if expired {
+            Next::Look
+        } else {
+            Next::Stay
+        }
+    }
+
+    fn ack(&self, core: &mut Core, zxid: Zxid) {
+        #[cfg(any(test, feature = "sim"))]
+        if core.cfg.faults.ack_before_durable {
+            core.out.messages.push((self.leader, Message::Ack { zxid }));
+            return;
+        }
+        // ACKs are cumulative: one per Ready is enough.
+        if let Some((to, Message::Ack { zxid: last })) = core.out.send_after_persist.last_mut() {
+            if *to == self.leader && last.epoch() == zxid.epoch() && last.counter() != 0 {
+                *last = zxid;
+                return;
+            }
+        }
+        core.send_after_persist(self.leader, Message::Ack { zxid });
+    }
+
+    pub(crate) fn on_message(&mut self, core: &mut Core, from: PeerId, msg: Message) -> Handled {
+        if from != self.leader {
+            return Ok(Next::Stay);
+        }
+        self.last_heard = core.now;
+        if let Message::Ping = msg {
+            if self.phase != Phase::Discovery {
+                core.send(self.leader, Message::Ping);
+            }
+            return Ok(Next::Stay);
+        }
+        match self.phase {
+            Phase::Discovery => self.discovery(core, msg),
+            Phase::Sync { header } => self.sync(core, header, msg),
+            Phase::Broadcast => self.broadcast(core, msg),
+        }
+    }
+
+    fn discovery(&mut self, core: &mut Core, msg: Message) -> Handled {
+        // Anything before LEADERINFO belongs to an older connection.
+        let Message::LeaderInfo { epoch } = msg else {
+            return Ok(Next::Stay);
+        };
+        let current_epoch = if epoch > core.accepted_epoch {
+            core.accepted_epoch = epoch;
+            core.persist(Persist::AcceptedEpoch(epoch));
+            Some(core.current_epoch)
+        } else if epoch == core.accepted_epoch {
+            None
+        } else {
+            return reject(
+                Next::Look,
+                format!(
+                    "leader's epoch {epoch} is below our accepted epoch {}",
+                    core.accepted_epoch
+                ),
+            );
+        };
+        self.epoch = epoch;
+        self.phase = Phase::Sync { header: false };
+        core.send_after_persist(
+            self.leader,
+            Message::AckEpoch {
+                current_epoch,
+                last_zxid: core.log.last(),
+            },
+        );
+        Ok(Next::Stay)
+    }
+
+    fn sync(&mut self, core: &mut Core, header: bool, msg: Message) -> Handled {
+        match (header, msg) {
+            (false, Message::Diff { .. }) => {}
+            (false, Message::Trunc { zxid }) => {
+                if zxid > core.log.last() || zxid < core.applied {
+                    return reject(Next::Look, format!("TRUNC to {zxid:?} outside our log"));
+                }
+                core.log.truncate(zxid);
+                core.commit = core.commit.min(zxid).max(core.applied);
+                core.persist(Persist::Truncate { to: zxid });
+            }
+            (false, Message::Snap { zxid, data }) => {
+                if zxid < core.applied {
+                    return reject(
+                        Next::Look,
+                        format!("SNAP at {zxid:?} behind what we applied"),
+                    );
+                }
+                core.log.reset(zxid);
+                core.commit = zxid;
+                core.applied = zxid;
+                core.persist(Persist::InstallSnapshot { zxid, data });
+            }
+            (true, Message::Proposal { zxid, payload }) => {
+                if zxid <= core.log.last() {
+                    return reject(Next::Look, format!("proposal {zxid:?} not after our log"));
+                }
+                core.append(Entry { zxid, payload });
+            }
+            (true, Message::NewLeader { zxid }) => {
+                if zxid != Zxid::new(self.epoch, 0) {
+                    return reject(Next::Look, format!("NEWLEADER {zxid:?} for another epoch"));
+                }
+                core.current_epoch = self.epoch;
+                core.persist(Persist::CurrentEpoch(self.epoch));
+                core.send_after_persist(self.leader, Message::Ack { zxid });
+                self.phase = Phase::Broadcast;
+                return Ok(Next::Stay);
+            }
+            (_, other) => {
+                return reject(
+                    Next::Look,
+                    format!("{} during synchronisation", other.kind()),
+                );
+            }
+        }
+        self.phase = Phase::Sync { header: true };
+        Ok(Next::Stay)
+    }
+
+    fn broadcast(&mut self, core: &mut Core, msg: Message) -> Handled {
+        let observer = core.cfg.is_observer();
+        match msg {
+            Message::Proposal { zxid, payload } if !observer => {
+                self.expect_next(core, zxid)?;
+                core.append(Entry { zxid, payload });
+                self.ack(core, zxid);
+            }
+            Message::Inform { zxid, payload } if observer => {
+                self.expect_next(core, zxid)?;
+                core.append(Entry { zxid, payload });
+                core.commit = zxid;
+            }
+            Message::Commit { zxid } => {
+                if zxid > core.log.last() {
+                    return reject(Next::Look, format!("COMMIT {zxid:?} beyond our log"));
+                }
+                core.commit = core.commit.max(zxid);
+            }
+            Message::UpToDate => self.up_to_date = true,
+            other => {
+                return reject(Next::Look, format!("unexpected {}", other.kind()));
+            }
+        }
+        Ok(Next::Stay)
+    }
+
+    /// FIFO links make the leader's stream gap-free: the next proposal is the
+    /// successor of our last one in the leader's epoch.
+    fn expect_next(&self, core: &Core, zxid: Zxid) -> Result<(), crate::core::Rejected> {
+        if core.log.last().successor_in(self.epoch) == Some(zxid) {
+            Ok(())
+        } else {
+            reject(
+                Next::Look,
+                format!("proposal {zxid:?} does not follow {:?}", core.log.last()),
+            )
+            .map(|_| ())
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! Discovery and synchronisation, both sides (ZooKeeper `Leader.lead`,
+//! `LearnerHandler.syncFollower`, `Learner.registerWithLeader`,
+//! `Learner.syncWithLeader`).
+
+use bytes::Bytes;
+
+use super::*;
+use crate::{Persist, Ready, SnapshotRequest};
+
+/// Server 3 of {1,2,3} elected leader from `p` (finalize wait 0).
+pub(crate) fn leader(p: Persisted) -> Zab {
+    let mut c = cfg(3, &[1, 2, 3]);
+    c.finalize_wait = 0;
+    let last = p.log.last().map_or(p.snapshot, |e| e.zxid);
+    let pe = p.current_epoch;
+    let mut l = Zab::new(c, p).unwrap();
+    let _ = flush(&mut l);
+    l.step(2, notif(3, last, 1, pe, Role::Looking)).unwrap();
+    assert_eq!(l.status().role, Role::Leading);
+    let _ = flush(&mut l);
+    l
+}
+
+/// Server 1 following 3 (told by a settled quorum).
+pub(crate) fn follower(p: Persisted) -> Zab {
+    let mut f = Zab::new(cfg(1, &[1, 2, 3]), p).unwrap();
+    let _ = flush(&mut f);
+    f.step(2, notif(3, Zxid::ZERO, 5, 0, Role::Following))
+        .unwrap();
+    f.step(3, notif(3, Zxid::ZERO, 5, 0, Role::Leading))
+        .unwrap();
+    assert_eq!(f.status().role, Role::Following);
+    let _ = flush(&mut f);
+    f
+}
+
+fn history(current: u32, snapshot: Zxid, log: &[(u32, u32)]) -> Persisted {
+    Persisted {
+        accepted_epoch: current,
+        current_epoch: current,
+        snapshot,
+        log: log.iter().map(|&(e, c)| entry(e, c)).collect(),
+    }
+}
+
+fn proposal(e: u32, c: u32) -> Message {
+    let en = entry(e, c);
+    Message::Proposal {
+        zxid: en.zxid,
+        payload: en.payload,
+    }
+}
+
+#[test]
+fn leader_discovery_then_diff_then_established() {
+    let mut l = leader(history(1, Zxid::ZERO, &[(1, 1), (1, 2), (1, 3)]));
+    l.step(
+        1,
+        Message::FollowerInfo {
+            accepted_epoch: 1,
+            observer: false,
+        },
+    )
+    .unwrap();
+    let r = l.ready();
+    assert_eq!(
+        r,
+        Ready {
+            number: r.number,
+            persist: vec![Persist::AcceptedEpoch(2)],
+            send_after_persist: vec![(1, Message::LeaderInfo { epoch: 2 })],
+            ..Ready::default()
+        },
+        "a quorum connected: epoch = max accepted + 1, stored before LEADERINFO"
+    );
+    l.advance(r.number);
+    l.step(
+        1,
+        Message::AckEpoch {
+            current_epoch: Some(1),
+            last_zxid: z(1, 2),
+        },
+    )
+    .unwrap();
+    let r = l.ready();
+    assert_eq!(r.persist, vec![Persist::CurrentEpoch(2)]);
+    assert_eq!(
+        r.messages,
+        vec![
+            (1, Message::Diff { zxid: z(1, 3) }),
+            (1, proposal(1, 3)),
+            (1, Message::NewLeader { zxid: z(2, 0) }),
+        ]
+    );
+    l.advance(r.number);
+    assert!(!l.status().established, "NEWLEADER not acknowledged yet");
+    l.step(1, Message::Ack { zxid: z(2, 0) }).unwrap();
+    assert!(l.status().established);
+    let r = flush(&mut l);
+    assert_eq!(
+        r.committed.iter().map(|e| e.zxid).collect::<Vec<_>>(),
+        vec![z(1, 1), z(1, 2), z(1, 3)]
+    );
+    assert_eq!(
+        r.messages,
+        vec![
+            (1, Message::Commit { zxid: z(1, 3) }),
+            (1, Message::UpToDate)
+        ]
+    );
+    // A late follower joins the running leader: LEADERINFO at once.
+    l.step(
+        2,
+        Message::FollowerInfo {
+            accepted_epoch: 1,
+            observer: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        flush(&mut l).send_after_persist,
+        vec![(2, Message::LeaderInfo { epoch: 2 })]
+    );
+    l.step(
+        2,
+        Message::AckEpoch {
+            current_epoch: Some(1),
+            last_zxid: z(1, 3),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        flush(&mut l).messages,
+        vec![
+            (2, Message::Diff { zxid: z(1, 3) }),
+            (2, Message::NewLeader { zxid: z(2, 0) })
+        ]
+    );
+    l.step(2, Message::Ack { zxid: z(2, 0) }).unwrap();
+    assert_eq!(
+        flush(&mut l).messages,
+        vec![
+            (2, Message::Commit { zxid: z(1, 3) }),
+            (2, Message::UpToDate)
+        ]
+    );
+}
+
+#[test]
+fn trunc_when_the_learner_holds_proposals_the_leader_never_had() {
+    let mut l = leader(history(2, Zxid::ZERO, &[(1, 1), (1, 2), (2, 1)]));
+    l.step(
+        1,
+        Message::FollowerInfo {
+            accepted_epoch: 1,
+            observer: false,
+        },
+    )
+    .unwrap();
+    let _ = flush(&mut l);
+    l.step(
+        1,
+        Message::AckEpoch {
+            current_epoch: Some(1),
+            last_zxid: z(1, 3),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        flush(&mut l).messages,
+        vec![
+            (1, Message::Trunc { zxid: z(1, 2) }),
+            (1, proposal(2, 1)),
+            (1, Message::NewLeader { zxid: z(3, 0) }),
+        ]
+    );
+}
+
+#[test]
+fn snap_when_the_learner_is_behind_the_window() {
+    let mut l = leader(history(1, z(1, 5), &[(1, 6)]));
+    l.step(
+        1,
+        Message::FollowerInfo {
+            accepted_epoch: 1,
+            observer: false,
+        },
+    )
+    .unwrap();
+    let _ = flush(&mut l);
+    l.step(
+        1,
+        Message::AckEpoch {
+            current_epoch: Some(1),
+            last_zxid: z(1, 2),
+        },
+    )
+    .unwrap();
+    let mut r = l.ready();
+    assert_eq!(
+        r.snapshot,
+        vec![SnapshotRequest {
+            to: 1,
+            zxid: z(1, 5)
+        }]
+    );
+    r.fill_snapshots(|zxid| Bytes::from(format!("state@{zxid:?}")));
+    assert_eq!(
+        r.messages,
+        vec![
+            (
+                1,
+                Message::Snap {
+                    zxid: z(1, 5),
+                    data: Bytes::from("state@1:5")
+                }
+            ),
+            (1, proposal(1, 6)),
+            (1, Message::NewLeader { zxid: z(2, 0) }),
+        ]
+    );
+}
+
+#[test]
+fn a_follower_ahead_of_the_leader_is_dropped() {
+    let mut l = leader(history(1, Zxid::ZERO, &[(1, 1)]));
+    l.step(
+        1,
+        Message::FollowerInfo {
+            accepted_epoch: 1,
+            observer: false,
+        },
+    )
+    .unwrap();
+    let _ = flush(&mut l);
+    let err = l.step(
+        1,
+        Message::AckEpoch {
+            current_epoch: Some(1),
+            last_zxid: z(1, 9),
+        },
+    );
+    assert!(matches!(
+        err,
+        Err(crate::ZabError::Protocol { from: 1, .. })
+    ));
+    assert!(flush(&mut l).messages.is_empty());
+}
+
+#[test]
+fn the_leader_gives_up_after_init_limit() {
+    let mut l = leader(history(1, Zxid::ZERO, &[]));
+    for _ in 0..=20 {
+        l.tick();
+    }
+    assert_eq!(l.status().role, Role::Looking);
+}
+
+#[test]
+fn follower_discovery_and_diff() {
+    let mut f = follower(Persisted::default());
+    f.step(3, Message::LeaderInfo { epoch: 1 }).unwrap();
+    let r = f.ready();
+    assert_eq!(r.persist, vec![Persist::AcceptedEpoch(1)]);
+    assert_eq!(
+        r.send_after_persist,
+        vec![(
+            3,
+            Message::AckEpoch {
+                current_epoch: Some(0),
+                last_zxid: Zxid::ZERO
+            }
+        )],
+        "ACKEPOCH only once the accepted epoch is durable"
+    );
+    f.advance(r.number);
+    for m in [
+        Message::Diff { zxid: z(1, 2) },
+        proposal(1, 1),
+        proposal(1, 2),
+        Message::NewLeader { zxid: z(1, 0) },
+    ] {
+        f.step(3, m).unwrap();
+    }
+    let r = f.ready();
+    assert_eq!(
+        r.persist,
+        vec![
+            Persist::Append(entry(1, 1)),
+            Persist::Append(entry(1, 2)),
+            Persist::CurrentEpoch(1)
+        ]
+    );
+    assert_eq!(
+        r.send_after_persist,
+        vec![(3, Message::Ack { zxid: z(1, 0) })]
+    );
+    assert!(r.messages.is_empty() && r.committed.is_empty());
+    f.advance(r.number);
+    f.step(3, Message::Commit { zxid: z(1, 2) }).unwrap();
+    f.step(3, Message::UpToDate).unwrap();
+    let r = flush(&mut f);
+    assert_eq!(r.committed, vec![entry(1, 1), entry(1, 2)]);
+    assert!(f.status().established);
+    // Same epoch again: ACKEPOCH without a current epoch (ZooKeeper's -1).
+    let mut g = follower(history(1, Zxid::ZERO, &[]));
+    g.step(3, Message::LeaderInfo { epoch: 1 }).unwrap();
+    let r = g.ready();
+    assert!(r.persist.is_empty());
+    assert_eq!(
+        r.send_after_persist,
+        vec![(
+            3,
+            Message::AckEpoch {
+                current_epoch: None,
+                last_zxid: Zxid::ZERO
+            }
+        )]
+    );
+    // An older epoch than accepted: give up.
+    let mut h = follower(history(4, Zxid::ZERO, &[]));
+    assert!(h.step(3, Message::LeaderInfo { epoch: 2 }).is_err());
+    assert_eq!(h.status().role, Role::Looking);
+}
+
+#[test]
+fn follower_trunc_and_snap() {
+    let mut f = follower(history(1, Zxid::ZERO, &[(1, 1), (1, 2), (1, 3)]));
+    f.step(3, Message::LeaderInfo { epoch: 2 }).unwrap();
+    let _ = flush(&mut f);
+    f.step(3, Message::Trunc { zxid: z(1, 2) }).unwrap();
+    f.step(3, proposal(2, 1)).unwrap();
+    let r = flush(&mut f);
+    assert_eq!(
+        r.persist,
+        vec![
+            Persist::Truncate { to: z(1, 2) },
+            Persist::Append(entry(2, 1))
+        ]
+    );
+    assert_eq!(f.status().last_zxid, z(2, 1));
+
+    let mut g = follower(history(1, Zxid::ZERO, &[(1, 1)]));
+    g.step(3, Message::LeaderInfo { epoch: 2 }).unwrap();
+    let _ = flush(&mut g);
+    g.step(
+        3,
+        Message::Snap {
+            zxid: z(1, 5),
+            data: Bytes::from_static(b"S"),
+        },
+    )
+    .unwrap();
+    g.step(3, Message::NewLeader { zxid: z(2, 0) }).unwrap();
+    let r = flush(&mut g);
+    assert_eq!(
+        r.persist,
+        vec![
+            Persist::InstallSnapshot {
+                zxid: z(1, 5),
+                data: Bytes::from_static(b"S")
+            },
+            Persist::CurrentEpoch(2)
+        ]
+    );
+    assert!(
+        r.committed.is_empty(),
+        "the snapshot is the state: nothing to re-apply"
+    );
+    assert_eq!(g.status().applied, z(1, 5));
+}
+
+#[test]
+fn a_packet_out_of_place_sends_the_learner_back_to_looking() {
+    let mut f = follower(Persisted::default());
+    f.step(3, Message::LeaderInfo { epoch: 1 }).unwrap();
+    assert!(
+        f.step(3, proposal(1, 1)).is_err(),
+        "PROPOSAL before the sync header"
+    );
+    assert_eq!(f.status().role, Role::Looking);
+}

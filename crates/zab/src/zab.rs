@@ -1,0 +1,299 @@
+//! [`Zab`]: the engine's public face, dispatching to the role in force.
+
+use bytes::Bytes;
+
+use crate::core::{Core, FinalVote, Next};
+use crate::election::{self, Election};
+use crate::leader::Leader;
+use crate::learner::Learner;
+use crate::log::Log;
+use crate::{Config, Entry, Message, PeerId, Ready, Role, ZabError, Zxid};
+
+/// What the caller's storage held when the server (re)started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Persisted {
+    /// The last stored accepted epoch (0 on a fresh server).
+    pub accepted_epoch: u32,
+    /// The last stored current epoch (0 on a fresh server).
+    pub current_epoch: u32,
+    /// The zxid of the snapshot the caller restored its state machine from
+    /// (`Zxid::ZERO` for an empty state).
+    pub snapshot: Zxid,
+    /// Every durable log entry after `snapshot`, in zxid order. The engine
+    /// does not assume they are committed: it hands them out in
+    /// `Ready::committed` once the leader says so. Do not apply them yourself.
+    pub log: Vec<Entry>,
+}
+
+/// A snapshot of the engine's state, for tests, metrics and four-letter words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// This server.
+    pub id: PeerId,
+    /// Its role.
+    pub role: Role,
+    /// The leader it follows or is, once elected.
+    pub leader: Option<PeerId>,
+    /// A leader: a quorum acknowledged NEWLEADER. A learner: UPTODATE seen.
+    pub established: bool,
+    /// The epoch being led or followed (the current epoch while LOOKING).
+    pub epoch: u32,
+    /// The stored accepted epoch.
+    pub accepted_epoch: u32,
+    /// The stored current epoch.
+    pub current_epoch: u32,
+    /// Last zxid in the log.
+    pub last_zxid: Zxid,
+    /// Highest zxid known committed.
+    pub committed: Zxid,
+    /// Highest zxid handed out in `Ready::committed`.
+    pub applied: Zxid,
+    /// Highest zxid known durable.
+    pub durable: Zxid,
+    /// Election round.
+    pub logical_clock: u64,
+}
+
+#[derive(Debug)]
+enum State {
+    Looking(Election),
+    Learning(Learner),
+    Leading(Leader),
+}
+
+/// One server's ZAB engine. See the crate documentation for the loop that
+/// drives it.
+#[derive(Debug)]
+pub struct Zab {
+    core: Core,
+    state: State,
+}
+
+impl Zab {
+    /// A server restarting from `persisted`; it starts LOOKING.
+    pub fn new(cfg: Config, persisted: Persisted) -> Result<Zab, ZabError> {
+        cfg.validate()?;
+        if persisted.current_epoch > persisted.accepted_epoch {
+            return Err(ZabError::Storage(format!(
+                "current epoch {} above accepted epoch {}",
+                persisted.current_epoch, persisted.accepted_epoch
+            )));
+        }
+        let mut prev = persisted.snapshot;
+        for e in &persisted.log {
+            if e.zxid <= prev {
+                return Err(ZabError::Storage(format!(
+                    "log entry {:?} does not follow {:?}",
+                    e.zxid, prev
+                )));
+            }
+            prev = e.zxid;
+        }
+        let snapshot = persisted.snapshot;
+        let log = Log::new(snapshot, persisted.log);
+        let durable = log.last();
+        let mut core = Core {
+            cfg,
+            accepted_epoch: persisted.accepted_epoch,
+            current_epoch: persisted.current_epoch,
+            log,
+            commit: snapshot,
+            applied: snapshot,
+            durable,
+            now: 0,
+            logical_clock: 0,
+            vote: FinalVote {
+                leader: 0,
+                zxid: Zxid::ZERO,
+                peer_epoch: 0,
+                election_epoch: 0,
+            },
+            role: Role::Looking,
+            role_changed: true,
+            out: Ready::default(),
+            next_ready: 1,
+            advanced: 0,
+            defer_through: 0,
+            unsynced: Default::default(),
+        };
+        let election = Election::start(&mut core);
+        Ok(Zab {
+            core,
+            state: State::Looking(election),
+        })
+    }
+
+    /// One tick of time passed.
+    pub fn tick(&mut self) {
+        self.core.now += 1;
+        let next = match &mut self.state {
+            State::Looking(e) => e.tick(&mut self.core),
+            State::Learning(l) => l.tick(&mut self.core),
+            State::Leading(l) => l.tick(&mut self.core),
+        };
+        self.transition(next);
+    }
+
+    /// A message arrived from `from`. An `Err` reports a message the engine
+    /// refused; it has already reacted (for instance by going LOOKING), so
+    /// the caller only needs to log it.
+    pub fn step(&mut self, from: PeerId, msg: Message) -> Result<(), ZabError> {
+        if from == self.core.id() || !self.core.cfg.knows(from) {
+            return Err(ZabError::UnknownPeer(from));
+        }
+        let handled = match (msg, &mut self.state) {
+            (Message::Notification(n), State::Looking(e)) => {
+                Ok(election::on_notification(&mut self.core, Some(e), from, n))
+            }
+            (Message::Notification(n), _) => {
+                Ok(election::on_notification(&mut self.core, None, from, n))
+            }
+            (_, State::Looking(_)) => Ok(Next::Stay),
+            (msg, State::Learning(l)) => l.on_message(&mut self.core, from, msg),
+            (msg, State::Leading(l)) => l.on_message(&mut self.core, from, msg),
+        };
+        match handled {
+            Ok(next) => {
+                self.transition(next);
+                Ok(())
+            }
+            Err(rejected) => {
+                self.transition(rejected.next);
+                Err(ZabError::Protocol {
+                    from,
+                    reason: rejected.reason,
+                })
+            }
+        }
+    }
+
+    /// The FIFO stream to `peer` broke (the caller's connection failed or was
+    /// reset): whatever was in flight may be lost. A learner whose leader is
+    /// gone goes LOOKING; a leader forgets the learner until it registers
+    /// again.
+    pub fn disconnected(&mut self, peer: PeerId) {
+        let next = match &mut self.state {
+            State::Learning(l) if l.leader == peer => Next::Look,
+            State::Leading(l) => {
+                l.disconnected(peer);
+                Next::Stay
+            }
+            _ => Next::Stay,
+        };
+        self.transition(next);
+    }
+
+    /// Proposes `payload`; only the established leader accepts. Returns the
+    /// zxid it will be committed under, if it is committed.
+    pub fn propose(&mut self, payload: Bytes) -> Result<Zxid, ZabError> {
+        match &mut self.state {
+            State::Leading(l) => l.propose(&mut self.core, payload),
+            State::Learning(l) => Err(ZabError::NotLeader {
+                leader: Some(l.leader),
+            }),
+            State::Looking(_) => Err(ZabError::NotLeader { leader: None }),
+        }
+    }
+
+    /// Is there anything for the caller to do?
+    pub fn has_ready(&self) -> bool {
+        !self.core.out.is_empty()
+            || self.core.role_changed
+            || self.core.applicable() > self.core.applied
+            || matches!(&self.state, State::Leading(l) if l.has_pending_sync())
+    }
+
+    /// Takes what the caller must now do; see [`Ready`] for the order.
+    pub fn ready(&mut self) -> Ready {
+        let leading = matches!(self.state, State::Leading(_));
+        self.core.emit_committed(leading);
+        if let State::Leading(l) = &mut self.state {
+            l.sync_learners(&mut self.core);
+        }
+        let mut ready = std::mem::take(&mut self.core.out);
+        ready.number = self.core.next_ready;
+        self.core.next_ready += 1;
+        if self.core.role_changed {
+            ready.role = Some(self.core.role);
+            self.core.role_changed = false;
+        }
+        if !ready.send_after_persist.is_empty() {
+            self.core.defer_through = ready.number;
+        }
+        ready
+    }
+
+    /// Storage made everything of the `Ready`s numbered up to `number`
+    /// durable (and their `send_after_persist` messages went out).
+    pub fn advance(&mut self, number: u64) {
+        self.core.mark_durable(number);
+        let next = match &mut self.state {
+            State::Leading(l) => match l.check_established(&mut self.core) {
+                Next::Stay => l.try_commit(&mut self.core),
+                other => other,
+            },
+            _ => Next::Stay,
+        };
+        self.transition(next);
+    }
+
+    /// Where the engine stands.
+    pub fn status(&self) -> Status {
+        let c = &self.core;
+        let (leader, established, epoch) = match &self.state {
+            State::Looking(_) => (None, false, c.current_epoch),
+            State::Learning(l) => (Some(l.leader), l.up_to_date, l.epoch),
+            State::Leading(l) => (Some(c.id()), l.is_established(), l.epoch),
+        };
+        Status {
+            id: c.id(),
+            role: c.role,
+            leader,
+            established,
+            epoch,
+            accepted_epoch: c.accepted_epoch,
+            current_epoch: c.current_epoch,
+            last_zxid: c.log.last(),
+            committed: c.commit,
+            applied: c.applied,
+            durable: c.durable,
+            logical_clock: c.logical_clock,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.core.cfg
+    }
+
+    fn transition(&mut self, next: Next) {
+        let mut next = next;
+        // Starting a role can settle at once (a one-voter ensemble), so loop.
+        loop {
+            next = match next {
+                Next::Stay => return,
+                Next::Look => {
+                    self.core.set_role(Role::Looking);
+                    self.state = State::Looking(Election::start(&mut self.core));
+                    Next::Stay
+                }
+                Next::Lead => {
+                    self.core.set_role(Role::Leading);
+                    let (leader, next) = Leader::start(&mut self.core);
+                    self.state = State::Leading(leader);
+                    next
+                }
+                Next::Follow(leader) => {
+                    let role = if self.core.cfg.is_observer() {
+                        Role::Observing
+                    } else {
+                        Role::Following
+                    };
+                    self.core.set_role(role);
+                    self.state = State::Learning(Learner::start(&mut self.core, leader));
+                    Next::Stay
+                }
+            };
+        }
+    }
+}

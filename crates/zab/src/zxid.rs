@@ -1,0 +1,92 @@
+//! Transaction ids: `zxid = epoch << 32 | counter` (ZooKeeper's `ZxidUtils`).
+
+use std::fmt;
+
+/// A ZooKeeper transaction id: the high 32 bits are the epoch of the leader
+/// that proposed the transaction, the low 32 bits a counter that leader
+/// increments for every proposal (ZooKeeper `ZxidUtils.makeZxid`).
+///
+/// Zxids order the whole history: comparing two zxids compares epochs first,
+/// then counters. Counter `0` of an epoch names "the epoch itself" (the zxid a
+/// new leader sends in NEWLEADER); proposals start at counter `1`. Counter
+/// `0xffff_ffff` is never used: a leader whose next proposal would need it
+/// refuses it and steps down so that a new epoch starts (see
+/// [`ZabError::ZxidRollover`](crate::ZabError::ZxidRollover)).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Zxid(pub u64);
+
+impl Zxid {
+    /// The zxid before any transaction: epoch 0, counter 0.
+    pub const ZERO: Zxid = Zxid(0);
+    /// The largest counter a proposal may carry; `0xffff_ffff` is reserved.
+    pub const MAX_COUNTER: u32 = u32::MAX - 1;
+
+    /// `epoch << 32 | counter`.
+    pub const fn new(epoch: u32, counter: u32) -> Zxid {
+        Zxid(((epoch as u64) << 32) | counter as u64)
+    }
+
+    /// The epoch of the leader that proposed this transaction.
+    pub const fn epoch(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    /// The position of the transaction within its epoch.
+    pub const fn counter(self) -> u32 {
+        self.0 as u32
+    }
+
+    /// The zxid a leader of `epoch` assigns to the proposal that follows
+    /// `self` (the last zxid in its log): the next counter of the same epoch,
+    /// or counter 1 of `epoch` when `self` belongs to an earlier one.
+    /// `None` when the counter would reach the reserved `0xffff_ffff`.
+    pub fn successor_in(self, epoch: u32) -> Option<Zxid> {
+        if self.epoch() == epoch {
+            if self.counter() >= Zxid::MAX_COUNTER {
+                None
+            } else {
+                Some(Zxid(self.0 + 1))
+            }
+        } else {
+            Some(Zxid::new(epoch, 1))
+        }
+    }
+}
+
+impl fmt::Debug for Zxid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.epoch(), self.counter())
+    }
+}
+
+impl fmt::Display for Zxid {
+    /// ZooKeeper prints zxids in hex: `0x200000001`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{:x}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_matches_zxid_utils() {
+        let z = Zxid::new(2, 7);
+        assert_eq!(z.0, 0x2_0000_0007);
+        assert_eq!((z.epoch(), z.counter()), (2, 7));
+        assert_eq!(z.to_string(), "0x200000007");
+        assert_eq!(format!("{z:?}"), "2:7");
+        assert!(Zxid::new(1, u32::MAX) < Zxid::new(2, 0));
+    }
+
+    #[test]
+    fn successor_moves_to_the_new_epoch_and_stops_before_rollover() {
+        assert_eq!(Zxid::new(1, 5).successor_in(1), Some(Zxid::new(1, 6)));
+        assert_eq!(Zxid::new(1, 5).successor_in(3), Some(Zxid::new(3, 1)));
+        assert_eq!(Zxid::ZERO.successor_in(1), Some(Zxid::new(1, 1)));
+        let last = Zxid::new(4, Zxid::MAX_COUNTER);
+        assert_eq!(last.successor_in(4), None);
+        assert_eq!(last.successor_in(5), Some(Zxid::new(5, 1)));
+    }
+}
