@@ -74,6 +74,9 @@ pub(crate) struct Conn {
     pub(crate) received: u64,
     pub(crate) sent: u64,
     pub(crate) connect_format_read_only: bool,
+    /// Set once the connection is being closed: later frames are ignored, never taken for a
+    /// new ConnectRequest.
+    pub(crate) closing: bool,
 }
 
 /// The standalone server's state machine.
@@ -154,6 +157,7 @@ impl Core {
                 received: 0,
                 sent: 0,
                 connect_format_read_only: false,
+                closing: false,
             },
         );
         Some((id, rx))
@@ -175,11 +179,11 @@ impl Core {
     pub fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Now) -> Result<(), ConnError> {
         self.stats.packets_received += 1;
         let has_session = match self.conns.get_mut(&conn) {
-            Some(c) => {
+            Some(c) if !c.closing => {
                 c.received += 1;
                 c.session.is_some()
             }
-            None => return Ok(()),
+            _ => return Ok(()),
         };
         if has_session {
             self.handle_request(conn, frame, now)
@@ -432,7 +436,8 @@ impl Core {
     }
 
     pub(crate) fn send_close(&mut self, conn: ConnId) {
-        if let Some(c) = self.conns.get(&conn) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.closing = true;
             let _ = c.tx.send(Outbound::Close);
         }
     }

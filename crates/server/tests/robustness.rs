@@ -190,3 +190,43 @@ async fn four_letter_words_answer_in_zookeeper_format() {
         assert!(text.contains(expect), "{word}: {text}");
     }
 }
+
+#[tokio::test]
+async fn frames_after_close_session_are_not_a_new_connect() {
+    let addr = start().await;
+    let mut c = RawClient::connect(addr).await;
+    // closeSession and, pipelined behind it, bytes that would parse as a ConnectRequest.
+    let connect = ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        timeout: 30000,
+        session_id: 0,
+        passwd: Secret(Bytes::from_static(&[0; 16])),
+        read_only: Some(false),
+    };
+    let mut out = BytesMut::new();
+    encode_frame(&mut out, |o| {
+        RequestHeader {
+            xid: 7,
+            op: OpCode::CloseSession.code(),
+        }
+        .write(o)
+    });
+    encode_frame(&mut out, |o| connect.write(o));
+    c.sock.write_all(&out).await.expect("write");
+    let frame = c.recv().await.expect("closeSession reply");
+    let h = ReplyHeader::from_bytes(frame).expect("header only");
+    assert_eq!((h.xid, h.err), (7, 0));
+    assert!(
+        c.recv().await.is_none(),
+        "no second session on a closing connection"
+    );
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(b"mntr").await.expect("write");
+    let mut text = String::new();
+    tokio::time::timeout(STEP, s.read_to_string(&mut text))
+        .await
+        .expect("in time")
+        .expect("read");
+    assert!(text.contains("zk_global_sessions\t0\n"), "{text}");
+}
