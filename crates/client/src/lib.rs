@@ -1,0 +1,1 @@
+//! placeholder: corral-client is being written

@@ -1,0 +1,1 @@
+//! placeholder: corral-storage is being written
