@@ -29,7 +29,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod digest;
 mod ip;
+
+pub use digest::{authenticate_digest, base64, digest_id, sha1};
 
 pub use corral_jute::codes::perms;
 pub use corral_jute::records::{Acl, Id};

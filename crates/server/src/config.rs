@@ -33,6 +33,10 @@ pub struct ServerConfig {
     pub max_buffer: usize,
     /// `extendedTypesEnabled` (TTL nodes).
     pub extended_types_enabled: bool,
+    /// The super user's digest, `user:base64(sha1(user:password))`: ZooKeeper's
+    /// `zookeeper.DigestAuthenticationProvider.superDigest` (in zoo.cfg as
+    /// `DigestAuthenticationProvider.superDigest`, which ZooKeeper turns into that property).
+    pub super_digest: Option<String>,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
 }
@@ -70,6 +74,7 @@ impl Default for ServerConfig {
             four_letter_words: FourLetterWhitelist::Only(BTreeSet::from(["srvr".to_string()])),
             max_buffer: corral_jute::frame::DEFAULT_MAX_BUFFER,
             extended_types_enabled: false,
+            super_digest: None,
             ignored: Vec::new(),
         }
     }
@@ -187,6 +192,13 @@ impl ServerConfig {
                 "extendedTypesEnabled" | "zookeeper.extendedTypesEnabled" => {
                     cfg.extended_types_enabled = parse_bool(value)
                         .ok_or_else(|| bad(format!("expected true or false, got {value:?}")))?
+                }
+                "DigestAuthenticationProvider.superDigest"
+                | "zookeeper.DigestAuthenticationProvider.superDigest" => {
+                    if !value.contains(':') {
+                        return Err(bad("expected user:base64-digest".into()));
+                    }
+                    cfg.super_digest = Some(value.to_string());
                 }
                 "4lw.commands.whitelist" => {
                     let words: BTreeSet<String> = value

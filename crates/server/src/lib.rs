@@ -22,6 +22,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod auth_order;
 pub mod config;
 pub mod core;
 mod error;

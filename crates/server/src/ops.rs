@@ -55,21 +55,7 @@ impl Core {
                     Some(&MultiResponse { results }),
                 );
             }
-            Request::Auth(packet) => {
-                // Authentication schemes arrive with the ACL work; until then every scheme is
-                // unknown, which ZooKeeper answers with AuthFailed and a closed connection.
-                tracing::warn!("Authentication failed for scheme: {}", packet.scheme);
-                self.stats.auth_failed += 1;
-                let zxid = 0;
-                self.reply(
-                    conn,
-                    corral_jute::codes::xid::AUTH,
-                    zxid,
-                    ErrorCode::AuthFailed,
-                    None,
-                );
-                self.send_close(conn);
-            }
+            Request::Auth(packet) => self.add_auth(conn, &packet),
             Request::SetWatches(w) => self.set_watches(
                 conn,
                 w.relative_zxid,
@@ -97,6 +83,44 @@ impl Core {
                     Ok(None) => self.reply(conn, xid, zxid, ErrorCode::Ok, None),
                     Err(code) => self.reply(conn, xid, zxid, code, None),
                 }
+            }
+        }
+    }
+
+    /// addauth: `digest` and `ip` authenticate as ZooKeeper's providers do; any other scheme
+    /// gets AuthFailed and the connection is closed, as ZooKeeper answers an unknown scheme.
+    fn add_auth(&mut self, conn: ConnId, packet: &AuthPacket) {
+        let new_ids = match packet.scheme.as_str() {
+            "digest" => match std::str::from_utf8(&packet.auth.0) {
+                Ok(credentials) => Some(corral_acl::authenticate_digest(
+                    credentials,
+                    self.config.super_digest.as_deref(),
+                )),
+                Err(_) => None,
+            },
+            "ip" => self.conns.get(&conn).map(|c| {
+                vec![Id {
+                    scheme: "ip".into(),
+                    id: c.remote.ip().to_string(),
+                }]
+            }),
+            _ => None,
+        };
+        let auth_xid = corral_jute::codes::xid::AUTH;
+        match (new_ids, self.conns.get_mut(&conn)) {
+            (Some(ids), Some(c)) => {
+                for id in ids {
+                    if !c.auth_ids.contains(&id) {
+                        c.auth_ids.push(id);
+                    }
+                }
+                self.reply(conn, auth_xid, 0, ErrorCode::Ok, None);
+            }
+            _ => {
+                tracing::warn!("Authentication failed for scheme: {}", packet.scheme);
+                self.stats.auth_failed += 1;
+                self.reply(conn, auth_xid, 0, ErrorCode::AuthFailed, None);
+                self.send_close(conn);
             }
         }
     }
@@ -194,7 +218,15 @@ impl Core {
                 }
             }
             Request::GetAcl(r) => {
-                let (acl, stat) = self.tree.get_acl(&r.path)?;
+                // READ or ADMIN may read an ACL; without ADMIN digest hashes are redacted.
+                self.check_perm(conn, &r.path, perms::READ | perms::ADMIN)?;
+                let (mut acl, stat) = self.tree.get_acl(&r.path)?;
+                if self.check_perm(conn, &r.path, perms::ADMIN).is_err() {
+                    for entry in acl.iter_mut().filter(|a| a.id.scheme == "digest") {
+                        let user = entry.id.id.split(':').next().unwrap_or_default();
+                        entry.id.id = format!("{user}:x");
+                    }
+                }
                 Box::new(GetAclResponse { acl, stat })
             }
             Request::Sync(r) => Box::new(PathResponse {
@@ -222,12 +254,16 @@ impl Core {
                 Box::new(ChildrenResponse { children })
             }
             Request::WhoAmI => Box::new(WhoAmIResponse {
-                client_info: self
-                    .auth_ids(conn)
-                    .iter()
+                // As ZooKeeper's AuthUtil.getClientInfos: every id, its user as the scheme's
+                // provider names it ("" for super), in the auth-info set's order.
+                client_info: crate::auth_order::zookeeper_order(self.auth_ids(conn))
+                    .into_iter()
                     .map(|id| ClientInfo {
                         auth_scheme: id.scheme.clone(),
-                        user: id.id.clone(),
+                        user: match id.scheme.as_str() {
+                            "digest" => id.id.split(':').next().unwrap_or_default().to_string(),
+                            _ => id.id.clone(),
+                        },
                     })
                     .collect(),
             }),
