@@ -37,6 +37,12 @@ pub struct ServerConfig {
     /// `zookeeper.DigestAuthenticationProvider.superDigest` (in zoo.cfg as
     /// `DigestAuthenticationProvider.superDigest`, which ZooKeeper turns into that property).
     pub super_digest: Option<String>,
+    /// `znode.container.checkIntervalMs`: how often empty containers and expired TTL nodes are
+    /// looked for (ZooKeeper's ContainerManager; default 60000).
+    pub container_check_interval_ms: u32,
+    /// `znode.container.maxNeverUsedIntervalMs`: reap containers that never had a child after
+    /// this long (0, the default, never does).
+    pub container_max_never_used_ms: u32,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
 }
@@ -75,6 +81,8 @@ impl Default for ServerConfig {
             max_buffer: corral_jute::frame::DEFAULT_MAX_BUFFER,
             extended_types_enabled: false,
             super_digest: None,
+            container_check_interval_ms: 60_000,
+            container_max_never_used_ms: 0,
             ignored: Vec::new(),
         }
     }
@@ -199,6 +207,15 @@ impl ServerConfig {
                         return Err(bad("expected user:base64-digest".into()));
                     }
                     cfg.super_digest = Some(value.to_string());
+                }
+                "znode.container.checkIntervalMs" => {
+                    cfg.container_check_interval_ms = number(value)?;
+                    if cfg.container_check_interval_ms == 0 {
+                        return Err(bad("must be positive".into()));
+                    }
+                }
+                "znode.container.maxNeverUsedIntervalMs" => {
+                    cfg.container_max_never_used_ms = number(value)?
                 }
                 "4lw.commands.whitelist" => {
                     let words: BTreeSet<String> = value

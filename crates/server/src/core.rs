@@ -406,6 +406,24 @@ impl Core {
         }
     }
 
+    /// Deletes empty containers and expired TTL nodes with deleteContainer writes, as
+    /// ZooKeeper's ContainerManager does on its interval. A node that changed meanwhile is
+    /// refused by prep like any other write.
+    pub fn reap_containers(&mut self, now: Now) {
+        let mut doomed = self.tree.containers_to_reap_at(
+            now.wall_ms,
+            i64::from(self.config.container_max_never_used_ms),
+        );
+        doomed.extend(self.tree.expired_ttls(now.wall_ms));
+        for path in doomed {
+            let req = Request::Delete {
+                op: OpCode::DeleteContainer,
+                req: corral_jute::records::DeleteRequest { path, version: -1 },
+            };
+            self.write(0, 0, &req, now);
+        }
+    }
+
     /// When [`Core::expire_sessions`] next has work, in monotonic ms.
     pub fn next_expiry_ms(&self) -> Option<u64> {
         self.sessions.next_expiry_ms()

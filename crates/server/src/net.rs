@@ -45,6 +45,7 @@ pub struct Server {
     clock: Clock,
     max_buffer: usize,
     tick: Duration,
+    container_check: Duration,
 }
 
 impl Server {
@@ -63,6 +64,7 @@ impl Server {
         };
         let max_buffer = config.max_buffer;
         let tick = Duration::from_millis(u64::from(config.tick_time_ms.clamp(20, 2000) / 4));
+        let container_check = Duration::from_millis(u64::from(config.container_check_interval_ms));
         let core = Core::new(config, clock.now())?;
         Ok(Server {
             core: Arc::new(Mutex::new(core)),
@@ -70,6 +72,7 @@ impl Server {
             clock,
             max_buffer,
             tick,
+            container_check,
         })
     }
 
@@ -89,6 +92,19 @@ impl Server {
                 loop {
                     interval.tick().await;
                     core.lock().expire_sessions(clock.now());
+                }
+            })
+        };
+        let reaper = {
+            let core = self.core.clone();
+            let clock = self.clock;
+            let every = self.container_check;
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(every);
+                interval.tick().await;
+                loop {
+                    interval.tick().await;
+                    core.lock().reap_containers(clock.now());
                 }
             })
         };
@@ -113,6 +129,7 @@ impl Server {
             }
         }
         ticker.abort();
+        reaper.abort();
     }
 }
 
