@@ -20,6 +20,13 @@
 //! * a server that is not LOOKING answers a LOOKING notification with the
 //!   vote it settled on and its state; non-voters (observers) are answered
 //!   the same way and never counted.
+//!
+//! One departure from ZooKeeper: once a server has stored the epoch it leads
+//! or follows, the peer epoch of its settled vote becomes that epoch. Servers
+//! that joined the same leader in different rounds then answer with the same
+//! (leader, peer epoch), so a restarted server always finds the quorum that
+//! lets it rejoin (ZooKeeper's servers can disagree there and leave a server
+//! LOOKING until the next election; the simulator found that livelock).
 
 use std::collections::BTreeMap;
 

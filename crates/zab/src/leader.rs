@@ -148,6 +148,10 @@ impl Leader {
         core.persist(Persist::CurrentEpoch(self.epoch));
         self.epoch_ready = core.next_ready;
         self.history_last = core.log.last();
+        // Our settled vote now names the epoch we lead, so that every member
+        // of it answers LOOKING servers with the same (leader, peer epoch)
+        // whatever round it joined in; see `election`.
+        core.vote.peer_epoch = self.epoch;
         self.check_established(core)
     }
 

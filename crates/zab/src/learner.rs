@@ -171,6 +171,7 @@ impl Learner {
                     return reject(Next::Look, format!("NEWLEADER {zxid:?} for another epoch"));
                 }
                 core.current_epoch = self.epoch;
+                core.vote.peer_epoch = self.epoch;
                 core.persist(Persist::CurrentEpoch(self.epoch));
                 core.send_after_persist(self.leader, Message::Ack { zxid });
                 self.phase = Phase::Broadcast;

@@ -29,5 +29,7 @@ pub use zxid::Zxid;
 /// A server id (ZooKeeper's `myid` / `sid`).
 pub type PeerId = u64;
 
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,7 @@
 //! [`Zab`]: the engine's public face, dispatching to the role in force.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 
 use crate::core::{Core, FinalVote, Next};
@@ -67,6 +69,11 @@ enum State {
 pub struct Zab {
     core: Core,
     state: State,
+    /// FOLLOWERINFOs that arrived while we were still LOOKING: a learner may
+    /// decide faster than its leader. ZooKeeper's learner retries its TCP
+    /// connection until the leader listens; here the registration waits, like
+    /// a connection in the listen backlog, and is served if we come to lead.
+    backlog: BTreeMap<PeerId, (u32, bool)>,
 }
 
 impl Zab {
@@ -120,6 +127,7 @@ impl Zab {
         Ok(Zab {
             core,
             state: State::Looking(election),
+            backlog: BTreeMap::new(),
         })
     }
 
@@ -148,6 +156,16 @@ impl Zab {
             (Message::Notification(n), _) => {
                 Ok(election::on_notification(&mut self.core, None, from, n))
             }
+            (
+                Message::FollowerInfo {
+                    accepted_epoch,
+                    observer,
+                },
+                State::Looking(_),
+            ) => {
+                self.backlog.insert(from, (accepted_epoch, observer));
+                Ok(Next::Stay)
+            }
             (_, State::Looking(_)) => Ok(Next::Stay),
             (msg, State::Learning(l)) => l.on_message(&mut self.core, from, msg),
             (msg, State::Leading(l)) => l.on_message(&mut self.core, from, msg),
@@ -171,7 +189,15 @@ impl Zab {
     /// reset): whatever was in flight may be lost. A learner whose leader is
     /// gone goes LOOKING; a leader forgets the learner until it registers
     /// again.
+    /// Messages to `peer` not yet taken with [`Zab::ready`] are dropped
+    /// with it.
     pub fn disconnected(&mut self, peer: PeerId) {
+        self.backlog.remove(&peer);
+        self.core.out.messages.retain(|(to, _)| *to != peer);
+        self.core
+            .out
+            .send_after_persist
+            .retain(|(to, _)| *to != peer);
         let next = match &mut self.state {
             State::Learning(l) if l.leader == peer => Next::Look,
             State::Leading(l) => {
@@ -273,13 +299,25 @@ impl Zab {
             next = match next {
                 Next::Stay => return,
                 Next::Look => {
+                    self.backlog.clear();
                     self.core.set_role(Role::Looking);
                     self.state = State::Looking(Election::start(&mut self.core));
                     Next::Stay
                 }
                 Next::Lead => {
                     self.core.set_role(Role::Leading);
-                    let (leader, next) = Leader::start(&mut self.core);
+                    let (mut leader, mut next) = Leader::start(&mut self.core);
+                    for (from, (accepted_epoch, observer)) in std::mem::take(&mut self.backlog) {
+                        let msg = Message::FollowerInfo {
+                            accepted_epoch,
+                            observer,
+                        };
+                        if let Ok(n) = leader.on_message(&mut self.core, from, msg) {
+                            if n != Next::Stay {
+                                next = n;
+                            }
+                        }
+                    }
                     self.state = State::Leading(leader);
                     next
                 }
@@ -289,6 +327,7 @@ impl Zab {
                     } else {
                         Role::Following
                     };
+                    self.backlog.clear();
                     self.core.set_role(role);
                     self.state = State::Learning(Learner::start(&mut self.core, leader));
                     Next::Stay

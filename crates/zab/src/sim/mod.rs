@@ -1,0 +1,755 @@
+//! A deterministic simulator for the engine: N servers, a network model, a
+//! storage model, crashes and restarts, client proposals — every choice drawn
+//! from one seed by a self-written PRNG, in one thread. After every step the
+//! [`checkers`] verify ZAB's properties; after the chaos phase the network
+//! heals, every server restarts, and a leader must be established and new
+//! proposals committed everywhere within a bounded number of ticks.
+//!
+//! A failing run reports its seed, the broken property, the last events and
+//! the one command that replays it:
+//! `CORRAL_SIM_SEED=<seed> cargo test -p corral-zab --lib sim::tests::replay -- --nocapture`.
+
+// The models and checkers are documented per module; their items are
+// simulator internals.
+#[allow(missing_docs)]
+pub mod checkers;
+#[allow(missing_docs)]
+pub mod network;
+#[allow(missing_docs)]
+pub mod rng;
+#[allow(missing_docs)]
+pub mod storage;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::{Config, Faults, Message, PeerId, Role, VoterSet, Zab, Zxid};
+use checkers::{Checkers, Violation};
+use network::Network;
+use rng::Rng;
+use storage::{Disk, Stored};
+
+/// Engine ticks happen every this many simulator steps; a message takes
+/// between 1 and `max_delay` steps.
+const STEPS_PER_TICK: u64 = 4;
+/// Proposals that must commit everywhere once the network has healed.
+const LIVENESS_PROPOSALS: usize = 3;
+/// Events kept for the failure report.
+const TRACE_LEN: usize = 300;
+
+/// What one run looks like; everything but `seed`, `faults` and `verbose`
+/// is drawn from the seed by [`SimOptions::from_seed`].
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// The seed.
+    pub seed: u64,
+    /// Voters (3, 5 or 7).
+    pub voters: usize,
+    /// Observers (0 or 1).
+    pub observers: usize,
+    /// Steps of the fault phase.
+    pub chaos_steps: u64,
+    /// Ticks the healed ensemble gets to converge.
+    pub liveness_ticks: u64,
+    /// Proposals per epoch before the zxid counter "rolls over".
+    pub counter_limit: u32,
+    /// The leaders' DIFF window.
+    pub diff_window: usize,
+    /// Deliberately broken engine behaviour.
+    pub faults: Faults,
+    /// Print every event as it happens.
+    pub verbose: bool,
+    /// Run the direct `ack_durable` check (off, the end-to-end properties
+    /// alone must notice an ACK sent before fsync).
+    pub check_ack_durable: bool,
+}
+
+impl SimOptions {
+    /// The run that `seed` names.
+    pub fn from_seed(seed: u64) -> SimOptions {
+        let mut r = Rng::new(seed ^ 0x5A5A_0000_C0FF_EE00);
+        SimOptions {
+            seed,
+            voters: [3, 3, 5, 5, 7][r.below(5) as usize],
+            observers: r.below(2) as usize,
+            chaos_steps: r.range(800, 2000),
+            liveness_ticks: 600,
+            counter_limit: if r.chance(0.3) {
+                r.range(4, 40) as u32
+            } else {
+                Zxid::MAX_COUNTER
+            },
+            diff_window: r.range(2, 60) as usize,
+            faults: Faults::default(),
+            verbose: false,
+            check_ack_durable: true,
+        }
+    }
+}
+
+/// A run that broke a property or did not converge.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The seed.
+    pub seed: u64,
+    /// The step at which it was caught.
+    pub step: u64,
+    /// What broke.
+    pub violation: Violation,
+    /// The last events before it, oldest first.
+    pub trace: Vec<String>,
+    /// The faults the engine ran with.
+    pub faults: Faults,
+}
+
+impl Failure {
+    /// The command that replays this run.
+    pub fn replay_command(&self) -> String {
+        let mut faults = Vec::new();
+        if self.faults.ack_before_durable {
+            faults.push("ack_before_durable");
+        }
+        if self.faults.commit_out_of_order {
+            faults.push("commit_out_of_order");
+        }
+        if self.faults.skip_sync {
+            faults.push("skip_sync");
+        }
+        let f = if faults.is_empty() {
+            String::new()
+        } else {
+            format!("CORRAL_SIM_FAULTS={} ", faults.join(","))
+        };
+        format!(
+            "{f}CORRAL_SIM_SEED={} cargo test -p corral-zab --lib sim::tests::replay -- --nocapture",
+            self.seed
+        )
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "ZAB simulation failed: seed {} step {}: [{}] {}",
+            self.seed, self.step, self.violation.invariant, self.violation.detail
+        )?;
+        writeln!(f, "replay: {}", self.replay_command())?;
+        writeln!(f, "last {} events:", self.trace.len())?;
+        for line in &self.trace {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a successful run did.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Servers.
+    pub servers: usize,
+    /// Entries committed.
+    pub committed: usize,
+    /// Proposals accepted by leaders.
+    pub proposed: usize,
+    /// Epochs that had an established leader.
+    pub epochs: usize,
+    /// Crashes injected.
+    pub crashes: usize,
+    /// Messages delivered.
+    pub delivered: u64,
+    /// Steps run.
+    pub steps: u64,
+    /// DIFF / TRUNC / SNAP synchronisations delivered.
+    pub diffs: u64,
+    /// See `diffs`.
+    pub truncs: u64,
+    /// See `diffs`.
+    pub snaps: u64,
+    /// Proposals refused for zxid rollover.
+    pub rollovers: u64,
+    /// Messages the engines refused as protocol violations.
+    pub refused: u64,
+}
+
+impl Summary {
+    /// Adds another run's counts.
+    pub fn add(&mut self, o: &Summary) {
+        self.servers += o.servers;
+        self.committed += o.committed;
+        self.proposed += o.proposed;
+        self.epochs += o.epochs;
+        self.crashes += o.crashes;
+        self.delivered += o.delivered;
+        self.steps += o.steps;
+        self.diffs += o.diffs;
+        self.truncs += o.truncs;
+        self.snaps += o.snaps;
+        self.rollovers += o.rollovers;
+        self.refused += o.refused;
+    }
+}
+
+struct Node {
+    cfg: Config,
+    zab: Option<Zab>,
+    disk: Disk,
+    /// The state machine: every applied entry.
+    state: Vec<(Zxid, Bytes)>,
+    /// `send_after_persist` batches waiting for their fsync.
+    deferred: VecDeque<(u64, Vec<(PeerId, Message)>)>,
+    last_ready: u64,
+    /// State length at the last compaction.
+    compacted: usize,
+}
+
+/// The state machine's snapshot format: `[zxid u64][len u32][payload]*`.
+fn encode(state: &[(Zxid, Bytes)]) -> Bytes {
+    let mut b = BytesMut::new();
+    for (z, p) in state {
+        b.put_u64(z.0);
+        b.put_u32(p.len() as u32);
+        b.put_slice(p);
+    }
+    b.freeze()
+}
+
+fn decode(mut data: &[u8]) -> Vec<(Zxid, Bytes)> {
+    let mut out = Vec::new();
+    while data.len() >= 12 {
+        let z = u64::from_be_bytes(data[..8].try_into().unwrap_or_default());
+        let len = u32::from_be_bytes(data[8..12].try_into().unwrap_or_default()) as usize;
+        let end = (12 + len).min(data.len());
+        out.push((Zxid(z), Bytes::copy_from_slice(&data[12..end])));
+        data = &data[end..];
+    }
+    out
+}
+
+/// One simulated ensemble.
+pub struct Sim {
+    opts: SimOptions,
+    rng: Rng,
+    nodes: BTreeMap<PeerId, Node>,
+    net: Network,
+    checkers: Checkers,
+    trace: VecDeque<String>,
+    step: u64,
+    summary: Summary,
+    // Knobs drawn from the seed.
+    max_delay: u64,
+    p_deliver: f64,
+    p_fsync: f64,
+    p_propose: f64,
+    p_crash: f64,
+    p_restart: f64,
+    p_partition: f64,
+    p_heal: f64,
+    p_reset: f64,
+    next_payload: u64,
+    pending_violation: Option<Violation>,
+}
+
+impl Sim {
+    /// Builds the ensemble `opts` describes.
+    pub fn new(opts: SimOptions) -> Sim {
+        let mut rng = Rng::new(opts.seed);
+        let voters: Vec<PeerId> = (1..=opts.voters as PeerId).collect();
+        let observers: Vec<PeerId> = (0..opts.observers as PeerId).map(|i| 100 + i).collect();
+        let mut nodes = BTreeMap::new();
+        for &id in voters.iter().chain(&observers) {
+            let cfg = Config {
+                id,
+                voters: VoterSet::new(voters.iter().copied()),
+                observers: observers.iter().copied().collect(),
+                ping_ticks: 1,
+                init_limit: 12,
+                sync_limit: 5,
+                election_ticks: 2,
+                max_election_ticks: 16,
+                finalize_wait: 1,
+                diff_window: opts.diff_window,
+                faults: opts.faults,
+                counter_limit: opts.counter_limit,
+            };
+            nodes.insert(
+                id,
+                Node {
+                    cfg,
+                    zab: None,
+                    disk: Disk::with(Stored::default()),
+                    state: Vec::new(),
+                    deferred: VecDeque::new(),
+                    last_ready: 0,
+                    compacted: 0,
+                },
+            );
+        }
+        let max_delay = rng.range(1, 6);
+        let p_fsync = 0.1 + rng.below(8) as f64 / 10.0;
+        let crashy = rng.chance(0.8);
+        Sim {
+            max_delay,
+            p_deliver: 0.5 + rng.below(5) as f64 / 10.0,
+            p_fsync,
+            p_propose: 0.05 + rng.below(5) as f64 / 10.0,
+            p_crash: if crashy {
+                0.001 + rng.below(8) as f64 / 1000.0
+            } else {
+                0.0
+            },
+            p_restart: 0.01 + rng.below(5) as f64 / 100.0,
+            p_partition: rng.below(4) as f64 / 1000.0,
+            p_heal: 0.01 + rng.below(3) as f64 / 100.0,
+            p_reset: rng.below(5) as f64 / 1000.0,
+            rng,
+            summary: Summary {
+                servers: nodes.len(),
+                ..Summary::default()
+            },
+            nodes,
+            net: Network::default(),
+            checkers: Checkers::default(),
+            trace: VecDeque::new(),
+            step: 0,
+            opts,
+            next_payload: 0,
+            pending_violation: None,
+        }
+    }
+
+    fn event(&mut self, text: impl FnOnce() -> String) {
+        if self.opts.verbose {
+            println!("{:>6} {}", self.step, text());
+            return;
+        }
+        if self.trace.len() == TRACE_LEN {
+            self.trace.pop_front();
+        }
+        let line = format!("{:>6} {}", self.step, text());
+        self.trace.push_back(line);
+    }
+
+    fn fail(&self, violation: Violation) -> Failure {
+        Failure {
+            seed: self.opts.seed,
+            step: self.step,
+            violation,
+            trace: self.trace.iter().cloned().collect(),
+            faults: self.opts.faults,
+        }
+    }
+
+    fn ids(&self) -> Vec<PeerId> {
+        self.nodes.keys().copied().collect()
+    }
+
+    fn up(&self) -> Vec<PeerId> {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.zab.is_some())
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
+    /// Runs the chaos phase, then the liveness phase.
+    pub fn run(mut self) -> Result<Summary, Failure> {
+        let ids = self.ids();
+        for id in ids {
+            self.start(id).map_err(|v| self.fail(v))?;
+        }
+        while self.step < self.opts.chaos_steps {
+            self.step += 1;
+            self.chaos();
+            self.one_step(true).map_err(|v| self.fail(v))?;
+        }
+        self.event(|| "--- heal: liveness phase ---".into());
+        self.net.heal();
+        for id in self.ids() {
+            if self.nodes[&id].zab.is_none() {
+                self.start(id).map_err(|v| self.fail(v))?;
+            }
+        }
+        let deadline = self.step + self.opts.liveness_ticks * STEPS_PER_TICK;
+        let start_len = self.checkers.agreement.global().len();
+        while self.step < deadline {
+            self.step += 1;
+            let committed_new =
+                self.checkers.agreement.global().len() >= start_len + LIVENESS_PROPOSALS;
+            self.one_step(!committed_new).map_err(|v| self.fail(v))?;
+            if committed_new && self.converged() {
+                let global = self.checkers.agreement.global().to_vec();
+                for (&id, n) in &self.nodes {
+                    self.checkers
+                        .durability
+                        .complete(id, &n.state, &global)
+                        .map_err(|v| self.fail(v))?;
+                }
+                self.summary.committed = global.len();
+                self.summary.proposed = self.checkers.integrity.count();
+                self.summary.epochs = self.checkers.one_leader.epochs();
+                self.summary.steps = self.step;
+                return Ok(self.summary);
+            }
+        }
+        let statuses: Vec<String> = self
+            .nodes
+            .values()
+            .filter_map(|n| n.zab.as_ref())
+            .map(|z| {
+                let s = z.status();
+                format!(
+                    "{}:{:?}/{:?}/e{}/{}",
+                    s.id, s.role, s.leader, s.epoch, s.established
+                )
+            })
+            .collect();
+        Err(self.fail(Violation {
+            invariant: "liveness",
+            detail: format!(
+                "no convergence {} ticks after healing (committed {} -> {}); servers {}",
+                self.opts.liveness_ticks,
+                start_len,
+                self.checkers.agreement.global().len(),
+                statuses.join(" ")
+            ),
+        }))
+    }
+
+    fn converged(&self) -> bool {
+        let n = self.checkers.agreement.global().len();
+        self.nodes.values().all(|node| node.state.len() == n)
+    }
+
+    fn start(&mut self, id: PeerId) -> Result<(), Violation> {
+        let (persisted, state) = {
+            let node = &self.nodes[&id];
+            let d = &node.disk.durable;
+            (node.disk.persisted(), decode(&d.snapshot_data))
+        };
+        let node = self.nodes.get_mut(&id).expect("known id");
+        node.zab = Some(
+            Zab::new(node.cfg.clone(), persisted).expect("the sim's own storage is consistent"),
+        );
+        node.compacted = state.len();
+        node.state = state;
+        node.deferred.clear();
+        node.last_ready = 0;
+        self.event(|| format!("start {id}"));
+        let state = self.nodes[&id].state.clone();
+        self.checkers.recovered(id, &state)?;
+        self.drive(id)
+    }
+
+    fn crash(&mut self, id: PeerId) {
+        let node = self.nodes.get_mut(&id).expect("known id");
+        node.zab = None;
+        node.deferred.clear();
+        let kept = node.disk.crash(&mut self.rng);
+        self.summary.crashes += 1;
+        self.event(|| format!("CRASH {id} (kept {kept} unsynced writes)"));
+        for other in self.ids() {
+            if other != id {
+                self.break_link(id, other);
+            }
+        }
+    }
+
+    /// Drops what is in flight between `a` and `b` and tells both ends.
+    fn break_link(&mut self, a: PeerId, b: PeerId) {
+        self.net.reset(a, b);
+        for (x, y) in [(a, b), (b, a)] {
+            let node = self.nodes.get_mut(&x).expect("known id");
+            for (_, batch) in node.deferred.iter_mut() {
+                batch.retain(|(to, _)| *to != y);
+            }
+            if let Some(z) = node.zab.as_mut() {
+                z.disconnected(y);
+            }
+        }
+    }
+
+    fn chaos(&mut self) {
+        let ids = self.ids();
+        let up = self.up();
+        if self.rng.chance(self.p_crash) && !up.is_empty() {
+            let id = up[self.rng.below(up.len() as u64) as usize];
+            self.crash(id);
+        }
+        let down: Vec<PeerId> = ids.iter().copied().filter(|id| !up.contains(id)).collect();
+        if !down.is_empty() && self.rng.chance(self.p_restart) {
+            let id = down[self.rng.below(down.len() as u64) as usize];
+            // A restart failing a check is reported by the next step.
+            if let Err(v) = self.start(id) {
+                self.pending_violation = Some(v);
+            }
+        }
+        if self.rng.chance(self.p_partition) {
+            let side: Vec<PeerId> = ids
+                .iter()
+                .copied()
+                .filter(|_| self.rng.chance(0.5))
+                .collect();
+            self.event(|| format!("PARTITION {side:?} | rest"));
+            for &a in &side {
+                for &b in &ids {
+                    if !side.contains(&b) && !self.net.is_cut(a, b) {
+                        self.net.cut(a, b);
+                        self.break_link(a, b);
+                    }
+                }
+            }
+        }
+        if self.rng.chance(self.p_heal) {
+            self.net.heal();
+        }
+        if self.rng.chance(self.p_reset) {
+            let a = ids[self.rng.below(ids.len() as u64) as usize];
+            let b = ids[self.rng.below(ids.len() as u64) as usize];
+            if a != b {
+                self.event(|| format!("RESET link {a}-{b}"));
+                self.break_link(a, b);
+            }
+        }
+    }
+}
+
+impl Sim {
+    /// One step: client proposals, message deliveries, maybe a tick, the
+    /// servers' `Ready`s, fsyncs; then the status checks.
+    fn one_step(&mut self, propose: bool) -> Result<(), Violation> {
+        if let Some(v) = self.pending_violation.take() {
+            return Err(v);
+        }
+        for id in self.up() {
+            self.drive(id)?;
+        }
+        if propose && self.rng.chance(self.p_propose) {
+            self.propose()?;
+        }
+        let due = self.net.due(self.step);
+        for (from, to) in due {
+            if !self.rng.chance(self.p_deliver) {
+                continue;
+            }
+            let Some(msg) = self.net.pop(from, to) else {
+                continue;
+            };
+            self.summary.delivered += 1;
+            match msg {
+                Message::Diff { .. } => self.summary.diffs += 1,
+                Message::Trunc { .. } => self.summary.truncs += 1,
+                Message::Snap { .. } => self.summary.snaps += 1,
+                _ => {}
+            }
+            let Some(zab) = self.nodes.get_mut(&to).and_then(|n| n.zab.as_mut()) else {
+                continue;
+            };
+            let verbose = self.opts.verbose;
+            let _ = verbose;
+            let text = format!("{from}->{to} {}", short(&msg));
+            let result = zab.step(from, msg);
+            if result.is_err() {
+                self.summary.refused += 1;
+            }
+            self.event(|| match result {
+                Ok(()) => text,
+                Err(e) => format!("{text}  (refused: {e})"),
+            });
+            self.drive(to)?;
+        }
+        if self.step.is_multiple_of(STEPS_PER_TICK) {
+            for id in self.up() {
+                if let Some(z) = self.nodes.get_mut(&id).and_then(|n| n.zab.as_mut()) {
+                    z.tick();
+                }
+                self.drive(id)?;
+            }
+        }
+        for id in self.up() {
+            let node = &self.nodes[&id];
+            if node.last_ready > 0
+                && (node.disk.has_pending() || !node.deferred.is_empty())
+                && self.rng.chance(self.p_fsync)
+            {
+                self.fsync(id)?;
+            }
+        }
+        for id in self.up() {
+            if let Some(z) = self.nodes[&id].zab.as_ref() {
+                let s = z.status();
+                self.checkers.status(&s)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn propose(&mut self) -> Result<(), Violation> {
+        let leaders: Vec<PeerId> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| {
+                n.zab.as_ref().is_some_and(|z| {
+                    let s = z.status();
+                    s.role == Role::Leading && s.established
+                })
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in leaders {
+            self.next_payload += 1;
+            let payload = Bytes::from(format!("s{}#{}", self.opts.seed, self.next_payload));
+            let Some(z) = self.nodes.get_mut(&id).and_then(|n| n.zab.as_mut()) else {
+                continue;
+            };
+            match z.propose(payload.clone()) {
+                Ok(zxid) => {
+                    self.event(|| format!("propose at {id}: {zxid:?}"));
+                    self.checkers.proposed(id, zxid, &payload)?;
+                }
+                Err(e) => {
+                    if matches!(e, crate::ZabError::ZxidRollover { .. }) {
+                        self.summary.rollovers += 1;
+                    }
+                    self.event(|| format!("propose at {id} refused: {e}"))
+                }
+            }
+            self.drive(id)?;
+        }
+        Ok(())
+    }
+
+    /// Takes every `Ready` of server `id` and does what it says.
+    fn drive(&mut self, id: PeerId) -> Result<(), Violation> {
+        loop {
+            let node = self.nodes.get_mut(&id).expect("known id");
+            let Some(zab) = node.zab.as_mut() else {
+                return Ok(());
+            };
+            if !zab.has_ready() {
+                return Ok(());
+            }
+            let mut ready = zab.ready();
+            node.last_ready = ready.number;
+            if let Some(role) = ready.role {
+                self.event(|| format!("{id} is now {role:?}"));
+            }
+            let node = self.nodes.get_mut(&id).expect("known id");
+            for op in &ready.persist {
+                node.disk.write(ready.number, op.clone());
+            }
+            let mut installed = None;
+            for op in &ready.persist {
+                if let crate::Persist::InstallSnapshot { zxid, data } = op {
+                    node.state = decode(data);
+                    installed = Some(*zxid);
+                }
+            }
+            if let Some(zxid) = installed {
+                let state = node.state.clone();
+                self.event(|| format!("{id} installs SNAP at {zxid:?} ({} entries)", state.len()));
+                self.checkers.recovered(id, &state)?;
+            }
+            for e in &ready.committed {
+                let node = self.nodes.get_mut(&id).expect("known id");
+                self.checkers
+                    .delivered(id, &node.state, e.zxid, &e.payload)?;
+                node.state.push((e.zxid, e.payload.clone()));
+            }
+            let node = self.nodes.get_mut(&id).expect("known id");
+            if !ready.snapshot.is_empty() {
+                let state = &node.state;
+                let at = state.last().map_or(Zxid::ZERO, |(z, _)| *z);
+                for req in &ready.snapshot {
+                    if req.zxid != at {
+                        return Err(Violation {
+                            invariant: "snapshot",
+                            detail: format!("SNAP requested at {:?}, state is at {at:?}", req.zxid),
+                        });
+                    }
+                }
+                ready.fill_snapshots(|_| encode(state));
+            }
+            if !ready.send_after_persist.is_empty() {
+                node.deferred
+                    .push_back((ready.number, ready.send_after_persist));
+            }
+            // The caller's own log compaction, now and then.
+            if node.state.len() >= node.compacted + 16 && !node.disk.has_pending() {
+                let at = node.state.last().map_or(Zxid::ZERO, |(z, _)| *z);
+                node.disk.compact(at, encode(&node.state));
+                node.compacted = node.state.len();
+            }
+            for (to, msg) in ready.messages {
+                self.send(id, to, msg)?;
+            }
+        }
+    }
+
+    fn send(&mut self, from: PeerId, to: PeerId, msg: Message) -> Result<(), Violation> {
+        if let (Message::Ack { zxid }, true) = (&msg, self.opts.check_ack_durable) {
+            let zxid = *zxid;
+            self.checkers
+                .ack_durable
+                .ack_sent(from, zxid, &self.nodes[&from].disk.durable)?;
+        }
+        let delay = self.rng.range(1, self.max_delay);
+        self.net.send(from, to, msg, self.step, delay);
+        Ok(())
+    }
+
+    fn fsync(&mut self, id: PeerId) -> Result<(), Violation> {
+        let node = self.nodes.get_mut(&id).expect("known id");
+        let upto = node.last_ready;
+        node.disk.sync(upto);
+        let mut out = Vec::new();
+        while node.deferred.front().is_some_and(|(n, _)| *n <= upto) {
+            if let Some((_, batch)) = node.deferred.pop_front() {
+                out.extend(batch);
+            }
+        }
+        for (to, msg) in out {
+            self.send(id, to, msg)?;
+        }
+        if let Some(z) = self.nodes.get_mut(&id).and_then(|n| n.zab.as_mut()) {
+            z.advance(upto);
+        }
+        self.drive(id)
+    }
+}
+
+/// A one-line rendering of a message for traces.
+fn short(m: &Message) -> String {
+    match m {
+        Message::Notification(n) => format!(
+            "VOTE({}, {:?}, round {}, pe {}, {:?})",
+            n.leader, n.zxid, n.election_epoch, n.peer_epoch, n.state
+        ),
+        Message::FollowerInfo { accepted_epoch, .. } => {
+            format!("{}(accepted {accepted_epoch})", m.kind())
+        }
+        Message::LeaderInfo { epoch } => format!("LEADERINFO({epoch})"),
+        Message::AckEpoch {
+            current_epoch,
+            last_zxid,
+        } => format!("ACKEPOCH({current_epoch:?}, {last_zxid:?})"),
+        Message::Diff { zxid }
+        | Message::Trunc { zxid }
+        | Message::Snap { zxid, .. }
+        | Message::Proposal { zxid, .. }
+        | Message::NewLeader { zxid }
+        | Message::Ack { zxid }
+        | Message::Commit { zxid }
+        | Message::Inform { zxid, .. } => format!("{}({zxid:?})", m.kind()),
+        Message::UpToDate | Message::Ping => m.kind().to_string(),
+    }
+}
+
+/// Runs the run `opts` describes.
+pub fn run(opts: SimOptions) -> Result<Summary, Failure> {
+    Sim::new(opts).run()
+}
