@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
-use corral_datatree::{DataTree, Pending, PrepContext, Txn, TxnBody};
+use corral_datatree::{DataTree, Pending, Txn, TxnBody};
 use corral_jute::codes::{xid, ErrorCode, EventType, KeeperState, OpCode};
 use corral_jute::frame::{encode_frame, encode_reply, JuteWrite};
 use corral_jute::io::{Jute, Reader, Secret};
@@ -25,6 +25,7 @@ use corral_watch::WatchRegistry;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::config::ServerConfig;
+use crate::pipeline::{Origin, TxnSink};
 use crate::stats::Stats;
 
 /// A connection's id, unique for the server's lifetime. Watches belong to connections, as in
@@ -73,7 +74,6 @@ pub(crate) struct Conn {
     pub(crate) auth_ids: Vec<Id>,
     pub(crate) received: u64,
     pub(crate) sent: u64,
-    pub(crate) connect_format_read_only: bool,
     /// Set once the connection is being closed: later frames are ignored, never taken for a
     /// new ConnectRequest.
     pub(crate) closing: bool,
@@ -83,19 +83,27 @@ pub(crate) struct Conn {
 pub struct Core {
     pub(crate) config: ServerConfig,
     pub(crate) tree: DataTree,
-    pending: Pending,
+    pub(crate) pending: Pending,
     pub(crate) sessions: SessionTable,
     pub(crate) watches: WatchRegistry<ConnId>,
     pub(crate) conns: BTreeMap<ConnId, Conn>,
-    session_conns: HashMap<i64, ConnId>,
+    pub(crate) session_conns: HashMap<i64, ConnId>,
     next_conn: ConnId,
     pub(crate) stats: Stats,
     pub(crate) started_mono_ms: u64,
+    pub(crate) next_zxid: i64,
+    pub(crate) in_flight: std::collections::VecDeque<crate::pipeline::InFlight>,
+    pub(crate) session_queues: HashMap<i64, crate::pipeline::SessionQueue>,
+    pub(crate) sink: Box<dyn TxnSink>,
 }
 
 impl Core {
-    /// A server with an empty tree.
-    pub fn new(config: ServerConfig, now: Now) -> Result<Core, crate::ServerError> {
+    /// A server with an empty tree whose txns go to `sink`.
+    pub fn new(
+        config: ServerConfig,
+        sink: Box<dyn TxnSink>,
+        now: Now,
+    ) -> Result<Core, crate::ServerError> {
         let sessions = SessionTable::new(config.session_config(), 0, now.wall_ms.max(0) as u64)
             .map_err(|e| crate::ServerError::Config {
                 line: 0,
@@ -116,6 +124,10 @@ impl Core {
             next_conn: 1,
             stats: Stats::default(),
             started_mono_ms: now.mono_ms,
+            next_zxid: 1,
+            in_flight: std::collections::VecDeque::new(),
+            session_queues: HashMap::new(),
+            sink,
         })
     }
 
@@ -156,7 +168,6 @@ impl Core {
                 }],
                 received: 0,
                 sent: 0,
-                connect_format_read_only: false,
                 closing: false,
             },
         );
@@ -207,79 +218,96 @@ impl Core {
             });
         }
         let timeout = self.sessions.config().negotiate(req.timeout);
-        let answer_read_only = req.read_only.is_some();
-        let (session_id, timeout, passwd, valid) = if req.session_id == 0 {
-            let session = self.sessions.create(timeout, now.mono_ms);
-            let id = session.id().0;
-            let passwd = Bytes::copy_from_slice(session.password().as_bytes());
-            let zxid = self.tree.last_zxid() + 1;
-            self.commit(
-                Txn {
-                    zxid,
-                    time_ms: now.wall_ms,
-                    session_id: id,
-                    cxid: 0,
-                    body: TxnBody::CreateSession {
-                        timeout_ms: timeout as i32,
-                    },
-                },
-                None,
-            );
-            tracing::info!(
-                "Established session 0x{:x} with negotiated timeout {} for client {}",
-                id,
-                timeout,
-                self.conns
-                    .get(&conn)
-                    .map(|c| c.remote.to_string())
-                    .unwrap_or_default()
-            );
-            (id, timeout, passwd, true)
+        let read_only_format = req.read_only.is_some();
+        if req.session_id == 0 {
+            self.connect_new_session(conn, timeout, read_only_format, now);
         } else {
-            let id = SessionId(req.session_id);
-            match self.sessions.revalidate(id, &req.passwd.0, now.mono_ms) {
-                Ok(t) => {
-                    let passwd = Bytes::copy_from_slice(self.sessions.password_for(id).as_bytes());
-                    // The session moves to this connection: the old one is closed.
-                    if let Some(old) = self.session_conns.get(&req.session_id).copied() {
-                        if old != conn {
-                            self.send_close(old);
-                            self.close_connection(old);
-                        }
-                    }
-                    tracing::info!("Reconnected session 0x{:x}", req.session_id);
-                    (req.session_id, t, passwd, true)
-                }
-                Err(e) => {
-                    tracing::info!(
-                        "Invalid session 0x{:x} for client, probably expired: {}",
-                        req.session_id,
-                        e
-                    );
-                    (0, 0, Bytes::from_static(&[0u8; 16]), false)
-                }
-            }
-        };
-        let resp = ConnectResponse {
-            protocol_version: 0,
-            timeout: timeout as i32,
-            session_id,
-            passwd: Secret(passwd),
-            read_only: answer_read_only.then_some(false),
-        };
-        let mut out = BytesMut::with_capacity(64);
-        encode_frame(&mut out, |o| resp.write(o));
-        self.send(conn, out.freeze());
-        if valid {
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.session = Some(session_id);
-                c.connect_format_read_only = answer_read_only;
-            }
-            self.session_conns.insert(session_id, conn);
-        } else {
-            self.send_close(conn);
+            self.reconnect_session(conn, &req, read_only_format, now);
         }
         Ok(())
+    }
+
+    /// A new session: a createSession txn, answered with the ConnectResponse once durable.
+    fn connect_new_session(
+        &mut self,
+        conn: ConnId,
+        timeout: u32,
+        read_only_format: bool,
+        now: Now,
+    ) {
+        let session = self.sessions.create(timeout, now.mono_ms);
+        let id = session.id().0;
+        let passwd = Bytes::copy_from_slice(session.password().as_bytes());
+        tracing::info!(
+            "Established session 0x{:x} with negotiated timeout {} for client {}",
+            id,
+            timeout,
+            self.conns
+                .get(&conn)
+                .map(|c| c.remote.to_string())
+                .unwrap_or_default()
+        );
+        let response = connect_response(id, timeout, passwd, read_only_format);
+        // The session is this connection's from now on, so requests pipelined behind the
+        // ConnectRequest queue behind the createSession txn.
+        self.bind_session(conn, id);
+        let txn = Txn {
+            zxid: self.take_zxid(),
+            time_ms: now.wall_ms,
+            session_id: id,
+            cxid: 0,
+            body: TxnBody::CreateSession {
+                timeout_ms: timeout as i32,
+            },
+        };
+        self.submit(txn, Origin::Connect { conn, response }, now);
+    }
+
+    /// A client resuming its session (on this or another connection). A session that is
+    /// unknown, expired or presented with the wrong password gets timeout 0, session 0 and a
+    /// zero password, then the connection closes: the client reports Expired.
+    fn reconnect_session(
+        &mut self,
+        conn: ConnId,
+        req: &ConnectRequest,
+        read_only_format: bool,
+        now: Now,
+    ) {
+        let id = SessionId(req.session_id);
+        match self.sessions.revalidate(id, &req.passwd.0, now.mono_ms) {
+            Ok(timeout) => {
+                // The session moves to this connection: the old one is closed.
+                if let Some(old) = self.session_conns.get(&req.session_id).copied() {
+                    if old != conn {
+                        self.send_close(old);
+                        self.close_connection(old);
+                    }
+                }
+                tracing::info!("Reconnected session 0x{:x}", req.session_id);
+                let passwd = Bytes::copy_from_slice(self.sessions.password_for(id).as_bytes());
+                let response = connect_response(id.0, timeout, passwd, read_only_format);
+                self.send(conn, response);
+                self.bind_session(conn, id.0);
+            }
+            Err(e) => {
+                tracing::info!(
+                    "Invalid session 0x{:x} for client, probably expired: {}",
+                    req.session_id,
+                    e
+                );
+                let passwd = Bytes::from_static(&[0u8; 16]);
+                let response = connect_response(0, 0, passwd, read_only_format);
+                self.send(conn, response);
+                self.send_close(conn);
+            }
+        }
+    }
+
+    fn bind_session(&mut self, conn: ConnId, session_id: i64) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.session = Some(session_id);
+        }
+        self.session_conns.insert(session_id, conn);
     }
 
     fn handle_request(&mut self, conn: ConnId, frame: Bytes, now: Now) -> Result<(), ConnError> {
@@ -306,18 +334,14 @@ impl Core {
             self.send_close(conn);
             return Ok(());
         }
-        self.dispatch(conn, session_id, header.xid, request, now);
+        self.run_or_queue(conn, session_id, header.xid, request, now);
         self.stats.record_latency(started.elapsed());
         Ok(())
     }
 
-    /// Runs the decided txn: apply to the tree, queue the watch events it causes.
-    pub(crate) fn commit(
-        &mut self,
-        txn: Txn,
-        _origin: Option<ConnId>,
-    ) -> corral_datatree::TxnResult {
-        let applied = self.tree.apply(&txn);
+    /// Applies a durable txn to the tree and queues the watch events it causes.
+    pub(crate) fn commit(&mut self, txn: &Txn) -> corral_datatree::TxnResult {
+        let applied = self.tree.apply(txn);
         self.pending.applied(txn.zxid);
         for (path, event) in &applied.events {
             for watcher in self.watches.trigger(path, *event) {
@@ -325,67 +349,6 @@ impl Core {
             }
         }
         applied.result
-    }
-
-    /// Preps `req` for `session_id` at the next zxid; a refused write still consumes the zxid,
-    /// as in ZooKeeper.
-    pub(crate) fn write(
-        &mut self,
-        session_id: i64,
-        cxid: i32,
-        req: &Request,
-        now: Now,
-    ) -> (i64, corral_datatree::TxnResult) {
-        let zxid = self.tree.last_zxid() + 1;
-        let auth_ids = self.auth_ids_of_session(session_id);
-        let ctx = PrepContext {
-            session_id,
-            zxid,
-            time_ms: now.wall_ms,
-            auth_ids: &auth_ids,
-        };
-        let body = match self.tree.prep(&mut self.pending, &ctx, req) {
-            Ok(body) => body,
-            Err(code) => TxnBody::Error(code),
-        };
-        let txn = Txn {
-            zxid,
-            time_ms: now.wall_ms,
-            session_id,
-            cxid,
-            body,
-        };
-        (zxid, self.commit(txn, None))
-    }
-
-    /// Closes a session: a closeSession txn deletes its ephemerals (firing their watches).
-    pub(crate) fn close_session(&mut self, session_id: i64, now: Now) -> i64 {
-        let zxid = self.tree.last_zxid() + 1;
-        let auth_ids = Vec::new();
-        let ctx = PrepContext {
-            session_id,
-            zxid,
-            time_ms: now.wall_ms,
-            auth_ids: &auth_ids,
-        };
-        let body = self.tree.prep_close_session(&mut self.pending, &ctx);
-        self.commit(
-            Txn {
-                zxid,
-                time_ms: now.wall_ms,
-                session_id,
-                cxid: 0,
-                body,
-            },
-            None,
-        );
-        self.sessions.close(SessionId(session_id));
-        if let Some(conn) = self.session_conns.remove(&session_id) {
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.session = None;
-            }
-        }
-        zxid
     }
 
     /// Expires the sessions whose deadline passed: each gets a closeSession txn, and the
@@ -398,11 +361,7 @@ impl Core {
                 self.sessions.get(id).map(|s| s.timeout_ms()).unwrap_or(0)
             );
             let conn = self.session_conns.get(&id.0).copied();
-            self.close_session(id.0, now);
-            if let Some(conn) = conn {
-                self.send_close(conn);
-                self.close_connection(conn);
-            }
+            self.submit_close_session(id.0, conn, None, now);
         }
     }
 
@@ -420,7 +379,7 @@ impl Core {
                 op: OpCode::DeleteContainer,
                 req: corral_jute::records::DeleteRequest { path, version: -1 },
             };
-            self.write(0, 0, &req, now);
+            self.submit_write(None, 0, 0, &req, now);
         }
     }
 
@@ -429,7 +388,7 @@ impl Core {
         self.sessions.next_expiry_ms()
     }
 
-    fn auth_ids_of_session(&self, session_id: i64) -> Vec<Id> {
+    pub(crate) fn auth_ids_of_session(&self, session_id: i64) -> Vec<Id> {
         self.session_conns
             .get(&session_id)
             .and_then(|c| self.conns.get(c))
@@ -502,4 +461,19 @@ impl Core {
         encode_reply(&mut out, &header, Some(&body));
         self.send(conn, out.freeze());
     }
+}
+
+/// A ConnectResponse frame. `read_only_format` answers a client that sent the readOnly flag
+/// in its own format (with the flag: this server is never read-only).
+fn connect_response(session_id: i64, timeout: u32, passwd: Bytes, read_only_format: bool) -> Bytes {
+    let resp = ConnectResponse {
+        protocol_version: 0,
+        timeout: timeout as i32,
+        session_id,
+        passwd: Secret(passwd),
+        read_only: read_only_format.then_some(false),
+    };
+    let mut out = BytesMut::with_capacity(64);
+    encode_frame(&mut out, |o| resp.write(o));
+    out.freeze()
 }

@@ -29,9 +29,11 @@ mod error;
 pub mod fourlw;
 mod net;
 mod ops;
+pub mod pipeline;
 pub mod stats;
 
 pub use crate::config::ServerConfig;
 pub use crate::core::Core;
 pub use crate::error::ServerError;
 pub use crate::net::Server;
+pub use crate::pipeline::{MemorySink, TxnSink};

@@ -65,7 +65,7 @@ impl Server {
         let max_buffer = config.max_buffer;
         let tick = Duration::from_millis(u64::from(config.tick_time_ms.clamp(20, 2000) / 4));
         let container_check = Duration::from_millis(u64::from(config.container_check_interval_ms));
-        let core = Core::new(config, clock.now())?;
+        let core = Core::new(config, Box::new(crate::pipeline::MemorySink), clock.now())?;
         Ok(Server {
             core: Arc::new(Mutex::new(core)),
             listener,

@@ -1,7 +1,6 @@
 //! One handler per request family: what ZooKeeper's FinalRequestProcessor does for each op,
 //! answered from the tree, the watch registry and the session table.
 
-use corral_datatree::TxnResult;
 use corral_jute::codes::{perms, AddWatchMode, ErrorCode, EventType, OpCode, WatcherType};
 use corral_jute::records::*;
 use corral_jute::request::{MultiResponse, OpResult, Request};
@@ -31,19 +30,15 @@ impl Core {
                 );
             }
             Request::CloseSession => {
-                self.sessions
-                    .mark_closing(corral_session::SessionId(session_id));
-                let zxid = self.close_session(session_id, now);
-                tracing::info!("Closed session 0x{:x}", session_id);
-                self.reply(conn, xid, zxid, ErrorCode::Ok, None);
-                self.send_close(conn);
+                tracing::info!("Closing session 0x{:x} at the client's request", session_id);
+                self.submit_close_session(session_id, Some(conn), Some(xid), now);
             }
             Request::Create { .. }
             | Request::Delete { .. }
             | Request::SetData(_)
             | Request::SetAcl(_)
             | Request::Check(_)
-            | Request::Multi(_) => self.write_op(conn, session_id, xid, &req, now),
+            | Request::Multi(_) => self.submit_write(Some(conn), session_id, xid, &req, now),
             Request::MultiRead(ops) => {
                 let results = ops.iter().map(|op| self.multi_read_op(conn, op)).collect();
                 let zxid = self.tree.last_zxid();
@@ -122,37 +117,6 @@ impl Core {
                 self.reply(conn, auth_xid, 0, ErrorCode::AuthFailed, None);
                 self.send_close(conn);
             }
-        }
-    }
-
-    fn write_op(&mut self, conn: ConnId, session_id: i64, xid: i32, req: &Request, now: Now) {
-        let (zxid, result) = self.write(session_id, xid, req, now);
-        match result {
-            TxnResult::Error(code) => self.reply(conn, xid, zxid, code, None),
-            TxnResult::Create { path, stat } => {
-                if req.op() == OpCode::Create {
-                    self.reply(conn, xid, zxid, ErrorCode::Ok, Some(&PathResponse { path }))
-                } else {
-                    self.reply(
-                        conn,
-                        xid,
-                        zxid,
-                        ErrorCode::Ok,
-                        Some(&Create2Response { path, stat }),
-                    )
-                }
-            }
-            TxnResult::SetData(stat) | TxnResult::SetAcl(stat) => {
-                self.reply(conn, xid, zxid, ErrorCode::Ok, Some(&StatResponse { stat }))
-            }
-            TxnResult::Multi(results) => self.reply(
-                conn,
-                xid,
-                zxid,
-                ErrorCode::Ok,
-                Some(&MultiResponse { results }),
-            ),
-            _ => self.reply(conn, xid, zxid, ErrorCode::Ok, None),
         }
     }
 
