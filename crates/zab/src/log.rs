@@ -24,7 +24,7 @@ impl Log {
     }
 
     /// The zxid everything before which is no longer held.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "sim"))]
     pub(crate) fn base(&self) -> Zxid {
         self.base
     }

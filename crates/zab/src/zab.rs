@@ -287,6 +287,60 @@ impl Zab {
         }
     }
 
+    /// Checks the engine's internal invariants (openraft's `validate()`);
+    /// the simulator calls it after every step.
+    #[cfg(any(test, feature = "sim"))]
+    pub fn validate(&self) -> Result<(), String> {
+        let c = &self.core;
+        let mut problems = Vec::new();
+        if c.current_epoch > c.accepted_epoch {
+            problems.push(format!(
+                "current epoch {} > accepted {}",
+                c.current_epoch, c.accepted_epoch
+            ));
+        }
+        if c.applied > c.commit {
+            problems.push(format!(
+                "applied {:?} beyond commit {:?}",
+                c.applied, c.commit
+            ));
+        }
+        if c.commit > c.log.last() {
+            problems.push(format!(
+                "commit {:?} beyond the log {:?}",
+                c.commit,
+                c.log.last()
+            ));
+        }
+        if c.durable > c.log.last() {
+            problems.push(format!(
+                "durable {:?} beyond the log {:?}",
+                c.durable,
+                c.log.last()
+            ));
+        }
+        if c.log.base() > c.applied {
+            problems.push(format!(
+                "log window {:?} starts after applied {:?}",
+                c.log.base(),
+                c.applied
+            ));
+        }
+        if let State::Leading(l) = &self.state {
+            if l.is_established() && l.epoch != c.current_epoch {
+                problems.push(format!(
+                    "leading epoch {} with current epoch {}",
+                    l.epoch, c.current_epoch
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.core.cfg

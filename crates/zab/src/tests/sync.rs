@@ -380,3 +380,38 @@ fn a_packet_out_of_place_sends_the_learner_back_to_looking() {
     );
     assert_eq!(f.status().role, Role::Looking);
 }
+
+#[test]
+fn a_registration_that_arrives_while_looking_is_served_once_leading() {
+    let mut c = cfg(3, &[1, 2, 3]);
+    c.finalize_wait = 0;
+    let mut l = Zab::new(c, Persisted::default()).unwrap();
+    let _ = flush(&mut l);
+    // Server 1 decided faster than 3 did.
+    l.step(
+        1,
+        Message::FollowerInfo {
+            accepted_epoch: 0,
+            observer: false,
+        },
+    )
+    .unwrap();
+    l.step(2, notif(3, Zxid::ZERO, 1, 0, Role::Looking))
+        .unwrap();
+    let r = flush(&mut l);
+    assert_eq!(r.role, Some(Role::Leading));
+    assert_eq!(r.persist, vec![Persist::AcceptedEpoch(1)]);
+    assert_eq!(
+        r.send_after_persist,
+        vec![(1, Message::LeaderInfo { epoch: 1 })]
+    );
+}
+
+#[test]
+fn a_broken_stream_ends_the_learner_session() {
+    let mut f = follower(Persisted::default());
+    f.disconnected(2);
+    assert_eq!(f.status().role, Role::Following, "not our leader");
+    f.disconnected(3);
+    assert_eq!(f.status().role, Role::Looking);
+}
