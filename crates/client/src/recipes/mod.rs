@@ -1,0 +1,1 @@
+//! Recipes built on the client, as kazoo and Curator offer them.

@@ -1,0 +1,1 @@
+//! Recipes against both servers.
