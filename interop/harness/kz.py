@@ -15,7 +15,7 @@ from kazoo.client import KazooClient
 from kazoo.protocol.serialization import Connect
 from kazoo.protocol.states import ZnodeStat
 
-START_TIMEOUT_S = 15.0
+START_TIMEOUT_S = 10.0
 BARRIER_TIMEOUT_S = 10.0
 
 

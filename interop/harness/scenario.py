@@ -81,7 +81,9 @@ class ServerPool:
             server = Server(kind, config, corral_bin=self.corral_bin).start()
         except ServerStartError as e:
             self._errors[key] = str(e)
-            pytest.fail(f"{kind} server could not be started:\n{e}", pytrace=False)
+            server = None
+        if server is None:
+            pytest.fail(f"{kind} server could not be started:\n{self._errors[key]}", pytrace=False)
         self._servers[key] = server
         return server
 

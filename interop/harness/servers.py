@@ -87,7 +87,9 @@ def _set_pdeathsig() -> None:
 
 
 class ServerStartError(RuntimeError):
-    pass
+    def __init__(self, msg: str, retry: bool = True):
+        super().__init__(msg)
+        self.retry = retry  # worth another try on another port
 
 
 class Server:
@@ -153,6 +155,7 @@ class Server:
             self.workdir = Path(tempfile.mkdtemp(prefix=f"interop-{self.kind}-"))
             self.port = free_port()
             cfg = self._write_config(self.port)
+            cfg_text = cfg.read_text()
             self.log_path = self.workdir / "server.log"
             cmd = self._command(cfg)
             with open(self.log_path, "wb") as log:
@@ -172,8 +175,13 @@ class Server:
             except ServerStartError as e:
                 errors.append(f"attempt {attempt + 1}: {e}\n{self.log_tail()}")
                 self.stop()
+                if not e.retry:
+                    break
         raise ServerStartError(
-            f"{self.kind} did not start (command: {' '.join(cmd)}):\n" + "\n".join(errors)
+            f"{self.kind} did not start (command: {' '.join(cmd)}):\n"
+            + "\n".join(errors)
+            + "\nzoo.cfg was:\n"
+            + "".join(f"    {line}\n" for line in cfg_text.splitlines())
         )
 
     def _wait_ready(self) -> None:
@@ -191,7 +199,7 @@ class Server:
             except OSError as e:
                 last = f"srvr failed: {e}"
             time.sleep(READY_POLL_S)
-        raise ServerStartError(f"not ready after {READY_TIMEOUT_S:.0f}s ({last})")
+        raise ServerStartError(f"not ready after {READY_TIMEOUT_S:.0f}s ({last})", retry=False)
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.log_path or not self.log_path.exists():
