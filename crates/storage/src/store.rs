@@ -1,0 +1,149 @@
+//! [`LogStore`]: the contract every txn log keeps, implemented by the file log ([`TxnLog`])
+//! and by an in-memory model ([`MemLog`]) that tests and simulators can use instead.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use crate::{StorageError, TxnLog, MAX_PAYLOAD};
+
+/// A txn log of opaque payloads keyed by zxid.
+///
+/// # To ensure correctness
+/// - **No holes**: `append` takes strictly increasing zxids; a crash keeps every record a
+///   successful `sync` covered, possibly plus a *prefix* of the later ones, never a record
+///   without all the earlier ones.
+/// - **Serialised writes**: calls come from one thread at a time, in the order the records
+///   must have.
+/// - **Durable before acknowledged**: a record counts as logged (ZAB ACK, client reply)
+///   only once `sync` returned a zxid at or above it.
+/// - **Failures are sticky**: after a failed write or sync, nothing more is accepted.
+pub trait LogStore {
+    /// Buffers a record (not yet durable).
+    fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<(), StorageError>;
+    /// Makes every appended record durable; returns the highest durable zxid.
+    fn sync(&mut self) -> Result<Option<i64>, StorageError>;
+    /// Removes every record above `zxid`.
+    fn truncate(&mut self, zxid: i64) -> Result<(), StorageError>;
+    /// The durable records above `zxid`, in order.
+    fn read_from(&self, zxid: i64) -> Result<Vec<(i64, Bytes)>, StorageError>;
+    /// The last appended zxid.
+    fn last_zxid(&self) -> Option<i64>;
+    /// Syncs and starts a new segment (where there are segments).
+    fn roll(&mut self) -> Result<(), StorageError>;
+}
+
+impl LogStore for TxnLog {
+    fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<(), StorageError> {
+        TxnLog::append(self, zxid, payload)
+    }
+    fn sync(&mut self) -> Result<Option<i64>, StorageError> {
+        TxnLog::sync(self)
+    }
+    fn truncate(&mut self, zxid: i64) -> Result<(), StorageError> {
+        TxnLog::truncate(self, zxid)
+    }
+    fn read_from(&self, zxid: i64) -> Result<Vec<(i64, Bytes)>, StorageError> {
+        TxnLog::read_from(self, zxid).collect()
+    }
+    fn last_zxid(&self) -> Option<i64> {
+        TxnLog::last_zxid(self)
+    }
+    fn roll(&mut self) -> Result<(), StorageError> {
+        TxnLog::roll(self)
+    }
+}
+
+/// An in-memory [`LogStore`]: the reference model. `crash()` keeps what was synced plus a
+/// chosen prefix of the rest, as a real disk may.
+#[derive(Debug, Clone, Default)]
+pub struct MemLog {
+    records: BTreeMap<i64, Bytes>,
+    durable: Option<i64>,
+}
+
+impl MemLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        MemLog::default()
+    }
+
+    /// Simulates a crash that kept the synced records and the first `extra` unsynced ones.
+    pub fn crash(&mut self, extra: usize) {
+        let keep: Vec<i64> = self
+            .records
+            .keys()
+            .copied()
+            .filter(|&z| above(self.durable, z))
+            .skip(extra)
+            .collect();
+        for z in keep {
+            self.records.remove(&z);
+        }
+        self.durable = self.records.keys().next_back().copied();
+    }
+
+    /// The unsynced records.
+    pub fn unsynced(&self) -> usize {
+        self.records
+            .keys()
+            .filter(|&&z| above(self.durable, z))
+            .count()
+    }
+}
+
+/// True when `z` is above the durable point.
+fn above(durable: Option<i64>, z: i64) -> bool {
+    match durable {
+        None => true,
+        Some(d) => d < z,
+    }
+}
+
+impl LogStore for MemLog {
+    fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<(), StorageError> {
+        if payload.len() > MAX_PAYLOAD {
+            return Err(StorageError::TooLarge {
+                len: payload.len(),
+                max: MAX_PAYLOAD,
+            });
+        }
+        if let Some(&last) = self.records.keys().next_back().filter(|&&l| zxid <= l) {
+            return Err(StorageError::ZxidOrder { zxid, last });
+        }
+        self.records.insert(zxid, Bytes::copy_from_slice(payload));
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<Option<i64>, StorageError> {
+        self.durable = self.records.keys().next_back().copied();
+        Ok(self.durable)
+    }
+
+    fn truncate(&mut self, zxid: i64) -> Result<(), StorageError> {
+        if self.last_zxid().is_some_and(|last| last > zxid) {
+            // As the file log: what is kept is made durable by the truncation.
+            self.records.split_off(&zxid.saturating_add(1));
+            self.durable = self.last_zxid();
+        }
+        Ok(())
+    }
+
+    fn read_from(&self, zxid: i64) -> Result<Vec<(i64, Bytes)>, StorageError> {
+        Ok(self
+            .records
+            .range(zxid.saturating_add(1)..)
+            .filter(|(&z, _)| !above(self.durable, z))
+            .map(|(&z, p)| (z, p.clone()))
+            .collect())
+    }
+
+    fn last_zxid(&self) -> Option<i64> {
+        self.records.keys().next_back().copied()
+    }
+
+    fn roll(&mut self) -> Result<(), StorageError> {
+        // The file log syncs the segment it closes.
+        self.sync().map(|_| ())
+    }
+}

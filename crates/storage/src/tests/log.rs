@@ -1,0 +1,348 @@
+//! The file log's recovery rules, segment rollover, reads and truncation.
+
+use super::*;
+use crate::format::{record_len, LOG_HEADER_LEN};
+use crate::{SegmentEnd, SegmentFile, StorageError};
+
+fn open(dir: &Path) -> TxnLog {
+    TxnLog::open(small_config(dir)).unwrap()
+}
+
+#[test]
+fn append_sync_reopen_read() {
+    let d = TempDir::new("basic");
+    let mut log = open(d.path());
+    assert_eq!(log.last_zxid(), None);
+    fill(&mut log, 1..=3);
+    assert_eq!(log.durable_zxid(), Some(3));
+    drop(log);
+    let log = open(d.path());
+    assert_eq!(log.last_zxid(), Some(3));
+    assert_eq!(log.recovery().truncated, None);
+    let got: Vec<_> = log.read_from(0).map(|r| r.unwrap()).collect();
+    assert_eq!(got.len(), 3);
+    assert_eq!(&got[1].1[..], &payload(2)[..]);
+    assert_eq!(zxids(&log, 2), vec![3]);
+    assert_eq!(zxids(&log, 3), Vec::<i64>::new());
+}
+
+#[test]
+fn appends_must_rise() {
+    let d = TempDir::new("order");
+    let mut log = open(d.path());
+    log.append(5, b"a").unwrap();
+    assert!(matches!(
+        log.append(5, b"b"),
+        Err(StorageError::ZxidOrder { zxid: 5, last: 5 })
+    ));
+    assert!(matches!(
+        log.append(4, b"b"),
+        Err(StorageError::ZxidOrder { .. })
+    ));
+    let big = vec![0u8; crate::MAX_PAYLOAD + 1];
+    assert!(matches!(
+        log.append(6, &big),
+        Err(StorageError::TooLarge { .. })
+    ));
+    // Misuse is not a disk failure: the log goes on.
+    log.append(6, b"c").unwrap();
+    assert_eq!(log.sync().unwrap(), Some(6));
+}
+
+#[test]
+fn unsynced_records_are_not_read() {
+    let d = TempDir::new("unsynced");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=2);
+    log.append(3, b"x").unwrap();
+    assert_eq!(zxids(&log, 0), vec![1, 2]);
+    log.sync().unwrap();
+    assert_eq!(zxids(&log, 0), vec![1, 2, 3]);
+}
+
+#[test]
+fn segments_roll_every_snap_count_and_reads_cross_them() {
+    let d = TempDir::new("roll");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=12);
+    let files = segment_files(d.path());
+    let names: Vec<_> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["log.1", "log.6", "log.b"]);
+    for from in 0..=12 {
+        assert_eq!(zxids(&log, from), ((from + 1)..=12).collect::<Vec<_>>());
+    }
+    // An explicit roll (ZooKeeper rolls when it snapshots).
+    log.roll().unwrap();
+    fill(&mut log, 13..=13);
+    assert_eq!(segment_files(d.path()).len(), 4);
+    drop(log);
+    let log = open(d.path());
+    assert_eq!(zxids(&log, 4), (5..=13).collect::<Vec<_>>());
+    assert!(log.view().covers(1) && log.view().covers(0) && !log.view().covers(-1));
+}
+
+#[test]
+fn sparse_zxids_across_epochs() {
+    let d = TempDir::new("epochs");
+    let mut log = open(d.path());
+    let zs = [1, 2, 0x1_0000_0001, 0x1_0000_0002, 0x3_0000_0001];
+    for &z in &zs {
+        log.append(z, &payload(z)).unwrap();
+    }
+    log.sync().unwrap();
+    assert_eq!(zxids(&log, 0x1_0000_0000), zs[2..].to_vec());
+    assert_eq!(zxids(&log, 0x2_0000_0000), vec![0x3_0000_0001]);
+}
+
+#[test]
+fn preallocation_grows_in_steps() {
+    let d = TempDir::new("prealloc");
+    let mut log = open(d.path());
+    log.append(1, &[7u8; 100]).unwrap();
+    log.sync().unwrap();
+    let f = &segment_files(d.path())[0];
+    assert_eq!(std::fs::metadata(f).unwrap().len(), 512);
+    log.append(2, &[7u8; 600]).unwrap();
+    log.sync().unwrap();
+    // 16 + 116 + 616 = 748 bytes of data: two steps.
+    assert_eq!(std::fs::metadata(f).unwrap().len(), 1024);
+}
+
+/// The newest segment file and the offsets of its records.
+fn last_segment_records(dir: &Path) -> (PathBuf, Vec<u64>) {
+    let path = segment_files(dir).pop().unwrap();
+    let seg = SegmentFile::open(&path).unwrap();
+    let offs = seg.records().iter().map(|r| r.offset).collect();
+    (path, offs)
+}
+
+#[test]
+fn cut_at_every_byte_of_the_last_record_recovers_the_previous_one() {
+    let d = TempDir::new("cut");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=3);
+    drop(log);
+    let (path, offs) = last_segment_records(d.path());
+    let last = offs[2];
+    let end = last + record_len(payload(3).len());
+    let original = std::fs::read(&path).unwrap();
+    for cut in last..end {
+        // The crash kept `cut` bytes; the rest of the file reads as zeros (preallocation)...
+        let mut b = original.clone();
+        b[cut as usize..].iter_mut().for_each(|x| *x = 0);
+        std::fs::write(&path, &b).unwrap();
+        let log = open(d.path());
+        assert_eq!(log.last_zxid(), Some(2), "cut at {cut}");
+        assert_eq!(zxids(&log, 0), vec![1, 2]);
+        drop(log);
+        // ... or the file itself is short.
+        std::fs::write(&path, &original[..cut as usize]).unwrap();
+        let mut log = open(d.path());
+        assert_eq!(log.last_zxid(), Some(2), "short file cut at {cut}");
+        if original[last as usize..cut as usize]
+            .iter()
+            .any(|&b| b != 0)
+        {
+            let (file, offset, _) = log.recovery().truncated.clone().unwrap();
+            assert_eq!((file, offset), (path.clone(), last));
+        }
+        // The log goes on after the repair.
+        fill(&mut log, 3..=3);
+        drop(log);
+        assert_eq!(zxids(&open(d.path()), 0), vec![1, 2, 3]);
+        std::fs::write(&path, &original).unwrap();
+    }
+}
+
+#[test]
+fn a_flipped_bit_in_the_tail_is_caught_by_the_crc_and_cut() {
+    let d = TempDir::new("flip");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=3);
+    drop(log);
+    let (path, offs) = last_segment_records(d.path());
+    let original = std::fs::read(&path).unwrap();
+    let end = offs[2] + record_len(payload(3).len());
+    for byte in (offs[2] + 4)..end {
+        std::fs::write(&path, &original).unwrap();
+        flip_bit(&path, byte, (byte % 8) as u8);
+        let log = open(d.path());
+        assert_eq!(zxids(&log, 0), vec![1, 2], "flip at {byte}");
+        let (_, offset, reason) = log.recovery().truncated.clone().unwrap();
+        assert_eq!(offset, offs[2]);
+        assert!(!reason.is_empty());
+    }
+}
+
+#[test]
+fn damage_followed_by_a_valid_record_refuses_to_start() {
+    let d = TempDir::new("mid");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=4);
+    drop(log);
+    let (path, offs) = last_segment_records(d.path());
+    flip_bit(&path, offs[1] + 20, 3);
+    match TxnLog::open(small_config(d.path())) {
+        Err(StorageError::Corrupt {
+            path: p,
+            offset,
+            reason,
+        }) => {
+            assert_eq!((p, offset), (path.clone(), offs[1]));
+            assert!(reason.contains(&format!("offset {}", offs[2])), "{reason}");
+        }
+        other => panic!("expected corruption, got {other:?}"),
+    }
+    // A zeroed record in the middle is damage too, not an end.
+    let d = TempDir::new("mid-zero");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=4);
+    drop(log);
+    let (path, offs) = last_segment_records(d.path());
+    let mut b = std::fs::read(&path).unwrap();
+    b[offs[1] as usize..offs[2] as usize].fill(0);
+    std::fs::write(&path, &b).unwrap();
+    let err = TxnLog::open(small_config(d.path())).unwrap_err();
+    assert!(
+        matches!(err, StorageError::Corrupt { offset, .. } if offset == offs[1]),
+        "{err}"
+    );
+}
+
+#[test]
+fn damage_in_an_older_segment_is_an_error_when_read() {
+    let d = TempDir::new("old");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=8);
+    drop(log);
+    let first = segment_files(d.path())[0].clone();
+    let seg = SegmentFile::open(&first).unwrap();
+    let bad = seg.records()[4].offset; // the last record of the old segment: no valid one after
+    flip_bit(&first, bad + 18, 0);
+    // Open only scans the newest segment...
+    let log = open(d.path());
+    // ... a read that covers the damage fails, naming file and offset, and never skips.
+    let items: Vec<_> = log.read_from(0).collect();
+    assert_eq!(items.len(), 1);
+    match &items[0] {
+        Err(StorageError::Corrupt { path, offset, .. }) => {
+            assert_eq!((path, *offset), (&first, bad));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Reads after the damaged segment are fine.
+    assert_eq!(zxids(&log, 5), vec![6, 7, 8]);
+    assert!(matches!(
+        SegmentFile::open(&first).unwrap().end(),
+        SegmentEnd::Torn { offset, .. } if *offset == bad
+    ));
+}
+
+#[test]
+fn torn_and_empty_newest_segments_are_removed() {
+    let d = TempDir::new("torn-header");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=3);
+    drop(log);
+    std::fs::write(d.path().join("log.4"), b"CRL").unwrap();
+    let log = open(d.path());
+    assert_eq!(log.last_zxid(), Some(3));
+    assert_eq!(log.recovery().removed_empty.len(), 1);
+    drop(log);
+    let mut h = crate::format::log_header(9).to_vec();
+    h.resize(512, 0);
+    std::fs::write(d.path().join("log.9"), &h).unwrap();
+    let mut log = open(d.path());
+    assert_eq!(log.recovery().removed_empty, vec![d.path().join("log.9")]);
+    fill(&mut log, 4..=4);
+    assert_eq!(segment_files(d.path()).len(), 1);
+}
+
+#[test]
+fn foreign_files_are_refused() {
+    let d = TempDir::new("foreign");
+    std::fs::write(
+        d.path().join("log.1"),
+        b"ZKLG\0\0\0\x02\0\0\0\0\0\0\0\0rest",
+    )
+    .unwrap();
+    let err = TxnLog::open(small_config(d.path())).unwrap_err();
+    assert!(matches!(err, StorageError::BadHeader { .. }), "{err}");
+    assert!(err.to_string().contains("log.1"));
+    assert!(matches!(
+        SegmentFile::open(&d.path().join("log.1")),
+        Err(StorageError::BadHeader { .. })
+    ));
+}
+
+#[test]
+fn truncate_across_segments() {
+    let d = TempDir::new("trunc");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=13);
+    log.truncate(7).unwrap();
+    assert_eq!(log.last_zxid(), Some(7));
+    assert_eq!(log.durable_zxid(), Some(7));
+    assert_eq!(zxids(&log, 0), (1..=7).collect::<Vec<_>>());
+    assert_eq!(segment_files(d.path()).len(), 2);
+    // Appends continue in the cut segment, with new payloads for the old zxids.
+    log.append(8, b"new 8").unwrap();
+    log.sync().unwrap();
+    drop(log);
+    let mut log = open(d.path());
+    let got: Vec<_> = log.read_from(6).map(|r| r.unwrap()).collect();
+    assert_eq!(got[0].0, 7);
+    assert_eq!(&got[1].1[..], b"new 8");
+    // Truncating at a segment boundary removes the later segment whole.
+    fill(&mut log, 9..=12);
+    log.truncate(5).unwrap();
+    assert_eq!(zxids(&log, 0), (1..=5).collect::<Vec<_>>());
+    assert_eq!(segment_files(d.path()).len(), 1);
+    // Above the last record: nothing changes.
+    log.truncate(99).unwrap();
+    assert_eq!(log.last_zxid(), Some(5));
+    // Below the first record: the log empties and takes any zxid after.
+    log.truncate(0).unwrap();
+    assert_eq!(log.last_zxid(), None);
+    assert!(segment_files(d.path()).is_empty());
+    fill(&mut log, 1..=2);
+    drop(log);
+    assert_eq!(zxids(&open(d.path()), 0), vec![1, 2]);
+}
+
+#[test]
+fn truncate_also_drops_buffered_records() {
+    let d = TempDir::new("trunc-buf");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=2);
+    log.append(3, b"x").unwrap();
+    log.truncate(2).unwrap();
+    assert_eq!(log.last_zxid(), Some(2));
+    log.append(3, b"y").unwrap();
+    log.sync().unwrap();
+    let got: Vec<_> = log.read_from(2).map(|r| r.unwrap().1).collect();
+    assert_eq!(got, vec![bytes::Bytes::from_static(b"y")]);
+}
+
+#[test]
+fn segment_dump_shows_records_and_tail() {
+    let d = TempDir::new("dump");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=3);
+    drop(log);
+    let path = segment_files(d.path())[0].clone();
+    let seg = SegmentFile::open(&path).unwrap();
+    assert_eq!(seg.first_zxid(), 1);
+    assert_eq!(seg.records()[0].offset, LOG_HEADER_LEN);
+    assert_eq!(&seg.records()[1].payload[..], &payload(2)[..]);
+    let end = seg.records()[2].offset + record_len(payload(3).len());
+    assert_eq!(seg.end(), &SegmentEnd::Clean { offset: end });
+    flip_bit(&path, end + 40, 1);
+    assert!(matches!(
+        SegmentFile::open(&path).unwrap().end(),
+        SegmentEnd::Torn { offset, .. } if *offset == end
+    ));
+}

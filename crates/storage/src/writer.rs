@@ -1,0 +1,242 @@
+//! [`LogWriter`]: the background thread that appends and group-commits.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::view::LogView;
+use crate::{StorageError, TxnLog};
+
+/// At most this many payload bytes are appended between two fsyncs (a bigger queue takes
+/// several rounds).
+const BATCH_BYTES: usize = 16 << 20;
+
+type Reply<T> = SyncSender<Result<T, StorageError>>;
+
+enum Cmd {
+    Append(i64, Bytes),
+    Sync(Reply<Option<i64>>),
+    Truncate(i64, Reply<()>),
+    Roll(Reply<()>),
+    Shutdown,
+}
+
+/// Spawns the writer thread of a [`TxnLog`]: group commit for many concurrent writes.
+///
+/// The thread waits for work, takes everything queued (up to 16 MiB of payload), appends
+/// it, fsyncs once, then calls `on_durable(Ok(highest durable zxid))`. Every zxid up to that
+/// one is durable. `on_durable` runs on the writer thread: keep it short (hand the zxid to
+/// the server's loop through a channel).
+///
+/// # To ensure correctness
+/// - Append in zxid order from one place (the channel keeps the order of the calls).
+/// - Acknowledge a write only when an `on_durable(Ok(z))` with `z >= its zxid` arrived.
+/// - After any error the writer is failed for good: `on_durable(Err(..))` is called, queued
+///   and later appends are refused and never reported durable. The server must stop
+///   serving writes (ZooKeeper exits) and restart; recovery keeps what reached the disk.
+#[derive(Debug)]
+pub struct LogWriter;
+
+impl LogWriter {
+    /// Moves `log` to a new thread and returns the handle to feed it.
+    pub fn spawn<F>(log: TxnLog, on_durable: F) -> Result<LogWriterHandle, StorageError>
+    where
+        F: FnMut(Result<i64, StorageError>) + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        let view = log.view();
+        let failed = Arc::new(Failed::default());
+        let state = Arc::clone(&failed);
+        let thread = std::thread::Builder::new()
+            .name("corral-log-writer".into())
+            .spawn(move || run(log, rx, on_durable, &state))
+            .map_err(|e| StorageError::io("spawn writer thread", "", e))?;
+        Ok(LogWriterHandle {
+            tx,
+            view,
+            failed,
+            thread: Some(thread),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Failed {
+    flag: AtomicBool,
+    cause: Mutex<Option<String>>,
+}
+
+impl Failed {
+    fn set(&self, e: &StorageError) {
+        self.cause.lock().get_or_insert_with(|| e.to_string());
+        self.flag.store(true, Ordering::SeqCst);
+    }
+
+    fn error(&self) -> Option<StorageError> {
+        if !self.flag.load(Ordering::SeqCst) {
+            return None;
+        }
+        Some(StorageError::Failed {
+            cause: self.cause.lock().clone().unwrap_or_default(),
+        })
+    }
+}
+
+fn run<F>(mut log: TxnLog, rx: Receiver<Cmd>, mut on_durable: F, failed: &Failed) -> TxnLog
+where
+    F: FnMut(Result<i64, StorageError>),
+{
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        let mut appended = false;
+        let mut bytes = 0;
+        let mut error = None;
+        let mut control = None;
+        while let Some(cmd) = next.take() {
+            match cmd {
+                Cmd::Append(zxid, payload) => {
+                    appended = true;
+                    bytes += payload.len();
+                    if error.is_none() {
+                        if let Some(e) = failed.error() {
+                            error = Some(e);
+                        } else if let Err(e) = log.append(zxid, &payload) {
+                            failed.set(&e);
+                            error = Some(e);
+                        }
+                    }
+                    if bytes < BATCH_BYTES {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                other => control = Some(other),
+            }
+        }
+        if appended {
+            let result = match error {
+                Some(e) => Err(e),
+                None => failed.error().map_or_else(|| log.sync(), Err),
+            };
+            match result {
+                Ok(zxid) => on_durable(Ok(zxid.unwrap_or(0))),
+                Err(e) => {
+                    failed.set(&e);
+                    on_durable(Err(e));
+                }
+            }
+        }
+        match control {
+            None => {}
+            Some(Cmd::Sync(reply)) => {
+                let r = match failed.error() {
+                    Some(e) => Err(e),
+                    None => log.sync(),
+                };
+                let _ = reply.send(r);
+            }
+            Some(Cmd::Truncate(zxid, reply)) => {
+                let r = failed.error().map_or_else(|| log.truncate(zxid), Err);
+                if let Err(e) = &r {
+                    failed.set(e);
+                }
+                let _ = reply.send(r);
+            }
+            Some(Cmd::Roll(reply)) => {
+                let r = failed.error().map_or_else(|| log.roll(), Err);
+                if let Err(e) = &r {
+                    failed.set(e);
+                }
+                let _ = reply.send(r);
+            }
+            Some(Cmd::Shutdown) | Some(Cmd::Append(..)) => break,
+        }
+    }
+    if failed.error().is_none() {
+        if let Err(e) = log.sync() {
+            tracing::error!(error = %e, "txn log: final sync failed");
+        }
+    }
+    log
+}
+
+/// The handle of a [`LogWriter`] thread. `Send + Sync`: share it with `Arc`. Dropping it
+/// stops the thread after it has synced what was queued.
+#[derive(Debug)]
+pub struct LogWriterHandle {
+    tx: Sender<Cmd>,
+    view: LogView,
+    failed: Arc<Failed>,
+    thread: Option<JoinHandle<TxnLog>>,
+}
+
+impl LogWriterHandle {
+    /// Queues a record and returns at once. Durability is reported through `on_durable`.
+    /// Fails at once when the writer has failed (sticky) or stopped.
+    pub fn append(&self, zxid: i64, payload: Bytes) -> Result<(), StorageError> {
+        if let Some(e) = self.failed.error() {
+            return Err(e);
+        }
+        self.tx
+            .send(Cmd::Append(zxid, payload))
+            .map_err(|_| StorageError::WriterStopped)
+    }
+
+    fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Cmd) -> Result<T, StorageError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.tx
+            .send(make(reply))
+            .map_err(|_| StorageError::WriterStopped)?;
+        answer.recv().map_err(|_| StorageError::WriterStopped)?
+    }
+
+    /// Waits until everything queued before is durable; returns the highest durable zxid.
+    pub fn sync(&self) -> Result<Option<i64>, StorageError> {
+        self.call(Cmd::Sync)
+    }
+
+    /// ZAB's TRUNC: after the queued appends, removes every record above `zxid`
+    /// ([`TxnLog::truncate`]). Blocks until done.
+    pub fn truncate(&self, zxid: i64) -> Result<(), StorageError> {
+        self.call(|r| Cmd::Truncate(zxid, r))
+    }
+
+    /// Starts a new segment at the next append ([`TxnLog::roll`]). Blocks until done.
+    pub fn roll(&self) -> Result<(), StorageError> {
+        self.call(Cmd::Roll)
+    }
+
+    /// The read view (DIFF reads, purge), usable from any thread.
+    pub fn view(&self) -> LogView {
+        self.view.clone()
+    }
+
+    /// The highest durable zxid.
+    pub fn durable_zxid(&self) -> Option<i64> {
+        self.view.durable_zxid()
+    }
+
+    /// The sticky failure, if any.
+    pub fn failure(&self) -> Option<StorageError> {
+        self.failed.error()
+    }
+
+    /// Stops the thread after it synced what was queued, and gives the log back.
+    pub fn shutdown(mut self) -> Result<TxnLog, StorageError> {
+        let _ = self.tx.send(Cmd::Shutdown);
+        let thread = self.thread.take().ok_or(StorageError::WriterStopped)?;
+        thread.join().map_err(|_| StorageError::WriterStopped)
+    }
+}
+
+impl Drop for LogWriterHandle {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = self.tx.send(Cmd::Shutdown);
+            let _ = thread.join();
+        }
+    }
+}
