@@ -361,6 +361,13 @@ impl TxnLog {
         Ok(())
     }
 
+    /// Writes the buffered records without fsync (tests use it to leave unsynced bytes on
+    /// disk before a simulated crash).
+    #[cfg(test)]
+    pub(crate) fn write_unsynced(&mut self) -> Result<(), StorageError> {
+        self.write_buffer()
+    }
+
     fn create_segment(&self, first_zxid: i64) -> Result<Active, StorageError> {
         let path = self.config.dir.join(segment_name(first_zxid));
         let file = OpenOptions::new()

@@ -83,7 +83,17 @@ impl MemLog {
         self.durable = self.records.keys().next_back().copied();
     }
 
-    /// The unsynced records.
+    /// Every record, synced or not.
+    pub fn records(&self) -> Vec<(i64, Bytes)> {
+        self.records.iter().map(|(&z, p)| (z, p.clone())).collect()
+    }
+
+    /// The highest synced zxid.
+    pub fn durable_zxid(&self) -> Option<i64> {
+        self.durable
+    }
+
+    /// How many records are not synced.
     pub fn unsynced(&self) -> usize {
         self.records
             .keys()

@@ -1,9 +1,9 @@
 //! Crate tests: the log against its rules and a model, the writer, snapshots, purge.
 
-// mod crash;
+mod crash;
 mod log;
 mod snapshot;
-// mod suite;
+mod suite;
 mod writer;
 
 use std::path::{Path, PathBuf};

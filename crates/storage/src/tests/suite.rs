@@ -1,0 +1,175 @@
+//! The conformance suite of [`LogStore`]: every scenario runs against the in-memory model
+//! and the file log (openraft's `testing/log/suite.rs` idea).
+
+use bytes::Bytes;
+
+use super::*;
+use crate::{LogStore, MemLog, StorageError};
+
+/// The file log with its directory, as one store.
+struct FileStore {
+    log: TxnLog,
+    _dir: TempDir,
+}
+
+impl LogStore for FileStore {
+    fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<(), StorageError> {
+        self.log.append(zxid, payload)
+    }
+    fn sync(&mut self) -> Result<Option<i64>, StorageError> {
+        self.log.sync()
+    }
+    fn truncate(&mut self, zxid: i64) -> Result<(), StorageError> {
+        self.log.truncate(zxid)
+    }
+    fn read_from(&self, zxid: i64) -> Result<Vec<(i64, Bytes)>, StorageError> {
+        LogStore::read_from(&self.log, zxid)
+    }
+    fn last_zxid(&self) -> Option<i64> {
+        self.log.last_zxid()
+    }
+    fn roll(&mut self) -> Result<(), StorageError> {
+        self.log.roll()
+    }
+}
+
+fn file_store() -> FileStore {
+    let dir = TempDir::new("suite");
+    FileStore {
+        log: TxnLog::open(small_config(dir.path())).unwrap(),
+        _dir: dir,
+    }
+}
+
+fn all<S: LogStore>(s: &S) -> Vec<i64> {
+    s.read_from(i64::MIN)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.0)
+        .collect()
+}
+
+fn empty_log<S: LogStore>(mut s: S) {
+    assert_eq!(s.last_zxid(), None);
+    assert_eq!(s.sync().unwrap(), None);
+    assert!(all(&s).is_empty());
+    s.truncate(5).unwrap();
+    assert_eq!(s.last_zxid(), None);
+}
+
+fn payloads_round_trip<S: LogStore>(mut s: S) {
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    s.append(1, b"").unwrap();
+    s.append(2, &big).unwrap();
+    s.append(0x7fff_ffff_0000_0000, b"far").unwrap();
+    assert_eq!(s.sync().unwrap(), Some(0x7fff_ffff_0000_0000));
+    let got = s.read_from(0).unwrap();
+    assert_eq!(got[0], (1, Bytes::new()));
+    assert_eq!(&got[1].1[..], &big[..]);
+    assert_eq!(&got[2].1[..], b"far");
+}
+
+fn zxids_strictly_rise<S: LogStore>(mut s: S) {
+    s.append(10, b"a").unwrap();
+    assert!(matches!(
+        s.append(10, b"a"),
+        Err(StorageError::ZxidOrder { .. })
+    ));
+    assert!(matches!(
+        s.append(3, b"a"),
+        Err(StorageError::ZxidOrder { .. })
+    ));
+    s.append(11, b"b").unwrap();
+    s.sync().unwrap();
+    assert_eq!(all(&s), vec![10, 11]);
+}
+
+fn only_synced_records_are_read<S: LogStore>(mut s: S) {
+    s.append(1, b"a").unwrap();
+    s.sync().unwrap();
+    s.append(2, b"b").unwrap();
+    assert_eq!(all(&s), vec![1]);
+    assert_eq!(s.last_zxid(), Some(2));
+    assert_eq!(s.sync().unwrap(), Some(2));
+    assert_eq!(all(&s), vec![1, 2]);
+}
+
+fn read_from_any_point<S: LogStore>(mut s: S) {
+    for z in 1..=23 {
+        s.append(z * 2, b"x").unwrap();
+    }
+    s.sync().unwrap();
+    for from in -1..=47 {
+        let want: Vec<i64> = (1..=23).map(|z| z * 2).filter(|&z| z > from).collect();
+        assert_eq!(
+            s.read_from(from)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.0)
+                .collect::<Vec<_>>(),
+            want,
+            "from {from}"
+        );
+    }
+}
+
+fn truncate_cases<S: LogStore>(mut s: S) {
+    for z in 1..=17 {
+        s.append(z, b"x").unwrap();
+    }
+    s.sync().unwrap();
+    s.truncate(12).unwrap();
+    assert_eq!(all(&s), (1..=12).collect::<Vec<_>>());
+    assert_eq!(s.last_zxid(), Some(12));
+    s.truncate(12).unwrap();
+    s.truncate(40).unwrap();
+    assert_eq!(s.last_zxid(), Some(12));
+    // Unsynced records above the cut go too; below it they become durable.
+    s.append(13, b"y").unwrap();
+    s.append(14, b"y").unwrap();
+    s.truncate(13).unwrap();
+    assert_eq!(all(&s), (1..=13).collect::<Vec<_>>());
+    // Zxids above the cut may be reused.
+    s.append(14, b"z").unwrap();
+    s.sync().unwrap();
+    assert_eq!(
+        s.read_from(13).unwrap(),
+        vec![(14, Bytes::from_static(b"z"))]
+    );
+    s.truncate(0).unwrap();
+    assert_eq!(s.last_zxid(), None);
+    assert!(all(&s).is_empty());
+    s.append(1, b"again").unwrap();
+    s.sync().unwrap();
+    assert_eq!(all(&s), vec![1]);
+}
+
+fn roll_makes_durable_and_continues<S: LogStore>(mut s: S) {
+    s.append(1, b"a").unwrap();
+    s.roll().unwrap();
+    assert_eq!(all(&s), vec![1]);
+    s.roll().unwrap();
+    s.append(2, b"b").unwrap();
+    s.sync().unwrap();
+    assert_eq!(all(&s), vec![1, 2]);
+}
+
+fn suite<S: LogStore>(make: impl Fn() -> S) {
+    empty_log(make());
+    payloads_round_trip(make());
+    zxids_strictly_rise(make());
+    only_synced_records_are_read(make());
+    read_from_any_point(make());
+    truncate_cases(make());
+    roll_makes_durable_and_continues(make());
+}
+
+#[test]
+fn the_model_passes_the_suite() {
+    suite(MemLog::new);
+}
+
+#[test]
+fn the_file_log_passes_the_suite() {
+    suite(file_store);
+}
