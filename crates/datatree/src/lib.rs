@@ -88,6 +88,7 @@ mod node;
 pub mod path;
 mod pending;
 mod prep;
+pub mod quota;
 mod tree;
 mod txn;
 

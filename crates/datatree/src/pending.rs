@@ -15,6 +15,8 @@ pub(crate) struct NodeRecord {
     pub stat: NodeStat,
     pub child_count: i32,
     pub acl: Arc<[Acl]>,
+    /// Its data length (ZooKeeper's `ChangeRecord.data`, which only the quota check reads).
+    pub data_len: usize,
 }
 
 /// The changes prepped but not applied yet, keyed by path and by the zxid that made them.
@@ -136,6 +138,7 @@ mod tests {
             },
             child_count: 0,
             acl: Arc::from(Vec::new()),
+            data_len: 0,
         })
     }
 

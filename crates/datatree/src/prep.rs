@@ -83,10 +83,12 @@ impl DataTree {
             None => {
                 let (stat, child_count) = self.node_record(p).ok_or(ErrorCode::NoNode)?;
                 let acl = self.node_acl_arc(p).ok_or(ErrorCode::NoNode)?;
+                let data_len = self.find(p).map_or(0, |n| n.data_len());
                 Ok(NodeRecord {
                     stat,
                     child_count,
                     acl,
+                    data_len,
                 })
             }
         }
@@ -94,8 +96,10 @@ impl DataTree {
 
     /// Decides what a write request does. `Ok` is the txn to log and apply; `Err` is the code
     /// the write failed with (the server logs `TxnBody::Error(code)`, which still takes the
-    /// zxid, as ZooKeeper does). A multi is always `Ok`: when one of its ops fails, the result
-    /// is a `TxnBody::Multi` of `Error` entries and nothing stays in `pending`.
+    /// zxid, as ZooKeeper does). A multi is `Ok` even when one of its ops fails: the result
+    /// is a `TxnBody::Multi` of `Error` entries and nothing stays in `pending`; only an
+    /// enforced quota check that cannot parse a limits / stats node fails a whole multi
+    /// (`MarshallingError`, see [`crate::quota`]).
     ///
     /// Writes are create / create2 / createContainer / createTTL, delete / deleteContainer,
     /// setData, setACL, check, multi and closeSession (the same as
@@ -166,6 +170,13 @@ impl DataTree {
         for (i, op) in ops.iter().enumerate() {
             match self.prep_op(pending, ctx, op) {
                 Ok(body) => bodies.push(body),
+                Err(ErrorCode::MarshallingError) => {
+                    // Only the quota check fails an op this way (limits / stats data that
+                    // ZooKeeper's StatsTrack throws on): ZooKeeper's catch-all in prep then
+                    // fails the whole multi with MarshallingError.
+                    pending.rollback(ctx.zxid);
+                    return Err(ErrorCode::MarshallingError);
+                }
                 Err(code) => {
                     pending.rollback(ctx.zxid);
                     let mut out = vec![TxnBody::Error(ErrorCode::Ok); i];
@@ -183,7 +194,7 @@ impl DataTree {
     /// (`BadArguments`), a path with no `/` or a NUL (`BadArguments`), the ACL
     /// (`InvalidAcl`), the parent (`NoNode`), CREATE on the parent (`NoAuth`), then with the
     /// sequence suffix the whole path (`BadArguments`), the node (`NodeExists`), an ephemeral
-    /// parent (`NoChildrenForEphemerals`).
+    /// parent (`NoChildrenForEphemerals`), an enforced hard quota (`QuotaExceeded`).
     fn prep_create(
         &self,
         pending: &mut Pending,
@@ -224,6 +235,8 @@ impl DataTree {
         if self.ephemeral_type(parent.stat.ephemeral_owner) == EphemeralType::Normal {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
+        let data_len = req.data.as_ref().map_or(0, |d| d.len());
+        self.check_quota(&final_path, None, data_len)?;
         let parent_cversion = parent.stat.cversion.wrapping_add(1);
         // The owner the applied txn gives the node: ZooKeeper's txn type decides containers
         // and TTL nodes (createContainer / createTTL), the ephemeral flag the rest.
@@ -245,6 +258,7 @@ impl DataTree {
                 stat: NodeStat::created(ctx.zxid, ctx.time_ms, ephemeral_owner),
                 child_count: 0,
                 acl: Arc::from(acl.as_slice()),
+                data_len,
             }),
         );
         Ok(TxnBody::Create {
@@ -315,8 +329,8 @@ impl DataTree {
         })
     }
 
-    /// setData: the path (`BadArguments`), the node (`NoNode`), WRITE on it (`NoAuth`), its
-    /// version (`BadVersion`).
+    /// setData: the path (`BadArguments`), the node (`NoNode`), WRITE on it (`NoAuth`), an
+    /// enforced hard quota (`QuotaExceeded`), its version (`BadVersion`).
     fn prep_set_data(
         &self,
         pending: &mut Pending,
@@ -326,7 +340,10 @@ impl DataTree {
         path::validate(&req.path)?;
         let mut node = self.record(pending, &req.path)?;
         require(&node.acl, perms::WRITE, ctx)?;
+        let data_len = req.data.as_ref().map_or(0, |d| d.len());
+        self.check_quota(&req.path, Some(node.data_len), data_len)?;
         let version = check_and_inc_version(node.stat.version, req.version)?;
+        node.data_len = data_len;
         node.stat.version = version;
         node.stat.mtime = ctx.time_ms;
         node.stat.mzxid = ctx.zxid;

@@ -12,6 +12,7 @@ use corral_jute::records::{Acl, Stat};
 use crate::ephemeral::{self, EphemeralType};
 use crate::node::{AclTable, Node, NodeId, NodeStat};
 use crate::path;
+use crate::quota::QuotaIndex;
 
 const ROOT: NodeId = 0;
 
@@ -25,6 +26,10 @@ pub(crate) const CONFIG: &str = "/zookeeper/config";
 pub struct DataTreeConfig {
     /// ZooKeeper's `zookeeper.extendedTypesEnabled` (default false): allows TTL nodes.
     pub extended_types_enabled: bool,
+    /// ZooKeeper's `zookeeper.enforceQuota` (default false): prep fails a create / setData
+    /// that would exceed a hard quota (`countHardLimit` / `byteHardLimit`) with
+    /// `QuotaExceeded`. See [`crate::quota`].
+    pub enforce_quota: bool,
 }
 
 /// The znode tree. See the crate documentation.
@@ -40,6 +45,8 @@ pub struct DataTree {
     data_size: u64,
     pub(crate) last_zxid: i64,
     pub(crate) config: DataTreeConfig,
+    /// The quota'd paths (derived from `/zookeeper/quota`; see [`crate::quota`]).
+    pub(crate) quotas: QuotaIndex,
 }
 
 impl Default for DataTree {
@@ -74,6 +81,7 @@ impl DataTree {
             data_size: 0,
             last_zxid: 0,
             config,
+            quotas: QuotaIndex::default(),
         };
         let open = tree.acls.intern(&corral_acl::open_acl_unsafe());
         tree.acls.intern(&corral_acl::open_acl_unsafe());
@@ -122,7 +130,7 @@ impl DataTree {
         }
     }
 
-    fn node(&self, id: NodeId) -> &Node {
+    pub(crate) fn node(&self, id: NodeId) -> &Node {
         match self.nodes.get(id as usize) {
             Some(Some(n)) => n,
             // Ids are only taken from live children maps; this is unreachable.
@@ -130,7 +138,7 @@ impl DataTree {
         }
     }
 
-    fn node_mut(&mut self, id: NodeId) -> &mut Node {
+    pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
         match self.nodes.get_mut(id as usize) {
             Some(Some(n)) => n,
             _ => unreachable_node(),
@@ -138,7 +146,7 @@ impl DataTree {
     }
 
     /// Resolves a path. `""` is the root, as in ZooKeeper (whose node map aliases it).
-    fn lookup(&self, path: &str) -> Option<NodeId> {
+    pub(crate) fn lookup(&self, path: &str) -> Option<NodeId> {
         if path.is_empty() || path == "/" {
             return Some(ROOT);
         }
@@ -150,7 +158,7 @@ impl DataTree {
         Some(id)
     }
 
-    fn find(&self, path: &str) -> Option<&Node> {
+    pub(crate) fn find(&self, path: &str) -> Option<&Node> {
         self.lookup(path).map(|id| self.node(id))
     }
 
@@ -341,6 +349,7 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
+        self.quota_on_create(path, data_len);
         events.push((path.to_string(), EventType::NodeCreated));
         events.push((parent_path.to_string(), EventType::NodeChildrenChanged));
         Ok(stat)
@@ -398,6 +407,7 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
+        self.quota_on_delete(path, node.data_len());
         events.push((path.to_string(), EventType::NodeDeleted));
         events.push((parent_path.to_string(), EventType::NodeChildrenChanged));
         Ok(())
@@ -425,6 +435,7 @@ impl DataTree {
         node.stat.version = version;
         let stat = self.stat_of(self.node(id));
         self.data_size = (self.data_size + new_len).saturating_sub(old_len);
+        self.quota_on_set_data(path, old_len as usize, new_len as usize);
         events.push((path.to_string(), EventType::NodeDataChanged));
         Ok(stat)
     }

@@ -59,6 +59,7 @@ fn create_flag_and_ttl_errors_come_first() {
 fn create_ttl_values() {
     let mut h = Harness::with_config(DataTreeConfig {
         extended_types_enabled: true,
+        ..DataTreeConfig::default()
     });
     let ttl = CreateMode::PersistentWithTtl.code();
     for bad in [

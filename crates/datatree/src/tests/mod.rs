@@ -6,6 +6,7 @@ mod errors;
 mod inflight;
 mod model;
 mod multi;
+mod quota;
 mod session;
 mod special;
 mod txn_codec;

@@ -83,6 +83,7 @@ fn container_flag_on_a_plain_create_makes_a_persistent_node() {
 fn ttl_nodes() {
     let mut h = Harness::with_config(DataTreeConfig {
         extended_types_enabled: true,
+        ..DataTreeConfig::default()
     });
     let a = h
         .write(&create_op(OpCode::CreateTtl, "/t", "", TTL, Some(500)))
