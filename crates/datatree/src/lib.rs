@@ -37,7 +37,9 @@
 //!
 //! What it is not: no I/O, clock or randomness (zxids and times come from the caller), no
 //! watch registry (apply returns the triggers; corral-watch decides who fires), no sessions
-//! table (corral-session), no quota enforcement yet.
+//! table (corral-session). Quotas: the `zookeeper_stats` of quota'd subtrees are kept
+//! current, and hard limits fail writes only when `DataTreeConfig::enforce_quota` is set (as
+//! ZooKeeper's `zookeeper.enforceQuota`).
 //!
 //! ```
 //! use corral_datatree::{DataTree, Pending, PrepContext, Txn, TxnResult};

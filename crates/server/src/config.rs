@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub max_buffer: usize,
     /// `extendedTypesEnabled` (TTL nodes).
     pub extended_types_enabled: bool,
+    /// `enforceQuota` (ZooKeeper's `zookeeper.enforceQuota`): hard quotas fail writes with
+    /// QuotaExceeded. Like Java's `Boolean.parseBoolean`, only "true" (any case) turns it on.
+    pub enforce_quota: bool,
     /// The super user's digest, `user:base64(sha1(user:password))`: ZooKeeper's
     /// `zookeeper.DigestAuthenticationProvider.superDigest` (in zoo.cfg as
     /// `DigestAuthenticationProvider.superDigest`, which ZooKeeper turns into that property).
@@ -81,6 +84,7 @@ impl Default for ServerConfig {
             max_buffer: corral_jute::frame::DEFAULT_MAX_BUFFER,
             extended_types_enabled: false,
             super_digest: None,
+            enforce_quota: false,
             container_check_interval_ms: 60_000,
             container_max_never_used_ms: 0,
             ignored: Vec::new(),
@@ -207,6 +211,9 @@ impl ServerConfig {
                         return Err(bad("expected user:base64-digest".into()));
                     }
                     cfg.super_digest = Some(value.to_string());
+                }
+                "enforceQuota" | "zookeeper.enforceQuota" => {
+                    cfg.enforce_quota = value.eq_ignore_ascii_case("true")
                 }
                 "znode.container.checkIntervalMs" => {
                     cfg.container_check_interval_ms = number(value)?;

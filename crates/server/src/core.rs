@@ -112,6 +112,7 @@ impl Core {
             })?;
         let tree = DataTree::with_config(corral_datatree::DataTreeConfig {
             extended_types_enabled: config.extended_types_enabled,
+            enforce_quota: config.enforce_quota,
         });
         Ok(Core {
             config,
