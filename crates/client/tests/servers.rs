@@ -53,13 +53,13 @@ fn main() -> ExitCode {
         session::reconnect_keeps_session_and_watches,
         session::expiry_is_reported,
         session::close_deletes_ephemerals,
-        // recipes::lock_mutual_exclusion_and_fifo,
-        // recipes::rwlock,
-        // recipes::election,
-        // recipes::barriers,
-        // recipes::queue_and_counter,
-        // recipes::discovery_and_tree_cache,
-        // recipes::recipes_on_expiry,
+        recipes::lock_mutual_exclusion_and_fifo,
+        recipes::rwlock,
+        recipes::election,
+        recipes::barriers,
+        recipes::queue_and_counter,
+        recipes::discovery_and_tree_cache,
+        recipes::recipes_on_expiry,
     ];
     let chosen: Vec<_> = all
         .into_iter()
