@@ -91,6 +91,7 @@ pub mod path;
 mod pending;
 mod prep;
 pub mod quota;
+mod snapshot;
 mod tree;
 mod txn;
 
@@ -99,6 +100,7 @@ mod tests;
 
 pub use pending::Pending;
 pub use prep::PrepContext;
+pub use snapshot::{TreeSnapshotError, TREE_SNAPSHOT_MAGIC, TREE_SNAPSHOT_VERSION};
 pub use tree::{DataTree, DataTreeConfig};
 pub use txn::{Applied, Txn, TxnBody, TxnResult, FORMAT_VERSION};
 
