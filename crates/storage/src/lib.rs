@@ -5,7 +5,7 @@
 //!
 //! - a **txn log** ([`TxnLog`]) of segment files `log.<first zxid hex>` in
 //!   `dataLogDir/version-2`, each a header then records
-//!   `[len u32][crc32c u32][zxid i64][payload]` (see [`format`] for the bytes), grown in
+//!   `[len u32][crc32c u32][zxid i64][payload]` (see [`mod@format`] for the bytes), grown in
 //!   `preAllocSize` steps of zeros, rolled to a new segment every `snapCount` records;
 //! - **group commit** ([`LogWriter`]): a thread takes every queued append, writes them,
 //!   fsyncs once and reports the highest durable zxid;

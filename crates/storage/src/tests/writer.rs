@@ -223,3 +223,30 @@ fn an_out_of_order_append_fails_the_writer() {
     // A later zxid would otherwise be reported durable "over" the missing one.
     assert!(h.append(3, Bytes::new()).is_err());
 }
+
+/// `cargo test -p corral-storage --release -- --ignored writer_throughput --nocapture`
+#[test]
+#[ignore]
+fn writer_throughput() {
+    let d = TempDir::new("throughput");
+    let disk = FaultyDisk::new();
+    let config = LogConfig {
+        dir: d.path().into(),
+        disk: disk.clone(),
+        ..LogConfig::new(d.path())
+    };
+    let (h, rx) = spawn(TxnLog::open(config).unwrap());
+    let n = 200_000;
+    let body = Bytes::from(vec![b'x'; 120]);
+    let start = std::time::Instant::now();
+    for z in 1..=n {
+        h.append(z, body.clone()).unwrap();
+    }
+    wait_for(&rx, n);
+    let took = start.elapsed();
+    println!(
+        "{n} appends of 120 bytes in {took:?} ({:.0}/s), {} fsyncs",
+        n as f64 / took.as_secs_f64(),
+        disk.sync_count()
+    );
+}
