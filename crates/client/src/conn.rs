@@ -694,3 +694,57 @@ fn jitter(bound: u64) -> u64 {
 fn start_index(hosts: usize) -> usize {
     jitter(hosts.max(1) as u64) as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn task() -> Task {
+        let (_tx, rx) = mpsc::unbounded_channel();
+        let cfg = Config {
+            hosts: vec![("127.0.0.1".into(), 1)],
+            chroot: Some("/app".into()),
+            session_timeout_ms: 3000,
+            session: None,
+            connect_deadline: Duration::from_secs(1),
+        };
+        Task::new(cfg, rx, Arc::new(Shared::new()))
+    }
+
+    proptest! {
+        /// Nothing a server sends makes the connection task panic: any frame is handled or
+        /// ends the connection.
+        #[test]
+        fn arbitrary_frames_never_panic(
+            frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 1..8),
+            xids in proptest::collection::vec(-10i32..4, 1..8),
+        ) {
+            let mut t = task();
+            for (i, mut f) in frames.into_iter().enumerate() {
+                // Give some frames a plausible header so the deeper paths are reached.
+                if let Some(x) = xids.get(i) {
+                    if f.len() >= 16 {
+                        f[..4].copy_from_slice(&x.to_be_bytes());
+                    }
+                }
+                let _ = t.handle_frame(Bytes::from(f));
+            }
+            let mut buf = BytesMut::from(&[0xffu8, 0xff, 0xff, 0xff, 1, 2][..]);
+            prop_assert!(decode_frame(&mut buf, MAX_FRAME).is_err());
+        }
+    }
+
+    #[test]
+    fn reply_for_unknown_xid_ends_the_connection() {
+        let mut t = task();
+        let mut f = BytesMut::new();
+        ReplyHeader {
+            xid: 7,
+            zxid: 1,
+            err: 0,
+        }
+        .write(&mut f);
+        assert!(matches!(t.handle_frame(f.freeze()), Some(Exit::Lost(_))));
+    }
+}
