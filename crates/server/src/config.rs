@@ -46,6 +46,16 @@ pub struct ServerConfig {
     /// `znode.container.maxNeverUsedIntervalMs`: reap containers that never had a child after
     /// this long (0, the default, never does).
     pub container_max_never_used_ms: u32,
+    /// `snapCount`: txns between snapshots (randomised as ZooKeeper does) and per log segment.
+    pub snap_count: u64,
+    /// `preAllocSize`, in KiB as in zoo.cfg: the txn log grows in steps of this size.
+    pub pre_alloc_size_kb: u64,
+    /// `forceSync`: fsync before acknowledging a write (`no` is honoured, and logged loudly).
+    pub force_sync: bool,
+    /// `autopurge.snapRetainCount`: snapshots kept by the purge (at least 3).
+    pub snap_retain_count: usize,
+    /// `autopurge.purgeInterval`, hours; 0 (the default) never purges.
+    pub purge_interval_hours: u32,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
 }
@@ -86,6 +96,11 @@ impl Default for ServerConfig {
             super_digest: None,
             enforce_quota: false,
             container_check_interval_ms: 60_000,
+            snap_count: 100_000,
+            pre_alloc_size_kb: 65_536,
+            force_sync: true,
+            snap_retain_count: 3,
+            purge_interval_hours: 0,
             container_max_never_used_ms: 0,
             ignored: Vec::new(),
         }
@@ -99,11 +114,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "admin.enableServer",
     "admin.serverPort",
     "admin.serverAddress",
-    "autopurge.snapRetainCount",
-    "autopurge.purgeInterval",
-    "preAllocSize",
-    "snapCount",
-    "forceSync",
     "standaloneEnabled",
     "reconfigEnabled",
     "metricsProvider.className",
@@ -215,6 +225,24 @@ impl ServerConfig {
                 "enforceQuota" | "zookeeper.enforceQuota" => {
                     cfg.enforce_quota = value.eq_ignore_ascii_case("true")
                 }
+                "snapCount" | "zookeeper.snapCount" => {
+                    cfg.snap_count = u64::from(number(value)?);
+                    if cfg.snap_count < 2 {
+                        return Err(bad("must be at least 2".into()));
+                    }
+                }
+                "preAllocSize" | "zookeeper.preAllocSize" => {
+                    cfg.pre_alloc_size_kb = u64::from(number(value)?);
+                    if cfg.pre_alloc_size_kb == 0 {
+                        return Err(bad("must be positive".into()));
+                    }
+                }
+                "forceSync" | "zookeeper.forceSync" => {
+                    // ZooKeeper: anything but "no" keeps fsync on.
+                    cfg.force_sync = !value.eq_ignore_ascii_case("no")
+                }
+                "autopurge.snapRetainCount" => cfg.snap_retain_count = number(value)? as usize,
+                "autopurge.purgeInterval" => cfg.purge_interval_hours = number(value)?,
                 "znode.container.checkIntervalMs" => {
                     cfg.container_check_interval_ms = number(value)?;
                     if cfg.container_check_interval_ms == 0 {

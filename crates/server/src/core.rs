@@ -95,6 +95,10 @@ pub struct Core {
     pub(crate) in_flight: std::collections::VecDeque<crate::pipeline::InFlight>,
     pub(crate) session_queues: HashMap<i64, crate::pipeline::SessionQueue>,
     pub(crate) sink: Box<dyn TxnSink>,
+    /// Txns applied since the last snapshot.
+    pub txns_since_snapshot: u64,
+    /// Set when the log failed: no write is served (or acknowledged) any more.
+    pub(crate) writes_failed: bool,
 }
 
 impl Core {
@@ -104,16 +108,32 @@ impl Core {
         sink: Box<dyn TxnSink>,
         now: Now,
     ) -> Result<Core, crate::ServerError> {
-        let sessions = SessionTable::new(config.session_config(), 0, now.wall_ms.max(0) as u64)
+        let tree = DataTree::with_config(corral_datatree::DataTreeConfig {
+            extended_types_enabled: config.extended_types_enabled,
+            enforce_quota: config.enforce_quota,
+        });
+        Core::restore(config, sink, tree, &std::collections::BTreeMap::new(), now)
+    }
+
+    /// A server resuming from a recovered tree and its sessions (id -> timeout). Every
+    /// session gets a full timeout from `now`, as ZooKeeper gives restored sessions.
+    pub fn restore(
+        config: ServerConfig,
+        sink: Box<dyn TxnSink>,
+        tree: DataTree,
+        restored_sessions: &std::collections::BTreeMap<i64, i32>,
+        now: Now,
+    ) -> Result<Core, crate::ServerError> {
+        let mut sessions = SessionTable::new(config.session_config(), 0, now.wall_ms.max(0) as u64)
             .map_err(|e| crate::ServerError::Config {
                 line: 0,
                 key: "tickTime/minSessionTimeout/maxSessionTimeout".into(),
                 message: e.to_string(),
             })?;
-        let tree = DataTree::with_config(corral_datatree::DataTreeConfig {
-            extended_types_enabled: config.extended_types_enabled,
-            enforce_quota: config.enforce_quota,
-        });
+        for (id, timeout) in restored_sessions {
+            sessions.insert_existing(SessionId(*id), (*timeout).max(0) as u32, now.mono_ms);
+        }
+        let next_zxid = tree.last_zxid() + 1;
         Ok(Core {
             config,
             tree,
@@ -125,11 +145,49 @@ impl Core {
             next_conn: 1,
             stats: Stats::default(),
             started_mono_ms: now.mono_ms,
-            next_zxid: 1,
+            next_zxid,
             in_flight: std::collections::VecDeque::new(),
             session_queues: HashMap::new(),
             sink,
+            txns_since_snapshot: 0,
+            writes_failed: false,
         })
+    }
+
+    /// The tree and sessions as a snapshot payload at the last applied zxid; restarts the
+    /// count towards the next snapshot.
+    pub fn take_snapshot(&mut self) -> (i64, Vec<u8>) {
+        let sessions = self
+            .sessions
+            .iter()
+            .map(|s| (s.id().0, s.timeout_ms() as i32))
+            .collect();
+        self.txns_since_snapshot = 0;
+        (
+            self.tree.last_zxid(),
+            crate::durability::snapshot_payload(&self.tree, &sessions),
+        )
+    }
+
+    /// The log failed: like ZooKeeper, stop serving writes rather than diverge from the disk.
+    /// Writes waiting for durability are never acknowledged: their connections are closed
+    /// (the clients see a connection loss). Reads keep being served.
+    pub fn storage_failed(&mut self, reason: &str) {
+        if !self.writes_failed {
+            tracing::error!(
+                "the txn log failed ({reason}); no further writes will be served. Acknowledged \
+                 writes are on disk; restart the server once the disk is fixed"
+            );
+        }
+        self.writes_failed = true;
+        let waiting: Vec<ConnId> = self
+            .in_flight
+            .drain(..)
+            .filter_map(|f| f.waiting_conn())
+            .collect();
+        for conn in waiting {
+            self.send_close(conn);
+        }
     }
 
     /// Registers a new client connection, or refuses it when `maxClientCnxns` connections from
@@ -328,13 +386,9 @@ impl Core {
         };
         let request = Request::decode(op, &mut r)?;
         let started = std::time::Instant::now();
-        // Every request is a sign of life; a request of a session that is gone gets
-        // SessionExpired (as SessionTracker.checkSession answers).
-        if !self.sessions.touch(SessionId(session_id), now.mono_ms) {
-            self.reply_error(conn, header.xid, ErrorCode::SessionExpired);
-            self.send_close(conn);
-            return Ok(());
-        }
+        // Every request is a sign of life. A request of a session that is closing or gone is
+        // answered SessionExpired in its turn (after the session's earlier requests), by `run`.
+        self.sessions.touch(SessionId(session_id), now.mono_ms);
         self.run_or_queue(conn, session_id, header.xid, request, now);
         self.stats.record_latency(started.elapsed());
         Ok(())

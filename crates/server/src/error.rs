@@ -40,4 +40,15 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+    /// The data directory could not be opened or recovered (names the file and offset).
+    #[error("storage: {0}")]
+    Storage(#[from] corral_storage::StorageError),
+    /// A snapshot or txn on disk could not be understood.
+    #[error("cannot recover from {what}: {message}")]
+    Recovery {
+        /// The snapshot file or txn.
+        what: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }

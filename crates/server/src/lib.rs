@@ -25,6 +25,7 @@
 mod auth_order;
 pub mod config;
 pub mod core;
+pub mod durability;
 mod error;
 pub mod fourlw;
 mod net;

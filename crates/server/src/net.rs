@@ -46,10 +46,13 @@ pub struct Server {
     max_buffer: usize,
     tick: Duration,
     container_check: Duration,
+    durability: crate::durability::Durability,
+    purge_every: Option<Duration>,
 }
 
 impl Server {
-    /// Creates the data directory and binds the client port.
+    /// Creates the data directory, recovers what it holds (newest snapshot, then the log) and
+    /// binds the client port.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
             path: config.data_dir.clone(),
@@ -65,14 +68,18 @@ impl Server {
         let max_buffer = config.max_buffer;
         let tick = Duration::from_millis(u64::from(config.tick_time_ms.clamp(20, 2000) / 4));
         let container_check = Duration::from_millis(u64::from(config.container_check_interval_ms));
-        let core = Core::new(config, Box::new(crate::pipeline::MemorySink), clock.now())?;
+        let purge_every = (config.purge_interval_hours > 0)
+            .then(|| Duration::from_secs(u64::from(config.purge_interval_hours) * 3600));
+        let (core, durability) = crate::durability::open(config, clock.now(), move || clock.now())?;
         Ok(Server {
-            core: Arc::new(Mutex::new(core)),
+            core,
             listener,
             clock,
             max_buffer,
             tick,
             container_check,
+            durability,
+            purge_every,
         })
     }
 
@@ -108,6 +115,17 @@ impl Server {
                 }
             })
         };
+        let purger = self.purge_every.map(|every| {
+            let durability = Arc::new(self.durability);
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(every);
+                loop {
+                    interval.tick().await;
+                    let d = Arc::clone(&durability);
+                    let _ = tokio::task::spawn_blocking(move || d.purge()).await;
+                }
+            })
+        });
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -130,6 +148,9 @@ impl Server {
         }
         ticker.abort();
         reaper.abort();
+        if let Some(p) = purger {
+            p.abort();
+        }
     }
 }
 

@@ -57,6 +57,17 @@ pub(crate) struct InFlight {
     origin: Origin,
 }
 
+impl InFlight {
+    /// The connection waiting for this txn's outcome, if any.
+    pub(crate) fn waiting_conn(&self) -> Option<ConnId> {
+        match &self.origin {
+            Origin::Client { conn, .. } | Origin::Connect { conn, .. } => Some(*conn),
+            Origin::CloseSession { conn, .. } => *conn,
+            Origin::Internal => None,
+        }
+    }
+}
+
 /// A session's requests waiting behind its in-flight writes.
 #[derive(Debug, Default)]
 pub(crate) struct SessionQueue {
@@ -90,7 +101,9 @@ impl Core {
             .get(SessionId(session_id))
             .is_some_and(|s| !s.is_closing());
         if !live {
+            // As SessionTracker.checkSession: SessionExpired, and the connection is closed.
             self.reply_error(conn, xid, ErrorCode::SessionExpired);
+            self.send_close(conn);
             return;
         }
         self.dispatch(conn, session_id, xid, req, now);
@@ -129,6 +142,13 @@ impl Core {
 
     /// Hands a decided txn to the log; it is applied and answered once durable.
     pub(crate) fn submit(&mut self, txn: Txn, origin: Origin, now: Now) {
+        if self.writes_failed {
+            // Nothing is acknowledged once the log has failed.
+            if let Some(conn) = (InFlight { txn, origin }).waiting_conn() {
+                self.send_close(conn);
+            }
+            return;
+        }
         let zxid = txn.zxid;
         if txn.session_id != 0 {
             self.session_queues
@@ -151,6 +171,7 @@ impl Core {
                 break;
             };
             let result = self.commit(&txn);
+            self.txns_since_snapshot += 1;
             self.complete(&txn, origin, result);
             if txn.session_id != 0 {
                 if let Some(q) = self.session_queues.get_mut(&txn.session_id) {
@@ -334,7 +355,12 @@ mod tests {
         let mut out = Vec::new();
         while let Ok(Outbound::Frame(f)) = rx.try_recv() {
             let mut buf = BytesMut::from(&f[..]);
-            out.push(decode_frame(&mut buf, usize::MAX).ok().flatten().unwrap_or_default());
+            out.push(
+                decode_frame(&mut buf, usize::MAX)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+            );
         }
         out
     }

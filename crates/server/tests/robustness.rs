@@ -15,7 +15,10 @@ use tokio::net::TcpStream;
 const STEP: Duration = Duration::from_secs(10);
 
 async fn start() -> std::net::SocketAddr {
-    let dir = std::env::temp_dir().join(format!("corral-robust-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("corral-robust-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     let cfg = ServerConfig::parse(&format!(
         "dataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n",
         dir.display()
