@@ -27,6 +27,10 @@ commands:
   interop [pytest args]   set up, build corral, run only the interop suite
                           (with CORRAL_ORACLE_ONLY=1: no build, Apache
                           ZooKeeper on both sides, to check the harness)
+  sim [--seeds N] [--start S]
+                          run N seeds (default 10000) of the ZAB simulator
+                          (corral-zab, release build); a failing seed prints
+                          the command that replays it
   help                    this text
 ";
 
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Some("ci") if args.len() == 1 => ci(),
         Some("ci") => Err(anyhow::anyhow!("`cargo xtask ci` takes no arguments")),
         Some("interop") => interop(&args[1..]),
+        Some("sim") => sim(&args[1..]),
         Some("help") | Some("-h") | Some("--help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -170,6 +175,40 @@ fn interop(pytest_args: &[String]) -> Result<bool> {
     } else {
         r.skip("interop tests", "the corral build failed");
     }
+    Ok(r.finish())
+}
+
+/// `cargo xtask sim --seeds N --start S`: many seeds of corral-zab's simulator.
+fn sim(args: &[String]) -> Result<bool> {
+    let ctx = Ctx::new()?;
+    let (mut seeds, mut start) = ("10000".to_string(), "0".to_string());
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .with_context(|| format!("`{flag}` needs a value"))?;
+        if value.parse::<u64>().is_err() {
+            bail!("`{flag}` takes a non-negative integer, got `{value}`");
+        }
+        match flag.as_str() {
+            "--seeds" => seeds = value.clone(),
+            "--start" => start = value.clone(),
+            other => bail!("unknown option `{other}` (expected --seeds or --start)"),
+        }
+    }
+    let mut r = Runner::new("sim");
+    r.step(
+        &format!("ZAB simulator: {seeds} seeds from {start}"),
+        || {
+            run_cmd(
+                ctx.cargo()
+                    .args(["test", "-p", "corral-zab", "--release", "--lib"])
+                    .args(["sim::tests::many_seeds", "--", "--ignored", "--nocapture"])
+                    .env("CORRAL_SIM_SEEDS", &seeds)
+                    .env("CORRAL_SIM_START", &start),
+            )
+        },
+    );
     Ok(r.finish())
 }
 
