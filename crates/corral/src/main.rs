@@ -1,8 +1,12 @@
 //! `corral`: the Corral server binary.
 //!
-//! `corral server [path/to/zoo.cfg]` starts a standalone server: with a config file as its one
-//! positional argument (as ZooKeeper's QuorumPeerMain takes it), or with none on Corral's
-//! embedded default (127.0.0.1:2181, data under ./corral-data).
+//! - `corral server [path/to/zoo.cfg]` starts a standalone server: with a config file as its
+//!   one positional argument (as ZooKeeper's QuorumPeerMain takes it), or with none on
+//!   Corral's embedded default (127.0.0.1:2181, data under ./corral-data).
+//! - `corral log dump [--json] <log.N>` and `corral snapshot dump [--json] <snapshot.N>` print
+//!   a txn log segment or a snapshot readably.
+
+mod inspect;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +14,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use corral_server::{Server, ServerConfig};
 
-const USAGE: &str = "usage: corral server [path/to/zoo.cfg]";
+const USAGE: &str = "usage:
+  corral server [path/to/zoo.cfg]
+  corral log dump [--json] <dataLogDir/version-2/log.N>
+  corral snapshot dump [--json] <dataDir/version-2/snapshot.N>";
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -24,6 +31,19 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("server") if args.len() <= 2 => serve(args.get(1).map(PathBuf::from)),
+        Some(kind @ ("log" | "snapshot")) if args.get(1).map(String::as_str) == Some("dump") => {
+            let rest = &args[2..];
+            let json = rest.iter().any(|a| a == "--json");
+            let files: Vec<&String> = rest.iter().filter(|a| *a != "--json").collect();
+            match files.as_slice() {
+                [file] if kind == "log" => inspect::log_dump(&PathBuf::from(file), json),
+                [file] => inspect::snapshot_dump(&PathBuf::from(file), json),
+                _ => {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -35,8 +55,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `corral log dump ... | head` closing the pipe is not a failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("corral: {e:#}");
+            eprintln!("corral: {}", render_error(&e));
             ExitCode::FAILURE
         }
     }
@@ -70,4 +97,21 @@ fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         tracing::info!("shut down");
         Ok(())
     })
+}
+
+/// An error and its causes on one line, skipping a cause whose text its parent already shows
+/// (some errors print their source as part of their own message).
+fn render_error(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }

@@ -1,0 +1,232 @@
+//! `corral log dump <file>` and `corral snapshot dump <file>`: a txn log segment or a
+//! snapshot in readable form (as ZooKeeper's LogFormatter / SnapshotFormatter), one line per
+//! txn or znode, or one JSON object per line with `--json`.
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use corral_datatree::{DataTree, DataTreeConfig, Txn, TxnBody};
+use corral_storage::{read_snapshot_file, SegmentEnd, SegmentFile};
+
+/// Prints every record of one log segment.
+pub fn log_dump(path: &Path, json: bool) -> Result<()> {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let segment = SegmentFile::open(path).with_context(|| format!("reading {}", path.display()))?;
+    if !json {
+        writeln!(
+            out,
+            "Corral txn log segment {} (first zxid 0x{:x})",
+            path.display(),
+            segment.first_zxid()
+        )?;
+    }
+    for record in segment.records() {
+        let line = match Txn::decode(&record.payload) {
+            Ok(txn) if json => txn_json(record.offset, &txn),
+            Ok(txn) => format!(
+                "offset {} zxid 0x{:x} time {} session 0x{:x} cxid 0x{:x} {}",
+                record.offset,
+                txn.zxid,
+                txn.time_ms,
+                txn.session_id,
+                txn.cxid,
+                body_text(&txn.body)
+            ),
+            Err(e) if json => format!(
+                "{{\"offset\":{},\"zxid\":{},\"error\":{}}}",
+                record.offset,
+                record.zxid,
+                quote(&e.to_string())
+            ),
+            Err(e) => format!(
+                "offset {} zxid 0x{:x} undecodable txn: {e}",
+                record.offset, record.zxid
+            ),
+        };
+        writeln!(out, "{line}")?;
+    }
+    let end = match segment.end() {
+        SegmentEnd::Clean { offset } => format!("clean end at offset {offset}"),
+        SegmentEnd::Torn { offset, reason } => format!("torn tail at offset {offset}: {reason}"),
+        SegmentEnd::Corrupt {
+            offset,
+            reason,
+            valid_at,
+        } => format!("CORRUPT at offset {offset}: {reason} (a valid record follows at {valid_at})"),
+        other => format!("{other:?}"),
+    };
+    if json {
+        writeln!(out, "{{\"end\":{}}}", quote(&end))?;
+    } else {
+        writeln!(
+            out,
+            "EOF reached after {} txns ({end})",
+            segment.records().len()
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints every znode of a snapshot, then its sessions.
+pub fn snapshot_dump(path: &Path, json: bool) -> Result<()> {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let snap = read_snapshot_file(path).with_context(|| format!("reading {}", path.display()))?;
+    let config = DataTreeConfig {
+        extended_types_enabled: true,
+        ..DataTreeConfig::default()
+    };
+    let (tree, sessions) = corral_server::durability::parse_snapshot_payload(&snap.payload, config)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if !json {
+        writeln!(
+            out,
+            "Corral snapshot {} at zxid 0x{:x}: {} znodes, {} sessions",
+            path.display(),
+            snap.zxid,
+            tree.node_count(),
+            sessions.len()
+        )?;
+    }
+    let mut stack = vec!["/".to_string()];
+    while let Some(path) = stack.pop() {
+        let Ok((data, stat)) = tree.get_data(&path) else {
+            continue;
+        };
+        if json {
+            writeln!(
+            out,
+                "{{\"path\":{},\"czxid\":{},\"mzxid\":{},\"pzxid\":{},\"ctime\":{},\"mtime\":{},\"version\":{},\"cversion\":{},\"aversion\":{},\"ephemeralOwner\":{},\"dataLength\":{},\"numChildren\":{},\"data\":{}}}",
+                quote(&path), stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime,
+                stat.version, stat.cversion, stat.aversion, stat.ephemeral_owner,
+                stat.data_length, stat.num_children,
+                data.as_deref().map_or("null".to_string(), |d| quote(&String::from_utf8_lossy(d)))
+            )?;
+        } else {
+            writeln!(
+            out,
+                "{path}\n  cZxid = 0x{:x}\n  ctime = {}\n  mZxid = 0x{:x}\n  mtime = {}\n  pZxid = 0x{:x}\n  cversion = {}\n  dataVersion = {}\n  aclVersion = {}\n  ephemeralOwner = 0x{:x}\n  dataLength = {}",
+                stat.czxid, stat.ctime, stat.mzxid, stat.mtime, stat.pzxid, stat.cversion,
+                stat.version, stat.aversion, stat.ephemeral_owner, stat.data_length
+            )?;
+        }
+        push_children(&tree, &path, &mut stack);
+    }
+    for (id, timeout) in &sessions {
+        if json {
+            writeln!(out, "{{\"session\":{id},\"timeout\":{timeout}}}")?;
+        } else {
+            writeln!(out, "Session 0x{id:x} timeout {timeout}")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Children pushed in reverse so the dump walks them in name order.
+fn push_children(tree: &DataTree, path: &str, stack: &mut Vec<String>) {
+    if let Ok((children, _)) = tree.get_children(path) {
+        for child in children.iter().rev() {
+            stack.push(if path == "/" {
+                format!("/{child}")
+            } else {
+                format!("{path}/{child}")
+            });
+        }
+    }
+}
+
+fn body_text(body: &TxnBody) -> String {
+    match body {
+        TxnBody::Create {
+            path,
+            data,
+            acl,
+            ephemeral_owner,
+            op,
+            ..
+        } => format!(
+            "{op:?} '{path}' data {} acl {} ephemeralOwner 0x{ephemeral_owner:x}",
+            data_text(data.as_deref()),
+            acl.iter()
+                .map(|a| format!("{}:{}:{}", a.id.scheme, a.id.id, a.perms))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        TxnBody::Delete { path } => format!("delete '{path}'"),
+        TxnBody::SetData {
+            path,
+            data,
+            version,
+        } => format!(
+            "setData '{path}' data {} version {version}",
+            data_text(data.as_deref())
+        ),
+        TxnBody::SetAcl { path, version, .. } => format!("setACL '{path}' version {version}"),
+        TxnBody::Check { path, version } => format!("check '{path}' version {version}"),
+        TxnBody::Multi(ops) => {
+            let mut s = String::from("multi [");
+            for (i, op) in ops.iter().enumerate() {
+                let _ = write!(s, "{}{}", if i > 0 { "; " } else { "" }, body_text(op));
+            }
+            s.push(']');
+            s
+        }
+        TxnBody::Error(code) => format!("error {code:?} ({})", code.code()),
+        TxnBody::CreateSession { timeout_ms } => format!("createSession timeout {timeout_ms}"),
+        TxnBody::CloseSession { ephemerals } => {
+            format!("closeSession deleting {:?}", ephemerals)
+        }
+    }
+}
+
+fn data_text(data: Option<&[u8]>) -> String {
+    match data {
+        None => "null".into(),
+        Some(d) => format!("{:?}", String::from_utf8_lossy(d)),
+    }
+}
+
+fn txn_json(offset: u64, txn: &Txn) -> String {
+    format!(
+        "{{\"offset\":{offset},\"zxid\":{},\"time\":{},\"session\":{},\"cxid\":{},\"txn\":{}}}",
+        txn.zxid,
+        txn.time_ms,
+        txn.session_id,
+        txn.cxid,
+        quote(&body_text(&txn.body))
+    )
+}
+
+/// A JSON string literal.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(quote("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\u0001\"");
+    }
+}
