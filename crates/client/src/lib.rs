@@ -21,7 +21,7 @@
 //!   (outcome unknown), `SessionExpired`, `Closed`, `Protocol`. Nothing a server sends makes
 //!   the client panic: bad frames end the connection.
 //!
-//! What it is not: no SASL/Kerberos, no TLS, no `reconfig`, no read-only mode; watches are
+//! What it is not: no SASL/Kerberos, no TLS, no read-only mode; watches are
 //! futures and streams rather than callback objects.
 //!
 //! ```no_run

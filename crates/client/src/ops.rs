@@ -1,6 +1,6 @@
 //! Every op of the client protocol, as methods of [`Client`].
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use corral_jute::codes::{AddWatchMode, CreateMode, ErrorCode, OpCode, WatcherType};
 use corral_jute::io::{Jute, Reader};
 use corral_jute::records::*;
@@ -27,7 +27,7 @@ impl Client {
     fn create_request(
         &self,
         path: &str,
-        data: Bytes,
+        data: Option<Bytes>,
         opts: &CreateOptions,
         want_stat: bool,
     ) -> Result<Request> {
@@ -52,7 +52,7 @@ impl Client {
             op,
             req: CreateRequest {
                 path: server_path,
-                data: Some(data),
+                data,
                 acl: opts.acl.clone(),
                 flags: opts.mode.code(),
             },
@@ -84,7 +84,19 @@ impl Client {
         data: impl Into<Bytes>,
         opts: &CreateOptions,
     ) -> Result<String> {
-        let req = self.create_request(path, data.into(), opts, false)?;
+        self.create_nullable(path, Some(data.into()), opts).await
+    }
+
+    /// Like [`Client::create_with`]; `None` sends null data, as Java's `create(path, null, ...)`
+    /// does. ZooKeeper keeps null apart from empty data: [`Client::get_data_nullable`] returns
+    /// it as `None` (zkCli prints `null`).
+    pub async fn create_nullable(
+        &self,
+        path: &str,
+        data: Option<Bytes>,
+        opts: &CreateOptions,
+    ) -> Result<String> {
+        let req = self.create_request(path, data, opts, false)?;
         let op = req.op();
         let reply = self
             .call(op, |b| req.write_body(b), None, None, false)
@@ -104,7 +116,7 @@ impl Client {
         data: impl Into<Bytes>,
         opts: &CreateOptions,
     ) -> Result<(String, Stat)> {
-        let req = self.create_request(path, data.into(), opts, true)?;
+        let req = self.create_request(path, Some(data.into()), opts, true)?;
         let reply = self
             .call(req.op(), |b| req.write_body(b), None, None, false)
             .await?;
@@ -153,7 +165,11 @@ impl Client {
         Ok((stat, Watch { rx }))
     }
 
-    async fn get_data_inner(&self, path: &str, watch: Option<WatchReg>) -> Result<(Bytes, Stat)> {
+    async fn get_data_inner(
+        &self,
+        path: &str,
+        watch: Option<WatchReg>,
+    ) -> Result<(Option<Bytes>, Stat)> {
         let req = GetDataRequest {
             path: self.server_path(path, false)?,
             watch: watch.is_some(),
@@ -162,17 +178,33 @@ impl Client {
             .call(OpCode::GetData, |b| req.write(b), watch, None, false)
             .await?;
         let resp: GetDataResponse = decode(reply.body)?;
-        Ok((resp.data.unwrap_or_default(), resp.stat))
+        Ok((resp.data, resp.stat))
     }
 
     /// The node's data (empty for null data) and Stat.
     pub async fn get_data(&self, path: &str) -> Result<(Bytes, Stat)> {
+        let (data, stat) = self.get_data_inner(path, None).await?;
+        Ok((data.unwrap_or_default(), stat))
+    }
+
+    /// Like [`Client::get_data`], with null data (a node created with null data, see
+    /// [`Client::create_nullable`]) as `None` rather than empty.
+    pub async fn get_data_nullable(&self, path: &str) -> Result<(Option<Bytes>, Stat)> {
         self.get_data_inner(path, None).await
     }
 
     /// Like [`Client::get_data`], leaving a watch that fires when the data changes or the node
     /// is deleted.
     pub async fn get_data_w(&self, path: &str) -> Result<(Bytes, Stat, Watch)> {
+        let (tx, rx) = oneshot::channel();
+        let (data, stat) = self
+            .get_data_inner(path, Some(WatchReg::Data(path.to_string(), tx)))
+            .await?;
+        Ok((data.unwrap_or_default(), stat, Watch { rx }))
+    }
+
+    /// Like [`Client::get_data_w`], with null data as `None`.
+    pub async fn get_data_nullable_w(&self, path: &str) -> Result<(Option<Bytes>, Stat, Watch)> {
         let (tx, rx) = oneshot::channel();
         let (data, stat) = self
             .get_data_inner(path, Some(WatchReg::Data(path.to_string(), tx)))
@@ -300,7 +332,7 @@ impl Client {
                     path,
                     data,
                     options,
-                } => self.create_request(&path, data, &options, false)?,
+                } => self.create_request(&path, Some(data), &options, false)?,
                 Op::Delete { path, version } => Request::Delete {
                     op: OpCode::Delete,
                     req: DeleteRequest {
@@ -482,6 +514,46 @@ impl Client {
             )
             .await?;
         Ok(decode::<GetAllChildrenNumberResponse>(reply.body)?.total_number)
+    }
+
+    /// Asks the ensemble to change its membership (`reconfig`, as `ZooKeeperAdmin.reconfigure`):
+    /// `joining` and `leaving` for an incremental change (comma-separated server strings and
+    /// ids), or `members` for the whole new membership; `from_config` is the config version it
+    /// applies to (-1: any). Returns the new config's data and Stat. A standalone server answers
+    /// `ReconfigDisabled`.
+    pub async fn reconfig(
+        &self,
+        joining: Option<&str>,
+        leaving: Option<&str>,
+        members: Option<&str>,
+        from_config: i64,
+    ) -> Result<(Option<Bytes>, Stat)> {
+        // ReconfigRequest: three ustrings (null stays null: length -1) and a long.
+        fn put_ustring(b: &mut BytesMut, s: Option<&str>) {
+            match s {
+                Some(s) => {
+                    b.put_i32(s.len() as i32);
+                    b.put_slice(s.as_bytes());
+                }
+                None => b.put_i32(-1),
+            }
+        }
+        let reply = self
+            .call(
+                OpCode::Reconfig,
+                |b| {
+                    put_ustring(b, joining);
+                    put_ustring(b, leaving);
+                    put_ustring(b, members);
+                    b.put_i64(from_config);
+                },
+                None,
+                None,
+                false,
+            )
+            .await?;
+        let resp: GetDataResponse = decode(reply.body)?;
+        Ok((resp.data, resp.stat))
     }
 
     /// The identities the server associates with this session (whoAmI).

@@ -111,6 +111,15 @@ pub async fn read_write_delete(t: Target) -> TestResult {
     c.create("/rw2", Bytes::new(), CreateMode::Persistent)
         .await?;
     assert!(c.get_data("/rw2").await?.0.is_empty());
+    // Null data stays apart from empty data (zkCli prints `null` for it).
+    assert_eq!(c.get_data_nullable("/rw2").await?.0, Some(Bytes::new()));
+    let opts = CreateOptions::new(CreateMode::Persistent);
+    c.create_nullable("/rw3", None, &opts).await?;
+    assert_eq!(c.get_data_nullable("/rw3").await?.0, None);
+    let (data, _, _w) = c.get_data_nullable_w("/rw3").await?;
+    assert_eq!(data, None);
+    assert!(c.get_data("/rw3").await?.0.is_empty());
+    c.delete("/rw3", None).await?;
     for n in ["b", "a", "c"] {
         c.create(&format!("/rw2/{n}"), "", CreateMode::Persistent)
             .await?;
@@ -288,6 +297,19 @@ pub async fn session_queries(t: Target) -> TestResult {
     );
     c.sync("/sq").await?;
     c.sync("/").await?;
+    // Both servers run standalone: reconfig is refused, and the session goes on.
+    assert_eq!(
+        code(
+            c.reconfig(Some("server.2=127.0.0.1:1:2;3"), None, None, -1)
+                .await
+        ),
+        Some(ErrorCode::ReconfigDisabled)
+    );
+    assert_eq!(
+        code(c.reconfig(None, Some("1"), None, -1).await),
+        Some(ErrorCode::ReconfigDisabled)
+    );
+    assert!(c.exists("/sq").await?.is_some());
     assert!(c.session_timeout().as_millis() >= 1000);
     c.close().await?;
     Ok(())
