@@ -6,8 +6,10 @@
 //!    than every accepted epoch seen. Store it as accepted epoch, then send
 //!    LEADERINFO to every connected learner (and at once to later ones).
 //! 2. `waitForEpochAck`: gather ACKEPOCH from a quorum; a learner whose
-//!    (current epoch, last zxid) is more recent than ours is dropped. Then
-//!    store the new current epoch; the leader's log is now the history.
+//!    (current epoch, last zxid) is more recent than ours is dropped, one
+//!    without a current epoch (it had accepted this epoch already) is
+//!    synchronised but not counted. Then store the new current epoch; the
+//!    leader's log is now the history.
 //! 3. Synchronisation (`syncFollower`), per learner: DIFF when its last zxid
 //!    is in our log window, TRUNC to the last zxid we share when it holds
 //!    proposals we do not, SNAP when it is behind the window (the caller
@@ -218,7 +220,12 @@ impl Leader {
                     }
                 }
                 p.stage = Stage::NeedSync(last_zxid);
-                if self.phase == Phase::EpochAck && !p.observer {
+                // Only an ACKEPOCH that carries an epoch counts: `None`
+                // (ZooKeeper's -1) comes from a learner that had accepted
+                // this epoch before, perhaps from another leader, so it is no
+                // promise to us (`Leader.waitForEpochAck`). The learner is
+                // synchronised all the same.
+                if self.phase == Phase::EpochAck && !p.observer && current_epoch.is_some() {
                     self.electing.insert(from);
                     return Ok(self.check_epoch_ack_quorum(core));
                 }

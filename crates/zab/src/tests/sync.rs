@@ -247,6 +247,64 @@ fn a_follower_ahead_of_the_leader_is_dropped() {
     assert!(flush(&mut l).messages.is_empty());
 }
 
+/// ZooKeeper's `Leader.waitForEpochAck` counts an ACKEPOCH only when it
+/// carries a current epoch: a learner that had already accepted the epoch
+/// answers -1, "this reply should not count as an ack for the new epoch"
+/// (`Learner.registerWithLeader`), since it may have accepted that epoch from
+/// another leader. Counting it lets two leaders establish the same epoch.
+#[test]
+fn an_ackepoch_without_epoch_does_not_count_towards_the_epoch_quorum() {
+    let mut l = leader(Persisted::default());
+    let info = |accepted_epoch| Message::FollowerInfo {
+        accepted_epoch,
+        observer: false,
+    };
+    // 1 registers having accepted nothing: a quorum is connected, epoch 1.
+    l.step(1, info(0)).unwrap();
+    assert_eq!(flush(&mut l).persist, vec![Persist::AcceptedEpoch(1)]);
+    // Meanwhile 1 accepted epoch 1 from another leader, got its 1:1, and
+    // registers again: it can only answer "no epoch".
+    l.step(1, info(1)).unwrap();
+    let _ = flush(&mut l);
+    l.step(
+        1,
+        Message::AckEpoch {
+            current_epoch: None,
+            last_zxid: z(1, 1),
+        },
+    )
+    .unwrap();
+    let r = flush(&mut l);
+    assert!(
+        r.persist.is_empty() && r.messages.is_empty(),
+        "no epoch quorum without an epoch: {r:?}"
+    );
+    assert!(!l.status().established);
+    // 2 accepts epoch 1 from us: now there is a quorum, and 1 is synchronised
+    // as well (its 1:1 of the other leader is truncated).
+    l.step(2, info(0)).unwrap();
+    let _ = flush(&mut l);
+    l.step(
+        2,
+        Message::AckEpoch {
+            current_epoch: Some(0),
+            last_zxid: Zxid::ZERO,
+        },
+    )
+    .unwrap();
+    let r = flush(&mut l);
+    assert_eq!(r.persist, vec![Persist::CurrentEpoch(1)]);
+    assert_eq!(
+        r.messages,
+        vec![
+            (1, Message::Trunc { zxid: Zxid::ZERO }),
+            (1, Message::NewLeader { zxid: z(1, 0) }),
+            (2, Message::Diff { zxid: Zxid::ZERO }),
+            (2, Message::NewLeader { zxid: z(1, 0) }),
+        ]
+    );
+}
+
 #[test]
 fn the_leader_gives_up_after_init_limit() {
     let mut l = leader(history(1, Zxid::ZERO, &[]));
