@@ -93,7 +93,12 @@ impl Election {
     /// `lookForLeader`'s start: a new round, a vote for ourselves, told to
     /// every voter.
     pub(crate) fn start(core: &mut Core) -> Election {
-        core.logical_clock += 1;
+        // Rounds come from the network (a later round is adopted as it is),
+        // so the clock may sit at u64::MAX: wrap rather than overflow. Round
+        // 0 is then just an early round, left at the first notification of
+        // the live one. Rounds only speed the election up; the epochs of
+        // discovery keep it safe.
+        core.logical_clock = core.logical_clock.wrapping_add(1);
         let mut e = Election {
             proposal: init_vote(core),
             recvset: BTreeMap::new(),
@@ -133,7 +138,7 @@ impl Election {
         };
         self.recvset.insert(core.id(), own);
         if tally(core, &self.recvset, &own) && self.finalize_at.is_none() {
-            self.finalize_at = Some(core.now + core.cfg.finalize_wait);
+            self.finalize_at = Some(core.now.saturating_add(core.cfg.finalize_wait));
         }
     }
 
@@ -146,7 +151,10 @@ impl Election {
         }
         if self.quiet >= self.resend_after {
             self.quiet = 0;
-            self.resend_after = (self.resend_after * 2).min(core.cfg.max_election_ticks);
+            self.resend_after = self
+                .resend_after
+                .saturating_mul(2)
+                .min(core.cfg.max_election_ticks);
             self.send_notifications(core);
         }
         Next::Stay

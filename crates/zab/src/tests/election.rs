@@ -195,3 +195,46 @@ fn resends_back_off() {
         "2, then 4, then 8 ticks of silence"
     );
 }
+
+/// The round comes from the network; the next round after the largest one
+/// must not overflow (a debug build panicked here). It wraps to 0, which is
+/// an early round like any other: the server catches up with the live round
+/// from the first notification of it.
+#[test]
+fn a_round_of_u64_max_from_the_network_does_not_overflow_the_next_round() {
+    let mut a = fresh(1, &[1, 2, 3]);
+    let _ = flush(&mut a);
+    // A settled quorum says 3 leads, in round u64::MAX.
+    a.step(2, notif(3, Zxid::ZERO, u64::MAX, 0, Role::Following))
+        .unwrap();
+    a.step(3, notif(3, Zxid::ZERO, u64::MAX, 0, Role::Leading))
+        .unwrap();
+    let s = a.status();
+    assert_eq!((s.role, s.logical_clock), (Role::Following, u64::MAX));
+    let _ = flush(&mut a);
+    // The leader's stream breaks: a new election, the round after u64::MAX.
+    a.disconnected(3);
+    assert_eq!(a.status().role, Role::Looking);
+    assert_eq!(a.status().logical_clock, 0);
+    let own = looking(1, Zxid::ZERO, 0, 0);
+    assert_eq!(flush(&mut a).messages, vec![(2, own.clone()), (3, own)]);
+    // A LOOKING voter of the live round pulls us into it.
+    a.step(2, looking(2, Zxid::ZERO, u64::MAX, 0)).unwrap();
+    assert_eq!(a.status().logical_clock, u64::MAX);
+}
+
+/// Configured tick budgets of any size do not overflow either.
+#[test]
+fn a_finalize_wait_of_u64_max_never_decides_and_does_not_overflow() {
+    let mut c = cfg(1, &[1, 2, 3]);
+    c.finalize_wait = u64::MAX;
+    let mut a = Zab::new(c, Persisted::default()).unwrap();
+    let _ = flush(&mut a);
+    a.tick();
+    a.step(3, looking(3, Zxid::ZERO, 1, 0)).unwrap();
+    a.step(2, looking(3, Zxid::ZERO, 1, 0)).unwrap();
+    for _ in 0..10 {
+        a.tick();
+    }
+    assert_eq!(a.status().role, Role::Looking);
+}

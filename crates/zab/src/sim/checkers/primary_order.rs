@@ -29,7 +29,7 @@ impl PrimaryOrder {
             .checked_sub(2)
             .map_or(self.base, |i| global[i].0);
         let ok = if z.epoch() == prev.epoch() {
-            z.counter() == prev.counter() + 1
+            prev.counter().checked_add(1) == Some(z.counter())
         } else {
             z.epoch() > prev.epoch() && z.counter() == 1
         };
@@ -40,5 +40,20 @@ impl PrimaryOrder {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counter_of_u32_max_is_reported_not_an_overflow() {
+        let e = |c| (Zxid::new(1, c), Bytes::new());
+        let mut p = PrimaryOrder::default();
+        let global = vec![e(1), e(2)];
+        assert_eq!(p.committed(&global), Ok(()));
+        let global = vec![e(u32::MAX), e(0)];
+        assert!(p.committed(&global).is_err());
     }
 }
