@@ -42,7 +42,7 @@ fn main() {
     // Elect a leader.
     let leader = loop {
         for z in nodes.values_mut() {
-            z.tick();
+            z.tick().expect("a fresh ensemble has epochs to spare");
         }
         run(&mut nodes, &mut wire, &mut applied);
         if let Some((&id, _)) = nodes

@@ -68,7 +68,9 @@ fn main() {
     // 3. Let time pass until a leader is elected and established.
     let leader = loop {
         for (id, server) in servers.iter_mut() {
-            server.zab.tick();
+            if let Err(e) = server.zab.tick() {
+                eprintln!("server {id}: {e}");
+            }
             pump(*id, server, &network);
         }
         settle(&mut servers, &network);

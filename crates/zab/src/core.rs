@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use crate::log::Log;
-use crate::{Config, Entry, Message, PeerId, Persist, Ready, Role, Zxid};
+use crate::{Config, Entry, Message, PeerId, Persist, Ready, Role, ZabError, Zxid};
 
 /// The vote this server settled on in its last election (ZooKeeper's
 /// `currentVote`), answered to LOOKING servers while it follows or leads.
@@ -28,7 +28,16 @@ pub(crate) enum Next {
 #[derive(Debug)]
 pub(crate) struct Rejected {
     pub next: Next,
-    pub reason: String,
+    pub why: Why,
+}
+
+/// What the caller hears about a refused message.
+#[derive(Debug)]
+pub(crate) enum Why {
+    /// The sender broke the protocol: [`ZabError::Protocol`].
+    Protocol(String),
+    /// The message was fine but we cannot act on it: this error as it is.
+    Error(ZabError),
 }
 
 pub(crate) type Handled = Result<Next, Rejected>;
@@ -36,7 +45,7 @@ pub(crate) type Handled = Result<Next, Rejected>;
 pub(crate) fn reject(next: Next, reason: impl Into<String>) -> Handled {
     Err(Rejected {
         next,
-        reason: reason.into(),
+        why: Why::Protocol(reason.into()),
     })
 }
 

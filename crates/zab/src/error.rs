@@ -23,6 +23,15 @@ pub enum ZabError {
         /// The exhausted epoch.
         epoch: u32,
     },
+    /// Elected leader, this server found no epoch left to propose: its own
+    /// accepted epoch, or that of a learner registering, is already
+    /// [`Zxid::MAX_EPOCH`]. It refused to lead and is LOOKING again; epochs
+    /// are never reused, so this ensemble can elect no leader any more.
+    #[error("no epoch left after accepted epoch {accepted_epoch}: refused to lead")]
+    EpochsExhausted {
+        /// The accepted epoch that has no successor.
+        accepted_epoch: u32,
+    },
     /// A configuration value is unusable.
     #[error("invalid config `{key}`: {reason}")]
     InvalidConfig {

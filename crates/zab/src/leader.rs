@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use bytes::Bytes;
 
-use crate::core::{reject, Core, Handled, Next};
+use crate::core::{reject, Core, Handled, Next, Rejected, Why};
 use crate::{Entry, Message, PeerId, Persist, SnapshotRequest, ZabError, Zxid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,10 +101,24 @@ pub(crate) struct Leader {
     rollover: bool,
 }
 
+/// The epoch a leader proposes over `accepted`, if there is one. Never the
+/// same again: an epoch two leaders could both establish would let them
+/// hand out the same zxids.
+fn next_epoch(accepted: u32) -> Result<u32, ZabError> {
+    accepted
+        .checked_add(1)
+        .filter(|&e| e <= Zxid::MAX_EPOCH)
+        .ok_or(ZabError::EpochsExhausted {
+            accepted_epoch: accepted,
+        })
+}
+
 impl Leader {
-    pub(crate) fn start(core: &mut Core) -> (Leader, Next) {
+    /// Starts leading, or refuses to when our accepted epoch has no
+    /// successor.
+    pub(crate) fn start(core: &mut Core) -> Result<(Leader, Next), ZabError> {
         let mut l = Leader {
-            epoch: core.accepted_epoch.saturating_add(1),
+            epoch: next_epoch(core.accepted_epoch)?,
             phase: Phase::Discovery,
             started: core.now,
             connecting: BTreeSet::from([core.id()]),
@@ -117,7 +131,7 @@ impl Leader {
             rollover: false,
         };
         let next = l.check_epoch_quorum(core);
-        (l, next)
+        Ok((l, next))
     }
 
     pub(crate) fn is_established(&self) -> bool {
@@ -296,6 +310,12 @@ impl Leader {
         if observer != core.cfg.observers.contains(&from) {
             return reject(Next::Stay, "learner type does not match the configuration");
         }
+        if accepted > Zxid::MAX_EPOCH {
+            return reject(
+                Next::Stay,
+                format!("FOLLOWERINFO with the reserved epoch {accepted}"),
+            );
+        }
         let mut peer = LearnerPeer {
             observer,
             stage: Stage::Connected,
@@ -306,7 +326,12 @@ impl Leader {
         };
         if self.phase == Phase::Discovery {
             if accepted >= self.epoch {
-                self.epoch = accepted.saturating_add(1);
+                // A learner that accepted the last epoch leaves us none to
+                // propose: we cannot lead.
+                self.epoch = next_epoch(accepted).map_err(|e| Rejected {
+                    next: Next::Look,
+                    why: Why::Error(e),
+                })?;
             }
             if !observer {
                 self.connecting.insert(from);

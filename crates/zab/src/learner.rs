@@ -110,6 +110,14 @@ impl Learner {
         let Message::LeaderInfo { epoch } = msg else {
             return Ok(Next::Stay);
         };
+        if epoch > Zxid::MAX_EPOCH {
+            // Accepting it would leave this server no epoch to lead or
+            // follow after it.
+            return reject(
+                Next::Look,
+                format!("LEADERINFO with the reserved epoch {epoch}"),
+            );
+        }
         let current_epoch = if epoch > core.accepted_epoch {
             core.accepted_epoch = epoch;
             core.persist(Persist::AcceptedEpoch(epoch));

@@ -22,6 +22,8 @@
 //! 2. Call [`Zab::tick`] at a fixed period, [`Zab::step`] for every message
 //!    that arrives, [`Zab::disconnected`] when a peer's stream breaks, and
 //!    [`Zab::propose`] on the leader for every write (it returns the zxid).
+//!    An `Err` from `tick` or `step` reports what the engine refused; it has
+//!    already reacted, the caller only logs it.
 //! 3. Whenever [`Zab::has_ready`], take [`Zab::ready`] and do what it says:
 //!    store `persist`, apply `committed`, serialise `snapshot`s, send
 //!    `messages`; once the storage is durable send `send_after_persist` (a
@@ -50,7 +52,7 @@
 //! };
 //! // Elect ourselves: the finalize wait takes a tick.
 //! while !zab.status().established {
-//!     zab.tick();
+//!     zab.tick().unwrap();
 //!     drive(&mut zab);
 //! }
 //! assert_eq!(zab.status().role, Role::Leading);
@@ -91,7 +93,9 @@
 //!   `syncLimit`, a leader stepping down without a quorum, zxid counter
 //!   rollover (the leader refuses the proposal that would need counter
 //!   `0xffffffff`, commits what it has, and steps down so that a new epoch
-//!   starts).
+//!   starts). Epochs are never reused: a server elected when the last epoch
+//!   ([`Zxid::MAX_EPOCH`]) is already accepted refuses to lead
+//!   ([`ZabError::EpochsExhausted`]).
 //! * Left out: dynamic reconfiguration (the voter set is already a value,
 //!   [`VoterSet`]), hierarchical / weighted quorums, the observer master,
 //!   session tracking and request forwarding (the server's job, over its own

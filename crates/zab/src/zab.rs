@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use crate::core::{Core, FinalVote, Next};
+use crate::core::{Core, FinalVote, Next, Why};
 use crate::election::{self, Election};
 use crate::leader::Leader;
 use crate::learner::Learner;
@@ -131,20 +131,24 @@ impl Zab {
         })
     }
 
-    /// One tick of time passed.
-    pub fn tick(&mut self) {
+    /// One tick of time passed. The only `Err` is
+    /// [`ZabError::EpochsExhausted`]: the election that ended with this tick
+    /// chose this server, which refused to lead and is LOOKING again. The
+    /// caller only needs to log it (loudly: the ensemble is stuck).
+    pub fn tick(&mut self) -> Result<(), ZabError> {
         self.core.now += 1;
         let next = match &mut self.state {
             State::Looking(e) => e.tick(&mut self.core),
             State::Learning(l) => l.tick(&mut self.core),
             State::Leading(l) => l.tick(&mut self.core),
         };
-        self.transition(next);
+        self.transition(next)
     }
 
     /// A message arrived from `from`. An `Err` reports a message the engine
-    /// refused; it has already reacted (for instance by going LOOKING), so
-    /// the caller only needs to log it.
+    /// refused, or [`ZabError::EpochsExhausted`] when it made this server
+    /// refuse to lead; the engine has already reacted (for instance by going
+    /// LOOKING), so the caller only needs to log it.
     pub fn step(&mut self, from: PeerId, msg: Message) -> Result<(), ZabError> {
         if from == self.core.id() || !self.core.cfg.knows(from) {
             return Err(ZabError::UnknownPeer(from));
@@ -171,15 +175,12 @@ impl Zab {
             (msg, State::Leading(l)) => l.on_message(&mut self.core, from, msg),
         };
         match handled {
-            Ok(next) => {
-                self.transition(next);
-                Ok(())
-            }
+            Ok(next) => self.transition(next),
             Err(rejected) => {
-                self.transition(rejected.next);
-                Err(ZabError::Protocol {
-                    from,
-                    reason: rejected.reason,
+                self.transition(rejected.next)?;
+                Err(match rejected.why {
+                    Why::Protocol(reason) => ZabError::Protocol { from, reason },
+                    Why::Error(e) => e,
                 })
             }
         }
@@ -206,7 +207,8 @@ impl Zab {
             }
             _ => Next::Stay,
         };
-        self.transition(next);
+        // Only `Next::Lead` can fail, and a broken stream never leads.
+        let _ = self.transition(next);
     }
 
     /// Proposes `payload`; only the established leader accepts. Returns the
@@ -260,7 +262,8 @@ impl Zab {
             },
             _ => Next::Stay,
         };
-        self.transition(next);
+        // Only `Next::Lead` can fail, and a fsync never leads.
+        let _ = self.transition(next);
     }
 
     /// Where the engine stands.
@@ -346,35 +349,52 @@ impl Zab {
         &self.core.cfg
     }
 
-    fn transition(&mut self, next: Next) {
+    /// Moves to the role `next` names. The one `Err` is a refusal to lead
+    /// ([`ZabError::EpochsExhausted`]), after which the server is LOOKING.
+    fn transition(&mut self, next: Next) -> Result<(), ZabError> {
         let mut next = next;
+        let mut refused = None;
         // Starting a role can settle at once (a one-voter ensemble), so loop.
         loop {
             next = match next {
-                Next::Stay => return,
+                Next::Stay => return refused.map_or(Ok(()), Err),
                 Next::Look => {
                     self.backlog.clear();
                     self.core.set_role(Role::Looking);
                     self.state = State::Looking(Election::start(&mut self.core));
                     Next::Stay
                 }
-                Next::Lead => {
-                    self.core.set_role(Role::Leading);
-                    let (mut leader, mut next) = Leader::start(&mut self.core);
-                    for (from, (accepted_epoch, observer)) in std::mem::take(&mut self.backlog) {
-                        let msg = Message::FollowerInfo {
-                            accepted_epoch,
-                            observer,
-                        };
-                        if let Ok(n) = leader.on_message(&mut self.core, from, msg) {
-                            if n != Next::Stay {
-                                next = n;
+                Next::Lead => match Leader::start(&mut self.core) {
+                    Err(e) => {
+                        refused = Some(e);
+                        Next::Look
+                    }
+                    Ok((mut leader, mut next)) => {
+                        self.core.set_role(Role::Leading);
+                        for (from, (accepted_epoch, observer)) in std::mem::take(&mut self.backlog)
+                        {
+                            let msg = Message::FollowerInfo {
+                                accepted_epoch,
+                                observer,
+                            };
+                            match leader.on_message(&mut self.core, from, msg) {
+                                Ok(Next::Stay) => {}
+                                Ok(n) => next = n,
+                                Err(r) => {
+                                    if let Why::Error(e) = r.why {
+                                        refused = Some(e);
+                                    }
+                                    if r.next != Next::Stay {
+                                        next = r.next;
+                                        break;
+                                    }
+                                }
                             }
                         }
+                        self.state = State::Leading(leader);
+                        next
                     }
-                    self.state = State::Leading(leader);
-                    next
-                }
+                },
                 Next::Follow(leader) => {
                     let role = if self.core.cfg.is_observer() {
                         Role::Observing

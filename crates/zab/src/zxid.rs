@@ -20,6 +20,13 @@ impl Zxid {
     pub const ZERO: Zxid = Zxid(0);
     /// The largest counter a proposal may carry; `0xffff_ffff` is reserved.
     pub const MAX_COUNTER: u32 = u32::MAX - 1;
+    /// The largest epoch a leader may propose. `0xffff_ffff` is reserved, as
+    /// in ZooKeeper, whose ACKEPOCH reads the epoch as a signed int where it
+    /// is -1, "no epoch": a FOLLOWERINFO or LEADERINFO carrying it is a
+    /// protocol error. Once a server has accepted `MAX_EPOCH` there is no
+    /// epoch after it to lead (see
+    /// [`ZabError::EpochsExhausted`](crate::ZabError::EpochsExhausted)).
+    pub const MAX_EPOCH: u32 = u32::MAX - 1;
 
     /// `epoch << 32 | counter`.
     pub const fn new(epoch: u32, counter: u32) -> Zxid {

@@ -464,7 +464,9 @@ impl Sim {
         if self.step.is_multiple_of(STEPS_PER_TICK) {
             for id in self.up() {
                 if let Some(z) = self.nodes.get_mut(&id).and_then(|n| n.zab.as_mut()) {
-                    z.tick();
+                    if let Err(e) = z.tick() {
+                        self.event(|| format!("tick at {id}: {e}"));
+                    }
                 }
                 self.drive(id)?;
             }

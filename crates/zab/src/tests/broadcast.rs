@@ -136,17 +136,17 @@ fn only_the_established_leader_proposes() {
 fn a_silent_follower_is_dropped_and_the_leader_steps_down() {
     let mut l = established();
     for t in 1..=10 {
-        l.tick();
+        l.tick().unwrap();
         let r = flush(&mut l);
         assert_eq!(r.messages, vec![(1, Message::Ping)], "tick {t}");
         l.step(1, Message::Ping).unwrap();
     }
     for _ in 0..10 {
-        l.tick();
+        l.tick().unwrap();
         let _ = flush(&mut l);
     }
     assert_eq!(l.status().role, Role::Leading, "still within syncLimit");
-    l.tick();
+    l.tick().unwrap();
     assert_eq!(
         l.status().role,
         Role::Looking,

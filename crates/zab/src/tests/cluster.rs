@@ -65,7 +65,7 @@ impl Cluster {
 
     pub(crate) fn tick(&mut self) {
         for zab in self.nodes.values_mut() {
-            zab.tick();
+            zab.tick().unwrap();
         }
         self.settle();
     }
@@ -174,7 +174,7 @@ fn leader_steps_down_without_a_quorum_and_a_new_epoch_starts() {
     let leader = c.nodes.remove(&3).unwrap();
     let mut alone = leader;
     for _ in 0..12 {
-        alone.tick();
+        alone.tick().unwrap();
         let _ = alone.ready();
     }
     assert_eq!(

@@ -32,7 +32,7 @@ fn a_better_vote_is_adopted_and_the_quorum_decides_after_the_finalize_wait() {
     let r = flush(&mut a);
     assert_eq!(r.messages, vec![(2, vote3.clone()), (3, vote3)]);
     assert_eq!(a.status().role, Role::Looking, "finalize wait first");
-    a.tick();
+    a.tick().unwrap();
     let r = flush(&mut a);
     assert_eq!(r.role, Some(Role::Following));
     assert_eq!(
@@ -95,14 +95,14 @@ fn a_better_vote_during_the_finalize_wait_reopens_it_a_worse_one_is_dropped() {
     let mut a = Zab::new(c, Persisted::default()).unwrap();
     let _ = flush(&mut a);
     a.step(1, looking(2, Zxid::ZERO, 1, 0)).unwrap(); // 1 agrees with us: quorum
-    a.tick();
+    a.tick().unwrap();
     a.step(1, looking(1, Zxid::ZERO, 1, 0)).unwrap(); // worse: dropped
     assert!(flush(&mut a).messages.is_empty());
     a.step(3, looking(3, Zxid::ZERO, 1, 0)).unwrap(); // better: adopted
     let r = flush(&mut a);
     assert_eq!(r.messages.len(), 2);
     for _ in 0..5 {
-        a.tick();
+        a.tick().unwrap();
     }
     let s = a.status();
     assert_eq!(
@@ -184,7 +184,7 @@ fn resends_back_off() {
     let _ = flush(&mut a);
     let mut sent_at = Vec::new();
     for t in 1..=20 {
-        a.tick();
+        a.tick().unwrap();
         if !flush(&mut a).messages.is_empty() {
             sent_at.push(t);
         }
@@ -230,11 +230,11 @@ fn a_finalize_wait_of_u64_max_never_decides_and_does_not_overflow() {
     c.finalize_wait = u64::MAX;
     let mut a = Zab::new(c, Persisted::default()).unwrap();
     let _ = flush(&mut a);
-    a.tick();
+    a.tick().unwrap();
     a.step(3, looking(3, Zxid::ZERO, 1, 0)).unwrap();
     a.step(2, looking(3, Zxid::ZERO, 1, 0)).unwrap();
     for _ in 0..10 {
-        a.tick();
+        a.tick().unwrap();
     }
     assert_eq!(a.status().role, Role::Looking);
 }

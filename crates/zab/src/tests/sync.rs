@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::*;
-use crate::{Persist, Ready, SnapshotRequest};
+use crate::{Persist, Ready, SnapshotRequest, ZabError};
 
 /// Server 3 of {1,2,3} elected leader from `p` (finalize wait 0).
 pub(crate) fn leader(p: Persisted) -> Zab {
@@ -305,11 +305,143 @@ fn an_ackepoch_without_epoch_does_not_count_towards_the_epoch_quorum() {
     );
 }
 
+/// Epochs are never reused: elected with the last epoch already accepted,
+/// a server refuses to lead and says so (a saturating epoch made every later
+/// leader reuse it).
+#[test]
+fn a_server_without_a_next_epoch_refuses_to_lead() {
+    for accepted in [Zxid::MAX_EPOCH, u32::MAX] {
+        let mut c = cfg(3, &[1, 2, 3]);
+        c.finalize_wait = 0;
+        let p = Persisted {
+            accepted_epoch: accepted,
+            current_epoch: 1,
+            ..Persisted::default()
+        };
+        let mut l = Zab::new(c, p).unwrap();
+        let _ = flush(&mut l);
+        assert_eq!(
+            l.step(2, notif(3, Zxid::ZERO, 1, 1, Role::Looking)),
+            Err(ZabError::EpochsExhausted {
+                accepted_epoch: accepted
+            })
+        );
+        assert_eq!(l.status().role, Role::Looking);
+        let r = flush(&mut l);
+        assert!(r.persist.is_empty(), "{r:?}");
+        assert_eq!(r.role, None, "it never led");
+    }
+    // A single voter decides on a tick: the tick reports it.
+    let one = |accepted| {
+        let c = Config {
+            id: 1,
+            voters: VoterSet::new([1]),
+            ..Config::default()
+        };
+        let p = Persisted {
+            accepted_epoch: accepted,
+            current_epoch: accepted,
+            ..Persisted::default()
+        };
+        let mut z = Zab::new(c, p).unwrap();
+        let _ = flush(&mut z);
+        z
+    };
+    let mut s = one(Zxid::MAX_EPOCH);
+    for _ in 0..3 {
+        assert_eq!(
+            s.tick(),
+            Err(ZabError::EpochsExhausted {
+                accepted_epoch: Zxid::MAX_EPOCH
+            })
+        );
+        assert_eq!(s.status().role, Role::Looking);
+        assert!(flush(&mut s).persist.is_empty());
+    }
+    // The epoch before it still leads the last epoch.
+    let mut s = one(Zxid::MAX_EPOCH - 1);
+    s.tick().unwrap();
+    let _ = flush(&mut s);
+    assert!(s.status().established);
+    assert_eq!(
+        s.propose(Bytes::from_static(b"last")),
+        Ok(z(Zxid::MAX_EPOCH, 1))
+    );
+}
+
+/// A learner that accepted the last epoch leaves the leader none to propose;
+/// one claiming the reserved epoch is refused.
+#[test]
+fn learners_with_the_last_or_the_reserved_epoch() {
+    let info = |accepted_epoch| Message::FollowerInfo {
+        accepted_epoch,
+        observer: false,
+    };
+    let mut l = leader(Persisted::default());
+    assert!(matches!(
+        l.step(1, info(u32::MAX)),
+        Err(ZabError::Protocol { from: 1, .. })
+    ));
+    assert!(
+        flush(&mut l).persist.is_empty(),
+        "not registered, no quorum"
+    );
+    assert_eq!(l.status().role, Role::Leading);
+    assert_eq!(
+        l.step(1, info(Zxid::MAX_EPOCH)),
+        Err(ZabError::EpochsExhausted {
+            accepted_epoch: Zxid::MAX_EPOCH
+        })
+    );
+    assert_eq!(l.status().role, Role::Looking);
+    assert!(flush(&mut l).persist.is_empty());
+    // The same registration waiting in the backlog while we were LOOKING.
+    let mut c = cfg(3, &[1, 2, 3]);
+    c.finalize_wait = 0;
+    let mut l = Zab::new(c, Persisted::default()).unwrap();
+    let _ = flush(&mut l);
+    l.step(1, info(Zxid::MAX_EPOCH)).unwrap();
+    assert_eq!(
+        l.step(2, notif(3, Zxid::ZERO, 1, 0, Role::Looking)),
+        Err(ZabError::EpochsExhausted {
+            accepted_epoch: Zxid::MAX_EPOCH
+        })
+    );
+    assert_eq!(l.status().role, Role::Looking);
+    assert!(flush(&mut l).persist.is_empty());
+}
+
+/// A LEADERINFO of the reserved epoch would leave the learner no epoch to
+/// lead or follow after it: refused, nothing stored.
+#[test]
+fn a_leaderinfo_with_the_reserved_epoch_is_refused() {
+    let mut f = follower(Persisted::default());
+    assert!(matches!(
+        f.step(3, Message::LeaderInfo { epoch: u32::MAX }),
+        Err(ZabError::Protocol { from: 3, .. })
+    ));
+    assert_eq!(f.status().role, Role::Looking);
+    assert_eq!(f.status().accepted_epoch, 0);
+    assert!(flush(&mut f).persist.is_empty());
+    let mut g = follower(Persisted::default());
+    g.step(
+        3,
+        Message::LeaderInfo {
+            epoch: Zxid::MAX_EPOCH,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        flush(&mut g).persist,
+        vec![Persist::AcceptedEpoch(Zxid::MAX_EPOCH)]
+    );
+}
+
 #[test]
 fn the_leader_gives_up_after_init_limit() {
     let mut l = leader(history(1, Zxid::ZERO, &[]));
     for _ in 0..=20 {
-        l.tick();
+        l.tick().unwrap();
     }
     assert_eq!(l.status().role, Role::Looking);
 }
