@@ -152,6 +152,14 @@ impl Learner {
                 if zxid > core.log.last() || zxid < core.applied {
                     return reject(Next::Look, format!("TRUNC to {zxid:?} outside our log"));
                 }
+                // Everything after the applied point is in memory, so the
+                // log knows whether we hold `zxid` (see `follows`).
+                if core.log.floor(zxid) != Some(zxid) {
+                    return reject(
+                        Next::Look,
+                        format!("TRUNC to {zxid:?}, which we do not hold"),
+                    );
+                }
                 core.log.truncate(zxid);
                 core.commit = core.commit.min(zxid).max(core.applied);
                 core.persist(Persist::Truncate { to: zxid });
@@ -169,8 +177,14 @@ impl Learner {
                 core.persist(Persist::InstallSnapshot { zxid, data });
             }
             (true, Message::Proposal { zxid, payload }) => {
-                if zxid <= core.log.last() {
-                    return reject(Next::Look, format!("proposal {zxid:?} not after our log"));
+                if !follows(core.log.last(), zxid, self.epoch) {
+                    return reject(
+                        Next::Look,
+                        format!(
+                            "sync proposal {zxid:?} does not follow {:?}",
+                            core.log.last()
+                        ),
+                    );
                 }
                 core.append(Entry { zxid, payload });
             }
@@ -236,4 +250,26 @@ impl Learner {
             .map(|_| ())
         }
     }
+}
+
+/// May a synchronisation stream carry `next` right after `last`? The next
+/// counter of the same epoch, or counter 1 of a later epoch no later than the
+/// leader's.
+///
+/// The leader TRUNCates a learner to the last zxid they share even across an
+/// epoch boundary, where ZooKeeper's `LearnerHandler.queueCommittedProposals`
+/// falls back to a SNAP (its learner cannot truncate its transaction log
+/// across epochs; `Persist::Truncate` can). We keep the TRUNC, which moves no
+/// state, and the learner checks the stream instead: a correct leader's log
+/// is a chain in which every epoch's proposals run 1, 2, 3, ... (a leader
+/// numbers them so, a follower logs them in order, a synchronisation sends a
+/// contiguous stretch of the leader's log after a point the learner holds),
+/// so a correct stream always passes, while one that would leave a hole or a
+/// foreign entry in the log (a TRUNC to a point we do not hold, a skipped
+/// proposal) is refused and the learner goes LOOKING, as it does for a gap in
+/// the broadcast.
+fn follows(last: Zxid, next: Zxid, leader_epoch: u32) -> bool {
+    next.epoch() >= last.epoch()
+        && next.epoch() <= leader_epoch
+        && last.successor_in(next.epoch()) == Some(next)
 }

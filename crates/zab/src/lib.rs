@@ -86,8 +86,8 @@
 //!   LEADERINFO / ACKEPOCH with accepted and current epochs persisted; DIFF
 //!   from the in-memory window of the leader's log (`diff_window`), TRUNC to
 //!   the last shared zxid (also across epochs, where ZooKeeper falls back to
-//!   a SNAP), SNAP of the caller's state beyond the window; NEWLEADER and
-//!   UPTODATE.
+//!   a SNAP; the learner checks that the stream leaves no hole), SNAP of the
+//!   caller's state beyond the window; NEWLEADER and UPTODATE.
 //! * Broadcast: pipelined PROPOSALs, cumulative ACKs sent only after fsync,
 //!   COMMIT in zxid order, INFORM for observers, pings, `initLimit` /
 //!   `syncLimit`, a leader stepping down without a quorum, zxid counter

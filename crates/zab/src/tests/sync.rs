@@ -560,6 +560,62 @@ fn follower_trunc_and_snap() {
     assert_eq!(g.status().applied, z(1, 5));
 }
 
+/// The synchronisation stream of a correct leader truncates to a zxid the
+/// learner holds, and every proposal follows the one before: the next counter
+/// of its epoch, or counter 1 of a later epoch up to the leader's. Anything
+/// else would leave a hole or a foreign entry in the log: refused.
+#[test]
+fn a_sync_stream_that_would_leave_a_hole_is_refused() {
+    let start = |log: &[(u32, u32)], header: Message| {
+        let mut f = follower(history(1, Zxid::ZERO, log));
+        f.step(3, Message::LeaderInfo { epoch: 3 }).unwrap();
+        let _ = flush(&mut f);
+        f.step(3, header).unwrap();
+        f
+    };
+    let diff = Message::Diff { zxid: z(2, 2) };
+    for bad in [
+        proposal(1, 4), // skips 1:3
+        proposal(1, 2), // not after our log
+        proposal(2, 2), // epoch 2 starts at counter 1
+        proposal(4, 1), // beyond the leader's epoch
+        Message::Proposal {
+            zxid: z(1, u32::MAX), // the reserved counter
+            payload: Bytes::new(),
+        },
+    ] {
+        let mut f = start(&[(1, 1), (1, 2)], diff.clone());
+        let what = format!("{bad:?}");
+        assert!(
+            matches!(f.step(3, bad), Err(ZabError::Protocol { from: 3, .. })),
+            "{what}"
+        );
+        assert_eq!(f.status().role, Role::Looking, "{what}");
+        assert_eq!(f.status().last_zxid, z(1, 2), "{what}");
+    }
+    let mut f = start(&[(1, 1), (1, 2)], diff.clone());
+    for good in [
+        proposal(1, 3),
+        proposal(2, 1),
+        proposal(2, 2),
+        proposal(3, 1),
+    ] {
+        f.step(3, good).unwrap();
+    }
+    f.step(3, Message::NewLeader { zxid: z(3, 0) }).unwrap();
+    assert_eq!(f.status().last_zxid, z(3, 1));
+    // TRUNC to a zxid we never held (the leader's log has an epoch we lack).
+    let mut f = follower(history(1, Zxid::ZERO, &[(1, 1), (1, 2), (3, 1)]));
+    f.step(3, Message::LeaderInfo { epoch: 4 }).unwrap();
+    let _ = flush(&mut f);
+    assert!(matches!(
+        f.step(3, Message::Trunc { zxid: z(2, 1) }),
+        Err(ZabError::Protocol { from: 3, .. })
+    ));
+    assert_eq!(f.status().role, Role::Looking);
+    assert!(flush(&mut f).persist.is_empty(), "nothing truncated");
+}
+
 #[test]
 fn a_packet_out_of_place_sends_the_learner_back_to_looking() {
     let mut f = follower(Persisted::default());
