@@ -254,10 +254,14 @@ impl Durability {
 /// writer as its sink) and what purge needs.
 pub fn open(
     config: ServerConfig,
+    disk: Option<Arc<dyn corral_storage::Disk>>,
     now: Now,
     clock: impl Fn() -> Now + Send + 'static,
 ) -> Result<(Arc<Mutex<Core>>, Durability), ServerError> {
-    let storage_cfg = storage_config(&config);
+    let mut storage_cfg = storage_config(&config);
+    if let Some(disk) = disk {
+        storage_cfg.disk = disk;
+    }
     if !config.force_sync {
         tracing::warn!(
             "forceSync is off: writes are acknowledged before they are on disk, and a crash or \

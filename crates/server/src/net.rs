@@ -54,6 +54,15 @@ impl Server {
     /// Creates the data directory, recovers what it holds (newest snapshot, then the log) and
     /// binds the client port.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        Server::bind_with_disk(config, None).await
+    }
+
+    /// As [`Server::bind`], with the disk the storage goes through (fault injection in tests:
+    /// `corral_storage::FaultyDisk`).
+    pub async fn bind_with_disk(
+        config: ServerConfig,
+        disk: Option<Arc<dyn corral_storage::Disk>>,
+    ) -> Result<Server, ServerError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
             path: config.data_dir.clone(),
             source,
@@ -70,7 +79,8 @@ impl Server {
         let container_check = Duration::from_millis(u64::from(config.container_check_interval_ms));
         let purge_every = (config.purge_interval_hours > 0)
             .then(|| Duration::from_secs(u64::from(config.purge_interval_hours) * 3600));
-        let (core, durability) = crate::durability::open(config, clock.now(), move || clock.now())?;
+        let (core, durability) =
+            crate::durability::open(config, disk, clock.now(), move || clock.now())?;
         Ok(Server {
             core,
             listener,

@@ -1,99 +1,16 @@
 //! Bad input closes only the offending connection; the server keeps serving everyone else.
 //! Raw sockets speak the wire protocol byte by byte (no client library in between).
 
-use std::time::Duration;
+mod support;
 
 use bytes::{Bytes, BytesMut};
 use corral_jute::codes::{ErrorCode, OpCode};
-use corral_jute::frame::{decode_frame, encode_frame, DEFAULT_MAX_BUFFER};
-use corral_jute::io::{Jute, Reader, Secret};
+use corral_jute::frame::{encode_frame, DEFAULT_MAX_BUFFER};
+use corral_jute::io::{Jute, Secret};
 use corral_jute::records::*;
-use corral_server::{Server, ServerConfig};
+use support::{start, RawClient, STEP};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-const STEP: Duration = Duration::from_secs(10);
-
-async fn start() -> std::net::SocketAddr {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("corral-robust-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let cfg = ServerConfig::parse(&format!(
-        "dataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n",
-        dir.display()
-    ))
-    .expect("config");
-    let server = Server::bind(cfg).await.expect("bind");
-    let addr = server.local_addr().expect("addr");
-    tokio::spawn(server.run(std::future::pending()));
-    addr
-}
-
-struct RawClient {
-    sock: TcpStream,
-    buf: BytesMut,
-}
-
-impl RawClient {
-    async fn connect(addr: std::net::SocketAddr) -> RawClient {
-        let mut c = RawClient {
-            sock: TcpStream::connect(addr).await.expect("connect"),
-            buf: BytesMut::new(),
-        };
-        let req = ConnectRequest {
-            protocol_version: 0,
-            last_zxid_seen: 0,
-            timeout: 30000,
-            session_id: 0,
-            passwd: Secret(Bytes::from_static(&[0; 16])),
-            read_only: Some(false),
-        };
-        c.send(|o| req.write(o)).await;
-        let resp = ConnectResponse::from_bytes(c.recv().await.expect("connect response"))
-            .expect("decodes");
-        assert!(resp.session_id != 0 && resp.timeout == 30000);
-        c
-    }
-
-    async fn send(&mut self, body: impl FnOnce(&mut BytesMut)) {
-        let mut out = BytesMut::new();
-        encode_frame(&mut out, body);
-        self.sock.write_all(&out).await.expect("write");
-    }
-
-    /// The next frame, or None once the server closed the connection.
-    async fn recv(&mut self) -> Option<Bytes> {
-        loop {
-            if let Some(frame) = decode_frame(&mut self.buf, DEFAULT_MAX_BUFFER).expect("frame") {
-                return Some(frame);
-            }
-            let n = tokio::time::timeout(STEP, self.sock.read_buf(&mut self.buf))
-                .await
-                .expect("server answered in time")
-                .unwrap_or(0);
-            if n == 0 {
-                return None;
-            }
-        }
-    }
-
-    async fn request(
-        &mut self,
-        xid: i32,
-        op: OpCode,
-        body: impl FnOnce(&mut BytesMut),
-    ) -> (ReplyHeader, Reader) {
-        self.send(|o| {
-            RequestHeader { xid, op: op.code() }.write(o);
-            body(o);
-        })
-        .await;
-        let frame = self.recv().await.expect("reply");
-        let mut r = Reader::new(frame);
-        (ReplyHeader::read(&mut r).expect("header"), r)
-    }
-}
 
 #[tokio::test]
 async fn bad_frames_close_only_their_connection() {
