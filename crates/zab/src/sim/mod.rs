@@ -1,7 +1,8 @@
 //! A deterministic simulator for the engine: N servers, a network model, a
 //! storage model, crashes and restarts, client proposals — every choice drawn
-//! from one seed by a self-written PRNG, in one thread. After every step the
-//! [`checkers`] verify ZAB's properties; after the chaos phase the network
+//! from one seed by a self-written PRNG, in one thread. After every call into
+//! an engine the [`checkers`] verify ZAB's properties and the engine's own
+//! invariants ([`Zab::validate`]); after the chaos phase the network
 //! heals, every server restarts, and a leader must be established and new
 //! proposals committed everywhere within a bounded number of ticks.
 //!
@@ -419,7 +420,7 @@ impl Sim {
 
 impl Sim {
     /// One step: client proposals, message deliveries, maybe a tick, the
-    /// servers' `Ready`s, fsyncs; then the status checks.
+    /// servers' `Ready`s, fsyncs; each followed by the status checks.
     fn one_step(&mut self, propose: bool) -> Result<(), Violation> {
         if let Some(v) = self.pending_violation.take() {
             return Err(v);
@@ -480,13 +481,25 @@ impl Sim {
                 self.fsync(id)?;
             }
         }
-        for id in self.up() {
-            if let Some(z) = self.nodes[&id].zab.as_ref() {
-                let s = z.status();
-                self.checkers.status(&s)?;
-            }
-        }
         Ok(())
+    }
+
+    /// Checks server `id` as it stands: the engine's own invariants
+    /// ([`Zab::validate`]) and its role (one leader per epoch). `drive` runs
+    /// it after every call into the engine, so even a leadership that lasts
+    /// less than a step is seen.
+    fn observe(&mut self, id: PeerId) -> Result<(), Violation> {
+        let Some(z) = self.nodes[&id].zab.as_ref() else {
+            return Ok(());
+        };
+        if let Err(e) = z.validate() {
+            return Err(Violation {
+                invariant: "validate",
+                detail: format!("server {id}: {e}"),
+            });
+        }
+        let s = z.status();
+        self.checkers.status(&s)
     }
 
     fn propose(&mut self) -> Result<(), Violation> {
@@ -524,7 +537,8 @@ impl Sim {
         Ok(())
     }
 
-    /// Takes every `Ready` of server `id` and does what it says.
+    /// Takes every `Ready` of server `id` and does what it says, then checks
+    /// the server.
     fn drive(&mut self, id: PeerId) -> Result<(), Violation> {
         loop {
             let node = self.nodes.get_mut(&id).expect("known id");
@@ -532,7 +546,7 @@ impl Sim {
                 return Ok(());
             };
             if !zab.has_ready() {
-                return Ok(());
+                return self.observe(id);
             }
             let mut ready = zab.ready();
             node.last_ready = ready.number;
