@@ -9,7 +9,9 @@ use corral_watch::{WatchFilter, WatchKind};
 use crate::core::{ConnId, Core, Now};
 
 impl Core {
-    /// Answers one decoded request of an established session.
+    /// Answers one decoded request of an established session. Every reply echoes the
+    /// request's xid, the reserved ones included (ping -2, auth -4, setWatches -8): clients
+    /// send setWatches2 with an ordinary xid and match replies by it.
     pub(crate) fn dispatch(
         &mut self,
         conn: ConnId,
@@ -21,13 +23,7 @@ impl Core {
         match req {
             Request::Ping => {
                 let zxid = self.tree.last_zxid();
-                self.reply(
-                    conn,
-                    corral_jute::codes::xid::PING,
-                    zxid,
-                    ErrorCode::Ok,
-                    None,
-                );
+                self.reply(conn, xid, zxid, ErrorCode::Ok, None);
             }
             Request::CloseSession => {
                 tracing::info!("Closing session 0x{:x} at the client's request", session_id);
@@ -50,9 +46,10 @@ impl Core {
                     Some(&MultiResponse { results }),
                 );
             }
-            Request::Auth(packet) => self.add_auth(conn, &packet),
+            Request::Auth(packet) => self.add_auth(conn, xid, &packet),
             Request::SetWatches(w) => self.set_watches(
                 conn,
+                xid,
                 w.relative_zxid,
                 &w.data_watches,
                 &w.exist_watches,
@@ -62,6 +59,7 @@ impl Core {
             ),
             Request::SetWatches2(w) => self.set_watches(
                 conn,
+                xid,
                 w.relative_zxid,
                 &w.data_watches,
                 &w.exist_watches,
@@ -84,7 +82,7 @@ impl Core {
 
     /// addauth: `digest` and `ip` authenticate as ZooKeeper's providers do; any other scheme
     /// gets AuthFailed and the connection is closed, as ZooKeeper answers an unknown scheme.
-    fn add_auth(&mut self, conn: ConnId, packet: &AuthPacket) {
+    fn add_auth(&mut self, conn: ConnId, xid: i32, packet: &AuthPacket) {
         let new_ids = match packet.scheme.as_str() {
             "digest" => match std::str::from_utf8(&packet.auth.0) {
                 Ok(credentials) => Some(corral_acl::authenticate_digest(
@@ -101,7 +99,6 @@ impl Core {
             }),
             _ => None,
         };
-        let auth_xid = corral_jute::codes::xid::AUTH;
         match (new_ids, self.conns.get_mut(&conn)) {
             (Some(ids), Some(c)) => {
                 for id in ids {
@@ -109,12 +106,12 @@ impl Core {
                         c.auth_ids.push(id);
                     }
                 }
-                self.reply(conn, auth_xid, 0, ErrorCode::Ok, None);
+                self.reply(conn, xid, 0, ErrorCode::Ok, None);
             }
             _ => {
                 tracing::warn!("Authentication failed for scheme: {}", packet.scheme);
                 self.stats.auth_failed += 1;
-                self.reply(conn, auth_xid, 0, ErrorCode::AuthFailed, None);
+                self.reply(conn, xid, 0, ErrorCode::AuthFailed, None);
                 self.send_close(conn);
             }
         }
@@ -268,6 +265,7 @@ impl Core {
     fn set_watches(
         &mut self,
         conn: ConnId,
+        xid: i32,
         relative_zxid: i64,
         data: &[String],
         exist: &[String],
@@ -311,13 +309,7 @@ impl Core {
             self.watches.add(path, WatchKind::PersistentRecursive, conn);
         }
         let zxid = self.tree.last_zxid();
-        self.reply(
-            conn,
-            corral_jute::codes::xid::SET_WATCHES,
-            zxid,
-            ErrorCode::Ok,
-            None,
-        );
+        self.reply(conn, xid, zxid, ErrorCode::Ok, None);
     }
 }
 
