@@ -6,7 +6,9 @@
 //!   interop suite (Corral vs Apache ZooKeeper).
 //! - `cargo xtask interop [pytest args...]`: only the set-up, the Corral build
 //!   and the interop suite.
+//! - `cargo xtask bench [--quick]`: Corral vs Apache ZooKeeper (xtask/src/bench.rs).
 
+mod bench;
 mod runner;
 mod setup;
 
@@ -23,7 +25,8 @@ usage: cargo xtask <command>
 
 commands:
   ci                      set up (ZooKeeper, Python venv), then fmt, clippy,
-                          tests, build corral and run the interop suite
+                          tests, build corral, run the interop suite and
+                          bench --quick
   interop [pytest args]   set up, build corral, run only the interop suite
                           (with CORRAL_ORACLE_ONLY=1: no build, Apache
                           ZooKeeper on both sides, to check the harness)
@@ -31,6 +34,10 @@ commands:
                           run N seeds (default 10000) of the ZAB simulator
                           (corral-zab, release build); a failing seed prints
                           the command that replays it
+  bench [--quick] [opts]  Corral vs Apache ZooKeeper 3.8 (release build):
+                          throughput, latency, memory, restart; writes
+                          target/bench/{results.md,results.json,chart.svg}
+                          (--quick: debug build, short, target/bench/quick)
   help                    this text
 ";
 
@@ -97,6 +104,7 @@ fn main() -> ExitCode {
         Some("ci") => Err(anyhow::anyhow!("`cargo xtask ci` takes no arguments")),
         Some("interop") => interop(&args[1..]),
         Some("sim") => sim(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         Some("help") | Some("-h") | Some("--help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -146,8 +154,11 @@ fn ci() -> Result<bool> {
     if built {
         // CI always tests the real server, whatever the environment says.
         r.step("interop tests", || run_interop(&ctx, &[], true));
+        // A smoke test of the benchmark (debug binaries; asserts no time).
+        r.step("bench --quick", || bench::ci_step(&ctx));
     } else {
         r.skip("interop tests", "the corral build failed");
+        r.skip("bench --quick", "the corral build failed");
     }
     Ok(r.finish())
 }

@@ -1,1 +1,342 @@
-fn main() {}
+//! `corral-bench`: load generator and benchmark driver, Corral vs Apache ZooKeeper 3.8.
+//!
+//! ```text
+//! corral-bench suite --corral target/release/corral --out target/bench [--quick] [options]
+//! corral-bench run --addr 127.0.0.1:2181 --workload getData [--sessions 10] [--window 32]
+//!                  [--warmup 2] [--duration 10]
+//! ```
+//! `suite` (what `cargo xtask bench` runs) starts both servers itself, runs every workload at
+//! every concurrency level on each, alternating, then measures memory and restart time, and
+//! writes results.md, results.json and chart.svg into `--out`. `run` measures one workload
+//! against a server that is already running.
+//!
+//! Suite options: `--workloads a,b`, `--levels 1x1,10x32`, `--warmup S`, `--duration S`,
+//! `--jit-burst S`, `--znodes N`, `--watches N`, `--restarts N`, `--heap 3g` (ZooKeeper's
+//! -Xmx), `--java PATH`, `--only throughput|memory`, `--threads N` (the load generator's
+//! runtime threads; default 1, a current-thread runtime).
+
+mod hist;
+mod json;
+mod load;
+mod procfs;
+mod report;
+mod server;
+mod suite;
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::load::{RunSpec, Workload};
+use crate::server::Launch;
+
+/// Runtime threads of the load generator (see `--threads`). One current-thread runtime costs
+/// the least CPU per request on these 2-core machines (measured: about 2 µs per getData against
+/// 8 µs with a 2-worker multi-thread runtime, whose cross-thread wake-ups dominate), and leaves
+/// the other core to the server.
+const DEFAULT_THREADS: usize = 1;
+
+const USAGE: &str = "\
+usage:
+  corral-bench suite --corral BIN --out DIR [--quick] [--workloads a,b] [--levels 1x1,10x32]
+                     [--warmup S] [--duration S] [--jit-burst S] [--znodes N] [--watches N]
+                     [--restarts N] [--heap 3g] [--java PATH] [--only throughput|memory]
+                     [--threads N]
+  corral-bench run --addr HOST:PORT --workload NAME [--sessions N] [--window N]
+                   [--warmup S] [--duration S] [--server-pid PID] [--threads N]
+--threads N: the load generator's tokio threads (default 1: a current-thread runtime)
+workloads: create, create-seq, setData, getData, getChildren, exists, mixed, lock";
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `--threads N` (anywhere): the load generator's runtime threads; 1 = current-thread.
+    let mut threads = DEFAULT_THREADS;
+    if let Some(i) = args.iter().position(|a| a == "--threads") {
+        match args.get(i + 1).and_then(|v| v.parse::<usize>().ok()) {
+            Some(n) if n > 0 => threads = n,
+            _ => {
+                eprintln!("corral-bench: --threads takes a positive number");
+                return ExitCode::from(2);
+            }
+        }
+        args.drain(i..i + 2);
+    }
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("corral-bench: starting the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            r = dispatch(&args, threads) => r,
+            // Dropping the running suite kills the servers it started (by pid).
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("corral-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(args: &[String], threads: usize) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("suite") => suite_cmd(&args[1..], threads).await,
+        Some("run") => run_cmd(&args[1..]).await,
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+/// `--flag value` pairs and bare `--quick`.
+struct Flags {
+    pairs: Vec<(String, String)>,
+    quick: bool,
+}
+
+impl Flags {
+    fn parse(args: &[String]) -> Result<Flags> {
+        let mut pairs = Vec::new();
+        let mut quick = false;
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            if flag == "--quick" {
+                quick = true;
+                continue;
+            }
+            if !flag.starts_with("--") {
+                bail!("unexpected argument `{flag}`\n{USAGE}");
+            }
+            let value = it
+                .next()
+                .with_context(|| format!("`{flag}` needs a value"))?;
+            pairs.push((flag.trim_start_matches("--").to_string(), value.clone()));
+        }
+        Ok(Flags { pairs, quick })
+    }
+
+    fn take(&mut self, name: &str) -> Option<String> {
+        let i = self.pairs.iter().position(|(k, _)| k == name)?;
+        Some(self.pairs.remove(i).1)
+    }
+
+    fn num<T: std::str::FromStr>(&mut self, name: &str) -> Result<Option<T>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| anyhow::anyhow!("--{name} takes a number, got `{v}`")),
+        }
+    }
+
+    fn secs(&mut self, name: &str) -> Result<Option<Duration>> {
+        Ok(self
+            .num::<f64>(name)?
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64))
+    }
+
+    fn finish(self) -> Result<()> {
+        if let Some((k, _)) = self.pairs.first() {
+            bail!("unknown option `--{k}`\n{USAGE}");
+        }
+        Ok(())
+    }
+}
+
+async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
+    let mut f = Flags::parse(args)?;
+    let corral_bin = PathBuf::from(f.take("corral").context("--corral BIN is required")?);
+    let out = PathBuf::from(f.take("out").context("--out DIR is required")?);
+    let corral_bin = fs::canonicalize(&corral_bin)
+        .with_context(|| format!("the Corral binary {}", corral_bin.display()))?;
+    fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let out = fs::canonicalize(&out).with_context(|| format!("resolving {}", out.display()))?;
+    let heap = f.take("heap").unwrap_or_else(|| "3g".into());
+    let launch = Launch {
+        corral_bin,
+        java: f.take("java").unwrap_or_else(|| "java".into()),
+        jvm_flags: vec![format!("-Xmx{heap}")],
+        tick_time_ms: 2000,
+        snap_count: 100_000,
+    };
+    let mut opts = suite::Options::new(f.quick, out.clone(), launch);
+    opts.loadgen_threads = threads;
+    if let Some(list) = f.take("workloads") {
+        opts.workloads = list
+            .split(',')
+            .map(Workload::parse)
+            .collect::<Result<_>>()?;
+    }
+    if let Some(list) = f.take("levels") {
+        opts.levels = list
+            .split(',')
+            .map(|l| {
+                let (s, w) = l
+                    .split_once('x')
+                    .with_context(|| format!("a level is SESSIONSxWINDOW, got `{l}`"))?;
+                let s: usize = s.parse().with_context(|| format!("in level `{l}`"))?;
+                let w: usize = w.parse().with_context(|| format!("in level `{l}`"))?;
+                if s == 0 || w == 0 {
+                    bail!("a level needs at least one session and one request, got `{l}`");
+                }
+                Ok((s, w))
+            })
+            .collect::<Result<_>>()?;
+    }
+    if let Some(d) = f.secs("warmup")? {
+        opts.warmup = d;
+    }
+    if let Some(d) = f.secs("duration")? {
+        opts.duration = d;
+    }
+    if let Some(d) = f.secs("jit-burst")? {
+        opts.jit_burst = d;
+    }
+    if let Some(n) = f.num("znodes")? {
+        opts.znodes = n;
+    }
+    if let Some(n) = f.num("watches")? {
+        opts.watches = n;
+    }
+    if let Some(n) = f.num("restarts")? {
+        opts.restarts = n;
+    }
+    match f.take("only").as_deref() {
+        None => {}
+        Some("throughput") => opts.memory = false,
+        Some("memory") => opts.throughput = false,
+        Some(other) => bail!("--only takes throughput or memory, got `{other}`"),
+    }
+    f.finish()?;
+    if opts.duration.is_zero() {
+        bail!("--duration must be positive");
+    }
+    if opts.memory && (opts.znodes == 0 || opts.watches > opts.znodes || opts.restarts == 0) {
+        bail!("memory needs --znodes > 0, --watches <= --znodes and --restarts > 0");
+    }
+    for p in [server::ZK_JAR, server::SLF4J_NOP] {
+        if !std::path::Path::new(p).exists() {
+            bail!("{p} is missing (`cargo xtask bench` installs Apache ZooKeeper)");
+        }
+    }
+
+    let results = suite::run(opts).await?;
+    let md = report::markdown(&results);
+    let files = [
+        ("results.md", md.clone()),
+        ("results.json", report::json(&results).render()),
+        ("chart.svg", report::svg(&results)),
+    ];
+    for (name, text) in files {
+        let path = out.join(name);
+        fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("\n{md}");
+    println!(
+        "wrote {0}/results.md, {0}/results.json, {0}/chart.svg",
+        out.display()
+    );
+    Ok(())
+}
+
+async fn run_cmd(args: &[String]) -> Result<()> {
+    let mut f = Flags::parse(args)?;
+    let addr = f.take("addr").context("--addr HOST:PORT is required")?;
+    let workload = Workload::parse(&f.take("workload").context("--workload is required")?)?;
+    let spec = RunSpec {
+        workload,
+        sessions: f.num("sessions")?.unwrap_or(10),
+        window: f.num("window")?.unwrap_or(32),
+        warmup: f.secs("warmup")?.unwrap_or(Duration::from_secs(2)),
+        duration: f.secs("duration")?.unwrap_or(Duration::from_secs(10)),
+    };
+    let pid = f.num::<u32>("server-pid")?;
+    f.finish()?;
+    let prefix = format!("/corral-bench-{}", std::process::id());
+    let clients = load::connect_all(&addr, 1).await?;
+    load::prepare(&clients[0], workload, &prefix).await?;
+    let r = load::run(&addr, &prefix, &spec, pid, procfs::clock_ticks()).await?;
+    println!(
+        "{} {}x{}: {:.0} ops/s, p50 {:.3} ms, p99 {:.3} ms, p999 {:.3} ms, errors {:?}; cpu: \
+         load generator {:.2} cores{} (the nodes under {prefix} are left in place)",
+        workload.name(),
+        spec.sessions,
+        spec.window,
+        r.ops_per_sec,
+        r.p50_us / 1000.0,
+        r.p99_us / 1000.0,
+        r.p999_us / 1000.0,
+        r.errors,
+        r.cpu.bench_cores,
+        pid.map(|_| format!(", server {:.2} cores", r.cpu.server_cores))
+            .unwrap_or_default(),
+    );
+    load::close_all(clients).await;
+    Ok(())
+}
+
+/// The current UTC time from `date`, else seconds since the epoch.
+pub fn utc_now() -> String {
+    command_line(&["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"]).unwrap_or_else(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!("unix {secs}")
+    })
+}
+
+/// The first line a command prints (stdout, else stderr), if it runs.
+pub fn command_line(argv: &[&str]) -> Option<String> {
+    let (prog, args) = argv.split_first()?;
+    let out = Command::new(prog).args(args).output().ok()?;
+    let text = if out.stdout.is_empty() {
+        out.stderr
+    } else {
+        out.stdout
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .next()
+        .map(|l| l.trim().to_string())
+}
+
+/// The git commit of the working directory and whether crates/ has local changes (what the
+/// Corral binary was presumably built from).
+pub fn git_state() -> String {
+    let Some(rev) = command_line(&["git", "rev-parse", "--short", "HEAD"]) else {
+        return "an unknown revision (no git)".into();
+    };
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--", "crates"])
+        .output()
+        .map(|o| o.stdout.iter().filter(|b| **b == b'\n').count())
+        .unwrap_or(0);
+    if dirty == 0 {
+        format!("commit {rev}")
+    } else {
+        format!("commit {rev} with {dirty} changed file(s) under crates/")
+    }
+}

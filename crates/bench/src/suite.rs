@@ -1,0 +1,446 @@
+//! The whole comparison: every workload at every concurrency level against Apache ZooKeeper
+//! and Corral, alternating which server goes first; then memory (RSS after loading N znodes
+//! and with W watches set) and restart time (start to first served read) on each server's
+//! own data directory. Writes results.md, results.json and chart.svg.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use tokio::task::JoinSet;
+
+use crate::load::{self, RunResult, RunSpec, Workload};
+use crate::report;
+use crate::server::{mntr_value, Kind, Launch, Site};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub quick: bool,
+    pub out: PathBuf,
+    pub launch: Launch,
+    pub workloads: Vec<Workload>,
+    /// (sessions, outstanding requests per session)
+    pub levels: Vec<(usize, usize)>,
+    pub warmup: Duration,
+    pub duration: Duration,
+    /// An untimed burst of each workload against each freshly started server (JIT warm-up).
+    pub jit_burst: Duration,
+    pub znodes: usize,
+    pub watches: usize,
+    pub restarts: usize,
+    pub throughput: bool,
+    pub memory: bool,
+    /// The load generator's runtime threads (1: current-thread), for the report.
+    pub loadgen_threads: usize,
+}
+
+impl Options {
+    pub fn new(quick: bool, out: PathBuf, launch: Launch) -> Options {
+        let (levels, warmup, duration, jit_burst, znodes, watches, restarts) = if quick {
+            (
+                vec![(1, 1), (10, 16)],
+                Duration::from_millis(200),
+                Duration::from_millis(600),
+                Duration::ZERO,
+                10_000,
+                1_000,
+                1,
+            )
+        } else {
+            (
+                vec![(1, 1), (1, 32), (10, 32), (100, 32)],
+                Duration::from_secs(2),
+                Duration::from_secs(10),
+                Duration::from_secs(3),
+                1_000_000,
+                100_000,
+                3,
+            )
+        };
+        Options {
+            quick,
+            out,
+            launch,
+            workloads: Workload::ALL.to_vec(),
+            levels,
+            warmup,
+            duration,
+            jit_burst,
+            znodes,
+            watches,
+            restarts,
+            throughput: true,
+            memory: true,
+            loadgen_threads: 1,
+        }
+    }
+}
+
+/// Both servers' figures for one workload at one level.
+pub struct Cell {
+    pub workload: Workload,
+    pub sessions: usize,
+    pub window: usize,
+    /// Which server ran first.
+    pub first: Kind,
+    pub zookeeper: RunResult,
+    pub corral: RunResult,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    pub rss_idle: u64,
+    pub rss_loaded: u64,
+    pub rss_watches: u64,
+    pub load_secs: f64,
+    pub watch_secs: f64,
+    pub znode_count: Option<u64>,
+    pub watch_count: Option<u64>,
+    pub disk_apparent: u64,
+    pub disk_allocated: u64,
+    pub files: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Restart {
+    pub ready_secs: Vec<f64>,
+    pub first_read_secs: Vec<f64>,
+    pub rss_after: Vec<u64>,
+    pub znode_count: Option<u64>,
+}
+
+pub struct Results {
+    pub opts: Options,
+    pub started_utc: String,
+    pub cells: Vec<Cell>,
+    pub memory: Option<(Memory, Memory)>,
+    pub restart: Option<(Restart, Restart)>,
+    pub total_secs: f64,
+}
+
+const PREFIX: &str = "/b";
+const MEM_PREFIX: &str = "/mem";
+const MEM_FANOUT: usize = 1_000;
+
+fn mem_path(i: usize) -> String {
+    format!("{MEM_PREFIX}/p{}/n{}", i / MEM_FANOUT, i % MEM_FANOUT)
+}
+
+pub async fn run(opts: Options) -> Result<Results> {
+    let t0 = Instant::now();
+    let started_utc = crate::utc_now();
+    let work = opts.out.join("work");
+    fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let ticks = crate::procfs::clock_ticks();
+    let mut results = Results {
+        opts: opts.clone(),
+        started_utc,
+        cells: Vec::new(),
+        memory: None,
+        restart: None,
+        total_secs: 0.0,
+    };
+    if opts.throughput {
+        throughput(&opts, &work, ticks, &mut results.cells).await?;
+    }
+    if opts.memory {
+        let (mem, restart) = memory_and_restart(&opts, &work).await?;
+        results.memory = Some(mem);
+        results.restart = Some(restart);
+    }
+    if let Err(e) = fs::remove_dir_all(&work) {
+        eprintln!("note: could not remove {}: {e}", work.display());
+    }
+    results.total_secs = t0.elapsed().as_secs_f64();
+    Ok(results)
+}
+
+async fn throughput(
+    opts: &Options,
+    work: &std::path::Path,
+    ticks: f64,
+    cells: &mut Vec<Cell>,
+) -> Result<()> {
+    let launch = &opts.launch;
+    let mut cell_no = 0usize;
+    for &workload in &opts.workloads {
+        println!("\n== {} ({})", workload.name(), workload.describe());
+        let zk_site = Site::create(Kind::ZooKeeper, work.join("tp-zookeeper"), launch)?;
+        let corral_site = Site::create(Kind::Corral, work.join("tp-corral"), launch)?;
+        let zk = zk_site.start(launch, Duration::from_secs(60)).await?;
+        let corral = corral_site.start(launch, Duration::from_secs(60)).await?;
+        for server in [&zk, &corral] {
+            let client = load::connect_all(&server.addr, 1).await?;
+            load::prepare(&client[0], workload, PREFIX)
+                .await
+                .with_context(|| {
+                    format!("preparing {} on {}", workload.name(), server.kind.name())
+                })?;
+            load::close_all(client).await;
+            if !opts.jit_burst.is_zero() {
+                let spec = RunSpec {
+                    workload,
+                    sessions: 10,
+                    window: 32,
+                    warmup: Duration::ZERO,
+                    duration: opts.jit_burst,
+                };
+                load::run(&server.addr, PREFIX, &spec, None, ticks).await?;
+            }
+        }
+        for &(sessions, window) in &opts.levels {
+            let spec = RunSpec {
+                workload,
+                sessions,
+                window,
+                warmup: opts.warmup,
+                duration: opts.duration,
+            };
+            let order = if cell_no & 1 == 0 {
+                [&zk, &corral]
+            } else {
+                [&corral, &zk]
+            };
+            cell_no += 1;
+            let mut got: Vec<(Kind, RunResult)> = Vec::new();
+            for server in order {
+                let r = load::run(&server.addr, PREFIX, &spec, Some(server.pid), ticks)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "{} with {sessions}x{window} on {}",
+                            workload.name(),
+                            server.kind.name()
+                        )
+                    })?;
+                println!(
+                    "  {:<11} {:>3} x {:<3} {:<9} {:>9.0} ops/s  p50 {:>8.3} ms  p99 {:>8.3} ms  \
+                     p999 {:>8.3} ms  cpu server {:.2} loadgen {:.2} other {:.2} idle {:.2}{}",
+                    workload.name(),
+                    sessions,
+                    window,
+                    server.kind.name(),
+                    r.ops_per_sec,
+                    r.p50_us / 1000.0,
+                    r.p99_us / 1000.0,
+                    r.p999_us / 1000.0,
+                    r.cpu.server_cores,
+                    r.cpu.bench_cores,
+                    r.cpu.other_cores,
+                    r.cpu.idle_cores,
+                    if r.error_count() > 0 {
+                        format!("  errors {:?}", r.errors)
+                    } else {
+                        String::new()
+                    }
+                );
+                got.push((server.kind, r));
+            }
+            let take = |k: Kind| {
+                got.iter()
+                    .find(|(kind, _)| *kind == k)
+                    .map(|(_, r)| r.clone())
+                    .context("a server's result is missing")
+            };
+            cells.push(Cell {
+                workload,
+                sessions,
+                window,
+                first: order[0].kind,
+                zookeeper: take(Kind::ZooKeeper)?,
+                corral: take(Kind::Corral)?,
+            });
+        }
+        zk.stop()?;
+        corral.stop()?;
+        for dir in [&zk_site.dir, &corral_site.dir] {
+            fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets `count` data watches (exists) on distinct loaded znodes, spread over `sessions`
+/// sessions, which are returned open (the watches live as long as they do).
+async fn set_watches(
+    addr: &str,
+    count: usize,
+    sessions: usize,
+) -> Result<Vec<corral_client::Client>> {
+    let clients = load::connect_all(addr, sessions).await?;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = JoinSet::new();
+    for client in &clients {
+        for _ in 0..64 {
+            let (client, next) = (client.clone(), next.clone());
+            tasks.spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= count {
+                        return Ok::<_, corral_client::Error>(());
+                    }
+                    let (stat, _watch) = client.exists_w(&mem_path(i)).await?;
+                    if stat.is_none() {
+                        return Err(corral_client::Error::Protocol(format!(
+                            "{} does not exist",
+                            mem_path(i)
+                        )));
+                    }
+                }
+            });
+        }
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.context("a watch task panicked")?
+            .context("setting watches")?;
+    }
+    Ok(clients)
+}
+
+async fn memory_and_restart(
+    opts: &Options,
+    work: &std::path::Path,
+) -> Result<((Memory, Memory), (Restart, Restart))> {
+    let launch = &opts.launch;
+    let n = opts.znodes;
+    let parents = n.div_ceil(MEM_FANOUT);
+    println!(
+        "\n== memory: {n} znodes of {} bytes ({parents} parents x {MEM_FANOUT}), then {} watches",
+        load::VALUE_SIZE,
+        opts.watches
+    );
+    let mut sites = Vec::new();
+    let mut mems = Vec::new();
+    for kind in [Kind::ZooKeeper, Kind::Corral] {
+        let site = Site::create(kind, work.join(format!("mem-{}", kind.name())), launch)?;
+        let server = site.start(launch, Duration::from_secs(60)).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut m = Memory {
+            rss_idle: server.rss()?,
+            ..Memory::default()
+        };
+        let clients = load::connect_all(&server.addr, 4).await?;
+        load::create_many(
+            &clients[..1],
+            1,
+            1,
+            Bytes::new(),
+            Arc::new(|_| MEM_PREFIX.to_string()),
+        )
+        .await?;
+        load::create_many(
+            &clients,
+            parents,
+            64,
+            Bytes::new(),
+            Arc::new(|i| format!("{MEM_PREFIX}/p{i}")),
+        )
+        .await?;
+        m.load_secs = load::create_many(&clients, n, 256, load::value(), Arc::new(mem_path))
+            .await?
+            .as_secs_f64();
+        load::close_all(clients).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        m.rss_loaded = server.rss()?;
+        let t = Instant::now();
+        let watchers = set_watches(&server.addr, opts.watches, 10).await?;
+        m.watch_secs = t.elapsed().as_secs_f64();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        m.rss_watches = server.rss()?;
+        m.znode_count = mntr_value(&server.addr, "zk_znode_count").await?;
+        m.watch_count = mntr_value(&server.addr, "zk_watch_count").await?;
+        load::close_all(watchers).await;
+        server.stop()?;
+        (m.disk_apparent, m.disk_allocated) = crate::procfs::disk_usage(&site.data_dir())?;
+        m.files = list_files(&site.data_dir())?;
+        println!(
+            "  {:<9} load {:.1} s ({:.0} creates/s); RSS idle {} loaded {} with watches {}; \
+             mntr znodes {:?} watches {:?}; disk {} allocated",
+            kind.name(),
+            m.load_secs,
+            n as f64 / m.load_secs,
+            report::mib(m.rss_idle),
+            report::mib(m.rss_loaded),
+            report::mib(m.rss_watches),
+            m.znode_count,
+            m.watch_count,
+            report::mib(m.disk_allocated),
+        );
+        sites.push(site);
+        mems.push(m);
+    }
+
+    println!(
+        "\n== restart on the data written above ({} rounds)",
+        opts.restarts
+    );
+    let mut restarts = [Restart::default(), Restart::default()];
+    for round in 0..opts.restarts {
+        let order = if round & 1 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let site = &sites[i];
+            let mut server = site.spawn(launch)?;
+            let ready = server.wait_ready(Duration::from_secs(600)).await?;
+            let client = load::connect_all(&server.addr, 1).await?;
+            let last = mem_path(n - 1);
+            client[0]
+                .get_data(&last)
+                .await
+                .with_context(|| format!("reading {last} after the restart"))?;
+            let first_read = server.started.elapsed();
+            let r = &mut restarts[i];
+            r.ready_secs.push(ready.as_secs_f64());
+            r.first_read_secs.push(first_read.as_secs_f64());
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            r.rss_after.push(server.rss()?);
+            r.znode_count = mntr_value(&server.addr, "zk_znode_count").await?;
+            load::close_all(client).await;
+            println!(
+                "  {:<9} round {}: srvr ready {:.3} s, first read {:.3} s, RSS {}",
+                site.kind.name(),
+                round + 1,
+                ready.as_secs_f64(),
+                first_read.as_secs_f64(),
+                report::mib(*r.rss_after.last().unwrap_or(&0)),
+            );
+            server.stop()?;
+        }
+    }
+    for site in &sites {
+        fs::remove_dir_all(&site.dir)
+            .with_context(|| format!("removing {}", site.dir.display()))?;
+    }
+    let [zr, cr] = restarts;
+    let mut mems = mems.into_iter();
+    let zm = mems.next().context("no ZooKeeper memory figures")?;
+    let cm = mems.next().context("no Corral memory figures")?;
+    Ok(((zm, cm), (zr, cr)))
+}
+
+fn list_files(dir: &std::path::Path) -> Result<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).with_context(|| format!("listing {}", d.display()))? {
+            let entry = entry.with_context(|| format!("listing {}", d.display()))?;
+            let meta = entry
+                .metadata()
+                .with_context(|| format!("stat {}", entry.path().display()))?;
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                let rel = entry
+                    .path()
+                    .strip_prefix(dir)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                out.push((rel, meta.len()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
