@@ -81,3 +81,34 @@ async fn a_failed_fsync_never_acknowledges_a_write() {
     assert_eq!(c.get(2, "/later").await.err(), Some(-101));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_session_that_never_returns_expires_after_a_restart() {
+    let dir = fresh_dir("expire");
+    // tickTime 100: the 30 s the client asks for is negotiated down to 2 s (20 ticks).
+    let cfg = "tickTime=100\n";
+    let server = start_in(&dir, cfg, None).await;
+    let (mut c, session) = RawClient::resume(server.addr, 0, &[0; 16]).await;
+    assert_eq!(session.timeout, 2000);
+    assert_eq!(c.create(1, "/eph", b"e", 1).await.map(|h| h.err), Some(0));
+    server.stop().await;
+    drop(c);
+
+    let server = start_in(&dir, cfg, None).await;
+    let mut watcher = RawClient::connect(server.addr).await;
+    assert!(watcher.get(1, "/eph").await.is_ok(), "restored with its session");
+    // The restored session gets a full timeout from the restart, then expires; its ephemeral
+    // goes with it. Poll, bounded in count and time.
+    let mut gone = false;
+    for xid in 2..200 {
+        if watcher.get(xid, "/eph").await.err() == Some(-101) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the ephemeral of a session that never came back is deleted");
+    let (_, resp) = RawClient::resume(server.addr, session.session_id, &session.passwd.0).await;
+    assert_eq!(resp.timeout, 0, "the expired session cannot be resumed");
+    server.stop().await;
+}
