@@ -175,6 +175,7 @@ impl Request {
     }
 
     /// Whether the request changes the tree (goes through prep/apply and gets a zxid).
+    /// Reconfig counts: ZooKeeper preps it like any write, so even a refused one takes a zxid.
     pub fn is_write(&self) -> bool {
         matches!(
             self,
@@ -185,6 +186,10 @@ impl Request {
                 | Request::Check(_)
                 | Request::Multi(_)
                 | Request::CloseSession
+                | Request::Unsupported {
+                    op: OpCode::Reconfig,
+                    ..
+                }
         )
     }
 

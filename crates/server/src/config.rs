@@ -56,6 +56,10 @@ pub struct ServerConfig {
     pub snap_retain_count: usize,
     /// `autopurge.purgeInterval`, hours; 0 (the default) never purges.
     pub purge_interval_hours: u32,
+    /// `reconfigEnabled` (default false). A standalone server refuses every reconfig: with
+    /// ReconfigDisabled when this is off, else with Unimplemented (ZooKeeper's
+    /// PrepRequestProcessor: only a leader can reconfigure).
+    pub reconfig_enabled: bool,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
 }
@@ -101,6 +105,7 @@ impl Default for ServerConfig {
             force_sync: true,
             snap_retain_count: 3,
             purge_interval_hours: 0,
+            reconfig_enabled: false,
             container_max_never_used_ms: 0,
             ignored: Vec::new(),
         }
@@ -115,7 +120,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "admin.serverPort",
     "admin.serverAddress",
     "standaloneEnabled",
-    "reconfigEnabled",
     "metricsProvider.className",
     "metricsProvider.httpPort",
     "metricsProvider.httpHost",
@@ -241,6 +245,14 @@ impl ServerConfig {
                     // ZooKeeper: anything but "no" keeps fsync on.
                     cfg.force_sync = !value.eq_ignore_ascii_case("no")
                 }
+                "reconfigEnabled" => {
+                    // QuorumPeerConfig.parseBoolean: true or false, any case.
+                    cfg.reconfig_enabled = match value.to_ascii_lowercase().as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad(format!("expected true or false, got {value:?}"))),
+                    }
+                }
                 "autopurge.snapRetainCount" => cfg.snap_retain_count = number(value)? as usize,
                 "autopurge.purgeInterval" => cfg.purge_interval_hours = number(value)?,
                 "znode.container.checkIntervalMs" => {
@@ -354,6 +366,16 @@ mod tests {
         )
         .expect_err("min > max");
         assert!(err.to_string().contains("SessionTimeout"));
+    }
+
+    #[test]
+    fn reconfig_enabled_is_a_strict_boolean() {
+        let base = "dataDir=/x\nclientPort=1\n";
+        assert!(!ServerConfig::parse(base).expect("default").reconfig_enabled);
+        let on = ServerConfig::parse(&format!("{base}reconfigEnabled=TRUE\n")).expect("true");
+        assert!(on.reconfig_enabled && on.ignored.is_empty());
+        let err = ServerConfig::parse(&format!("{base}reconfigEnabled=yes\n")).expect_err("yes");
+        assert!(err.to_string().contains("reconfigEnabled"), "{err}");
     }
 
     #[test]

@@ -34,7 +34,11 @@ impl Core {
             | Request::SetData(_)
             | Request::SetAcl(_)
             | Request::Check(_)
-            | Request::Multi(_) => self.submit_write(Some(conn), session_id, xid, &req, now),
+            | Request::Multi(_)
+            | Request::Unsupported {
+                op: OpCode::Reconfig,
+                ..
+            } => self.submit_write(Some(conn), session_id, xid, &req, now),
             Request::MultiRead(ops) => {
                 let results = ops.iter().map(|op| self.multi_read_op(conn, op)).collect();
                 let zxid = self.tree.last_zxid();
@@ -248,12 +252,6 @@ impl Core {
                     return Err(ErrorCode::NoWatcher);
                 }
                 return Ok(None);
-            }
-            Request::Unsupported { op, .. } => {
-                return Err(match op {
-                    OpCode::Reconfig => ErrorCode::ReconfigDisabled,
-                    _ => ErrorCode::Unimplemented,
-                })
             }
             _ => return Err(ErrorCode::Unimplemented),
         }))

@@ -250,10 +250,18 @@ impl Core {
             time_ms: now.wall_ms,
             auth_ids: &auth_ids,
         };
-        let body = self
-            .tree
-            .prep(&mut self.pending, &ctx, req)
-            .unwrap_or_else(TxnBody::Error);
+        let body = match req {
+            // A standalone server is no leader: ZooKeeper's PrepRequestProcessor refuses
+            // reconfig as disabled, or (reconfigEnabled=true) as unimplemented, in an error txn.
+            Request::Unsupported {
+                op: OpCode::Reconfig,
+                ..
+            } if self.config.reconfig_enabled => TxnBody::Error(ErrorCode::Unimplemented),
+            _ => self
+                .tree
+                .prep(&mut self.pending, &ctx, req)
+                .unwrap_or_else(TxnBody::Error),
+        };
         let txn = Txn {
             zxid,
             time_ms: now.wall_ms,
