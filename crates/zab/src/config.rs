@@ -144,6 +144,41 @@ pub struct Faults {
     pub skip_sync: bool,
 }
 
+#[cfg(any(test, feature = "sim"))]
+impl Faults {
+    /// Every variant, by the name `CORRAL_SIM_FAULTS` uses.
+    pub const NAMES: [&'static str; 3] = ["ack_before_durable", "commit_out_of_order", "skip_sync"];
+
+    fn flag(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "ack_before_durable" => &mut self.ack_before_durable,
+            "commit_out_of_order" => &mut self.commit_out_of_order,
+            "skip_sync" => &mut self.skip_sync,
+            _ => return None,
+        })
+    }
+
+    /// The variants named in a comma-separated list; `Err` names an unknown
+    /// one.
+    pub fn parse(list: &str) -> Result<Faults, String> {
+        let mut f = Faults::default();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            *f.flag(name)
+                .ok_or_else(|| format!("unknown fault `{name}`"))? = true;
+        }
+        Ok(f)
+    }
+
+    /// The names of the variants switched on.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut copy = *self;
+        Faults::NAMES
+            .into_iter()
+            .filter(|n| copy.flag(n).is_some_and(|on| *on))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +213,18 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn faults_by_name() {
+        assert_eq!(Faults::parse(""), Ok(Faults::default()));
+        for name in Faults::NAMES {
+            let f = Faults::parse(name).unwrap();
+            assert_ne!(f, Faults::default(), "{name}");
+            assert_eq!(f.names(), vec![name]);
+        }
+        let two = Faults::parse("skip_sync, ack_before_durable").unwrap();
+        assert_eq!(two.names(), vec!["ack_before_durable", "skip_sync"]);
+        assert!(Faults::parse("skip_sink").is_err());
     }
 }

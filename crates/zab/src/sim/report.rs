@@ -23,16 +23,7 @@ pub struct Failure {
 impl Failure {
     /// The command that replays this run.
     pub fn replay_command(&self) -> String {
-        let mut faults = Vec::new();
-        if self.faults.ack_before_durable {
-            faults.push("ack_before_durable");
-        }
-        if self.faults.commit_out_of_order {
-            faults.push("commit_out_of_order");
-        }
-        if self.faults.skip_sync {
-            faults.push("skip_sync");
-        }
+        let faults = self.faults.names();
         let f = if faults.is_empty() {
             String::new()
         } else {

@@ -12,7 +12,8 @@ mod primary_order;
 
 use bytes::Bytes;
 
-use crate::{PeerId, Status, Zxid};
+use crate::sim::storage::Stored;
+use crate::{Message, PeerId, Status, Zxid};
 
 pub use ack_durable::AckDurable;
 pub use agreement::Agreement;
@@ -43,11 +44,23 @@ pub struct Checkers {
     pub primary_order: PrimaryOrder,
     pub integrity: Integrity,
     pub ack_durable: AckDurable,
+    /// Invariants whose violations are let through, by name (see
+    /// `SimOptions::disabled`).
+    pub disabled: Vec<&'static str>,
 }
 
 impl Checkers {
+    /// `r`, unless it reports a disabled invariant.
+    pub fn keep<T: Default>(&self, r: Result<T, Violation>) -> Result<T, Violation> {
+        match r {
+            Err(v) if self.disabled.contains(&v.invariant) => Ok(T::default()),
+            r => r,
+        }
+    }
+
     pub fn status(&mut self, s: &Status) -> Result<(), Violation> {
-        self.one_leader.observe(s)
+        let r = self.one_leader.observe(s);
+        self.keep(r)
     }
 
     pub fn proposed(
@@ -56,7 +69,8 @@ impl Checkers {
         zxid: Zxid,
         payload: &Bytes,
     ) -> Result<(), Violation> {
-        self.integrity.proposed(leader, zxid, payload)
+        let r = self.integrity.proposed(leader, zxid, payload);
+        self.keep(r)
     }
 
     /// Server `id` applied `(zxid, payload)` on top of `state`.
@@ -67,18 +81,38 @@ impl Checkers {
         zxid: Zxid,
         payload: &Bytes,
     ) -> Result<(), Violation> {
-        self.integrity.delivered(id, zxid, payload)?;
-        self.durability.delivered(id, state, zxid)?;
-        let appended = self.agreement.delivered(id, state.len(), zxid, payload)?;
-        if appended {
-            self.primary_order.committed(self.agreement.global())?;
+        let r = self.integrity.delivered(id, zxid, payload);
+        self.keep(r)?;
+        let r = self.durability.delivered(id, state, zxid);
+        self.keep(r)?;
+        let r = self.agreement.delivered(id, state.len(), zxid, payload);
+        if self.keep(r)? {
+            let r = self.primary_order.committed(self.agreement.global());
+            self.keep(r)?;
         }
         Ok(())
     }
 
     /// Server `id` (re)built its state (restart or SNAP).
     pub fn recovered(&mut self, id: PeerId, state: &[(Zxid, Bytes)]) -> Result<(), Violation> {
-        self.durability
-            .recovered(id, state, self.agreement.global())
+        let r = self
+            .durability
+            .recovered(id, state, self.agreement.global());
+        self.keep(r)
+    }
+
+    /// Server `id` ends the run with `state`.
+    pub fn complete(&self, id: PeerId, state: &[(Zxid, Bytes)]) -> Result<(), Violation> {
+        let r = self.durability.complete(id, state, self.agreement.global());
+        self.keep(r)
+    }
+
+    /// Server `id` sends `msg` with `durable` on its disk.
+    pub fn sent(&mut self, id: PeerId, msg: &Message, durable: &Stored) -> Result<(), Violation> {
+        let r = match msg {
+            Message::Ack { zxid } => self.ack_durable.ack_sent(id, *zxid, durable),
+            _ => Ok(()),
+        };
+        self.keep(r)
     }
 }
