@@ -117,6 +117,15 @@ impl Config {
         crate::Zxid::MAX_COUNTER
     }
 
+    /// Is `epoch` the reserved one, that no message may carry?
+    pub(crate) fn is_reserved_epoch(&self, epoch: u32) -> bool {
+        #[cfg(any(test, feature = "sim"))]
+        if self.faults.saturate_epochs {
+            return false;
+        }
+        epoch > crate::Zxid::MAX_EPOCH
+    }
+
     /// Is this server an observer?
     pub fn is_observer(&self) -> bool {
         self.observers.contains(&self.id)
@@ -142,18 +151,35 @@ pub struct Faults {
     /// The leader skips synchronisation: every learner gets an empty DIFF,
     /// whatever its log holds.
     pub skip_sync: bool,
+    /// The leader counts an ACKEPOCH without a current epoch (ZooKeeper's
+    /// -1: the learner had accepted this epoch before, maybe from another
+    /// leader) towards its epoch quorum, so two leaders can establish one
+    /// epoch.
+    pub count_ackepoch_without_epoch: bool,
+    /// Epochs saturate at `u32::MAX` instead of running out: the leader
+    /// proposes `u32::MAX` again and again, and the reserved epoch is
+    /// accepted in FOLLOWERINFO and LEADERINFO.
+    pub saturate_epochs: bool,
 }
 
 #[cfg(any(test, feature = "sim"))]
 impl Faults {
     /// Every variant, by the name `CORRAL_SIM_FAULTS` uses.
-    pub const NAMES: [&'static str; 3] = ["ack_before_durable", "commit_out_of_order", "skip_sync"];
+    pub const NAMES: [&'static str; 5] = [
+        "ack_before_durable",
+        "commit_out_of_order",
+        "skip_sync",
+        "count_ackepoch_without_epoch",
+        "saturate_epochs",
+    ];
 
     fn flag(&mut self, name: &str) -> Option<&mut bool> {
         Some(match name {
             "ack_before_durable" => &mut self.ack_before_durable,
             "commit_out_of_order" => &mut self.commit_out_of_order,
             "skip_sync" => &mut self.skip_sync,
+            "count_ackepoch_without_epoch" => &mut self.count_ackepoch_without_epoch,
+            "saturate_epochs" => &mut self.saturate_epochs,
             _ => return None,
         })
     }

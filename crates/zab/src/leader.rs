@@ -104,7 +104,12 @@ pub(crate) struct Leader {
 /// The epoch a leader proposes over `accepted`, if there is one. Never the
 /// same again: an epoch two leaders could both establish would let them
 /// hand out the same zxids.
-fn next_epoch(accepted: u32) -> Result<u32, ZabError> {
+fn next_epoch(core: &Core, accepted: u32) -> Result<u32, ZabError> {
+    #[cfg(any(test, feature = "sim"))]
+    if core.cfg.faults.saturate_epochs {
+        return Ok(accepted.saturating_add(1));
+    }
+    let _ = core;
     accepted
         .checked_add(1)
         .filter(|&e| e <= Zxid::MAX_EPOCH)
@@ -118,7 +123,7 @@ impl Leader {
     /// successor.
     pub(crate) fn start(core: &mut Core) -> Result<(Leader, Next), ZabError> {
         let mut l = Leader {
-            epoch: next_epoch(core.accepted_epoch)?,
+            epoch: next_epoch(core, core.accepted_epoch)?,
             phase: Phase::Discovery,
             started: core.now,
             connecting: BTreeSet::from([core.id()]),
@@ -239,7 +244,13 @@ impl Leader {
                 // this epoch before, perhaps from another leader, so it is no
                 // promise to us (`Leader.waitForEpochAck`). The learner is
                 // synchronised all the same.
-                if self.phase == Phase::EpochAck && !p.observer && current_epoch.is_some() {
+                #[allow(unused_mut)]
+                let mut counts = current_epoch.is_some();
+                #[cfg(any(test, feature = "sim"))]
+                if core.cfg.faults.count_ackepoch_without_epoch {
+                    counts = true;
+                }
+                if self.phase == Phase::EpochAck && !p.observer && counts {
                     self.electing.insert(from);
                     return Ok(self.check_epoch_ack_quorum(core));
                 }
@@ -310,7 +321,7 @@ impl Leader {
         if observer != core.cfg.observers.contains(&from) {
             return reject(Next::Stay, "learner type does not match the configuration");
         }
-        if accepted > Zxid::MAX_EPOCH {
+        if core.cfg.is_reserved_epoch(accepted) {
             return reject(
                 Next::Stay,
                 format!("FOLLOWERINFO with the reserved epoch {accepted}"),
@@ -328,7 +339,7 @@ impl Leader {
             if accepted >= self.epoch {
                 // A learner that accepted the last epoch leaves us none to
                 // propose: we cannot lead.
-                self.epoch = next_epoch(accepted).map_err(|e| Rejected {
+                self.epoch = next_epoch(core, accepted).map_err(|e| Rejected {
                     next: Next::Look,
                     why: Why::Error(e),
                 })?;

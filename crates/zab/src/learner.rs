@@ -110,7 +110,7 @@ impl Learner {
         let Message::LeaderInfo { epoch } = msg else {
             return Ok(Next::Stay);
         };
-        if epoch > Zxid::MAX_EPOCH {
+        if core.cfg.is_reserved_epoch(epoch) {
             // Accepting it would leave this server no epoch to lead or
             // follow after it.
             return reject(
