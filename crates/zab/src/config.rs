@@ -160,17 +160,25 @@ pub struct Faults {
     /// proposes `u32::MAX` again and again, and the reserved epoch is
     /// accepted in FOLLOWERINFO and LEADERINFO.
     pub saturate_epochs: bool,
+    /// A learner answers LEADERINFO before the new accepted epoch is durable
+    /// (its ACKEPOCH goes to `Ready::messages`).
+    pub ackepoch_before_durable: bool,
+    /// The leader sends LEADERINFO before the epoch it proposes is durable as
+    /// its accepted epoch.
+    pub leaderinfo_before_durable: bool,
 }
 
 #[cfg(any(test, feature = "sim"))]
 impl Faults {
     /// Every variant, by the name `CORRAL_SIM_FAULTS` uses.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 7] = [
         "ack_before_durable",
         "commit_out_of_order",
         "skip_sync",
         "count_ackepoch_without_epoch",
         "saturate_epochs",
+        "ackepoch_before_durable",
+        "leaderinfo_before_durable",
     ];
 
     fn flag(&mut self, name: &str) -> Option<&mut bool> {
@@ -180,6 +188,8 @@ impl Faults {
             "skip_sync" => &mut self.skip_sync,
             "count_ackepoch_without_epoch" => &mut self.count_ackepoch_without_epoch,
             "saturate_epochs" => &mut self.saturate_epochs,
+            "ackepoch_before_durable" => &mut self.ackepoch_before_durable,
+            "leaderinfo_before_durable" => &mut self.leaderinfo_before_durable,
             _ => return None,
         })
     }

@@ -118,6 +118,18 @@ fn next_epoch(core: &Core, accepted: u32) -> Result<u32, ZabError> {
         })
 }
 
+/// LEADERINFO leaves once the epoch it proposes is durable as our accepted
+/// epoch: it is a promise to lead no other epoch below it.
+fn send_leader_info(core: &mut Core, to: PeerId, epoch: u32) {
+    let info = Message::LeaderInfo { epoch };
+    #[cfg(any(test, feature = "sim"))]
+    if core.cfg.faults.leaderinfo_before_durable {
+        core.out.messages.push((to, info));
+        return;
+    }
+    core.send_after_persist(to, info);
+}
+
 impl Leader {
     /// Starts leading, or refuses to when our accepted epoch has no
     /// successor.
@@ -152,7 +164,7 @@ impl Leader {
         core.persist(Persist::AcceptedEpoch(self.epoch));
         for (&id, p) in self.learners.iter_mut() {
             if p.stage == Stage::Connected {
-                core.send_after_persist(id, Message::LeaderInfo { epoch: self.epoch });
+                send_leader_info(core, id, self.epoch);
                 p.stage = Stage::EpochSent;
             }
         }
@@ -351,7 +363,7 @@ impl Leader {
             return Ok(self.check_epoch_quorum(core));
         }
         // The epoch is settled: a late learner gets it at once.
-        core.send_after_persist(from, Message::LeaderInfo { epoch: self.epoch });
+        send_leader_info(core, from, self.epoch);
         peer.stage = Stage::EpochSent;
         self.learners.insert(from, peer);
         Ok(Next::Stay)

@@ -135,13 +135,16 @@ impl Learner {
         };
         self.epoch = epoch;
         self.phase = Phase::Sync { header: false };
-        core.send_after_persist(
-            self.leader,
-            Message::AckEpoch {
-                current_epoch,
-                last_zxid: core.log.last(),
-            },
-        );
+        let ack = Message::AckEpoch {
+            current_epoch,
+            last_zxid: core.log.last(),
+        };
+        #[cfg(any(test, feature = "sim"))]
+        if core.cfg.faults.ackepoch_before_durable {
+            core.out.messages.push((self.leader, ack));
+            return Ok(Next::Stay);
+        }
+        core.send_after_persist(self.leader, ack);
         Ok(Next::Stay)
     }
 

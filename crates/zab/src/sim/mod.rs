@@ -616,8 +616,11 @@ impl Sim {
     }
 
     fn send(&mut self, from: PeerId, to: PeerId, msg: Message) -> Result<(), Violation> {
+        let node = &self.nodes[&from];
+        // The sender is up: messages of a crashed server are dropped first.
+        let accepted = node.zab.as_ref().map_or(0, |z| z.status().accepted_epoch);
         self.checkers
-            .sent(from, &msg, &self.nodes[&from].disk.durable)?;
+            .sent(from, &msg, accepted, &node.disk.durable)?;
         let delay = self.rng.range(1, self.max_delay);
         self.net.send(from, to, msg, self.step, delay);
         Ok(())

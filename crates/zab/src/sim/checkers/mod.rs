@@ -107,10 +107,19 @@ impl Checkers {
         self.keep(r)
     }
 
-    /// Server `id` sends `msg` with `durable` on its disk.
-    pub fn sent(&mut self, id: PeerId, msg: &Message, durable: &Stored) -> Result<(), Violation> {
+    /// Server `id`, whose engine has accepted epoch `accepted`, sends `msg`
+    /// with `durable` on its disk.
+    pub fn sent(
+        &mut self,
+        id: PeerId,
+        msg: &Message,
+        accepted: u32,
+        durable: &Stored,
+    ) -> Result<(), Violation> {
         let r = match msg {
             Message::Ack { zxid } => self.ack_durable.ack_sent(id, *zxid, durable),
+            Message::AckEpoch { .. } => self.ack_durable.ackepoch_sent(id, accepted, durable),
+            Message::LeaderInfo { epoch } => self.ack_durable.leaderinfo_sent(id, *epoch, durable),
             _ => Ok(()),
         };
         self.keep(r)
