@@ -166,12 +166,15 @@ pub struct Faults {
     /// The leader sends LEADERINFO before the epoch it proposes is durable as
     /// its accepted epoch.
     pub leaderinfo_before_durable: bool,
+    /// The leader establishes its epoch without storing it as its current
+    /// epoch.
+    pub leader_skips_current_epoch: bool,
 }
 
 #[cfg(any(test, feature = "sim"))]
 impl Faults {
     /// Every variant, by the name `CORRAL_SIM_FAULTS` uses.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "ack_before_durable",
         "commit_out_of_order",
         "skip_sync",
@@ -179,6 +182,7 @@ impl Faults {
         "saturate_epochs",
         "ackepoch_before_durable",
         "leaderinfo_before_durable",
+        "leader_skips_current_epoch",
     ];
 
     fn flag(&mut self, name: &str) -> Option<&mut bool> {
@@ -190,6 +194,7 @@ impl Faults {
             "saturate_epochs" => &mut self.saturate_epochs,
             "ackepoch_before_durable" => &mut self.ackepoch_before_durable,
             "leaderinfo_before_durable" => &mut self.leaderinfo_before_durable,
+            "leader_skips_current_epoch" => &mut self.leader_skips_current_epoch,
             _ => return None,
         })
     }

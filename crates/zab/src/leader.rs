@@ -177,8 +177,16 @@ impl Leader {
             return Next::Stay;
         }
         self.phase = Phase::NewLeader;
-        core.current_epoch = self.epoch;
-        core.persist(Persist::CurrentEpoch(self.epoch));
+        #[allow(unused_mut)]
+        let mut store = true;
+        #[cfg(any(test, feature = "sim"))]
+        if core.cfg.faults.leader_skips_current_epoch {
+            store = false;
+        }
+        if store {
+            core.current_epoch = self.epoch;
+            core.persist(Persist::CurrentEpoch(self.epoch));
+        }
         self.epoch_ready = core.next_ready;
         self.history_last = core.log.last();
         // Our settled vote now names the epoch we lead, so that every member
