@@ -82,10 +82,16 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => return Err(anyhow::anyhow!("installing a SIGTERM handler: {e}")),
+            };
         tokio::select! {
             r = dispatch(&args, threads) => r,
             // Dropping the running suite kills the servers it started (by pid).
             _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+            _ = term.recv() => Err(anyhow::anyhow!("terminated")),
         }
     });
     match result {
@@ -259,7 +265,10 @@ async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
         "wrote {0}/results.md, {0}/results.json, {0}/chart.svg",
         out.display()
     );
-    Ok(())
+    match &results.error {
+        None => Ok(()),
+        Some(e) => bail!("the benchmark stopped early: {e}"),
+    }
 }
 
 async fn run_cmd(args: &[String]) -> Result<()> {

@@ -123,6 +123,12 @@ pub fn markdown(res: &Results) -> String {
         o.duration.as_secs_f64(),
     );
 
+    if let Some(e) = &res.error {
+        let _ = writeln!(
+            md,
+            "**The run stopped early** (what follows is what was measured before): {e}\n"
+        );
+    }
     if !res.cells.is_empty() {
         md.push_str("## Throughput and latency\n\n");
         md.push_str(
@@ -221,6 +227,7 @@ pub fn markdown(res: &Results) -> String {
                 loadgen_us_per_op(k),
             );
         }
+        md.push_str(&bottleneck_note(res));
     }
 
     if let (Some((zm, cm)), Some((zr, cr))) = (&res.memory, &res.restart) {
@@ -339,13 +346,57 @@ pub fn markdown(res: &Results) -> String {
     md
 }
 
-fn run_json(r: &RunResult) -> Json {
+/// The load generator runs on `loadgen_threads` runtime threads: at this share of them busy
+/// it is taken to be the limit of the run rather than the server.
+const LOADGEN_BOUND: f64 = 0.9;
+
+fn loadgen_bound(r: &RunResult, threads: usize) -> bool {
+    r.cpu.bench_cores >= LOADGEN_BOUND * threads as f64
+}
+
+/// Where the load generator, rather than the server, may have set the figure.
+fn bottleneck_note(res: &Results) -> String {
+    let threads = res.opts.loadgen_threads.max(1);
+    let mut bound = Vec::new();
+    for c in &res.cells {
+        for (kind, r) in [(Kind::ZooKeeper, &c.zookeeper), (Kind::Corral, &c.corral)] {
+            if loadgen_bound(r, threads) {
+                bound.push(format!(
+                    "{} {}x{} on {} ({:.2} cores)",
+                    c.workload.name(),
+                    c.sessions,
+                    c.window,
+                    kind.name(),
+                    r.cpu.bench_cores
+                ));
+            }
+        }
+    }
+    let mut out = format!(
+        "\nLoad generator limit: it has {threads} runtime thread(s), so at >= {:.0}% of that \
+         busy it, not the server, sets the figure. ",
+        LOADGEN_BOUND * 100.0
+    );
+    if bound.is_empty() {
+        out.push_str("No run reached that.\n");
+    } else {
+        let _ = writeln!(out, "Runs that did: {}.", bound.join("; "));
+    }
+    out.push_str(
+        "On a 2-core machine client and server share the cores: when `idle` is near 0 the \
+         machine, not one side, is saturated, and the µs/op columns say how the CPU was split.\n",
+    );
+    out
+}
+
+fn run_json(r: &RunResult, threads: usize) -> Json {
     r.to_json()
+        .with("load_generator_bound", loadgen_bound(r, threads))
         .with("server_cpu_us_per_op", server_us_per_op(r))
         .with("load_generator_cpu_us_per_op", loadgen_us_per_op(r))
 }
 
-fn cell_json(c: &Cell) -> Json {
+fn cell_json(c: &Cell, threads: usize) -> Json {
     Json::obj()
         .with("workload", c.workload.name())
         .with("describe", c.workload.describe())
@@ -353,8 +404,8 @@ fn cell_json(c: &Cell) -> Json {
         .with("sessions", c.sessions)
         .with("window", c.window)
         .with("first", c.first.name())
-        .with("zookeeper", run_json(&c.zookeeper))
-        .with("corral", run_json(&c.corral))
+        .with("zookeeper", run_json(&c.zookeeper, threads))
+        .with("corral", run_json(&c.corral, threads))
         .with(
             "ratio_corral_over_zookeeper",
             Json::obj()
@@ -415,6 +466,7 @@ pub fn json(res: &Results) -> Json {
         .with("quick", o.quick)
         .with("total_secs", res.total_secs)
         .with("corral_source", crate::git_state())
+        .with("error", res.error.clone())
         .with(
             "machine",
             Json::obj()
@@ -454,7 +506,15 @@ pub fn json(res: &Results) -> Json {
                 .with("watches", o.watches)
                 .with("restart_rounds", o.restarts),
         )
-        .with("runs", Json::Arr(res.cells.iter().map(cell_json).collect()));
+        .with(
+            "runs",
+            Json::Arr(
+                res.cells
+                    .iter()
+                    .map(|c| cell_json(c, o.loadgen_threads.max(1)))
+                    .collect(),
+            ),
+        );
     if let (Some((zm, cm)), Some((zr, cr))) = (&res.memory, &res.restart) {
         j.push(
             "memory_and_restart",
@@ -478,6 +538,12 @@ const CORRAL_COLOR: &str = "#d95f02";
 /// Two panels over the same cells: throughput (linear) and latency p50/p99 (log scale).
 pub fn svg(res: &Results) -> String {
     let cells = &res.cells;
+    if cells.is_empty() {
+        return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"400\" height=\"40\">\
+                <text x=\"10\" y=\"25\" font-family=\"sans-serif\">no throughput runs \
+                (see results.md)</text></svg>\n"
+            .to_string();
+    }
     let n = cells.len().max(1);
     let group = 34.0;
     let left = 80.0;
@@ -595,12 +661,12 @@ pub fn svg(res: &Results) -> String {
         })
         .filter(|v| v.is_finite() && *v > 0.0)
         .collect();
-    let lo = lat.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
+    let lo = lat.iter().copied().fold(f64::INFINITY, f64::min);
+    let lo = if lo.is_finite() { lo.max(1.0) } else { 1.0 };
     let hi = lat.iter().copied().fold(1.0, f64::max);
-    let (d0, d1) = (
-        lo.log10().floor(),
-        hi.log10().ceil().max(lo.log10().floor() + 1.0),
-    );
+    // Decades of µs, at most 12 (1 µs .. 11 days).
+    let d0 = lo.log10().floor().clamp(0.0, 11.0);
+    let d1 = hi.log10().ceil().clamp(d0 + 1.0, 12.0);
     let y_of = |us: f64| top2 + h - h * (us.max(1.0).log10() - d0) / (d1 - d0);
     let _ = writeln!(
         s,
@@ -724,5 +790,73 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert_eq!(fmt_ms(0.01), "0.01");
         assert_eq!(esc("a<b"), "a&lt;b");
+    }
+
+    fn results(cells: Vec<Cell>) -> Results {
+        let launch = crate::server::Launch {
+            corral_bin: "corral".into(),
+            java: "java".into(),
+            jvm_flags: vec![],
+            tick_time_ms: 2000,
+            snap_count: 100_000,
+        };
+        Results {
+            opts: crate::suite::Options::new(true, "out".into(), launch),
+            started_utc: "now".into(),
+            cells,
+            memory: None,
+            restart: None,
+            total_secs: 1.0,
+            error: None,
+        }
+    }
+
+    fn run(ops: f64, p50: f64, p99: f64) -> RunResult {
+        RunResult {
+            ops: ops as u64,
+            secs: 1.0,
+            ops_per_sec: ops,
+            mean_us: p50,
+            p50_us: p50,
+            p90_us: p99,
+            p99_us: p99,
+            p999_us: p99,
+            max_us: p99,
+            errors: Default::default(),
+            cpu: Default::default(),
+        }
+    }
+
+    #[test]
+    fn outputs_with_no_runs_and_with_odd_figures() {
+        // No throughput runs (--only memory) and runs without a single completed operation
+        // must still render, quickly and finitely.
+        let empty = results(Vec::new());
+        assert!(svg(&empty).len() < 1000);
+        markdown(&empty);
+        json(&empty).render();
+        let cells = vec![
+            Cell {
+                workload: Workload::GetData,
+                sessions: 1,
+                window: 1,
+                first: Kind::ZooKeeper,
+                zookeeper: run(0.0, f64::NAN, f64::NAN),
+                corral: run(10.0, 5.0, 50.0),
+            },
+            Cell {
+                workload: Workload::Lock,
+                sessions: 10,
+                window: 32,
+                first: Kind::Corral,
+                zookeeper: run(1e5, 1e9, 1e12),
+                corral: run(f64::NAN, 0.0, 0.0),
+            },
+        ];
+        let res = results(cells);
+        let chart = svg(&res);
+        assert!(chart.len() < 20_000 && chart.ends_with("</svg>\n"));
+        assert!(markdown(&res).contains("| lock | 10 x 32 |"));
+        assert!(json(&res).render().contains("\"workload\": \"lock\""));
     }
 }

@@ -119,6 +119,8 @@ pub struct Results {
     pub memory: Option<(Memory, Memory)>,
     pub restart: Option<(Restart, Restart)>,
     pub total_secs: f64,
+    /// Why the run stopped early (what ran before is still reported).
+    pub error: Option<String>,
 }
 
 const PREFIX: &str = "/b";
@@ -142,19 +144,29 @@ pub async fn run(opts: Options) -> Result<Results> {
         memory: None,
         restart: None,
         total_secs: 0.0,
+        error: None,
     };
+    let mut outcome = Ok(());
     if opts.throughput {
-        throughput(&opts, &work, ticks, &mut results.cells).await?;
+        outcome = throughput(&opts, &work, ticks, &mut results.cells).await;
     }
-    if opts.memory {
-        let (mem, restart) = memory_and_restart(&opts, &work).await?;
-        results.memory = Some(mem);
-        results.restart = Some(restart);
+    if opts.memory && outcome.is_ok() {
+        match memory_and_restart(&opts, &work).await {
+            Ok((mem, restart)) => {
+                results.memory = Some(mem);
+                results.restart = Some(restart);
+            }
+            Err(e) => outcome = Err(e),
+        }
     }
-    if let Err(e) = fs::remove_dir_all(&work) {
-        eprintln!("note: could not remove {}: {e}", work.display());
+    // Kept after a failure: the servers' logs are in there.
+    if outcome.is_ok() {
+        if let Err(e) = fs::remove_dir_all(&work) {
+            eprintln!("note: could not remove {}: {e}", work.display());
+        }
     }
     results.total_secs = t0.elapsed().as_secs_f64();
+    results.error = outcome.err().map(|e| format!("{e:#}"));
     Ok(results)
 }
 
