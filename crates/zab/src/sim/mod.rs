@@ -44,8 +44,9 @@ const LIVENESS_PROPOSALS: usize = 3;
 /// Events kept for the failure report.
 const TRACE_LEN: usize = 300;
 
-/// What one run looks like; everything but `seed`, `faults` and `verbose`
-/// is drawn from the seed by [`SimOptions::from_seed`].
+/// What one run looks like; everything but `seed`, `faults`, `verbose`,
+/// `disabled` and `initial_epoch` is drawn from the seed by
+/// [`SimOptions::from_seed`].
 #[derive(Debug, Clone)]
 pub struct SimOptions {
     /// The seed.
@@ -70,7 +71,7 @@ pub struct SimOptions {
     /// shows this way that the end-to-end properties alone notice an ACK
     /// sent before fsync, or that a checker catches what another one would
     /// have caught first.
-    pub disabled: Vec<&'static str>,
+    pub disabled: Vec<String>,
     /// Accepted and current epoch on every disk at the start, as on a
     /// long-lived ensemble; near [`Zxid::MAX_EPOCH`] it runs out of epochs.
     pub initial_epoch: u32,
@@ -254,6 +255,8 @@ impl Sim {
             violation,
             trace: self.trace.iter().cloned().collect(),
             faults: self.opts.faults,
+            initial_epoch: self.opts.initial_epoch,
+            disabled: self.opts.disabled.clone(),
         }
     }
 

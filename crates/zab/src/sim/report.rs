@@ -18,19 +18,28 @@ pub struct Failure {
     pub trace: Vec<String>,
     /// The faults the engine ran with.
     pub faults: Faults,
+    /// The run's initial epoch (`SimOptions::initial_epoch`).
+    pub initial_epoch: u32,
+    /// The checkers that were off (`SimOptions::disabled`).
+    pub disabled: Vec<String>,
 }
 
 impl Failure {
     /// The command that replays this run.
     pub fn replay_command(&self) -> String {
+        let mut env = String::new();
         let faults = self.faults.names();
-        let f = if faults.is_empty() {
-            String::new()
-        } else {
-            format!("CORRAL_SIM_FAULTS={} ", faults.join(","))
-        };
+        if !faults.is_empty() {
+            env += &format!("CORRAL_SIM_FAULTS={} ", faults.join(","));
+        }
+        if self.initial_epoch != 0 {
+            env += &format!("CORRAL_SIM_EPOCH={} ", self.initial_epoch);
+        }
+        if !self.disabled.is_empty() {
+            env += &format!("CORRAL_SIM_DISABLED={} ", self.disabled.join(","));
+        }
         format!(
-            "{f}CORRAL_SIM_SEED={} cargo test -p corral-zab --lib sim::tests::replay -- --nocapture",
+            "{env}CORRAL_SIM_SEED={} cargo test -p corral-zab --lib sim::tests::replay -- --nocapture",
             self.seed
         )
     }

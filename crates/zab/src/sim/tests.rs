@@ -8,9 +8,21 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
-fn faults_from_env() -> Faults {
+/// Seed `seed` with what the environment adds (as `Failure::replay_command`
+/// prints it): `CORRAL_SIM_FAULTS`, `CORRAL_SIM_EPOCH`, `CORRAL_SIM_DISABLED`.
+fn options_from_env(seed: u64) -> SimOptions {
     let spec = std::env::var("CORRAL_SIM_FAULTS").unwrap_or_default();
-    Faults::parse(&spec).unwrap_or_else(|e| panic!("CORRAL_SIM_FAULTS: {e}"))
+    let mut opts = SimOptions::from_seed(seed);
+    opts.faults = Faults::parse(&spec).unwrap_or_else(|e| panic!("CORRAL_SIM_FAULTS: {e}"));
+    opts.initial_epoch = env_u64("CORRAL_SIM_EPOCH").map_or(0, |e| e as u32);
+    let off = std::env::var("CORRAL_SIM_DISABLED").unwrap_or_default();
+    opts.disabled = off
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .collect();
+    opts
 }
 
 fn run_seeds(start: u64, count: u64) -> Vec<Failure> {
@@ -61,8 +73,7 @@ fn replay() {
     let Some(seed) = env_u64("CORRAL_SIM_SEED") else {
         return;
     };
-    let mut opts = SimOptions::from_seed(seed);
-    opts.faults = faults_from_env();
+    let mut opts = options_from_env(seed);
     opts.verbose = true;
     println!("replaying {opts:?}");
     match run(opts) {
@@ -111,7 +122,7 @@ fn catches_ack_before_durable() {
     for seed in ACK_BEFORE_DURABLE_END_TO_END {
         let end_to_end = first_catch([seed], |o| {
             o.faults = f;
-            o.disabled = vec!["ack_durable"];
+            o.disabled = vec!["ack_durable".into()];
         });
         println!("ack_before_durable, end-to-end properties only, seed {seed}: {end_to_end:?}");
         assert_eq!(end_to_end, Some((1, "agreement")), "seed {seed}");
@@ -144,24 +155,13 @@ fn catches_skip_sync() {
 fn scan() {
     let count = env_u64("CORRAL_SIM_SEEDS").unwrap_or(1000);
     let start = env_u64("CORRAL_SIM_START").unwrap_or(0);
-    let faults = faults_from_env();
-    let epoch = env_u64("CORRAL_SIM_EPOCH").unwrap_or(0) as u32;
-    let off = std::env::var("CORRAL_SIM_DISABLED").unwrap_or_default();
-    let off: Vec<&'static str> = off
-        .split(',')
-        .filter(|n| !n.is_empty())
-        .map(|n| &*String::leak(n.to_string()))
-        .collect();
     let mut caught = std::collections::BTreeMap::<&str, Vec<u64>>::new();
     for seed in start..start + count {
-        let mut opts = SimOptions::from_seed(seed);
-        opts.faults = faults;
-        opts.initial_epoch = epoch;
-        opts.disabled = off.clone();
-        if let Err(f) = run(opts) {
+        if let Err(f) = run(options_from_env(seed)) {
             caught.entry(f.violation.invariant).or_default().push(seed);
         }
     }
+    let faults = options_from_env(start).faults;
     println!("{:?}, seeds {start}..{}:", faults.names(), start + count);
     for (invariant, seeds) in &caught {
         let first: Vec<u64> = seeds.iter().copied().take(20).collect();
@@ -195,7 +195,7 @@ fn one_leader_per_epoch_catches_epoch_reuse() {
 fn integrity_catches_epoch_reuse() {
     let caught = first_catch(0..30, |o| {
         epoch_reuse(o);
-        o.disabled = vec!["one_leader_per_epoch"];
+        o.disabled = vec!["one_leader_per_epoch".into()];
     });
     println!("epoch reuse, one_leader_per_epoch off: {caught:?}");
     assert_eq!(caught.map(|c| c.1), Some("integrity"));
