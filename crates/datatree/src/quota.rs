@@ -380,7 +380,7 @@ impl DataTree {
                 continue;
             }
             for (name, child) in node.children.iter().rev() {
-                stack.push((format!("{p}/{name}"), *child));
+                stack.push((format!("{p}/{name}"), child));
             }
         }
         for leaf in leaves {
@@ -480,7 +480,7 @@ impl DataTree {
             let node = self.node(id);
             count += 1;
             bytes += len_i64(node.data_len());
-            stack.extend(node.children.values().copied());
+            stack.extend(node.children.ids());
         }
         (count, bytes)
     }

@@ -11,8 +11,9 @@
 //!          | czxid i64 | mzxid i64 | ctime i64 | mtime i64 | pzxid i64 | ephemeral owner i64
 //!          | version i32 | cversion i32 (stored: children created) | aversion i32
 //! ```
-//! Big-endian. Nodes are written depth first, a parent before its children, children in name
-//! order; each ACL list is written once, where it is first used. Sessions are not part of the
+//! Big-endian. Nodes are written depth first, a parent before its children, children in
+//! strictly increasing (bytewise) name order, which the reader checks; each ACL list is written
+//! once, where it is first used. Sessions are not part of the
 //! tree: the server writes them next to it (after [`DataTree::write_snapshot`]'s bytes) and
 //! reads them from what [`DataTree::read_snapshot`] leaves in its input.
 //!
@@ -20,14 +21,19 @@
 //! *loading* server's [`DataTreeConfig`], and the quota index with
 //! [`DataTree::rebuild_quota_index`] (which, as ZooKeeper's `setupQuota` at load, recomputes
 //! the `zookeeper_stats` nodes' data).
+//!
+//! Loading is a single pass that builds the tree in place: each node goes into the slab with
+//! its Stat as read, the ACL list it refers to is interned once per snapshot, and a parent's
+//! children map is built in one go from the sorted names once its last child is read. No
+//! path is looked up, no event made, no quota bookkeeping done per node.
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 
 use bytes::Bytes;
 use corral_jute::records::{Acl, Id};
 
-use crate::node::{AclId, NodeId, NodeStat};
+use crate::node::{AclId, AclTable, Children, Name, Node, NodeId, NodeStat};
+use crate::tree::ROOT;
 use crate::{DataTree, DataTreeConfig};
 
 /// The first four bytes of a tree snapshot.
@@ -61,6 +67,37 @@ pub enum TreeSnapshotError {
     },
 }
 
+/// An ACL id not written yet.
+const NO_REF: u32 = u32::MAX;
+
+/// The references the snapshot being written gives the tree's ACL ids: 0, 1, ... in order of
+/// first use.
+struct AclRefs {
+    /// By ACL id: its reference, or NO_REF.
+    refs: Vec<u32>,
+    next: u32,
+}
+
+impl AclRefs {
+    /// The reference of an ACL id, and whether it is new (its list must be written).
+    fn get(&mut self, id: AclId) -> (u32, bool) {
+        let slot = id.get() as usize;
+        if slot >= self.refs.len() {
+            // Ids come from the table, so this does not happen; stay correct if it did.
+            self.refs.resize(slot + 1, NO_REF);
+        }
+        match self.refs[slot] {
+            NO_REF => {
+                let r = self.next;
+                self.next += 1;
+                self.refs[slot] = r;
+                (r, true)
+            }
+            r => (r, false),
+        }
+    }
+}
+
 /// Flush the node buffer to the writer past this size.
 const CHUNK: usize = 64 << 10;
 
@@ -75,23 +112,23 @@ impl DataTree {
         let Some(root) = self.lookup("/") else {
             return Err(io::Error::other("tree without a root"));
         };
-        // Count first, so the reader can check it got everything.
-        let mut count: u64 = 0;
-        let mut stack = vec![root];
-        while let Some(id) = stack.pop() {
-            count += 1;
-            stack.extend(self.node(id).children.values().copied());
-        }
+        // The count first, so the reader can check it got everything: every live node is
+        // reachable from the root.
+        let count = self.live_nodes() as u64;
+        debug_assert_eq!(count, self.count_reachable(root));
         buf.extend_from_slice(&count.to_be_bytes());
 
-        let mut acl_refs: HashMap<AclId, u32> = HashMap::new();
-        self.write_node(&mut buf, "", root, &mut acl_refs);
+        let mut acl_refs = AclRefs {
+            refs: vec![NO_REF; self.acls.slot_count() + 1],
+            next: 0,
+        };
+        self.write_node(&mut buf, b"", root, &mut acl_refs);
         // Depth first: a stack of children iterators.
         let mut iters = vec![self.node(root).children.iter()];
         while let Some(it) = iters.last_mut() {
             match it.next() {
-                Some((name, &id)) => {
-                    self.write_node(&mut buf, name, id, &mut acl_refs);
+                Some((name, id)) => {
+                    self.write_node(&mut buf, name.as_bytes(), id, &mut acl_refs);
                     if buf.len() >= CHUNK {
                         out.write_all(&buf)?;
                         buf.clear();
@@ -109,15 +146,9 @@ impl DataTree {
         out.write_all(&buf)
     }
 
-    fn write_node(
-        &self,
-        buf: &mut Vec<u8>,
-        name: &str,
-        id: NodeId,
-        acl_refs: &mut HashMap<AclId, u32>,
-    ) {
+    fn write_node(&self, buf: &mut Vec<u8>, name: &[u8], id: NodeId, acl_refs: &mut AclRefs) {
         let node = self.node(id);
-        put_str(buf, name);
+        put_bytes(buf, name);
         put_len(buf, node.children.len());
         match &node.data {
             None => buf.extend_from_slice(&(-1i32).to_be_bytes()),
@@ -126,16 +157,15 @@ impl DataTree {
                 buf.extend_from_slice(d);
             }
         }
-        let next = u32::try_from(acl_refs.len()).unwrap_or(u32::MAX);
-        let r = *acl_refs.entry(node.acl).or_insert(next);
+        let (r, new) = acl_refs.get(node.acl);
         buf.extend_from_slice(&r.to_be_bytes());
-        if r == next {
+        if new {
             let acl = self.acls.get(node.acl);
             put_len(buf, acl.len());
             for a in acl.iter() {
                 buf.extend_from_slice(&a.perms.to_be_bytes());
-                put_str(buf, &a.id.scheme);
-                put_str(buf, &a.id.id);
+                put_bytes(buf, a.id.scheme.as_bytes());
+                put_bytes(buf, a.id.id.as_bytes());
             }
         }
         let s = &node.stat;
@@ -157,6 +187,10 @@ impl DataTree {
     /// Reads a tree written by [`DataTree::write_snapshot`] from the front of `input`, which
     /// is advanced past it (the server's sessions can follow). `config` is the loading
     /// server's (it decides which owners are TTL nodes).
+    ///
+    /// Nodes go straight into place ([`DataTree::restore_child`]: no path walk, no events,
+    /// no quota bookkeeping), each ACL list is interned once, and the quota index is rebuilt
+    /// at the end. Damaged input is an error, never a panic.
     pub fn read_snapshot(
         input: &mut &[u8],
         config: DataTreeConfig,
@@ -173,76 +207,97 @@ impl DataTree {
         let last_zxid = r.i64()?;
         let count = r.u64()?;
         let mut tree = DataTree::with_config(config);
-        let mut acls: Vec<Vec<Acl>> = Vec::new();
+        // Room for the announced nodes, but no more than the input can hold.
+        let fit = r.remaining() / MIN_NODE_BYTES;
+        tree.reserve_nodes(usize::try_from(count).unwrap_or(usize::MAX).min(fit));
+        // The snapshot's ACL references -> the tree's ACL ids.
+        let mut acls: Vec<AclId> = Vec::new();
+        // Which of the nodes a fresh tree has (by id) were restored already: those come from
+        // the snapshot into place, once (the root is always the first record).
+        let mut restored = [false; 4];
         let mut path = String::new();
-        let mut events = Vec::new();
         let mut read: u64 = 0;
-        // Per open level: children still to read, the path length to return to after them,
-        // and the parent's id.
-        let mut frames: Vec<(u32, usize, NodeId)> = Vec::new();
+        // The open levels, innermost last.
+        let mut frames: Vec<Frame<'_>> = Vec::new();
         loop {
             let at = r.pos;
-            let rec = r.node(&mut acls)?;
+            let rec = r.node(&mut acls, &mut tree.acls)?;
             read += 1;
+            if read > count {
+                return Err(invalid(
+                    at,
+                    format!("more nodes than the {count} announced"),
+                ));
+            }
             let before = path.len();
-            let parent = frames.last().map(|f| f.2);
-            if parent.is_none() != rec.name.is_empty() || rec.name.contains('/') {
-                return Err(invalid(at, format!("bad node name {:?}", rec.name)));
-            }
-            if parent.is_some() {
-                path.push('/');
-                path.push_str(rec.name);
-            }
-            let p = if path.is_empty() { "/" } else { path.as_str() };
-            let acl = &acls[rec.acl];
-            events.clear();
-            // Only the nodes every tree starts with exist already.
-            let existing = match p == "/" || p.starts_with(crate::tree::ZOOKEEPER) {
-                true => tree.lookup(p),
-                false => None,
+            let node = Node {
+                data: rec.data,
+                stat: rec.stat,
+                acl: rec.acl,
+                children: Children::default(),
             };
-            let id = match (existing, parent) {
-                (Some(id), _) => {
-                    tree.set_data(p, rec.data.as_ref(), 0, 0, 0, &mut events)
-                        .and_then(|_| tree.set_acl(p, acl, 0))
-                        .map_err(|e| invalid(at, format!("cannot restore {p}: {e:?}")))?;
-                    id
+            let id = match frames.last_mut() {
+                None if rec.name.is_empty() => {
+                    tree.restore_in_place(ROOT, node);
+                    ROOT
                 }
-                (None, Some(parent)) => {
-                    let s = &rec.stat;
-                    // i32::MIN: leave the parent's Stat alone (it was restored exactly).
-                    tree.create_node(
-                        p,
-                        rec.data.as_ref(),
-                        acl,
-                        s.ephemeral_owner,
-                        i32::MIN,
-                        s.czxid,
-                        s.ctime,
-                        &mut events,
-                    )
-                    .map_err(|e| invalid(at, format!("cannot restore {p}: {e:?}")))?;
-                    match tree.node(parent).children.get(rec.name) {
-                        Some(&id) => id,
-                        None => return Err(invalid(at, format!("{p} missing after restore"))),
+                Some(frame) if !rec.name.is_empty() && !rec.name.contains('/') => {
+                    // Children come in strictly increasing name order: no duplicates.
+                    if frame
+                        .last
+                        .is_some_and(|last| last.as_bytes() >= rec.name.as_bytes())
+                    {
+                        return Err(invalid(
+                            at,
+                            format!("child {:?} out of order or repeated", rec.name),
+                        ));
+                    }
+                    frame.last = Some(rec.name);
+                    frame.left -= 1;
+                    path.push('/');
+                    path.push_str(rec.name);
+                    let initial = tree
+                        .initial_child(frame.id, rec.name)
+                        .filter(|&id| restored.get(id as usize) == Some(&false));
+                    match initial {
+                        Some(id) => {
+                            restored[id as usize] = true;
+                            tree.restore_in_place(id, node);
+                            id
+                        }
+                        None => {
+                            let id = tree.restore_node(&path, node);
+                            frame.kids.push((Name::new(rec.name), id));
+                            id
+                        }
                     }
                 }
-                (None, None) => return Err(invalid(at, "the tree has no root")),
+                _ => return Err(invalid(at, format!("bad node name {:?}", rec.name))),
             };
-            tree.node_mut(id).stat = rec.stat;
             if rec.children > 0 {
-                frames.push((rec.children, before, id));
-            } else {
-                path.truncate(before);
-                // Close every level this node finished.
-                while let Some(top) = frames.last_mut() {
-                    top.0 -= 1;
-                    if top.0 > 0 {
-                        break;
-                    }
-                    path.truncate(top.1);
-                    frames.pop();
+                // Room for the announced children, but no more than the input can hold.
+                let fit = (rec.children as usize).min(r.remaining() / MIN_NODE_BYTES);
+                frames.push(Frame {
+                    left: rec.children,
+                    path_len: before,
+                    id,
+                    last: None,
+                    kids: Vec::with_capacity(fit),
+                });
+                continue;
+            }
+            path.truncate(before);
+            // Close every level this node finished.
+            while let Some(top) = frames.last_mut() {
+                if top.left > 0 {
+                    break;
                 }
+                path.truncate(top.path_len);
+                let kids = std::mem::take(&mut top.kids);
+                if !tree.restore_children(top.id, kids) {
+                    return Err(invalid(r.pos, format!("duplicate child under {path:?}")));
+                }
+                frames.pop();
             }
             if frames.is_empty() {
                 break;
@@ -272,18 +327,35 @@ fn put_len(buf: &mut Vec<u8>, len: usize) {
     buf.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
 }
 
-fn put_str(buf: &mut Vec<u8>, s: &str) {
+fn put_bytes(buf: &mut Vec<u8>, s: &[u8]) {
     put_len(buf, s.len());
-    buf.extend_from_slice(s.as_bytes());
+    buf.extend_from_slice(s);
+}
+
+/// A node whose children are being read.
+struct Frame<'a> {
+    /// Children still to read.
+    left: u32,
+    /// The path length to return to after them.
+    path_len: usize,
+    id: NodeId,
+    /// The last child's name.
+    last: Option<&'a str>,
+    /// The children read so far (not counting the ones a fresh tree has).
+    kids: Vec<(Name, NodeId)>,
 }
 
 struct NodeRecord<'a> {
     name: &'a str,
     children: u32,
     data: Option<Bytes>,
-    acl: usize,
+    acl: AclId,
     stat: NodeStat,
 }
+
+/// The smallest node record: name and child count, data length, ACL reference, six i64 and
+/// three i32 Stat fields.
+const MIN_NODE_BYTES: usize = 4 + 4 + 4 + 4 + 6 * 8 + 3 * 4;
 
 struct Reader<'a> {
     buf: &'a [u8],
@@ -302,6 +374,10 @@ impl<'a> Reader<'a> {
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
+    }
+
+    fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], TreeSnapshotError> {
@@ -333,7 +409,14 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(bytes).map_err(|_| invalid(at, "string is not UTF-8"))
     }
 
-    fn node(&mut self, acls: &mut Vec<Vec<Acl>>) -> Result<NodeRecord<'a>, TreeSnapshotError> {
+    /// Reads one node record. Its ACL is interned in `table` when the record defines it
+    /// (`acls` maps the snapshot's references to the ids), and a reference is taken for the
+    /// node either way.
+    fn node(
+        &mut self,
+        acls: &mut Vec<AclId>,
+        table: &mut AclTable,
+    ) -> Result<NodeRecord<'a>, TreeSnapshotError> {
         let name = self.str()?;
         let children = self.u32()?;
         let at = self.pos;
@@ -343,26 +426,36 @@ impl<'a> Reader<'a> {
             n => Some(Bytes::copy_from_slice(self.take(n as usize)?)),
         };
         let at = self.pos;
-        let acl = self.u32()? as usize;
-        if acl == acls.len() {
-            let n = self.u32()? as usize;
-            let mut list = Vec::with_capacity(n.min(1024));
-            for _ in 0..n {
-                let perms = self.i32()?;
-                let scheme = self.str()?.to_string();
-                let id = self.str()?.to_string();
-                list.push(Acl {
-                    perms,
-                    id: Id { scheme, id },
-                });
+        let acl_ref = self.u32()? as usize;
+        let acl = match acls.get(acl_ref) {
+            Some(&id) => {
+                table.retain(id);
+                id
             }
-            acls.push(list);
-        } else if acl > acls.len() {
-            return Err(invalid(
-                at,
-                format!("ACL reference {acl} before its definition"),
-            ));
-        }
+            None if acl_ref == acls.len() => {
+                let n = self.u32()? as usize;
+                // Each entry takes at least 12 bytes: no more room than the input can fill.
+                let mut list = Vec::with_capacity(n.min(self.remaining() / 12));
+                for _ in 0..n {
+                    let perms = self.i32()?;
+                    let scheme = self.str()?.to_string();
+                    let id = self.str()?.to_string();
+                    list.push(Acl {
+                        perms,
+                        id: Id { scheme, id },
+                    });
+                }
+                let id = table.intern(&list);
+                acls.push(id);
+                id
+            }
+            None => {
+                return Err(invalid(
+                    at,
+                    format!("ACL reference {acl_ref} before its definition"),
+                ))
+            }
+        };
         let mut z = [0i64; 6];
         for v in &mut z {
             *v = self.i64()?;
@@ -391,12 +484,15 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use corral_jute::codes::{CreateMode, OpCode};
+    use corral_jute::codes::{CreateMode, ErrorCode, OpCode};
     use corral_jute::request::Request;
     use proptest::prelude::*;
 
     use super::*;
-    use crate::tests::{acl_for, create, create_op, delete, digest, set, set_acl, Harness};
+    use crate::tests::{
+        acl_for, create, create_acl, create_op, delete, digest, set, set_acl, Harness,
+    };
+    use crate::TxnResult;
 
     fn config() -> DataTreeConfig {
         DataTreeConfig {
@@ -618,6 +714,203 @@ mod tests {
         );
     }
 
+    const EPH: i32 = CreateMode::Ephemeral.code();
+    const SEQ: i32 = CreateMode::PersistentSequential.code();
+
+    /// A tree with something of every kind: sequential children with gaps, ephemerals of
+    /// several sessions, containers (used and never used), a TTL node, shared and distinct
+    /// ACLs, null data, moved versions, a quota, long and non-ASCII names, a deep chain.
+    fn varied() -> Harness {
+        let mut h = Harness::with_config(config());
+        h.auth = vec![digest("u")];
+        h.create("/app", "x");
+        for _ in 0..5 {
+            h.write(&create("/app/s-", "", SEQ)).unwrap();
+        }
+        h.write(&delete("/app/s-0000000001", -1)).unwrap();
+        h.write(&delete("/app/s-0000000004", -1)).unwrap();
+        h.session = 0x200;
+        h.write(&create("/app/e1", "e", EPH)).unwrap();
+        h.write(&create("/e-", "", CreateMode::EphemeralSequential.code()))
+            .unwrap();
+        h.session = 0x300;
+        h.write(&create("/app/e3", "e", EPH)).unwrap();
+        h.session = 0x100;
+        let container = |p: &str| {
+            create_op(
+                OpCode::CreateContainer,
+                p,
+                "",
+                CreateMode::Container.code(),
+                None,
+            )
+        };
+        h.write(&container("/c1")).unwrap();
+        h.create("/c1/k", "");
+        h.write(&delete("/c1/k", -1)).unwrap();
+        h.write(&container("/c2")).unwrap();
+        h.write(&container("/c3")).unwrap();
+        h.create("/c3/k", "");
+        h.write(&create_op(
+            OpCode::CreateTtl,
+            "/t",
+            "t",
+            CreateMode::PersistentWithTtl.code(),
+            Some(500),
+        ))
+        .unwrap();
+        h.write(&create_acl("/ro", corral_acl::read_acl_unsafe(), 0))
+            .unwrap();
+        h.write(&create_acl("/secret", acl_for(31, digest("u")), 0))
+            .unwrap();
+        h.write(&set("/app", "y", -1)).unwrap();
+        h.write(&set("/app", "yy", -1)).unwrap();
+        h.write(&set_acl("/app", acl(0), -1)).unwrap();
+        h.write(&create("/zookeeper/quota/app", "", 0)).unwrap();
+        h.write(&create(
+            "/zookeeper/quota/app/zookeeper_limits",
+            "count=100,bytes=1000",
+            0,
+        ))
+        .unwrap();
+        h.write(&create(
+            "/zookeeper/quota/app/zookeeper_stats",
+            "count=0,bytes=0",
+            0,
+        ))
+        .unwrap();
+        h.create("/app/after-quota", "abc");
+        h.create("/app/a-name-longer-than-twenty-two-bytes", "long");
+        h.create("/\u{fc}n\u{ef}c\u{f8}d\u{e9}", "utf-16 counts");
+        let mut deep = String::new();
+        for i in 0..40 {
+            deep.push_str(&format!("/d{i}"));
+            h.create(&deep, "");
+        }
+        h
+    }
+
+    /// What ZooKeeper's approximate data size adds up for a tree read back from its nodes:
+    /// every path (UTF-16 units) and its data, `/` included.
+    fn size_from_reads(t: &DataTree) -> u64 {
+        all_paths(t)
+            .iter()
+            .map(|p| {
+                let data = t.get_data(p).unwrap().0.map_or(0, |d| d.len());
+                (p.encode_utf16().count() + data) as u64
+            })
+            .sum()
+    }
+
+    #[test]
+    fn a_loaded_tree_matches_node_by_node_and_goes_on_the_same() {
+        let mut h = varied();
+        let back = round_trip(&h.tree);
+        // Node by node.
+        let paths = all_paths(&h.tree);
+        assert!(paths.len() > 60, "{}", paths.len());
+        for p in &paths {
+            assert_eq!(h.tree.get_data(p), back.get_data(p), "{p}");
+            assert_eq!(h.tree.stat(p), back.stat(p), "{p}");
+            assert_eq!(h.tree.get_children(p), back.get_children(p), "{p}");
+            assert_eq!(h.tree.get_acl(p), back.get_acl(p), "{p}");
+        }
+        assert_eq!(h.tree.node_count(), back.node_count());
+        assert_eq!(back.approximate_data_size(), size_from_reads(&back));
+        // As in ZooKeeper, the running tree still counts the stats node's data as created
+        // ("count=0,bytes=0"), the loaded one its current data; otherwise the sizes agree.
+        let stats = "/zookeeper/quota/app/zookeeper_stats";
+        let stats_now = back.get_data(stats).unwrap().0.map_or(0, |d| d.len()) as u64;
+        assert_eq!(h.tree.get_data(stats), back.get_data(stats));
+        assert_eq!(
+            h.tree.approximate_data_size() + stats_now - 15,
+            back.approximate_data_size()
+        );
+        for s in [0x100, 0x200, 0x300] {
+            assert_eq!(h.tree.ephemerals(s), back.ephemerals(s), "session {s:#x}");
+        }
+        assert_eq!(back.ephemerals(0x200).len(), 2);
+        assert_eq!(back.containers(), vec!["/c1", "/c2", "/c3"]);
+        assert_eq!(back.containers_to_reap(), vec!["/c1"]);
+        assert_eq!(back.ttl_nodes(), vec!["/t"]);
+        assert_eq!(back.expired_ttls(i64::MAX / 2), vec!["/t"]);
+        assert_eq!(back.quota_paths(), vec!["/app"]);
+        assert_same_but_size(&h.tree, &back);
+
+        // Further writes answer the same on both.
+        let (app, _) = back.node_record("/app").unwrap();
+        let mut h2 = Harness::with_config(config());
+        h2.tree = back;
+        h2.zxid = h.zxid;
+        h2.time = h.time;
+        h2.auth = h.auth.clone();
+        let more = [
+            create("/app/s-", "", SEQ),
+            create("/app/e1/child", "", 0),
+            create("/app/e1", "", 0),
+            set("/app", "zzz", 2),
+            set("/app", "zzz", 2),
+            set_acl("/c2", acl(1), 0),
+            delete("/c3/k", -1),
+            create("/app/over", "0123456789", 0),
+            delete("/secret", -1),
+            create("/ro/child", "", 0),
+            Request::CloseSession,
+            create("/app/s-", "", SEQ),
+        ];
+        let mut results = Vec::new();
+        for (i, req) in more.iter().enumerate() {
+            if i == 10 {
+                h.session = 0x200;
+                h2.session = 0x200;
+            }
+            let a = h.write(req);
+            let b = h2.write(req);
+            assert_eq!(a, b, "request {i}: {req:?}");
+            results.push(b.map(|a| a.result));
+        }
+        // Sequence suffixes go on from the stored cversion (children ever created).
+        let seq = |n: i32| {
+            Ok(TxnResult::Create {
+                path: format!("/app/s-{n:010}"),
+                stat: h2.tree.stat(&format!("/app/s-{n:010}")).unwrap(),
+            })
+        };
+        assert_eq!(results[0], seq(app.cversion));
+        assert_eq!(results[11], seq(app.cversion + 2));
+        assert_eq!(results[1], Err(ErrorCode::NoChildrenForEphemerals));
+        assert_eq!(results[2], Err(ErrorCode::NodeExists));
+        assert_eq!(results[4], Err(ErrorCode::BadVersion));
+        assert_eq!(results[9], Err(ErrorCode::NoAuth));
+        assert!(h2.tree.ephemerals(0x200).is_empty());
+        assert_eq!(h2.tree.containers_to_reap(), vec!["/c1", "/c3"]);
+        assert_same_but_size(&h.tree, &h2.tree);
+    }
+
+    #[test]
+    fn children_out_of_order_or_repeated_are_refused() {
+        let mut h = Harness::with_config(config());
+        h.create("/a", "");
+        h.create("/b", "");
+        h.create("/c", "");
+        let mut out = Vec::new();
+        h.tree.write_snapshot(&mut out).unwrap();
+        let name = |n: u8| {
+            let pat = [0, 0, 0, 1, n];
+            out.windows(5).position(|w| w == pat).unwrap() + 4
+        };
+        let (a, b, c) = (name(b'a'), name(b'b'), name(b'c'));
+        for (at, to) in [(b, b'a'), (a, b'c'), (c, b'b')] {
+            let mut bad = out.clone();
+            bad[at] = to;
+            let err = DataTree::read_snapshot(&mut &bad[..], config()).unwrap_err();
+            assert!(
+                matches!(&err, TreeSnapshotError::Invalid { reason, .. } if reason.contains("out of order")),
+                "{err}"
+            );
+        }
+    }
+
     #[test]
     fn an_empty_tree_round_trips() {
         let t = DataTree::new();
@@ -663,6 +956,49 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Snapshots come from disk: a truncated or bit-flipped one is an error or some tree,
+        /// never a panic, and a tree it yields works (reads, writes, a further round trip).
+        #[test]
+        fn damaged_snapshots_never_panic(
+            ops in prop::collection::vec(op(), 1..40),
+            cut in any::<prop::sample::Index>(),
+            flips in prop::collection::vec((any::<prop::sample::Index>(), 0u8..8), 0..4),
+            truncate in any::<bool>(),
+        ) {
+            let mut h = Harness::with_config(config());
+            play(&mut h, &ops);
+            let mut out = Vec::new();
+            h.tree.write_snapshot(&mut out).unwrap();
+            let mut bad = out.clone();
+            for (at, bit) in &flips {
+                let i = at.index(bad.len());
+                bad[i] ^= 1 << bit;
+            }
+            if truncate {
+                bad.truncate(cut.index(bad.len()));
+            }
+            let result = DataTree::read_snapshot(&mut &bad[..], config());
+            if truncate {
+                prop_assert!(result.is_err(), "a truncated snapshot loaded");
+            }
+            if let Ok(t) = result {
+                let paths = all_paths(&t);
+                prop_assert_eq!(paths.len() + 1, t.node_count());
+                for p in &paths {
+                    let _ = (t.get_data(p), t.get_acl(p), t.all_children_number(p));
+                }
+                let again = round_trip(&t);
+                assert_same_but_size(&t, &again);
+                let mut h2 = Harness::with_config(config());
+                h2.tree = t;
+                play(&mut h2, &ops);
+            }
+        }
+    }
+
     /// `cargo test -p corral-datatree --release -- --ignored snapshot_speed --nocapture`
     #[test]
     #[ignore]
@@ -672,6 +1008,7 @@ mod tests {
         let data = Bytes::from(vec![b'x'; 100]);
         let mut ev = Vec::new();
         let mut zxid = 0;
+        let rss_start = rss_bytes();
         let build = std::time::Instant::now();
         for i in 0..1000 {
             zxid += 1;
@@ -687,18 +1024,60 @@ mod tests {
             }
         }
         println!("built by create_node in {:?}", build.elapsed());
-        let start = std::time::Instant::now();
-        let mut out = Vec::new();
+        if let (Some(a), Some(b)) = (rss_start, rss_bytes()) {
+            println!(
+                "built tree: {} bytes of RSS per node",
+                b.saturating_sub(a) / t.node_count() as u64
+            );
+        }
+        let mut out = Vec::with_capacity(200 << 20);
+        let (start, cpu) = (std::time::Instant::now(), cpu_time());
         t.write_snapshot(&mut out).unwrap();
         let wrote = start.elapsed();
-        let start = std::time::Instant::now();
+        let wrote_cpu = cpu_time().zip(cpu).map(|(b, a)| b.saturating_sub(a));
+        let rss_before = rss_bytes();
+        let (start, cpu) = (std::time::Instant::now(), cpu_time());
         let back = DataTree::read_snapshot(&mut &out[..], DataTreeConfig::default()).unwrap();
         let read = start.elapsed();
+        let read_cpu = cpu_time().zip(cpu).map(|(b, a)| b.saturating_sub(a));
+        let rss_after = rss_bytes();
+        for _ in 0..std::env::var("PROBE_READS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+        {
+            let (start, cpu) = (std::time::Instant::now(), cpu_time());
+            drop(DataTree::read_snapshot(&mut &out[..], DataTreeConfig::default()).unwrap());
+            let cpu = cpu_time().zip(cpu).map(|(b, a)| b.saturating_sub(a));
+            println!("read again {:?} (cpu {cpu:?})", start.elapsed());
+        }
         assert_eq!(back.node_count(), t.node_count());
+        assert_eq!(back.approximate_data_size(), t.approximate_data_size());
         println!(
-            "{} nodes, {} bytes: write {wrote:?}, read {read:?}",
+            "{} nodes, {} bytes: write {wrote:?} (cpu {wrote_cpu:?}), read {read:?} (cpu {read_cpu:?})",
             t.node_count(),
             out.len()
         );
+        if let (Some(a), Some(b)) = (rss_before, rss_after) {
+            println!(
+                "loaded tree: {} bytes of RSS per node",
+                b.saturating_sub(a) / t.node_count() as u64
+            );
+        }
+    }
+
+    /// CPU time this thread has run (Linux), for the speed probe: on a busy machine wall
+    /// time says little.
+    fn cpu_time() -> Option<std::time::Duration> {
+        let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+        Some(std::time::Duration::from_nanos(ns))
+    }
+
+    /// The process's resident set size (Linux), for the speed probe.
+    fn rss_bytes() -> Option<u64> {
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        Some(pages * 4096)
     }
 }

@@ -10,11 +10,14 @@ use corral_jute::codes::{ErrorCode, EventType};
 use corral_jute::records::{Acl, Stat};
 
 use crate::ephemeral::{self, EphemeralType};
-use crate::node::{AclTable, Node, NodeId, NodeStat};
+use crate::node::{AclTable, Children, Name, Node, NodeId, NodeStat};
 use crate::path;
 use crate::quota::QuotaIndex;
 
-const ROOT: NodeId = 0;
+pub(crate) const ROOT: NodeId = 0;
+/// How many nodes a fresh tree has (`/`, `/zookeeper`, its `quota` and `config`); in a fresh
+/// tree they hold the ids below this.
+const INITIAL_NODES: NodeId = 4;
 
 /// The nodes ZooKeeper itself owns; they cannot be deleted.
 pub(crate) const ZOOKEEPER: &str = "/zookeeper";
@@ -91,7 +94,7 @@ impl DataTree {
             data: Some(Bytes::new()),
             stat: NodeStat::default(),
             acl,
-            children: BTreeMap::new(),
+            children: Children::default(),
         };
         let root = tree.insert(system(open));
         let zk = tree.insert(system(open));
@@ -99,10 +102,10 @@ impl DataTree {
         let mut config_node = system(read);
         config_node.stat.aversion = -1;
         let config_id = tree.insert(config_node);
-        tree.node_mut(root).children.insert("zookeeper".into(), zk);
+        tree.node_mut(root).children.insert("zookeeper", zk);
         let zk_node = tree.node_mut(zk);
-        zk_node.children.insert("quota".into(), quota);
-        zk_node.children.insert("config".into(), config_id);
+        zk_node.children.insert("quota", quota);
+        zk_node.children.insert("config", config_id);
         // ZooKeeper's size counts the root twice, under "" and "/".
         tree.data_size = ["", "/", ZOOKEEPER, QUOTA, CONFIG]
             .iter()
@@ -153,7 +156,7 @@ impl DataTree {
         let rest = path.strip_prefix('/')?;
         let mut id = ROOT;
         for name in rest.split('/') {
-            id = *self.node(id).children.get(name)?;
+            id = self.node(id).children.get(name)?;
         }
         Some(id)
     }
@@ -187,7 +190,7 @@ impl DataTree {
     /// A node's child names, sorted, and its Stat; `NoNode` if absent.
     pub fn get_children(&self, path: &str) -> Result<(Vec<String>, Stat), ErrorCode> {
         let n = self.find(path).ok_or(ErrorCode::NoNode)?;
-        let names = n.children.keys().map(|k| k.to_string()).collect();
+        let names = n.children.iter().map(|(k, _)| k.to_string()).collect();
         Ok((names, self.stat_of(n)))
     }
 
@@ -239,7 +242,7 @@ impl DataTree {
         while let Some(id) = stack.pop() {
             let n = self.node(id);
             count += n.children.len();
-            stack.extend(n.children.values().copied());
+            stack.extend(n.children.ids());
         }
         Ok(crate::node::len_i32(count))
     }
@@ -248,6 +251,22 @@ impl DataTree {
     /// (under `""` and `"/"`), so one more than the number of nodes.
     pub fn node_count(&self) -> usize {
         self.live + 1
+    }
+
+    /// How many nodes the tree holds (the root once).
+    pub(crate) fn live_nodes(&self) -> usize {
+        self.live
+    }
+
+    /// How many nodes are reachable from `id`, itself included (a check of `live_nodes`).
+    pub(crate) fn count_reachable(&self, id: NodeId) -> u64 {
+        let mut count = 0;
+        let mut stack = vec![id];
+        while let Some(id) = stack.pop() {
+            count += 1;
+            stack.extend(self.node(id).children.ids());
+        }
+        count
     }
 
     /// ZooKeeper's `zk_approximate_data_size`: the sum over its node map of path length (in
@@ -307,7 +326,7 @@ impl DataTree {
             // Only a corrupt txn gets here: prep validates every created path.
             return Err(ErrorCode::BadArguments);
         }
-        if self.node(parent_id).children.contains_key(name) {
+        if self.node(parent_id).children.contains(name) {
             return Err(ErrorCode::NodeExists);
         }
         // Detach the data from whatever buffer it was decoded from.
@@ -318,7 +337,7 @@ impl DataTree {
             data,
             stat: NodeStat::created(zxid, time_ms, owner),
             acl: acl_id,
-            children: BTreeMap::new(),
+            children: Children::default(),
         };
         let stat = node.stat(self.config.extended_types_enabled);
         let id = self.insert(node);
@@ -332,8 +351,17 @@ impl DataTree {
             parent.stat.cversion = new_cversion;
             parent.stat.pzxid = zxid;
         }
-        parent.children.insert(name.into(), id);
+        parent.children.insert(name, id);
         self.data_size += path::java_len(path) + data_len as u64;
+        self.index_owner(path, owner);
+        self.quota_on_create(path, data_len);
+        events.push((path.to_string(), EventType::NodeCreated));
+        events.push((parent_path.to_string(), EventType::NodeChildrenChanged));
+        Ok(stat)
+    }
+
+    /// Adds a new node to the ephemeral, container or TTL index its owner puts it in.
+    fn index_owner(&mut self, path: &str, owner: i64) {
         match self.ephemeral_type(owner) {
             EphemeralType::Container => {
                 self.containers.insert(path.to_string());
@@ -349,10 +377,67 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
-        self.quota_on_create(path, data_len);
-        events.push((path.to_string(), EventType::NodeCreated));
-        events.push((parent_path.to_string(), EventType::NodeChildrenChanged));
-        Ok(stat)
+    }
+
+    // ---- bulk restore (snapshot loading) ----
+
+    /// Makes room for `additional` more nodes.
+    pub(crate) fn reserve_nodes(&mut self, additional: usize) {
+        self.nodes.reserve(additional);
+    }
+
+    /// The node a fresh tree already has as the child `name` of `parent` (`zookeeper` under
+    /// `/`, `quota` and `config` under `/zookeeper`), if there is one. Only meaningful on a
+    /// tree made by [`DataTree::with_config`] and not changed since except by restoring.
+    pub(crate) fn initial_child(&self, parent: NodeId, name: &str) -> Option<NodeId> {
+        if parent >= INITIAL_NODES {
+            return None;
+        }
+        let id = self.node(parent).children.get(name)?;
+        (id < INITIAL_NODES).then_some(id)
+    }
+
+    /// Replaces a node's data, ACL and Stat by restored ones, keeping its children (the
+    /// loader's way to restore the nodes a fresh tree already has). `node.acl` carries a
+    /// reference taken for it; the old one is released. Its children are ignored.
+    pub(crate) fn restore_in_place(&mut self, id: NodeId, node: Node) {
+        let new_len = node.data_len() as u64;
+        let old = self.node_mut(id);
+        let old_len = old.data_len() as u64;
+        let old_acl = old.acl;
+        old.data = node.data;
+        old.stat = node.stat;
+        old.acl = node.acl;
+        self.acls.release(old_acl);
+        self.data_size = (self.data_size + new_len).saturating_sub(old_len);
+    }
+
+    /// Adds a restored node, for loading a snapshot: no path walk, no events, no quota
+    /// bookkeeping (the loader rebuilds the quota index once at the end), the node's Stat
+    /// taken as it is. `path` is its full path (for the approximate data size and the
+    /// ephemeral, container and TTL indexes); `node.acl` carries a reference taken for it.
+    /// The node is not anyone's child until [`DataTree::restore_children`] makes it one.
+    pub(crate) fn restore_node(&mut self, path: &str, node: Node) -> NodeId {
+        let owner = node.stat.ephemeral_owner;
+        self.data_size += path::java_len(path) + node.data_len() as u64;
+        let id = self.insert(node);
+        if owner != 0 {
+            self.index_owner(path, owner);
+        }
+        id
+    }
+
+    /// Makes restored nodes the children of `parent`, for loading a snapshot. `kids` must be
+    /// in strictly increasing name order (the loader checks it). `false` if the parent
+    /// already has a child of one of those names (only the nodes a fresh tree has can).
+    pub(crate) fn restore_children(&mut self, parent: NodeId, kids: Vec<(Name, NodeId)>) -> bool {
+        let children = &mut self.node_mut(parent).children;
+        if children.is_empty() {
+            *children = Children::from_sorted(kids);
+            return true;
+        }
+        kids.into_iter()
+            .all(|(name, id)| children.insert(name.as_str(), id))
     }
 
     /// ZooKeeper's `DataTree.deleteNode`: the parent's pzxid is raised (never lowered), its
@@ -374,7 +459,7 @@ impl DataTree {
         if zxid > parent.stat.pzxid {
             parent.stat.pzxid = zxid;
         }
-        let id = *parent.children.get(name).ok_or(ErrorCode::NoNode)?;
+        let id = parent.children.get(name).ok_or(ErrorCode::NoNode)?;
         if id == ROOT || !self.node(id).children.is_empty() {
             // Only a corrupt txn gets here: prep refuses both.
             return Err(ErrorCode::NotEmpty);
