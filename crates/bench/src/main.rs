@@ -333,8 +333,14 @@ pub fn command_line(argv: &[&str]) -> Option<String> {
 }
 
 /// The git commit of the working directory and whether crates/ has local changes (what the
-/// Corral binary was presumably built from).
+/// Corral binary was presumably built from); `CORRAL_BENCH_SOURCE` overrides it (for a build
+/// from an exported tree without .git).
 pub fn git_state() -> String {
+    if let Ok(s) = std::env::var("CORRAL_BENCH_SOURCE") {
+        if !s.is_empty() {
+            return s;
+        }
+    }
     let Some(rev) = command_line(&["git", "rev-parse", "--short", "HEAD"]) else {
         return "an unknown revision (no git)".into();
     };
