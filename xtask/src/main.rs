@@ -6,9 +6,12 @@
 //!   interop suite (Corral vs Apache ZooKeeper).
 //! - `cargo xtask interop [pytest args...]`: only the set-up, the Corral build
 //!   and the interop suite.
+//! - `cargo xtask kazoo [args]`: kazoo's own test suite on ZooKeeper and Corral
+//!   (xtask/src/kazoo.rs; also a step of `ci` and `interop`).
 //! - `cargo xtask bench [--quick]`: Corral vs Apache ZooKeeper (xtask/src/bench.rs).
 
 mod bench;
+mod kazoo;
 mod runner;
 mod setup;
 
@@ -28,8 +31,13 @@ commands:
                           tests, build corral, run the interop suite and
                           bench --quick
   interop [pytest args]   set up, build corral, run only the interop suite
-                          (with CORRAL_ORACLE_ONLY=1: no build, Apache
-                          ZooKeeper on both sides, to check the harness)
+                          and kazoo's own test suite (with CORRAL_ORACLE_ONLY=1:
+                          no build, Apache ZooKeeper on both sides, to check
+                          the harness)
+  kazoo [run.py args]     set up, build corral, run kazoo's own test suite on
+                          Apache ZooKeeper and Corral and compare
+                          (interop/kazoo_suite; KAZOO_SUITE=off skips it in
+                          ci/interop, KAZOO_SUITE_TESTS=a.py,b.py selects)
   sim [--seeds N] [--start S]
                           run N seeds (default 10000) of the ZAB simulator
                           (corral-zab, release build); a failing seed prints
@@ -104,6 +112,7 @@ fn main() -> ExitCode {
         Some("ci") => Err(anyhow::anyhow!("`cargo xtask ci` takes no arguments")),
         Some("interop") => interop(&args[1..]),
         Some("sim") => sim(&args[1..]),
+        Some("kazoo") => kazoo::command(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("help") | Some("-h") | Some("--help") | None => {
             print!("{USAGE}");
@@ -154,10 +163,12 @@ fn ci() -> Result<bool> {
     if built {
         // CI always tests the real server, whatever the environment says.
         r.step("interop tests", || run_interop(&ctx, &[], true));
+        kazoo::step(&ctx, &mut r, true, true, false);
         // A smoke test of the benchmark (debug binaries; asserts no time).
         r.step("bench --quick", || bench::ci_step(&ctx));
     } else {
         r.skip("interop tests", "the corral build failed");
+        kazoo::step(&ctx, &mut r, false, true, false);
         r.skip("bench --quick", "the corral build failed");
     }
     Ok(r.finish())
@@ -186,6 +197,7 @@ fn interop(pytest_args: &[String]) -> Result<bool> {
     } else {
         r.skip("interop tests", "the corral build failed");
     }
+    kazoo::step(&ctx, &mut r, built, !oracle_only, !pytest_args.is_empty());
     Ok(r.finish())
 }
 

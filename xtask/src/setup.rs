@@ -13,13 +13,23 @@ const ZOOKEEPER_JAR: &str = "/usr/share/java/zookeeper.jar";
 const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 const ZOOKEEPER_PACKAGES: &[&str] = &["zookeeper", "zookeeper-bin"];
 
-/// Pinned Python packages of the interop suite.
-const PY_PACKAGES: &[&str] = &["kazoo==2.11.0", "pytest==9.2.0", "pytest-timeout==2.4.0"];
-/// Exits 0 only if the venv has what the suite needs, at the pinned kazoo.
+/// Pinned Python packages of the interop suite, then the extra needs of kazoo's own test
+/// suite (interop/kazoo_suite; pyOpenSSL 24.3 dropped an API its harness uses).
+const PY_PACKAGES: &[&str] = &[
+    "kazoo==2.11.0",
+    "pytest==9.2.0",
+    "pytest-timeout==2.4.0",
+    "pyjks==20.0.0",
+    "objgraph==3.7.0",
+    "gevent==26.9.0",
+    "eventlet==0.41.3",
+    "pyopenssl==24.2.1",
+];
+/// Exits 0 only if the venv has what the suites need, at the pinned kazoo and pyOpenSSL.
 const PY_CHECK: &str = "\
 import importlib.metadata as m, sys
-import kazoo, pytest, pytest_timeout
-sys.exit(0 if m.version('kazoo') == '2.11.0' else 1)
+import kazoo, pytest, pytest_timeout, jks, objgraph, gevent, eventlet, OpenSSL
+sys.exit(0 if (m.version('kazoo'), m.version('pyopenssl')) == ('2.11.0', '24.2.1') else 1)
 ";
 
 /// apt-get, through sudo when we are not root; `update` runs at most once.
@@ -137,7 +147,7 @@ pub fn ensure_venv(ctx: &Ctx, apt: &mut Apt) -> Result<()> {
     run_cmd(&mut pip)?;
     if !probe(Command::new(&python).args(["-c", PY_CHECK])) {
         bail!(
-            "{} still lacks kazoo==2.11.0/pytest/pytest-timeout after pip install",
+            "{} still lacks one of {PY_PACKAGES:?} after pip install",
             python.display()
         );
     }
