@@ -5,8 +5,11 @@
 //!   Corral's embedded default (127.0.0.1:2181, data under ./corral-data).
 //! - `corral log dump [--json] <log.N>` and `corral snapshot dump [--json] <snapshot.N>` print
 //!   a txn log segment or a snapshot readably.
+//! - `corral shell [-server host:port[/chroot]] [-c "cmd; cmd"]` is ZooKeeper's command-line
+//!   client (zkCli 3.8's commands and output), for Corral and ZooKeeper alike.
 
 mod inspect;
+mod shell;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,9 +20,15 @@ use corral_server::{Server, ServerConfig};
 const USAGE: &str = "usage:
   corral server [path/to/zoo.cfg]
   corral log dump [--json] <dataLogDir/version-2/log.N>
-  corral snapshot dump [--json] <dataDir/version-2/snapshot.N>";
+  corral snapshot dump [--json] <dataDir/version-2/snapshot.N>
+  corral shell [-server host:port[,host:port...][/chroot]] [-timeout ms] [-c \"cmd; cmd\"] [cmd args...]";
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("shell") {
+        // The shell's output is zkCli's: no log lines on stderr.
+        return shell::run(&args[1..]);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -28,7 +37,6 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("server") if args.len() <= 2 => serve(args.get(1).map(PathBuf::from)),
         Some(kind @ ("log" | "snapshot")) if args.get(1).map(String::as_str) == Some("dump") => {
