@@ -96,7 +96,10 @@ async fn a_session_that_never_returns_expires_after_a_restart() {
 
     let server = start_in(&dir, cfg, None).await;
     let mut watcher = RawClient::connect(server.addr).await;
-    assert!(watcher.get(1, "/eph").await.is_ok(), "restored with its session");
+    assert!(
+        watcher.get(1, "/eph").await.is_ok(),
+        "restored with its session"
+    );
     // The restored session gets a full timeout from the restart, then expires; its ephemeral
     // goes with it. Poll, bounded in count and time.
     let mut gone = false;
@@ -107,7 +110,10 @@ async fn a_session_that_never_returns_expires_after_a_restart() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(gone, "the ephemeral of a session that never came back is deleted");
+    assert!(
+        gone,
+        "the ephemeral of a session that never came back is deleted"
+    );
     let (_, resp) = RawClient::resume(server.addr, session.session_id, &session.passwd.0).await;
     assert_eq!(resp.timeout, 0, "the expired session cannot be resumed");
     server.stop().await;

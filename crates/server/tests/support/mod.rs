@@ -76,7 +76,10 @@ pub struct RawClient {
 impl RawClient {
     pub async fn connect(addr: std::net::SocketAddr) -> RawClient {
         let (c, resp) = RawClient::resume(addr, 0, &[0; 16]).await;
-        assert!(resp.session_id != 0 && resp.timeout > 0, "a new session: {resp:?}");
+        assert!(
+            resp.session_id != 0 && resp.timeout > 0,
+            "a new session: {resp:?}"
+        );
         c
     }
 
