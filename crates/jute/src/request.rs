@@ -86,7 +86,16 @@ impl Request {
     /// Decodes the body of a request whose header carried `op`. The body must be consumed
     /// exactly, except for ops whose body ZooKeeper ignores (ping, closeSession, whoAmI).
     pub fn decode(op: OpCode, r: &mut Reader) -> Result<Request, JuteError> {
-        let req = match op {
+        let req = Request::read_body(op, r)?;
+        if !matches!(req, Request::Ping | Request::CloseSession | Request::WhoAmI) {
+            r.finish()?;
+        }
+        Ok(req)
+    }
+
+    /// Reads the body of `op` from `r`, leaving whatever follows it (a multi's next op).
+    fn read_body(op: OpCode, r: &mut Reader) -> Result<Request, JuteError> {
+        Ok(match op {
             OpCode::Create | OpCode::Create2 | OpCode::CreateContainer => Request::Create {
                 op,
                 req: CreateRequest::read(r)?,
@@ -120,9 +129,9 @@ impl Request {
             OpCode::Check => Request::Check(Jute::read(r)?),
             OpCode::Multi => Request::Multi(decode_multi(r, false)?),
             OpCode::MultiRead => Request::MultiRead(decode_multi(r, true)?),
-            OpCode::Ping => return Ok(Request::Ping),
-            OpCode::CloseSession => return Ok(Request::CloseSession),
-            OpCode::WhoAmI => return Ok(Request::WhoAmI),
+            OpCode::Ping => Request::Ping,
+            OpCode::CloseSession => Request::CloseSession,
+            OpCode::WhoAmI => Request::WhoAmI,
             OpCode::Auth => Request::Auth(Jute::read(r)?),
             OpCode::SetWatches => Request::SetWatches(Jute::read(r)?),
             OpCode::SetWatches2 => Request::SetWatches2(Jute::read(r)?),
@@ -135,13 +144,11 @@ impl Request {
             | OpCode::Reconfig
             | OpCode::Sasl
             | OpCode::CreateSession
-            | OpCode::Error => {
-                let body = r.read_rest();
-                return Ok(Request::Unsupported { op, body });
-            }
-        };
-        r.finish()?;
-        Ok(req)
+            | OpCode::Error => Request::Unsupported {
+                op,
+                body: r.read_rest(),
+            },
+        })
     }
 
     /// The op code this request is sent with.
@@ -275,34 +282,7 @@ fn decode_multi(r: &mut Reader, read_only: bool) -> Result<Vec<Request>, JuteErr
             return Err(JuteError::InvalidMultiOp(h.op));
         }
         // Each op's body is read in place; `finish` is for whole frames, not here.
-        let sub = match op {
-            OpCode::Create | OpCode::Create2 | OpCode::CreateContainer => Request::Create {
-                op,
-                req: CreateRequest::read(r)?,
-                ttl: None,
-            },
-            OpCode::CreateTtl => {
-                let t = CreateTtlRequest::read(r)?;
-                Request::Create {
-                    op,
-                    req: CreateRequest {
-                        path: t.path,
-                        data: t.data,
-                        acl: t.acl,
-                        flags: t.flags,
-                    },
-                    ttl: Some(t.ttl),
-                }
-            }
-            OpCode::Delete | OpCode::DeleteContainer => Request::Delete {
-                op,
-                req: DeleteRequest::read(r)?,
-            },
-            OpCode::SetData => Request::SetData(Jute::read(r)?),
-            OpCode::Check => Request::Check(Jute::read(r)?),
-            OpCode::GetData => Request::GetData(Jute::read(r)?),
-            _ => Request::GetChildren(Jute::read(r)?),
-        };
+        let sub = Request::read_body(op, r)?;
         ops.push(sub);
     }
 }

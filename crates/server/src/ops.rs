@@ -271,17 +271,8 @@ impl Core {
         persistent: &[String],
         recursive: &[String],
     ) {
-        for path in data {
-            match self.tree.stat(path) {
-                None => self.send_event(conn, path, EventType::NodeDeleted),
-                Some(stat) if stat.mzxid > relative_zxid => {
-                    self.send_event(conn, path, EventType::NodeDataChanged)
-                }
-                Some(_) => {
-                    self.watches.add(path, WatchKind::Data, conn);
-                }
-            }
-        }
+        // In ZooKeeper's order: data, exist, child, then the persistent kinds.
+        self.replay_watches(conn, relative_zxid, data, WatchKind::Data);
         for path in exist {
             if self.tree.stat(path).is_some() {
                 self.send_event(conn, path, EventType::NodeCreated);
@@ -289,17 +280,7 @@ impl Core {
                 self.watches.add(path, WatchKind::Data, conn);
             }
         }
-        for path in child {
-            match self.tree.stat(path) {
-                None => self.send_event(conn, path, EventType::NodeDeleted),
-                Some(stat) if stat.pzxid > relative_zxid => {
-                    self.send_event(conn, path, EventType::NodeChildrenChanged)
-                }
-                Some(_) => {
-                    self.watches.add(path, WatchKind::Child, conn);
-                }
-            }
-        }
+        self.replay_watches(conn, relative_zxid, child, WatchKind::Child);
         for path in persistent {
             self.watches.add(path, WatchKind::Persistent, conn);
         }
@@ -308,6 +289,35 @@ impl Core {
         }
         let zxid = self.tree.last_zxid();
         self.reply(conn, xid, zxid, ErrorCode::Ok, None);
+    }
+}
+
+impl Core {
+    /// Data or child watches of a reconnecting client: NodeDeleted for a node that is gone,
+    /// NodeDataChanged / NodeChildrenChanged for one changed since `relative_zxid` (its mzxid
+    /// or pzxid), otherwise the watch is registered again.
+    fn replay_watches(
+        &mut self,
+        conn: ConnId,
+        relative_zxid: i64,
+        paths: &[String],
+        kind: WatchKind,
+    ) {
+        let (changed, last_change): (EventType, fn(&Stat) -> i64) = match kind {
+            WatchKind::Child => (EventType::NodeChildrenChanged, |s| s.pzxid),
+            _ => (EventType::NodeDataChanged, |s| s.mzxid),
+        };
+        for path in paths {
+            match self.tree.stat(path) {
+                None => self.send_event(conn, path, EventType::NodeDeleted),
+                Some(stat) if last_change(&stat) > relative_zxid => {
+                    self.send_event(conn, path, changed)
+                }
+                Some(_) => {
+                    self.watches.add(path, kind, conn);
+                }
+            }
+        }
     }
 }
 
