@@ -16,7 +16,7 @@
 //! # async fn run() -> Result<(), corral_server::ServerError> {
 //! let config = ServerConfig::parse("dataDir=/tmp/corral\nclientPort=2181\nclientPortAddress=127.0.0.1\n")?;
 //! let server = Server::bind(config).await?;
-//! println!("serving on {}", server.local_addr().map_err(|e| corral_server::ServerError::Bind { addr: "127.0.0.1:2181".parse().unwrap(), source: e })?);
+//! println!("serving on {:?}", server.local_addr());
 //! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await;
 //! # Ok(()) }
 //! ```
