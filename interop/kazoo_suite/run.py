@@ -55,6 +55,13 @@ ZK_JARS = [
 # kazoo's harness uses base..base+4 for server 1 (client, election, leader,
 # admin, secure client).
 PORTS_PER_SERVER = 5
+# The java that bin/java (first on the runs' PATH) hands ZooKeeper to.
+REAL_JAVA = os.environ.get("KAZOO_SUITE_REAL_JAVA") or shutil.which(
+    "java", path=os.pathsep.join(
+        p for p in os.environ.get("PATH", "").split(os.pathsep)
+        if p and Path(p).resolve() != LAUNCHER_DIR
+    )
+) or "/usr/bin/java"
 PER_TEST_TIMEOUT = 90
 
 
@@ -120,6 +127,7 @@ class Run:
             {
                 "PATH": f"{LAUNCHER_DIR}{os.pathsep}{env.get('PATH', '')}",
                 "KAZOO_SUITE_SERVER": self.launch,
+                "KAZOO_SUITE_REAL_JAVA": REAL_JAVA,
                 "KAZOO_SUITE_PIDDIR": str(self.piddir),
                 "ZOOKEEPER_VERSION": ZK_VERSION,
                 "ZOOKEEPER_CLASSPATH": os.pathsep.join(
