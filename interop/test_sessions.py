@@ -3,6 +3,8 @@ and timeout negotiation (min = 2*tickTime, max = 20*tickTime by default)."""
 
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -137,4 +139,43 @@ def test_session_expiry_after_kill(t):
         out.append(f"events: {sorted(ev.take())}")
         out.append(f"children: {observer.get_children(r)}")
         out.append(f"observer negotiated {observer.negotiated_timeout_ms} ms")
+    return out
+
+
+def _raw_connect(addr: str, session_id: int, passwd: bytes) -> tuple[int, int]:
+    """One ConnectRequest on a fresh socket (no client library: kazoo would start a new
+    session after a refusal); returns the (timeout, session id) of the ConnectResponse."""
+    host, port = addr.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        body = struct.pack(">iqiqi", 0, 0, 30000, session_id, len(passwd)) + passwd + b"\0"
+        sock.sendall(struct.pack(">i", len(body)) + body)
+        head = sock.recv(4, socket.MSG_WAITALL)
+        (length,) = struct.unpack(">i", head)
+        reply = sock.recv(length, socket.MSG_WAITALL)
+        _, timeout, sid = struct.unpack(">iiq", reply[:16])
+        return timeout, sid
+
+
+@scenario
+def test_session_wrong_password_reconnect(t):
+    """A ConnectRequest naming a live session with the wrong password is refused (timeout 0,
+    session 0), and, as ZooKeeper's processConnectRequest closes the session's current
+    connection before it checks the password, the owner is disconnected too; the owner
+    reconnects with the right password and keeps its session and ephemerals."""
+    r = t.root
+    out = []
+    states: list[str] = []
+    with kz.clients(t, 1) as (owner,):
+        owner.add_listener(lambda state: states.append(str(state)))
+        owner.create(r, b"")
+        owner.create(f"{r}/eph", b"", ephemeral=True)
+        sid, passwd = owner.client_id
+        wrong = bytes(b ^ 0xFF for b in passwd)
+        timeout, got = _raw_connect(t.addr, sid, wrong)
+        out.append(f"wrong password answered: timeout {timeout}, same session {got == sid}, session 0 {got == 0}")
+        back = kz.wait_until(lambda: states[-2:] == ["SUSPENDED", "CONNECTED"], 10.0)
+        out.append(f"owner reconnected after being dropped: {back}, states {states}")
+        out.append(f"owner session kept: {owner.client_id[0] == sid}")
+        st = owner.exists(f"{r}/eph")
+        out.append(f"ephemeral kept: {st is not None and st.ephemeralOwner == sid}")
     return out

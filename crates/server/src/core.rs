@@ -322,9 +322,10 @@ impl Core {
         self.submit(txn, Origin::Connect { conn, response }, now);
     }
 
-    /// A client resuming its session (on this or another connection). A session that is
-    /// unknown, expired or presented with the wrong password gets timeout 0, session 0 and a
-    /// zero password, then the connection closes: the client reports Expired.
+    /// A client resuming its session (on this or another connection). The session's current
+    /// connection, if any, is closed first. A session that is unknown, expired or presented
+    /// with the wrong password gets timeout 0, session 0 and a zero password, then the
+    /// connection closes: the client reports Expired.
     fn reconnect_session(
         &mut self,
         conn: ConnId,
@@ -333,15 +334,17 @@ impl Core {
         now: Now,
     ) {
         let id = SessionId(req.session_id);
+        // The session's current connection is closed before the password is checked, as
+        // ZooKeeper does (processConnectRequest closes it with CLIENT_RECONNECT): a wrong
+        // password also disconnects the owner, which then reconnects.
+        if let Some(old) = self.session_conns.get(&req.session_id).copied() {
+            if old != conn {
+                self.send_close(old);
+                self.close_connection(old);
+            }
+        }
         match self.sessions.revalidate(id, &req.passwd.0, now.mono_ms) {
             Ok(timeout) => {
-                // The session moves to this connection: the old one is closed.
-                if let Some(old) = self.session_conns.get(&req.session_id).copied() {
-                    if old != conn {
-                        self.send_close(old);
-                        self.close_connection(old);
-                    }
-                }
                 tracing::info!("Reconnected session 0x{:x}", req.session_id);
                 let passwd = Bytes::copy_from_slice(self.sessions.password_for(id).as_bytes());
                 let response = connect_response(id.0, timeout, passwd, read_only_format);
