@@ -1,0 +1,90 @@
+//! The three outputs of a suite run, one module each: results.md ([`markdown`]), results.json
+//! with every raw figure ([`json`]) and chart.svg drawn by hand ([`svg`]); the figures they
+//! derive from the measurements (ratios, medians, CPU per operation) and their number formats
+//! are in `figures`.
+
+mod chart;
+mod figures;
+mod markdown;
+mod results_json;
+
+pub use chart::svg;
+pub use figures::mib;
+pub use markdown::markdown;
+pub use results_json::json;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{RunResult, Workload};
+    use crate::server::Kind;
+    use crate::suite::{Cell, Results};
+
+    fn results(cells: Vec<Cell>) -> Results {
+        let launch = crate::server::Launch {
+            corral_bin: "corral".into(),
+            java: "java".into(),
+            jvm_flags: vec![],
+            tick_time_ms: 2000,
+            snap_count: 100_000,
+        };
+        Results {
+            opts: crate::suite::Options::new(true, "out".into(), launch),
+            started_utc: "now".into(),
+            cells,
+            memory: None,
+            restart: None,
+            total_secs: 1.0,
+            error: None,
+        }
+    }
+
+    fn run(ops: f64, p50: f64, p99: f64) -> RunResult {
+        RunResult {
+            ops: ops as u64,
+            secs: 1.0,
+            ops_per_sec: ops,
+            mean_us: p50,
+            p50_us: p50,
+            p90_us: p99,
+            p99_us: p99,
+            p999_us: p99,
+            max_us: p99,
+            errors: Default::default(),
+            cpu: Default::default(),
+        }
+    }
+
+    #[test]
+    fn outputs_with_no_runs_and_with_odd_figures() {
+        // No throughput runs (--only memory) and runs without a single completed operation
+        // must still render, quickly and finitely.
+        let empty = results(Vec::new());
+        assert!(svg(&empty).len() < 1000);
+        markdown(&empty);
+        json(&empty).render();
+        let cells = vec![
+            Cell {
+                workload: Workload::GetData,
+                sessions: 1,
+                window: 1,
+                first: Kind::ZooKeeper,
+                zookeeper: run(0.0, f64::NAN, f64::NAN),
+                corral: run(10.0, 5.0, 50.0),
+            },
+            Cell {
+                workload: Workload::Lock,
+                sessions: 10,
+                window: 32,
+                first: Kind::Corral,
+                zookeeper: run(1e5, 1e9, 1e12),
+                corral: run(f64::NAN, 0.0, 0.0),
+            },
+        ];
+        let res = results(cells);
+        let chart = svg(&res);
+        assert!(chart.len() < 20_000 && chart.ends_with("</svg>\n"));
+        assert!(markdown(&res).contains("| lock | 10 x 32 |"));
+        assert!(json(&res).render().contains("\"workload\": \"lock\""));
+    }
+}
