@@ -26,7 +26,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::config::ServerConfig;
 use crate::pipeline::{Origin, TxnSink};
-use crate::stats::Stats;
+use crate::stats::{op_name, ConnStats, Stats};
 
 /// A connection's id, unique for the server's lifetime. Watches belong to connections, as in
 /// ZooKeeper (a ServerCnxn is the Watcher).
@@ -72,8 +72,8 @@ pub(crate) struct Conn {
     pub(crate) remote: SocketAddr,
     pub(crate) session: Option<i64>,
     pub(crate) auth_ids: Vec<Id>,
-    pub(crate) received: u64,
-    pub(crate) sent: u64,
+    /// Counters and last-request details for `cons`.
+    pub(crate) stats: ConnStats,
     /// Set once the connection is being closed: later frames are ignored, never taken for a
     /// new ConnectRequest.
     pub(crate) closing: bool,
@@ -225,8 +225,7 @@ impl Core {
                     scheme: "ip".into(),
                     id: remote.ip().to_string(),
                 }],
-                received: 0,
-                sent: 0,
+                stats: ConnStats::new(wall_now_ms()),
                 closing: false,
             },
         );
@@ -250,7 +249,7 @@ impl Core {
         self.stats.packets_received += 1;
         let has_session = match self.conns.get_mut(&conn) {
             Some(c) if !c.closing => {
-                c.received += 1;
+                c.stats.received += 1;
                 c.session.is_some()
             }
             _ => return Ok(()),
@@ -310,6 +309,10 @@ impl Core {
         // The session is this connection's from now on, so requests pipelined behind the
         // ConnectRequest queue behind the createSession txn.
         self.bind_session(conn, id);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats
+                .request(0, op_name(OpCode::CreateSession), std::time::Instant::now());
+        }
         let txn = Txn {
             zxid: self.take_zxid(),
             time_ms: now.wall_ms,
@@ -389,6 +392,11 @@ impl Core {
         };
         let request = Request::decode(op, &mut r)?;
         let started = std::time::Instant::now();
+        if !matches!(op, OpCode::Auth | OpCode::Sasl) {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.stats.request(header.xid, op_name(op), started);
+            }
+        }
         // Every request is a sign of life. A request of a session that is closing or gone is
         // answered SessionExpired in its turn (after the session's earlier requests), by `run`.
         self.sessions.touch(SessionId(session_id), now.mono_ms);
@@ -463,7 +471,7 @@ impl Core {
 
     pub(crate) fn send(&mut self, conn: ConnId, frame: Bytes) {
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.sent += 1;
+            c.stats.sent += 1;
             self.stats.packets_sent += 1;
             // A send fails only when the writer is gone, i.e. the connection is closing.
             let _ = c.tx.send(Outbound::Frame(frame));
@@ -496,6 +504,9 @@ impl Core {
             &header,
             if err == ErrorCode::Ok { body } else { None },
         );
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.response(xid, zxid, std::time::Instant::now());
+        }
         self.send(conn, out.freeze());
     }
 
@@ -534,4 +545,11 @@ fn connect_response(session_id: i64, timeout: u32, passwd: Bytes, read_only_form
     let mut out = BytesMut::with_capacity(64);
     encode_frame(&mut out, |o| resp.write(o));
     out.freeze()
+}
+
+/// Milliseconds since the Unix epoch, now (a connection's `est=` in `cons`).
+fn wall_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -2,12 +2,16 @@
 //! closed, in ZooKeeper's formats.
 
 use std::fmt::Write;
+use std::net::SocketAddr;
+use std::path::Path;
 
-use crate::core::Core;
+use crate::core::{Core, Now};
+pub use crate::fourlw_dump::java_date;
 
 /// The words Corral answers.
 pub const WORDS: &[&str] = &[
-    "ruok", "srvr", "stat", "mntr", "conf", "envi", "srst", "isro", "wchs", "dirs",
+    "ruok", "srvr", "stat", "mntr", "conf", "envi", "srst", "isro", "wchs", "dirs", "cons", "crst",
+    "dump", "wchc", "wchp",
 ];
 
 /// Whether the first four bytes of a connection are a four-letter word rather than a frame
@@ -25,8 +29,8 @@ pub fn version() -> String {
 }
 
 impl Core {
-    /// The text answer to `word`.
-    pub fn four_letter_word(&mut self, word: &str, now_mono_ms: u64) -> String {
+    /// The text answer to `word`, asked by a connection from `asker`.
+    pub fn four_letter_word(&mut self, word: &str, now: Now, asker: SocketAddr) -> String {
         if !self.config.four_letter_words.allows(word) {
             return format!("{word} is not executed because it is not in the whitelist.\n");
         }
@@ -34,7 +38,7 @@ impl Core {
             "ruok" => "imok".to_string(),
             "srvr" => self.srvr(false),
             "stat" => self.srvr(true),
-            "mntr" => self.mntr(now_mono_ms),
+            "mntr" => self.mntr(now.mono_ms),
             "conf" => self.conf(),
             "envi" => format!(
                 "Environment:\nzookeeper.version={}\nhost.name=localhost\nos.name={}\nos.arch={}\nuser.dir={}\n",
@@ -49,13 +53,27 @@ impl Core {
             }
             "isro" => "rw".to_string(),
             "wchs" => {
-                let s = self.watches.summary(corral_watch::WatchScope::All);
+                // ZooKeeper summarises its data-watch table only.
+                let s = self.watches.summary(corral_watch::WatchScope::Data);
                 format!(
                     "{} connections watching {} paths\nTotal watches:{}\n",
                     s.watchers, s.paths, s.watches
                 )
             }
-            "dirs" => "datadir_size: 0\nlogdir_size: 0\n".to_string(),
+            "dirs" => {
+                let data = &self.config.data_dir;
+                let log = self.config.data_log_dir.as_ref().unwrap_or(data);
+                format!(
+                    "datadir_size: {}\nlogdir_size: {}\n",
+                    files_size(&data.join("version-2")),
+                    files_size(&log.join("version-2"))
+                )
+            }
+            "cons" => self.cons(now, asker),
+            "crst" => self.crst(),
+            "dump" => self.dump(now, asker),
+            "wchc" => self.watch_dump(false),
+            "wchp" => self.watch_dump(true),
             _ => String::new(),
         }
     }
@@ -69,7 +87,7 @@ impl Core {
                 let _ = writeln!(
                     out,
                     " /{}[1](queued=0,recved={},sent={})",
-                    c.remote, c.received, c.sent
+                    c.remote, c.stats.received, c.stats.sent
                 );
             }
             out.push('\n');
@@ -149,4 +167,19 @@ impl Core {
             sc.max()
         )
     }
+}
+
+/// The total size of the regular files in `dir` (ZooKeeper's `dirs` sums its snapshot and
+/// txn log directories); 0 if it cannot be read.
+fn files_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }

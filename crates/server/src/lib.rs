@@ -28,6 +28,7 @@ pub mod core;
 pub mod durability;
 mod error;
 pub mod fourlw;
+mod fourlw_dump;
 mod net;
 mod ops;
 pub mod pipeline;

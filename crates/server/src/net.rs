@@ -182,7 +182,7 @@ async fn serve_connection(
         }
     }
     if let Some(word) = fourlw::detect(&buf[..4]) {
-        let text = core.lock().four_letter_word(word, clock.now().mono_ms);
+        let text = core.lock().four_letter_word(word, clock.now(), remote);
         let _ = wr.write_all(text.as_bytes()).await;
         let _ = wr.shutdown().await;
         return;

@@ -187,7 +187,12 @@ impl Core {
         let zxid = txn.zxid;
         match origin {
             Origin::Internal => {}
-            Origin::Connect { conn, response } => self.send(conn, response),
+            Origin::Connect { conn, response } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.stats.response(0, zxid, std::time::Instant::now());
+                }
+                self.send(conn, response);
+            }
             Origin::CloseSession { conn, xid } => {
                 self.sessions.close(SessionId(txn.session_id));
                 if let Some(held_by) = self.session_conns.remove(&txn.session_id) {

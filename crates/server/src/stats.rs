@@ -1,6 +1,7 @@
 //! Server counters, as ZooKeeper's ServerStats reports them in srvr / stat / mntr.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 /// Packet and latency counters.
 #[derive(Debug, Default, Clone)]
@@ -55,5 +56,153 @@ impl Stats {
     /// `srst`: resets the counters.
     pub fn reset(&mut self) {
         *self = Stats::default();
+    }
+}
+
+/// How many in-flight requests a connection's statistics remember; beyond this, the oldest
+/// are forgotten (their responses then update nothing but the counters).
+const IN_FLIGHT_REMEMBERED: usize = 4096;
+
+/// One connection's statistics, as ZooKeeper's `ServerCnxn` keeps them for `cons` (and resets
+/// them on `crst`).
+#[derive(Debug, Clone)]
+pub struct ConnStats {
+    /// When the connection was accepted, ms since the Unix epoch (never reset).
+    pub established_wall_ms: i64,
+    /// Packets received and sent.
+    pub received: u64,
+    pub sent: u64,
+    /// The short name of the last answered operation ("NA" before any).
+    pub last_op: &'static str,
+    /// The xid of the last answered request (-1 before any).
+    pub last_cxid: i64,
+    /// The zxid of the last reply (-1 before any).
+    pub last_zxid: i64,
+    /// When the last reply went out.
+    pub last_response: Option<Instant>,
+    /// Latency of the last reply, and min / total / count / max, in ms.
+    pub last_latency_ms: u64,
+    min_latency_ms: Option<u64>,
+    total_latency_ms: u64,
+    count: u64,
+    max_latency_ms: u64,
+    /// Requests read and not answered yet: (xid, op name, arrival), oldest first. Replies
+    /// go out in request order, so each reply takes the front.
+    in_flight: VecDeque<(i32, &'static str, Instant)>,
+}
+
+impl ConnStats {
+    /// A connection accepted now.
+    pub fn new(established_wall_ms: i64) -> ConnStats {
+        ConnStats {
+            established_wall_ms,
+            received: 0,
+            sent: 0,
+            last_op: "NA",
+            last_cxid: -1,
+            last_zxid: -1,
+            last_response: None,
+            last_latency_ms: 0,
+            min_latency_ms: None,
+            total_latency_ms: 0,
+            count: 0,
+            max_latency_ms: 0,
+            in_flight: VecDeque::new(),
+        }
+    }
+
+    /// A request was read.
+    pub fn request(&mut self, xid: i32, op: &'static str, at: Instant) {
+        if self.in_flight.len() >= IN_FLIGHT_REMEMBERED {
+            self.in_flight.pop_front();
+        }
+        self.in_flight.push_back((xid, op, at));
+    }
+
+    /// The reply to `xid` went out with `zxid` (ZooKeeper's `updateStatsForResponse`). A reply
+    /// to no remembered request (auth) changes nothing here.
+    pub fn response(&mut self, xid: i32, zxid: i64, now: Instant) {
+        let Some(pos) = self.in_flight.iter().position(|&(x, _, _)| x == xid) else {
+            return;
+        };
+        let answered = self.in_flight.drain(..=pos).next_back();
+        if let Some((_, op, at)) = answered {
+            self.answered(xid, zxid, op, now.saturating_duration_since(at), now);
+        }
+    }
+
+    fn answered(&mut self, xid: i32, zxid: i64, op: &'static str, took: Duration, now: Instant) {
+        // ZooKeeper keeps only non-negative xids (pings and auth use reserved negative ones).
+        if xid >= 0 {
+            self.last_cxid = i64::from(xid);
+        }
+        self.last_zxid = zxid;
+        self.last_op = op;
+        self.last_response = Some(now);
+        let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+        self.last_latency_ms = ms;
+        self.min_latency_ms = Some(self.min_latency_ms.map_or(ms, |m| m.min(ms)));
+        self.max_latency_ms = self.max_latency_ms.max(ms);
+        self.total_latency_ms = self.total_latency_ms.saturating_add(ms);
+        self.count += 1;
+    }
+
+    /// Requests read and not answered yet (`queued=` in `cons`).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Minimum latency in ms (0 before any reply).
+    pub fn min_latency_ms(&self) -> u64 {
+        self.min_latency_ms.unwrap_or(0)
+    }
+
+    /// Average latency in whole ms (0 before any reply).
+    pub fn avg_latency_ms(&self) -> u64 {
+        self.total_latency_ms.checked_div(self.count).unwrap_or(0)
+    }
+
+    /// Maximum latency in ms.
+    pub fn max_latency_ms(&self) -> u64 {
+        self.max_latency_ms
+    }
+
+    /// `crst`: everything but the establishment time and the requests still in flight.
+    pub fn reset(&mut self) {
+        let in_flight = std::mem::take(&mut self.in_flight);
+        *self = ConnStats::new(self.established_wall_ms);
+        self.in_flight = in_flight;
+    }
+}
+
+/// The operation name ZooKeeper's FinalRequestProcessor records for `cons` (`lop=`).
+pub fn op_name(op: corral_jute::codes::OpCode) -> &'static str {
+    use corral_jute::codes::OpCode::*;
+    match op {
+        Create | Create2 | CreateTtl | CreateContainer => "CREA",
+        Delete | DeleteContainer => "DELE",
+        Exists => "EXIS",
+        GetData => "GETD",
+        SetData => "SETD",
+        GetAcl => "GETA",
+        SetAcl => "SETA",
+        GetChildren | GetChildren2 => "GETC",
+        Ping => "PING",
+        Sync => "SYNC",
+        Check => "CHEC",
+        Multi => "MULT",
+        MultiRead => "MLTR",
+        Reconfig => "RECO",
+        CheckWatches => "CHKW",
+        RemoveWatches => "REMW",
+        SetWatches => "SETW",
+        SetWatches2 => "STW2",
+        AddWatch => "ADDW",
+        WhoAmI => "HOMI",
+        GetEphemerals => "GETE",
+        GetAllChildrenNumber => "GETACN",
+        CloseSession => "CLOS",
+        CreateSession => "SESS",
+        _ => "NA",
     }
 }

@@ -19,40 +19,7 @@ pub fn stat_lines(s: &Stat) -> Vec<String> {
     ]
 }
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Java's `new Date(ms).toString()` (`EEE MMM dd HH:mm:ss zzz yyyy`), in UTC.
-pub fn java_date(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let weekday = DAYS[days.rem_euclid(7) as usize];
-    format!(
-        "{weekday} {} {d:02} {:02}:{:02}:{:02} UTC {y}",
-        MONTHS[(m - 1) as usize],
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
+pub use corral_server::fourlw::java_date;
 
 /// `ZKUtil.getPermString`: the letters of the granted permissions in the order c d r w a.
 pub fn perm_string(p: i32) -> String {
@@ -113,15 +80,6 @@ pub fn data_text(data: Option<&[u8]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_like_java_in_utc() {
-        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
-        // 2026-11-23 02:42:00 UTC was a Monday.
-        assert_eq!(java_date(1_795_401_720_000), "Mon Nov 23 02:42:00 UTC 2026");
-        assert_eq!(java_date(951_782_400_000), "Tue Feb 29 00:00:00 UTC 2000");
-        assert_eq!(java_date(-1), "Wed Dec 31 23:59:59 UTC 1969");
-    }
 
     #[test]
     fn stat_acl_and_lists() {
