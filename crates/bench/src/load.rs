@@ -88,6 +88,16 @@ impl Workload {
         }
     }
 
+    /// Whether every operation is one write: one txn, one txn log record (create, create-seq,
+    /// setData). Their ops/s are writes/s, which the group-commit figures compare with the
+    /// disk's fsync rate.
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Workload::Create | Workload::CreateSeq | Workload::SetData
+        )
+    }
+
     /// Requests one operation sends.
     pub fn requests_per_op(self) -> u32 {
         if self == Workload::Lock {

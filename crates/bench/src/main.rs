@@ -13,8 +13,10 @@
 //! Suite options: `--workloads a,b`, `--levels 1x1,10x32`, `--warmup S`, `--duration S`,
 //! `--jit-burst S`, `--znodes N`, `--watches N`, `--restarts N`, `--heap 3g` (ZooKeeper's
 //! -Xmx), `--java PATH`, `--only throughput|memory`, `--threads N` (the load generator's
-//! runtime threads; default 1, a current-thread runtime).
+//! runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of the two
+//! serial fsync loops around the throughput workloads; 0 = none).
 
+mod fsync;
 mod hist;
 mod json;
 mod load;
@@ -44,10 +46,12 @@ usage:
   corral-bench suite --corral BIN --out DIR [--quick] [--workloads a,b] [--levels 1x1,10x32]
                      [--warmup S] [--duration S] [--jit-burst S] [--znodes N] [--watches N]
                      [--restarts N] [--heap 3g] [--java PATH] [--only throughput|memory]
-                     [--threads N]
+                     [--threads N] [--fsync-loop S]
   corral-bench run --addr HOST:PORT --workload NAME [--sessions N] [--window N]
                    [--warmup S] [--duration S] [--server-pid PID] [--threads N]
 --threads N: the load generator's tokio threads (default 1: a current-thread runtime)
+--fsync-loop S: each of the two serial fsync loops (the disk's raw fsync rate) before and after
+  the throughput workloads (default 3, 1 with --quick; 0: none)
 workloads: create, create-seq, setData, getData, getChildren, exists, mixed, lock";
 
 fn main() -> ExitCode {
@@ -220,6 +224,9 @@ async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
     }
     if let Some(d) = f.secs("jit-burst")? {
         opts.jit_burst = d;
+    }
+    if let Some(d) = f.secs("fsync-loop")? {
+        opts.fsync_loop = d;
     }
     if let Some(n) = f.num("znodes")? {
         opts.znodes = n;

@@ -1,5 +1,5 @@
-//! Readings from /proc: a process's RSS and CPU time, the machine's CPU counters, and the
-//! disk space a directory takes.
+//! Readings from /proc: a process's RSS and CPU time, the machine's CPU counters, the disk
+//! space a directory takes and the filesystem it is on.
 
 use std::fs;
 use std::path::Path;
@@ -96,6 +96,67 @@ pub fn disk_usage(dir: &Path) -> Result<(u64, u64)> {
     Ok((apparent, allocated))
 }
 
+/// A line of /proc/self/mounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub device: String,
+    /// Where it is mounted.
+    pub point: String,
+    pub fstype: String,
+    pub options: String,
+}
+
+/// The mount `path` is on (the path resolved first), if /proc says.
+pub fn mount_of(path: &Path) -> Option<Mount> {
+    let path = fs::canonicalize(path).ok()?;
+    let mounts = fs::read_to_string("/proc/self/mounts").ok()?;
+    find_mount(&mounts, &path)
+}
+
+/// The mount with the longest mount point that is `path` or a parent of it; of equal ones the
+/// last (a later mount hides an earlier one at the same point).
+fn find_mount(mounts: &str, path: &Path) -> Option<Mount> {
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace().map(unescape_mount_field);
+            Some(Mount {
+                device: f.next()?,
+                point: f.next()?,
+                fstype: f.next()?,
+                options: f.next()?,
+            })
+        })
+        .filter(|m| path.starts_with(&m.point))
+        .fold(None, |best: Option<Mount>, m| match best {
+            Some(b) if b.point.len() > m.point.len() => Some(b),
+            _ => Some(m),
+        })
+}
+
+/// /proc/self/mounts writes space, tab, newline and backslash as `\040`-style octal escapes.
+fn unescape_mount_field(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push(d.iter().fold(0u8, |v, c| v.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// CPU times of the server, of this process and of the machine at one instant.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSnapshot {
@@ -161,5 +222,31 @@ mod tests {
         cpu_ticks(None).unwrap();
         let (busy, total) = machine_ticks().unwrap();
         assert!(total >= busy && total > 0);
+    }
+
+    #[test]
+    fn finds_the_mount_of_a_path() {
+        let mounts = "/dev/vda / ext4 rw,relatime 0 0\n\
+                      proc /proc proc rw 0 0\n\
+                      tmpfs /work/my\\040disk tmpfs rw 0 0\n\
+                      /dev/vdb /work ext4 rw 0 0\n\
+                      /dev/vdc /work xfs rw,noatime 0 0\n";
+        let at = |p: &str| find_mount(mounts, Path::new(p)).map(|m| (m.device, m.fstype));
+        assert_eq!(at("/home/x"), Some(("/dev/vda".into(), "ext4".into())));
+        // The later of two mounts at one point hides the earlier.
+        assert_eq!(at("/work/target"), Some(("/dev/vdc".into(), "xfs".into())));
+        assert_eq!(
+            at("/work/my disk/a"),
+            Some(("tmpfs".into(), "tmpfs".into()))
+        );
+        // A sibling whose name merely starts like a mount point is not under it.
+        assert_eq!(at("/procfoo"), Some(("/dev/vda".into(), "ext4".into())));
+        assert_eq!(find_mount("", Path::new("/")), None);
+        let m = find_mount(mounts, Path::new("/work")).unwrap();
+        assert_eq!(
+            (m.point.as_str(), m.options.as_str()),
+            ("/work", "rw,noatime")
+        );
+        assert!(mount_of(Path::new("/")).is_some());
     }
 }

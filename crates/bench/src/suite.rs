@@ -1,7 +1,9 @@
 //! The whole comparison: every workload at every concurrency level against Apache ZooKeeper
 //! and Corral, alternating which server goes first; then memory (RSS after loading N znodes
 //! and with W watches set) and restart time (start to first served read) on each server's
-//! own data directory. Writes results.md, results.json and chart.svg.
+//! own data directory. Around the throughput workloads, a serial fsync loop on the same
+//! filesystem measures the disk's raw fsync rate (see `fsync`). Writes results.md,
+//! results.json and chart.svg.
 
 use std::fs;
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use tokio::task::JoinSet;
 
+use crate::fsync::{FsyncProbe, When};
 use crate::load::{self, RunResult, RunSpec, Workload};
 use crate::report;
 use crate::server::{mntr_value, Kind, Launch, Site};
@@ -35,11 +38,14 @@ pub struct Options {
     pub memory: bool,
     /// The load generator's runtime threads (1: current-thread), for the report.
     pub loadgen_threads: usize,
+    /// How long each of the two fsync loops runs (zero: no loop, no group-commit ratios).
+    pub fsync_loop: Duration,
 }
 
 impl Options {
     pub fn new(quick: bool, out: PathBuf, launch: Launch) -> Options {
-        let (levels, warmup, duration, jit_burst, znodes, watches, restarts) = if quick {
+        let (levels, warmup, duration, jit_burst, znodes, watches, restarts, fsync_loop) = if quick
+        {
             (
                 vec![(1, 1), (10, 16)],
                 Duration::from_millis(200),
@@ -48,6 +54,7 @@ impl Options {
                 10_000,
                 1_000,
                 1,
+                Duration::from_secs(1),
             )
         } else {
             (
@@ -58,6 +65,7 @@ impl Options {
                 1_000_000,
                 100_000,
                 3,
+                Duration::from_secs(3),
             )
         };
         Options {
@@ -75,6 +83,7 @@ impl Options {
             throughput: true,
             memory: true,
             loadgen_threads: 1,
+            fsync_loop,
         }
     }
 }
@@ -116,6 +125,9 @@ pub struct Results {
     pub opts: Options,
     pub started_utc: String,
     pub cells: Vec<Cell>,
+    /// The disk's raw fsync rate around the throughput workloads (none if they did not run or
+    /// the loop was switched off).
+    pub fsync: Option<FsyncProbe>,
     pub memory: Option<(Memory, Memory)>,
     pub restart: Option<(Restart, Restart)>,
     pub total_secs: f64,
@@ -141,6 +153,7 @@ pub async fn run(opts: Options) -> Result<Results> {
         opts: opts.clone(),
         started_utc,
         cells: Vec::new(),
+        fsync: None,
         memory: None,
         restart: None,
         total_secs: 0.0,
@@ -148,7 +161,30 @@ pub async fn run(opts: Options) -> Result<Results> {
     };
     let mut outcome = Ok(());
     if opts.throughput {
-        outcome = throughput(&opts, &work, ticks, &mut results.cells).await;
+        let mut probe = None;
+        if !opts.fsync_loop.is_zero() {
+            let p = FsyncProbe::new(work.clone());
+            println!(
+                "\n== raw fsync rate: serial loop of {}-byte writes each followed by fdatasync, \
+                 on {}",
+                crate::fsync::RECORD_BYTES,
+                p.filesystem()
+            );
+            probe = Some(p);
+        }
+        if let Some(p) = &mut probe {
+            outcome = fsync_loop(&opts, p, When::BeforeWorkloads).await;
+        }
+        if outcome.is_ok() {
+            outcome = throughput(&opts, &work, ticks, &mut results.cells).await;
+        }
+        // Also after a failed workload: the rows measured before it still get their ratios.
+        if let Some(p) = probe.as_mut().filter(|p| !p.loops.is_empty()) {
+            println!();
+            let after = fsync_loop(&opts, p, When::AfterWorkloads).await;
+            outcome = outcome.and(after);
+        }
+        results.fsync = probe;
     }
     if opts.memory && outcome.is_ok() {
         match memory_and_restart(&opts, &work).await {
@@ -168,6 +204,29 @@ pub async fn run(opts: Options) -> Result<Results> {
     results.total_secs = t0.elapsed().as_secs_f64();
     results.error = outcome.err().map(|e| format!("{e:#}"));
     Ok(results)
+}
+
+/// One fsync loop in the work directory (the filesystem of the servers' data directories),
+/// on a blocking thread; its figures go into `probe`.
+async fn fsync_loop(opts: &Options, probe: &mut FsyncProbe, when: When) -> Result<()> {
+    let (dir, duration) = (probe.dir.clone(), opts.fsync_loop);
+    let l = tokio::task::spawn_blocking(move || {
+        crate::fsync::measure(&dir, when, duration, crate::fsync::MAX_FSYNCS)
+    })
+    .await
+    .context("the fsync loop panicked")?
+    .context("the fsync loop")?;
+    println!(
+        "  {:<21} {:>7} fsyncs in {:.2} s = {:>7.0} fsyncs/s  p50 {:>8.3} ms  p99 {:>8.3} ms",
+        when.name(),
+        l.fsyncs,
+        l.secs,
+        l.per_sec(),
+        l.p50_us / 1000.0,
+        l.p99_us / 1000.0,
+    );
+    probe.loops.push(l);
+    Ok(())
 }
 
 async fn throughput(

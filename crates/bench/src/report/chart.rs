@@ -1,8 +1,10 @@
-//! chart.svg, drawn by hand: throughput and latency per workload and level.
+//! chart.svg, drawn by hand: throughput (with the disk's raw fsync rate) and latency per
+//! workload and level.
 
 use std::fmt::Write;
 
 use super::figures::ms;
+use crate::fsync::FsyncProbe;
 use crate::suite::{Cell, Results};
 
 fn esc(s: &str) -> String {
@@ -59,10 +61,12 @@ pub fn svg(res: &Results) -> String {
         lx + 104.0
     );
 
-    // Panel 1: throughput, linear.
+    // Panel 1: throughput, linear, with the disk's raw fsync rate as a dashed line.
+    let fsyncs_per_sec = res.fsync.as_ref().and_then(FsyncProbe::mean_per_sec);
     let max_tp = cells
         .iter()
         .flat_map(|c| [c.zookeeper.ops_per_sec, c.corral.ops_per_sec])
+        .chain(fsyncs_per_sec)
         .filter(|v| v.is_finite())
         .fold(1.0, f64::max);
     let top_tp = nice_ceiling(max_tp);
@@ -100,6 +104,19 @@ pub fn svg(res: &Results) -> String {
                 if j == 0 { "ZooKeeper" } else { "Corral" },
             );
         }
+    }
+    if let Some(f) = fsyncs_per_sec {
+        let y = top1 + h - h * f / top_tp;
+        let _ = writeln!(
+            s,
+            "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#1b9e77\" \
+             stroke-width=\"1.5\" stroke-dasharray=\"6 3\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"9\" \
+             fill=\"#1b9e77\">raw fsyncs/s, serial loop: {f:.0}</text>",
+            width - right,
+            width - right,
+            y - 3.0,
+        );
     }
     // Corral / ZooKeeper above each pair.
     for (i, c) in cells.iter().enumerate() {

@@ -1,5 +1,5 @@
-//! results.md: the run's set-up, then throughput and latency, CPU, memory, disk and
-//! restart, both systems side by side with Corral / ZooKeeper per row.
+//! results.md: the run's set-up, then throughput and latency, group commit, CPU, memory, disk
+//! and restart, both systems side by side with Corral / ZooKeeper per row.
 
 use std::fmt::Write;
 
@@ -7,6 +7,7 @@ use super::figures::{
     loadgen_bound, loadgen_us_per_op, median, median_u64, ms, ratio, server_us_per_op,
     LOADGEN_BOUND,
 };
+use super::group_commit;
 use crate::load::Workload;
 use crate::server::Kind;
 use crate::suite::{Memory, Restart, Results};
@@ -21,6 +22,9 @@ pub fn markdown(res: &Results) -> String {
     }
     if !res.cells.is_empty() {
         throughput(&mut md, res);
+    }
+    group_commit::markdown(&mut md, res);
+    if !res.cells.is_empty() {
         cpu(&mut md, res);
         md.push_str(&bottleneck_note(res));
     }

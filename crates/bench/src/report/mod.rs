@@ -1,10 +1,11 @@
 //! The three outputs of a suite run, one module each: results.md ([`markdown`]), results.json
 //! with every raw figure ([`json`]) and chart.svg drawn by hand ([`svg`]); the figures they
 //! derive from the measurements (ratios, medians, CPU per operation) and their number formats
-//! are in `figures`.
+//! are in `figures`, the group-commit figures (writes per raw fsync) in `group_commit`.
 
 mod chart;
 mod figures;
+mod group_commit;
 mod markdown;
 mod results_json;
 
@@ -14,13 +15,13 @@ pub use markdown::markdown;
 pub use results_json::json;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::load::{RunResult, Workload};
     use crate::server::Kind;
     use crate::suite::{Cell, Results};
 
-    fn results(cells: Vec<Cell>) -> Results {
+    pub(crate) fn results(cells: Vec<Cell>) -> Results {
         let launch = crate::server::Launch {
             corral_bin: "corral".into(),
             java: "java".into(),
@@ -32,6 +33,7 @@ mod tests {
             opts: crate::suite::Options::new(true, "out".into(), launch),
             started_utc: "now".into(),
             cells,
+            fsync: None,
             memory: None,
             restart: None,
             total_secs: 1.0,
@@ -39,7 +41,7 @@ mod tests {
         }
     }
 
-    fn run(ops: f64, p50: f64, p99: f64) -> RunResult {
+    pub(crate) fn run(ops: f64, p50: f64, p99: f64) -> RunResult {
         RunResult {
             ops: ops as u64,
             secs: 1.0,
@@ -52,6 +54,24 @@ mod tests {
             max_us: p99,
             errors: Default::default(),
             cpu: Default::default(),
+        }
+    }
+
+    /// A run of `workload` at `sessions x window` at these ops/s.
+    pub(crate) fn cell(
+        workload: Workload,
+        sessions: usize,
+        window: usize,
+        zookeeper: f64,
+        corral: f64,
+    ) -> Cell {
+        Cell {
+            workload,
+            sessions,
+            window,
+            first: Kind::ZooKeeper,
+            zookeeper: run(zookeeper, 1000.0, 2000.0),
+            corral: run(corral, 500.0, 1000.0),
         }
     }
 
@@ -86,5 +106,41 @@ mod tests {
         assert!(chart.len() < 20_000 && chart.ends_with("</svg>\n"));
         assert!(markdown(&res).contains("| lock | 10 x 32 |"));
         assert!(json(&res).render().contains("\"workload\": \"lock\""));
+    }
+
+    #[test]
+    fn the_group_commit_figures_reach_all_three_outputs() {
+        let mut res = results(vec![
+            cell(Workload::Create, 1, 1, 1000.0, 1500.0),
+            cell(Workload::Create, 10, 16, 9000.0, 24000.0),
+        ]);
+        let mut probe = crate::fsync::FsyncProbe::new("/".into());
+        for (when, fsyncs) in [
+            (crate::fsync::When::BeforeWorkloads, 2100),
+            (crate::fsync::When::AfterWorkloads, 1900),
+        ] {
+            probe.loops.push(crate::fsync::FsyncLoop {
+                when,
+                fsyncs,
+                secs: 1.0,
+                mean_us: 500.0,
+                p50_us: 450.0,
+                p99_us: 1500.0,
+                max_us: 4000.0,
+            });
+        }
+        res.fsync = Some(probe);
+        let md = markdown(&res);
+        // After the throughput table, before the CPU table.
+        let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("no `{s}` in {md}"));
+        assert!(
+            at("## Throughput") < at("## Group commit") && at("## Group commit") < at("## CPU")
+        );
+        assert!(md.contains("| create | 10 x 16 | 9000 | 24000 | 2.67 | 4.50 | 12.00 |"));
+        let j = json(&res).render();
+        assert!(j.contains("\"mean_fsyncs_per_sec\": 2000"), "{j}");
+        assert!(j.contains("\"writes_per_raw_fsync\""), "{j}");
+        assert!(j.contains("\"fsync_loop_secs\": 1"), "{j}");
+        assert!(svg(&res).contains("raw fsyncs/s"));
     }
 }

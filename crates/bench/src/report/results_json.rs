@@ -1,6 +1,9 @@
-//! results.json: every raw figure of the run, with the derived ones next to them.
+//! results.json: every raw figure of the run (the fsync loops' too), with the derived ones next
+//! to them.
 
 use super::figures::{loadgen_bound, loadgen_us_per_op, server_us_per_op};
+use super::group_commit;
+use crate::fsync::FsyncProbe;
 use crate::json::Json;
 use crate::load::RunResult;
 use crate::server::Kind;
@@ -13,8 +16,8 @@ fn run_json(r: &RunResult, threads: usize) -> Json {
         .with("load_generator_cpu_us_per_op", loadgen_us_per_op(r))
 }
 
-fn cell_json(c: &Cell, threads: usize) -> Json {
-    Json::obj()
+fn cell_json(c: &Cell, threads: usize, fsync: Option<&FsyncProbe>) -> Json {
+    let mut j = Json::obj()
         .with("workload", c.workload.name())
         .with("describe", c.workload.describe())
         .with("requests_per_op", c.workload.requests_per_op())
@@ -33,7 +36,11 @@ fn cell_json(c: &Cell, threads: usize) -> Json {
                 .with("p50", c.corral.p50_us / c.zookeeper.p50_us)
                 .with("p99", c.corral.p99_us / c.zookeeper.p99_us)
                 .with("p999", c.corral.p999_us / c.zookeeper.p999_us),
-        )
+        );
+    if let Some(g) = group_commit::cell_json(c, fsync) {
+        j.push("group_commit", g);
+    }
+    j
 }
 
 fn memory_json(m: &Memory, restart: &Restart, n: usize, w: usize) -> Json {
@@ -116,6 +123,7 @@ pub fn json(res: &Results) -> Json {
                 .with("warmup_secs", o.warmup.as_secs_f64())
                 .with("duration_secs", o.duration.as_secs_f64())
                 .with("jit_burst_secs", o.jit_burst.as_secs_f64())
+                .with("fsync_loop_secs", o.fsync_loop.as_secs_f64())
                 .with("value_bytes", crate::load::VALUE_SIZE)
                 .with("data_nodes", crate::load::DATA_NODES)
                 .with("children", crate::load::CHILDREN)
@@ -128,10 +136,11 @@ pub fn json(res: &Results) -> Json {
             Json::Arr(
                 res.cells
                     .iter()
-                    .map(|c| cell_json(c, o.loadgen_threads.max(1)))
+                    .map(|c| cell_json(c, o.loadgen_threads.max(1), res.fsync.as_ref()))
                     .collect(),
             ),
-        );
+        )
+        .with("fsync_loop", res.fsync.as_ref().map(FsyncProbe::to_json));
     if let (Some((zm, cm)), Some((zr, cr))) = (&res.memory, &res.restart) {
         j.push(
             "memory_and_restart",
