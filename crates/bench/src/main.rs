@@ -13,7 +13,7 @@
 //! Suite options: `--workloads a,b`, `--levels 1x1,10x32`, `--warmup S`, `--duration S`,
 //! `--jit-burst S`, `--znodes N`, `--watches N`, `--restarts N`, `--heap 3g` (ZooKeeper's
 //! -Xmx), `--java PATH`, `--only throughput|memory`, `--threads N` (the load generator's
-//! runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of the two
+//! runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of the four
 //! serial fsync loops around the throughput workloads; 0 = none).
 
 mod fsync;
@@ -50,8 +50,8 @@ usage:
   corral-bench run --addr HOST:PORT --workload NAME [--sessions N] [--window N]
                    [--warmup S] [--duration S] [--server-pid PID] [--threads N]
 --threads N: the load generator's tokio threads (default 1: a current-thread runtime)
---fsync-loop S: each of the two serial fsync loops (the disk's raw fsync rate) before and after
-  the throughput workloads (default 3, 1 with --quick; 0: none)
+--fsync-loop S: each serial fsync loop (the disk's raw fsync rate; before and after the
+  throughput workloads, CPUs idle and kept busy: four) (default 3, 1 with --quick; 0: none)
 workloads: create, create-seq, setData, getData, getChildren, exists, mixed, lock";
 
 fn main() -> ExitCode {

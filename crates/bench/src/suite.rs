@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use tokio::task::JoinSet;
 
-use crate::fsync::{FsyncProbe, When};
+use crate::fsync::{Cpus, FsyncProbe, When};
 use crate::load::{self, RunResult, RunSpec, Workload};
 use crate::report;
 use crate::server::{mntr_value, Kind, Launch, Site};
@@ -38,7 +38,8 @@ pub struct Options {
     pub memory: bool,
     /// The load generator's runtime threads (1: current-thread), for the report.
     pub loadgen_threads: usize,
-    /// How long each of the two fsync loops runs (zero: no loop, no group-commit ratios).
+    /// How long each fsync loop runs (zero: no loop, no group-commit ratios). Four run: before
+    /// and after the throughput workloads, each with the CPUs idle and kept busy.
     pub fsync_loop: Duration,
 }
 
@@ -206,26 +207,30 @@ pub async fn run(opts: Options) -> Result<Results> {
     Ok(results)
 }
 
-/// One fsync loop in the work directory (the filesystem of the servers' data directories),
-/// on a blocking thread; its figures go into `probe`.
+/// The fsync loops of one moment, CPUs idle then kept busy, in the work directory (the
+/// filesystem of the servers' data directories) on a blocking thread; into `probe`.
 async fn fsync_loop(opts: &Options, probe: &mut FsyncProbe, when: When) -> Result<()> {
-    let (dir, duration) = (probe.dir.clone(), opts.fsync_loop);
-    let l = tokio::task::spawn_blocking(move || {
-        crate::fsync::measure(&dir, when, duration, crate::fsync::MAX_FSYNCS)
-    })
-    .await
-    .context("the fsync loop panicked")?
-    .context("the fsync loop")?;
-    println!(
-        "  {:<21} {:>7} fsyncs in {:.2} s = {:>7.0} fsyncs/s  p50 {:>8.3} ms  p99 {:>8.3} ms",
-        when.name(),
-        l.fsyncs,
-        l.secs,
-        l.per_sec(),
-        l.p50_us / 1000.0,
-        l.p99_us / 1000.0,
-    );
-    probe.loops.push(l);
+    for cpus in Cpus::BOTH {
+        let (dir, duration) = (probe.dir.clone(), opts.fsync_loop);
+        let l = tokio::task::spawn_blocking(move || {
+            crate::fsync::measure(&dir, when, cpus, duration, crate::fsync::MAX_FSYNCS)
+        })
+        .await
+        .context("the fsync loop panicked")?
+        .context("the fsync loop")?;
+        println!(
+            "  {:<21} CPUs {:<9} {:>7} fsyncs in {:.2} s = {:>7.0} fsyncs/s  p50 {:>7.3} ms  \
+             p99 {:>7.3} ms",
+            when.name(),
+            cpus.name(),
+            l.fsyncs,
+            l.secs,
+            l.per_sec(),
+            l.p50_us / 1000.0,
+            l.p99_us / 1000.0,
+        );
+        probe.loops.push(l);
+    }
     Ok(())
 }
 

@@ -62,7 +62,11 @@ pub fn svg(res: &Results) -> String {
     );
 
     // Panel 1: throughput, linear, with the disk's raw fsync rate as a dashed line.
-    let fsyncs_per_sec = res.fsync.as_ref().and_then(FsyncProbe::mean_per_sec);
+    let fsyncs_per_sec = res
+        .fsync
+        .as_ref()
+        .and_then(FsyncProbe::ceiling)
+        .map(|(_, r)| r);
     let max_tp = cells
         .iter()
         .flat_map(|c| [c.zookeeper.ops_per_sec, c.corral.ops_per_sec])

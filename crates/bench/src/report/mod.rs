@@ -121,6 +121,7 @@ pub(crate) mod tests {
         ] {
             probe.loops.push(crate::fsync::FsyncLoop {
                 when,
+                cpus: crate::fsync::Cpus::Busy,
                 fsyncs,
                 secs: 1.0,
                 mean_us: 500.0,
@@ -138,7 +139,7 @@ pub(crate) mod tests {
         );
         assert!(md.contains("| create | 10 x 16 | 9000 | 24000 | 2.67 | 4.50 | 12.00 |"));
         let j = json(&res).render();
-        assert!(j.contains("\"mean_fsyncs_per_sec\": 2000"), "{j}");
+        assert!(j.contains("\"raw_fsyncs_per_sec\": 2000"), "{j}");
         assert!(j.contains("\"writes_per_raw_fsync\""), "{j}");
         assert!(j.contains("\"fsync_loop_secs\": 1"), "{j}");
         assert!(svg(&res).contains("raw fsyncs/s"));

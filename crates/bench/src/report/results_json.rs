@@ -16,7 +16,7 @@ fn run_json(r: &RunResult, threads: usize) -> Json {
         .with("load_generator_cpu_us_per_op", loadgen_us_per_op(r))
 }
 
-fn cell_json(c: &Cell, threads: usize, fsync: Option<&FsyncProbe>) -> Json {
+fn cell_json(c: &Cell, threads: usize, res: &Results) -> Json {
     let mut j = Json::obj()
         .with("workload", c.workload.name())
         .with("describe", c.workload.describe())
@@ -37,7 +37,7 @@ fn cell_json(c: &Cell, threads: usize, fsync: Option<&FsyncProbe>) -> Json {
                 .with("p99", c.corral.p99_us / c.zookeeper.p99_us)
                 .with("p999", c.corral.p999_us / c.zookeeper.p999_us),
         );
-    if let Some(g) = group_commit::cell_json(c, fsync) {
+    if let Some(g) = group_commit::cell_json(c, res) {
         j.push("group_commit", g);
     }
     j
@@ -136,7 +136,7 @@ pub fn json(res: &Results) -> Json {
             Json::Arr(
                 res.cells
                     .iter()
-                    .map(|c| cell_json(c, o.loadgen_threads.max(1), res.fsync.as_ref()))
+                    .map(|c| cell_json(c, o.loadgen_threads.max(1), res))
                     .collect(),
             ),
         )
