@@ -156,6 +156,20 @@ fn loops(md: &mut String, p: &FsyncProbe, secs: f64) {
     if !drift.is_empty() {
         let _ = writeln!(md, "\nAfter / before (fsyncs/s): {}.", drift.join(", "));
     }
+    if let Some((cpus, _)) = ceiling {
+        let before = p.rate(When::BeforeWorkloads, cpus);
+        let after = p.rate(When::AfterWorkloads, cpus);
+        if let (Some(b), Some(a)) = (before, after) {
+            if !(0.5..=2.0).contains(&(a / b)) {
+                let _ = writeln!(
+                    md,
+                    "\n**The two loops with the CPUs {} disagree by more than 2x**: the disk or \
+                     the machine changed during the run, and the ratios below are that uncertain.",
+                    cpus.name()
+                );
+            }
+        }
+    }
 }
 
 /// `group_commit` of a write run in results.json; `None` for other workloads.
@@ -241,6 +255,7 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("After / before (fsyncs/s): CPUs idle 1.00, CPUs kept busy 0.67."));
+        assert!(!md.contains("disagree"), "{md}");
         assert!(
             md.contains("| create | 1 x 1 | 1000 | 500 | 0.50 | 0.50 | 0.25 |"),
             "{md}"
@@ -261,6 +276,19 @@ mod tests {
             "{j}"
         );
         assert!(cell_json(&res.cells[2], &res).is_none());
+    }
+
+    #[test]
+    fn loops_that_disagree_by_more_than_2x_are_flagged() {
+        let mut res = results(vec![cell(Workload::Create, 10, 16, 8000.0, 16000.0)]);
+        res.fsync = Some(probe(&[
+            (When::BeforeWorkloads, Cpus::Busy, 7700),
+            (When::AfterWorkloads, Cpus::Busy, 750),
+        ]));
+        let mut md = String::new();
+        markdown(&mut md, &res);
+        assert!(md.contains("CPUs kept busy 0.10."), "{md}");
+        assert!(md.contains("**The two loops with the CPUs kept busy disagree by more than 2x**"));
     }
 
     #[test]
