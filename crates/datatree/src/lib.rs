@@ -35,6 +35,40 @@
 //!   [`DataTree::containers_to_reap`] and [`DataTree::expired_ttls`], each deleted with a
 //!   deleteContainer request (which prep re-checks).
 //!
+//! - snapshots: [`DataTree::write_snapshot`] writes the whole tree at once (for a small tree,
+//!   or a clone); for a big one, [`DataTree::begin_snapshot`] under the server's lock, then
+//!   [`DataTree::snapshot_step`] with a small budget under the lock, the bytes written out
+//!   without it, until [`SnapshotProgress::Done`]. Txns go on being applied between the steps
+//!   (the tree writes what a change would overwrite first), and the bytes decode to exactly
+//!   the tree as it was at `begin_snapshot`. [`DataTree::read_snapshot`] loads either, and the
+//!   version 1 files of older builds. The format and the consistency argument: [`snapshot`].
+//!
+//! ```
+//! use corral_datatree::{DataTree, DataTreeConfig, SnapshotProgress, Txn, TxnBody};
+//!
+//! let mut tree = DataTree::new();
+//! let zxid = tree.begin_snapshot()?;
+//! let mut bytes = Vec::new();
+//! let mut next_zxid = zxid + 1;
+//! while tree.snapshot_step(2, &mut bytes)? == SnapshotProgress::More {
+//!     // Between steps the server writes `bytes` out and applies more txns.
+//!     let body = TxnBody::Create {
+//!         op: corral_jute::codes::OpCode::Create,
+//!         path: format!("/n{next_zxid}"),
+//!         data: None,
+//!         acl: corral_acl::open_acl_unsafe(),
+//!         ephemeral_owner: 0,
+//!         parent_cversion: -1,
+//!     };
+//!     tree.apply(&Txn { zxid: next_zxid, time_ms: 0, session_id: 1, cxid: 1, body });
+//!     next_zxid += 1;
+//! }
+//! let at_begin = DataTree::read_snapshot(&mut &bytes[..], DataTreeConfig::default())?;
+//! assert_eq!((at_begin.last_zxid(), at_begin.node_count()), (zxid, DataTree::new().node_count()));
+//! assert!(tree.node_count() > at_begin.node_count());
+//! # Ok::<(), corral_datatree::TreeSnapshotError>(())
+//! ```
+//!
 //! What it is not: no I/O, clock or randomness (zxids and times come from the caller), no
 //! watch registry (apply returns the triggers; corral-watch decides who fires), no sessions
 //! table (corral-session). Quotas: the `zookeeper_stats` of quota'd subtrees are kept
@@ -91,7 +125,7 @@ pub mod path;
 mod pending;
 mod prep;
 pub mod quota;
-mod snapshot;
+pub mod snapshot;
 mod tree;
 mod txn;
 
@@ -100,7 +134,9 @@ mod tests;
 
 pub use pending::Pending;
 pub use prep::PrepContext;
-pub use snapshot::{TreeSnapshotError, TREE_SNAPSHOT_MAGIC, TREE_SNAPSHOT_VERSION};
+pub use snapshot::{
+    SnapshotProgress, TreeSnapshotError, TREE_SNAPSHOT_MAGIC, TREE_SNAPSHOT_VERSION,
+};
 pub use tree::{DataTree, DataTreeConfig};
 pub use txn::{Applied, Txn, TxnBody, TxnResult, FORMAT_VERSION};
 

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::num::NonZeroU32;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,6 +14,7 @@ use corral_jute::io::Jute;
 use corral_jute::records::{Acl, Stat};
 
 use crate::ephemeral::EphemeralType;
+use crate::snapshot::Unlinked;
 
 /// Index of a node in the tree's slab.
 pub(crate) type NodeId = u32;
@@ -172,8 +174,9 @@ impl fmt::Display for Name {
 pub(crate) struct Children(Option<Box<BTreeMap<Name, NodeId>>>);
 
 impl Children {
-    /// Children from `(name, id)` pairs in strictly increasing name order (the caller checks
-    /// it), built bottom up with full B-tree nodes.
+    /// Children from `(name, id)` pairs, built bottom up with full B-tree nodes: linear time
+    /// when the names come in increasing order, a sort first otherwise. Of a repeated name one
+    /// pair is kept (a caller that must refuse repeats compares the lengths).
     pub fn from_sorted(kids: Vec<(Name, NodeId)>) -> Children {
         if kids.is_empty() {
             return Children(None);
@@ -207,8 +210,9 @@ impl Children {
         true
     }
 
-    /// Removes a child, freeing the map with the last one.
-    pub fn remove(&mut self, name: &str) -> Option<NodeId> {
+    /// Removes a child, freeing the map with the last one. Only the tree's unlink (which runs
+    /// the snapshot hook first) can make the [`Unlinked`] this takes.
+    pub fn remove(&mut self, name: &str, _hooked: Unlinked) -> Option<NodeId> {
         let map = self.0.as_mut()?;
         let id = map.remove(name.as_bytes());
         if map.is_empty() {
@@ -223,6 +227,19 @@ impl Children {
             .iter()
             .flat_map(|m| m.iter())
             .map(|(name, &id)| (name, id))
+    }
+
+    /// `(name, id)` in name order, from the first name above `after` (all with `None`).
+    pub fn iter_after(&self, after: Option<&Name>) -> impl Iterator<Item = (&Name, NodeId)> + '_ {
+        let from = match after {
+            Some(name) => Bound::Excluded(name.as_bytes()),
+            None => Bound::Unbounded,
+        };
+        let range = self
+            .0
+            .as_ref()
+            .map(|m| m.range::<[u8], _>((from, Bound::Unbounded)));
+        range.into_iter().flatten().map(|(name, &id)| (name, id))
     }
 
     /// The ids, in name order.
@@ -399,9 +416,21 @@ mod tests {
                 ("b".to_string(), 2)
             ]
         );
-        assert_eq!(c.remove("b"), Some(2));
-        assert_eq!(c.remove("b"), None);
-        assert_eq!(c.remove("a-name-longer-than-twenty-two-bytes"), Some(1));
+        let after: Vec<_> = c
+            .iter_after(Some(&Name::new("a")))
+            .map(|(_, id)| id)
+            .collect();
+        assert_eq!(after, vec![1, 2]);
+        let after: Vec<_> = c
+            .iter_after(Some(&Name::new("b")))
+            .map(|(_, id)| id)
+            .collect();
+        assert!(after.is_empty());
+        assert_eq!(c.iter_after(None).count(), 2);
+        assert_eq!(c.remove("b", Unlinked::for_test()), Some(2));
+        assert_eq!(c.remove("b", Unlinked::for_test()), None);
+        let long = "a-name-longer-than-twenty-two-bytes";
+        assert_eq!(c.remove(long, Unlinked::for_test()), Some(1));
         assert!(
             c.is_empty() && c.0.is_none(),
             "the map goes with the last child"

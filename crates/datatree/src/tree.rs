@@ -13,6 +13,7 @@ use crate::ephemeral::{self, EphemeralType};
 use crate::node::{AclTable, Children, Name, Node, NodeId, NodeStat};
 use crate::path;
 use crate::quota::QuotaIndex;
+use crate::snapshot::SnapshotSlot;
 
 pub(crate) const ROOT: NodeId = 0;
 /// How many nodes a fresh tree has (`/`, `/zookeeper`, its `quota` and `config`); in a fresh
@@ -38,6 +39,9 @@ pub struct DataTreeConfig {
 /// The znode tree. See the crate documentation.
 #[derive(Debug, Clone)]
 pub struct DataTree {
+    /// The slab. A node changes only through [`DataTree::node_mut`], loses a child only through
+    /// [`DataTree::unlink_child`] and goes only through [`DataTree::take_node`]: they run the
+    /// hooks of a snapshot in progress first.
     nodes: Vec<Option<Node>>,
     free: Vec<NodeId>,
     live: usize,
@@ -50,6 +54,11 @@ pub struct DataTree {
     pub(crate) config: DataTreeConfig,
     /// The quota'd paths (derived from `/zookeeper/quota`; see [`crate::quota`]).
     pub(crate) quotas: QuotaIndex,
+    /// The highest czxid any node was given (a snapshot's line between the nodes it holds and
+    /// the ones created after it began).
+    pub(crate) czxid_high: i64,
+    /// The incremental snapshot in progress, if any (not cloned).
+    pub(crate) snapshot: SnapshotSlot,
 }
 
 impl Default for DataTree {
@@ -85,6 +94,8 @@ impl DataTree {
             last_zxid: 0,
             config,
             quotas: QuotaIndex::default(),
+            czxid_high: 0,
+            snapshot: SnapshotSlot::default(),
         };
         let open = tree.acls.intern(&corral_acl::open_acl_unsafe());
         tree.acls.intern(&corral_acl::open_acl_unsafe());
@@ -120,6 +131,9 @@ impl DataTree {
     }
 
     fn insert(&mut self, node: Node) -> NodeId {
+        let czxid = node.stat.czxid;
+        self.czxid_high = self.czxid_high.max(czxid);
+        self.snapshot.on_insert(czxid);
         self.live += 1;
         match self.free.pop() {
             Some(id) => {
@@ -141,11 +155,44 @@ impl DataTree {
         }
     }
 
+    /// The one way to change a node's content: a snapshot in progress writes the node as it
+    /// was first if it still has to (its hook A).
     pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        self.snapshot.before_change(id, &self.nodes, &self.acls);
         match self.nodes.get_mut(id as usize) {
             Some(Some(n)) => n,
             _ => unreachable_node(),
         }
+    }
+
+    /// Removes the child `name` of `parent`; a snapshot in progress writes the edge first if
+    /// it still has to (its hook B). The child itself stays in the slab.
+    fn unlink_child(&mut self, parent: NodeId, name: &str) -> Option<NodeId> {
+        let child = self.node(parent).children.get(name)?;
+        let hooked = self
+            .snapshot
+            .before_unlink(parent, name, child, &self.nodes);
+        self.node_mut(parent).children.remove(name, hooked)
+    }
+
+    /// Takes a node out of the slab (its slot goes on the free list); a snapshot in progress
+    /// writes it first if it still has to (hook A).
+    fn take_node(&mut self, id: NodeId) -> Option<Node> {
+        self.snapshot.before_change(id, &self.nodes, &self.acls);
+        let node = self.nodes.get_mut(id as usize).and_then(Option::take)?;
+        self.free.push(id);
+        self.live -= 1;
+        Some(node)
+    }
+
+    /// The slab, read-only, with the snapshot slot (the snapshot writer's view).
+    pub(crate) fn snapshot_parts(&mut self) -> (&mut SnapshotSlot, &[Option<Node>], &AclTable) {
+        (&mut self.snapshot, &self.nodes, &self.acls)
+    }
+
+    /// The slab, read-only.
+    pub(crate) fn slab(&self) -> &[Option<Node>] {
+        &self.nodes
     }
 
     /// Resolves a path. `""` is the root, as in ZooKeeper (whose node map aliases it).
@@ -402,6 +449,7 @@ impl DataTree {
     /// reference taken for it; the old one is released. Its children are ignored.
     pub(crate) fn restore_in_place(&mut self, id: NodeId, node: Node) {
         let new_len = node.data_len() as u64;
+        self.czxid_high = self.czxid_high.max(node.stat.czxid);
         let old = self.node_mut(id);
         let old_len = old.data_len() as u64;
         let old_acl = old.acl;
@@ -427,14 +475,15 @@ impl DataTree {
         id
     }
 
-    /// Makes restored nodes the children of `parent`, for loading a snapshot. `kids` must be
-    /// in strictly increasing name order (the loader checks it). `false` if the parent
-    /// already has a child of one of those names (only the nodes a fresh tree has can).
+    /// Makes restored nodes the children of `parent`, for loading a snapshot; `kids` best in
+    /// name order (then the map is built in linear time). `false` if a name repeats, or if the
+    /// parent already has a child of one of those names (only the nodes a fresh tree has can).
     pub(crate) fn restore_children(&mut self, parent: NodeId, kids: Vec<(Name, NodeId)>) -> bool {
         let children = &mut self.node_mut(parent).children;
         if children.is_empty() {
+            let n = kids.len();
             *children = Children::from_sorted(kids);
-            return true;
+            return children.len() == n;
         }
         kids.into_iter()
             .all(|(name, id)| children.insert(name.as_str(), id))
@@ -464,12 +513,10 @@ impl DataTree {
             // Only a corrupt txn gets here: prep refuses both.
             return Err(ErrorCode::NotEmpty);
         }
-        self.node_mut(parent_id).children.remove(name);
-        let Some(node) = self.nodes.get_mut(id as usize).and_then(Option::take) else {
+        self.unlink_child(parent_id, name);
+        let Some(node) = self.take_node(id) else {
             return Err(ErrorCode::NoNode);
         };
-        self.free.push(id);
-        self.live -= 1;
         self.acls.release(node.acl);
         self.data_size = self
             .data_size
