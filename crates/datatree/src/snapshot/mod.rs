@@ -10,11 +10,12 @@
 //! ```text
 //! snapshot = magic "CRTR" | version u8 = 2 | last zxid i64 | node count u64 | record* | end
 //! record   = tag u8 = 1 | ACL  : slot u32 | acl list
-//!          | tag u8 = 2 | NODEs: n u32 | n * (id u32 | data length i32, -1 for null)
+//!          | tag u8 = 2 | NODEs: bodies' length u64
 //!                               | n * (acl slot u32 | czxid i64 | mzxid i64 | ctime i64
 //!                                      | mtime i64 | pzxid i64 | ephemeral owner i64
 //!                                      | version i32 | cversion i32 (stored: children
 //!                                        created) | aversion i32 | data bytes)
+//!                               | n u32 | n * (id u32 | data length i32, -1 for null)
 //!          | tag u8 = 3 | EDGE : parent id u32 | child id u32 | name str
 //! end      = tag u8 = 0 | ACL records u64 | nodes u64 | EDGE records u64
 //! acl list = u32 count, then per entry perms i32 | scheme str | id str
@@ -22,11 +23,11 @@
 //! ```
 //! Big-endian. Ids are the writing tree's slab indexes (any u32; node 0 is the root), ACL
 //! slots its ACL table's ids. A node says "node `id` had this content", an EDGE "`parent` had
-//! the child `name`, which was `child`". Records come in any order (the writer puts an ACL
-//! record before the first node using its slot; the reader does not need that), and each
-//! node, edge and ACL slot comes once. Nodes come in batches (a step's worth), ids and lengths
-//! ahead of the bodies, so the reader's first pass steps over a whole batch at once instead of
-//! walking from node to node through memory.
+//! the child `name`, which was `child`". Records come in any order, and each node, edge and
+//! ACL slot comes once. Nodes come in batches (a step's worth), their bodies first and behind
+//! them the index (ids, data lengths): the reader's first pass steps over all the bodies of a
+//! batch at once instead of walking from node to node through memory, and the writer writes
+//! the bodies straight out, filling in their length at the end.
 //!
 //! The reader checks the counts of the header and of the end record, that every edge joins
 //! two nodes, that every node but the root has exactly one parent, that no name repeats under

@@ -17,7 +17,7 @@ use crate::{DataTree, DataTreeConfig};
 
 /// A NODE body without its data: ACL slot, Stat.
 const BODY_BYTES: usize = 4 + STAT_BYTES;
-/// The least a NODE takes: id and data length, body.
+/// The least a NODE takes: body, id and data length.
 const MIN_NODE_BYTES: usize = 8 + BODY_BYTES;
 /// The smallest EDGE record: tag, ids, name length, a one-byte name.
 const MIN_EDGE_BYTES: usize = 1 + 4 + 4 + 4 + 1;
@@ -32,15 +32,15 @@ pub(super) fn read(
     let mut tree = DataTree::with_config(config);
     let mut rec = Records::read(r, count, &mut tree)?;
     let end = r.pos;
-    let acls = IdMap::new(&rec.acl_slots, "ACL slot", end)?;
-    let nodes = IdMap::new(&rec.node_ids, "node", end)?;
+    let acls = IdMap::new(&rec.acl_slots, |&slot| slot, "ACL slot", end)?;
+    let nodes = IdMap::new(&rec.nodes, |n| n.id, "node", end)?;
     let root = nodes
         .get(ROOT)
         .ok_or_else(|| invalid(end, "no root (node 0)"))?;
-    let first = group(&mut rec.edges, &nodes, rec.node_at.len(), root, end)?;
+    let first = group(&mut rec.edges, &nodes, rec.nodes.len(), root, end)?;
     let build = Build {
         input: r.buf,
-        node_at: &rec.node_at,
+        nodes: &rec.nodes,
         acls: &acls,
         acl_ids: &rec.acl_ids,
         edges: &mut rec.edges,
@@ -55,14 +55,23 @@ pub(super) fn read(
     Ok(Placer::finish(tree, last_zxid))
 }
 
+/// A NODE as the first pass finds it.
+#[derive(Clone, Copy)]
+struct NodeAt {
+    /// Where its body is.
+    at: usize,
+    /// Its file id.
+    id: u32,
+    /// Its data length (-1: null).
+    len: i32,
+}
+
 /// What the first pass keeps of the records.
 struct Records<'a> {
     /// ACL records: file slot, interned id.
     acl_slots: Vec<u32>,
     acl_ids: Vec<AclId>,
-    /// NODEs: file id; where the body is and the data length.
-    node_ids: Vec<u32>,
-    node_at: Vec<(usize, i32)>,
+    nodes: Vec<NodeAt>,
     edges: Vec<Edge<'a>>,
 }
 
@@ -83,8 +92,7 @@ impl<'a> Records<'a> {
         let mut rec = Records {
             acl_slots: Vec::new(),
             acl_ids: Vec::new(),
-            node_ids: Vec::with_capacity(fit(MIN_NODE_BYTES)),
-            node_at: Vec::with_capacity(fit(MIN_NODE_BYTES)),
+            nodes: Vec::with_capacity(fit(MIN_NODE_BYTES)),
             edges: Vec::with_capacity(fit(MIN_EDGE_BYTES)),
         };
         loop {
@@ -112,7 +120,7 @@ impl<'a> Records<'a> {
                 }
                 TAG_END => {
                     let counts = [r.u64()?, r.u64()?, r.u64()?];
-                    let read = [rec.acl_ids.len(), rec.node_ids.len(), rec.edges.len()];
+                    let read = [rec.acl_ids.len(), rec.nodes.len(), rec.edges.len()];
                     let read = read.map(|n| n as u64);
                     if counts != read || count != read[1] {
                         return Err(invalid(
@@ -133,12 +141,15 @@ impl<'a> Records<'a> {
         }
     }
 
-    /// A batch of NODEs: their ids and data lengths are kept with where their bodies are; the
-    /// bodies are stepped over at once, and read where the tree is built.
+    /// A NODEs record: the bodies are stepped over at once (they are read where the tree is
+    /// built); the ids and data lengths behind them are kept with where each body is.
     fn nodes(&mut self, r: &mut Reader<'a>, at: usize) -> Result<(), TreeSnapshotError> {
+        let len = usize::try_from(r.u64()?).unwrap_or(usize::MAX);
+        let start = r.pos;
+        r.take(len)?;
         let n = r.u32()? as usize;
         let index = r.take(n.saturating_mul(8))?;
-        let mut body = r.pos;
+        let mut body = start;
         for entry in index.chunks_exact(8) {
             let [id, len] = words(entry);
             let data = match len as i32 {
@@ -146,11 +157,20 @@ impl<'a> Records<'a> {
                 n if n < 0 => return Err(invalid(at, format!("data length {n}"))),
                 n => n as usize,
             };
-            self.node_ids.push(id);
-            self.node_at.push((body, len as i32));
+            self.nodes.push(NodeAt {
+                at: body,
+                id,
+                len: len as i32,
+            });
             body = body.saturating_add(BODY_BYTES + data);
         }
-        r.take(body - r.pos)?;
+        if body != start + len {
+            let reason = format!(
+                "{len} bytes of NODE bodies, their index adds up to {}",
+                body - start
+            );
+            return Err(invalid(at, reason));
+        }
         Ok(())
     }
 }
@@ -259,7 +279,7 @@ impl Frame<'_> {
 /// What the build needs: the input, where each NODE is, the ACL ids, the grouped links.
 struct Build<'a, 'b> {
     input: &'a [u8],
-    node_at: &'b [(usize, i32)],
+    nodes: &'b [NodeAt],
     acls: &'b IdMap,
     acl_ids: &'b [AclId],
     edges: &'b mut [Edge<'a>],
@@ -275,7 +295,7 @@ impl Build<'_, '_> {
     /// map). Every node must be reached.
     fn tree(self, tree: &mut DataTree, root: u32) -> Result<(), TreeSnapshotError> {
         let (first, end) = (self.first, self.end);
-        let n = self.node_at.len();
+        let n = self.nodes.len();
         let root_node = self.node(tree, root)?;
         tree.reserve_nodes(n.saturating_sub(tree.live_nodes()));
         tree.restore_in_place(ROOT, root_node);
@@ -329,11 +349,11 @@ impl Build<'_, '_> {
 
     /// Decodes NODE `i` (its place checked by the first pass), taking a reference to its ACL.
     fn node(&self, tree: &mut DataTree, i: u32) -> Result<Node, TreeSnapshotError> {
-        let (at, len) = self
-            .node_at
-            .get(i as usize)
-            .copied()
-            .unwrap_or((usize::MAX, 0));
+        let NodeAt { at, len, .. } = self.nodes.get(i as usize).copied().unwrap_or(NodeAt {
+            at: usize::MAX,
+            id: 0,
+            len: 0,
+        });
         let mut r = Reader {
             buf: self.input,
             pos: at,
@@ -373,16 +393,22 @@ enum IdMap {
 }
 
 impl IdMap {
-    /// `ids[i]` is the id of record `i`; an id given twice is an error.
-    fn new(ids: &[u32], what: &str, at: usize) -> Result<IdMap, TreeSnapshotError> {
+    /// `id_of(records[i])` is the id of record `i`; an id given twice is an error.
+    fn new<T>(
+        records: &[T],
+        id_of: impl Fn(&T) -> u32,
+        what: &str,
+        at: usize,
+    ) -> Result<IdMap, TreeSnapshotError> {
         let repeated = |id: u32| invalid(at, format!("{what} {id} written twice"));
-        if ids.iter().enumerate().all(|(i, &id)| id as usize == i) {
-            return Ok(IdMap::Identity(ids.len() as u32));
+        let ids = || records.iter().map(&id_of);
+        if ids().enumerate().all(|(i, id)| id as usize == i) {
+            return Ok(IdMap::Identity(records.len() as u32));
         }
-        let max = ids.iter().copied().max().map_or(0, |m| m as usize);
-        if max < ids.len().saturating_mul(4).saturating_add(4096) {
+        let max = ids().max().map_or(0, |m| m as usize);
+        if max < records.len().saturating_mul(4).saturating_add(4096) {
             let mut table = vec![u32::MAX; max + 1];
-            for (i, &id) in ids.iter().enumerate() {
+            for (i, id) in ids().enumerate() {
                 let entry = &mut table[id as usize];
                 if *entry != u32::MAX {
                     return Err(repeated(id));
@@ -391,11 +417,7 @@ impl IdMap {
             }
             return Ok(IdMap::Table(table));
         }
-        let mut sorted: Vec<(u32, u32)> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, &id)| (id, i as u32))
-            .collect();
+        let mut sorted: Vec<(u32, u32)> = ids().enumerate().map(|(i, id)| (id, i as u32)).collect();
         sorted.sort_unstable();
         if let Some(pair) = sorted.windows(2).find(|p| p[0].0 == p[1].0) {
             return Err(repeated(pair[0].0));

@@ -109,46 +109,64 @@ struct Incremental {
 struct Records {
     /// Per ACL id: its list is written.
     acl_written: Vec<u64>,
-    /// The NODE records not flushed yet.
+    /// The NODEs record being written.
     batch: Batch,
+    /// ACL and EDGE records held back while a NODEs record is open.
+    side: Vec<u8>,
     acls: u64,
     nodes: u64,
     edges: u64,
 }
 
-/// NODE records gathered into one record: their ids and data lengths first, then their
-/// bodies, so a reader's first pass can step over all of them at once.
+/// A NODEs record being written: the bodies go straight to the output, behind a length
+/// filled in at the end, and the index (ids, data lengths) follows them.
 #[derive(Default)]
 pub(super) struct Batch {
+    /// Where the body length goes in the output, once the record is open.
+    start: Option<usize>,
     count: u32,
     index: Vec<u8>,
-    bodies: Vec<u8>,
 }
 
 impl Batch {
-    pub(super) fn add(&mut self, id: u32, acl: u32, stat: &NodeStat, data: Option<&Bytes>) {
+    /// Appends a NODE to `out`, opening the record there if it is not open yet (nothing else
+    /// may be written to `out` until [`Batch::close`]).
+    pub(super) fn add(
+        &mut self,
+        out: &mut Vec<u8>,
+        id: u32,
+        acl: u32,
+        stat: &NodeStat,
+        data: Option<&Bytes>,
+    ) {
+        if self.start.is_none() {
+            out.push(TAG_NODES);
+            self.start = Some(out.len());
+            out.extend_from_slice(&0u64.to_be_bytes());
+        }
         self.count += 1;
         put_u32(&mut self.index, id);
         put_data_len(&mut self.index, data);
-        put_u32(&mut self.bodies, acl);
-        put_stat(&mut self.bodies, stat);
+        put_u32(out, acl);
+        put_stat(out, stat);
         if let Some(d) = data {
-            self.bodies.extend_from_slice(d);
+            out.extend_from_slice(d);
         }
     }
 
-    /// Writes the gathered records as one, if there are any.
-    pub(super) fn flush(&mut self, out: &mut Vec<u8>) {
-        if self.count == 0 {
+    /// Ends the open record, if any: its body length, then its index.
+    pub(super) fn close(&mut self, out: &mut Vec<u8>) {
+        let Some(start) = self.start.take() else {
             return;
+        };
+        let len = (out.len() - start - 8) as u64;
+        if let Some(field) = out.get_mut(start..start + 8) {
+            field.copy_from_slice(&len.to_be_bytes());
         }
-        out.push(TAG_NODES);
         put_u32(out, self.count);
         out.extend_from_slice(&self.index);
-        out.extend_from_slice(&self.bodies);
         self.count = 0;
         self.index.clear();
-        self.bodies.clear();
     }
 }
 
@@ -168,32 +186,39 @@ fn put_u32(out: &mut Vec<u8>, v: u32) {
 }
 
 impl Records {
-    /// NODE `id`, into the batch; the ACL record of its list goes to `out` the first time
-    /// that is used (so before the batch).
+    /// NODE `id`, into the open NODEs record in `out`; the ACL record of its list, the first
+    /// time that is used, aside.
     fn node(&mut self, id: usize, node: &Node, acls: &AclTable, out: &mut Vec<u8>) {
         let acl = node.acl.get() as usize;
         if !bit(&self.acl_written, acl) {
             set_bit(&mut self.acl_written, acl);
-            out.push(TAG_ACL);
-            put_u32(out, node.acl.get());
-            put_acl_list(out, acls.get(node.acl));
+            self.side.push(TAG_ACL);
+            put_u32(&mut self.side, node.acl.get());
+            put_acl_list(&mut self.side, acls.get(node.acl));
             self.acls += 1;
         }
-        self.batch
-            .add(id_u32(id), node.acl.get(), &node.stat, node.data.as_ref());
+        let (acl, data) = (node.acl.get(), node.data.as_ref());
+        self.batch.add(out, id_u32(id), acl, &node.stat, data);
         self.nodes += 1;
     }
 
-    fn edge(&mut self, parent: usize, name: &[u8], child: NodeId, out: &mut Vec<u8>) {
-        out.push(TAG_EDGE);
-        put_u32(out, id_u32(parent));
-        put_u32(out, child);
-        put_bytes(out, name);
+    /// An EDGE, aside.
+    fn edge(&mut self, parent: usize, name: &[u8], child: NodeId) {
+        self.side.push(TAG_EDGE);
+        put_u32(&mut self.side, id_u32(parent));
+        put_u32(&mut self.side, child);
+        put_bytes(&mut self.side, name);
         self.edges += 1;
     }
 
+    /// Closes the NODEs record and appends what was set aside: `out` is whole records.
+    fn flush(&mut self, out: &mut Vec<u8>) {
+        self.batch.close(out);
+        out.append(&mut self.side);
+    }
+
     fn end(&mut self, out: &mut Vec<u8>) {
-        self.batch.flush(out);
+        self.flush(out);
         out.push(TAG_END);
         for n in [self.acls, self.nodes, self.edges] {
             out.extend_from_slice(&n.to_be_bytes());
@@ -224,6 +249,7 @@ impl Incremental {
             records: Records {
                 acl_written: vec![0; (tree.acls.slot_count() + 1).div_ceil(64)],
                 batch: Batch::default(),
+                side: Vec::new(),
                 acls: 0,
                 nodes: 0,
                 edges: 0,
@@ -250,7 +276,7 @@ impl Incremental {
         if let Some(node) = self.old_node(nodes, id) {
             set_bit(&mut self.written, id);
             self.records.node(id, node, acls, &mut self.pending);
-            self.records.batch.flush(&mut self.pending);
+            self.records.flush(&mut self.pending);
         }
     }
 
@@ -266,8 +292,8 @@ impl Incremental {
         if self.interrupted.is_some() || passed || self.old_node(nodes, child as usize).is_none() {
             return;
         }
-        self.records
-            .edge(parent, name.as_bytes(), child, &mut self.pending);
+        self.records.edge(parent, name.as_bytes(), child);
+        self.records.flush(&mut self.pending);
     }
 
     /// Appends what the hooks wrote, then goes on from the cursor for `budget` units (a
@@ -284,7 +310,7 @@ impl Incremental {
         let mut left = budget.max(1);
         while self.cursor < self.start_len {
             if left == 0 {
-                self.records.batch.flush(out);
+                self.records.flush(out);
                 return false;
             }
             let id = self.cursor;
@@ -304,14 +330,14 @@ impl Incremental {
             loop {
                 if left == 0 {
                     self.sub = last.cloned().or(after);
-                    self.records.batch.flush(out);
+                    self.records.flush(out);
                     return false;
                 }
                 let Some((name, child)) = kids.next() else {
                     break;
                 };
                 if self.old_node(nodes, child as usize).is_some() {
-                    self.records.edge(id, name.as_bytes(), child, out);
+                    self.records.edge(id, name.as_bytes(), child);
                 }
                 left -= 1;
                 last = Some(name);

@@ -29,8 +29,9 @@ impl Stream {
     fn node(mut self, id: u32, acl: u32) -> Self {
         let data = bytes::Bytes::from_static(b"d");
         let mut batch = Batch::default();
-        batch.add(id, acl, &NodeStat::created(1, 1, 0), Some(&data));
-        batch.flush(&mut self.body);
+        let stat = NodeStat::created(1, 1, 0);
+        batch.add(&mut self.body, id, acl, &stat, Some(&data));
+        batch.close(&mut self.body);
         self.counts[1] += 1;
         self
     }
@@ -148,34 +149,30 @@ fn each_rule_of_the_reader_is_checked() {
 
 #[test]
 fn huge_lengths_allocate_nothing() {
-    // A data length and an ACL count of 2^31 - 1 with nothing behind them.
+    // Lengths and counts far beyond the input, with little or nothing behind them.
     let mut s = small().bytes();
     s.truncate(s.len() - 25);
-    let mut node = s.clone();
-    node.push(TAG_NODES);
-    node.extend_from_slice(&1u32.to_be_bytes());
-    node.extend_from_slice(&[0; 4]);
-    node.extend_from_slice(&i32::MAX.to_be_bytes());
-    node.extend_from_slice(&[0; 4 + 60]);
-    let mut count = s.clone();
-    count.push(TAG_NODES);
-    count.extend_from_slice(&u32::MAX.to_be_bytes());
-    count.extend_from_slice(&[0; 64]);
-    assert!(matches!(
-        DataTree::read_snapshot(&mut &count[..], config()),
-        Err(TreeSnapshotError::Truncated { .. })
-    ));
-    assert!(matches!(
-        DataTree::read_snapshot(&mut &node[..], config()),
-        Err(TreeSnapshotError::Truncated { .. })
-    ));
-    let mut acl = s;
-    acl.push(TAG_ACL);
-    acl.extend_from_slice(&[0, 0, 0, 5, 0x7f, 0xff, 0xff, 0xff]);
-    assert!(matches!(
-        DataTree::read_snapshot(&mut &acl[..], config()),
-        Err(TreeSnapshotError::Truncated { .. })
-    ));
+    let with = |tail: &[&[u8]]| {
+        let mut b = s.clone();
+        tail.iter().for_each(|t| b.extend_from_slice(t));
+        b
+    };
+    let truncated = |b: Vec<u8>| {
+        let r = DataTree::read_snapshot(&mut &b[..], config());
+        assert!(
+            matches!(r, Err(TreeSnapshotError::Truncated { .. })),
+            "{r:?}"
+        );
+    };
+    let nodes = [TAG_NODES];
+    truncated(with(&[&nodes, &u64::MAX.to_be_bytes()]));
+    let body = [0u8; 64];
+    let one_body = 64u64.to_be_bytes();
+    truncated(with(&[&nodes, &one_body, &body, &u32::MAX.to_be_bytes()]));
+    let index = [&7u32.to_be_bytes()[..], &i32::MAX.to_be_bytes()].concat();
+    let bad = with(&[&nodes, &one_body, &body, &1u32.to_be_bytes(), &index]);
+    refused_bytes(&bad, "their index adds up");
+    truncated(with(&[&[TAG_ACL], &[0, 0, 0, 5, 0x7f, 0xff, 0xff, 0xff]]));
 }
 
 proptest! {

@@ -287,14 +287,20 @@ pub(super) fn split(bytes: &[u8]) -> Split {
             }
             TAG_NODES => {
                 // One record per node (a batch of one), whatever the batches were.
+                let len = r.u64().unwrap() as usize;
+                let mut bodies = Reader {
+                    buf: r.take(len).unwrap(),
+                    pos: 0,
+                };
                 let n = r.u32().unwrap() as usize;
-                let index = r.take(8 * n).unwrap().to_vec();
-                for entry in index.chunks_exact(8) {
-                    let len = i32::from_be_bytes([entry[4], entry[5], entry[6], entry[7]]);
-                    let body = r.take(4 + STAT_BYTES + len.max(0) as usize).unwrap();
-                    let mut rec = vec![TAG_NODES, 0, 0, 0, 1];
-                    rec.extend_from_slice(entry);
+                for entry in r.take(8 * n).unwrap().chunks_exact(8) {
+                    let data = i32::from_be_bytes([entry[4], entry[5], entry[6], entry[7]]);
+                    let body = bodies.take(4 + STAT_BYTES + data.max(0) as usize).unwrap();
+                    let mut rec = vec![TAG_NODES];
+                    rec.extend_from_slice(&(body.len() as u64).to_be_bytes());
                     rec.extend_from_slice(body);
+                    rec.extend_from_slice(&1u32.to_be_bytes());
+                    rec.extend_from_slice(entry);
                     records.push(rec);
                 }
                 continue;
