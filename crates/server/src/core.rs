@@ -88,6 +88,9 @@ pub struct Core {
     pub(crate) watches: WatchRegistry<ConnId>,
     pub(crate) conns: BTreeMap<ConnId, Conn>,
     pub(crate) session_conns: HashMap<i64, ConnId>,
+    /// Sessions whose createSession txn is not durable yet: in the session table already,
+    /// not yet in a snapshot.
+    pub(crate) creating_sessions: std::collections::HashSet<i64>,
     next_conn: ConnId,
     pub(crate) stats: Stats,
     pub(crate) started_mono_ms: u64,
@@ -142,6 +145,7 @@ impl Core {
             watches: WatchRegistry::new(),
             conns: BTreeMap::new(),
             session_conns: HashMap::new(),
+            creating_sessions: std::collections::HashSet::new(),
             next_conn: 1,
             stats: Stats::default(),
             started_mono_ms: now.mono_ms,
@@ -154,19 +158,20 @@ impl Core {
         })
     }
 
-    /// The tree and sessions as a snapshot payload at the last applied zxid; restarts the
-    /// count towards the next snapshot.
-    pub fn take_snapshot(&mut self) -> (i64, Vec<u8>) {
+    /// Starts an incremental snapshot of the tree (see crate::durability) and copies the
+    /// session table (id -> timeout), both as they are at the returned zxid.
+    pub fn begin_snapshot(
+        &mut self,
+    ) -> Result<(i64, BTreeMap<i64, i32>), corral_datatree::TreeSnapshotError> {
+        let zxid = self.tree.begin_snapshot()?;
         let sessions = self
             .sessions
             .iter()
+            .filter(|s| !self.creating_sessions.contains(&s.id().0))
             .map(|s| (s.id().0, s.timeout_ms() as i32))
             .collect();
         self.txns_since_snapshot = 0;
-        (
-            self.tree.last_zxid(),
-            crate::durability::snapshot_payload(&self.tree, &sessions),
-        )
+        Ok((zxid, sessions))
     }
 
     /// The log failed: like ZooKeeper, stop serving writes rather than diverge from the disk.
@@ -309,6 +314,7 @@ impl Core {
         // The session is this connection's from now on, so requests pipelined behind the
         // ConnectRequest queue behind the createSession txn.
         self.bind_session(conn, id);
+        self.creating_sessions.insert(id);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats
                 .request(0, op_name(OpCode::CreateSession), std::time::Instant::now());

@@ -5,18 +5,23 @@
 //! ZooKeeper's SyncRequestProcessor does) a snapshot of the tree and the sessions is written in
 //! the background; `autopurge.*` removes old snapshots and segments.
 //!
-//! Snapshot consistency: the snapshot is serialised under the server's lock, so it is the
-//! exact state at its zxid (not ZooKeeper's fuzzy snapshot); the file is then written, fsynced
-//! and renamed on a background thread while the server keeps serving. The pause grows with
-//! the tree (about 0.5 s per million znodes).
+//! Snapshot consistency: a snapshot is the exact state at its zxid (not ZooKeeper's fuzzy
+//! snapshot), and taking it never pauses the server for long. Under the server's lock the
+//! tree starts an incremental snapshot ([`DataTree::begin_snapshot`], O(1)) and the session
+//! table is copied; then a background thread repeatedly takes the lock, has the tree serialise
+//! the next [`SNAPSHOT_STEP_RECORDS`] records ([`DataTree::snapshot_step`]), releases it and
+//! writes them to the snapshot's temp file. Writes applied between steps first save what they
+//! change as it was (the tree's copy-before-write), so the bytes decode to the tree at the
+//! snapshot's zxid. The file is fsynced and renamed when the last step is written.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::io::Write;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use corral_datatree::{DataTree, DataTreeConfig, Txn, TxnBody};
+use corral_datatree::{DataTree, DataTreeConfig, SnapshotProgress, Txn, TxnBody};
 use corral_storage::{
     purge, LogView, LogWriter, LogWriterHandle, SnapPolicy, SnapshotStore, Storage, StorageConfig,
     StorageError,
@@ -49,11 +54,22 @@ pub fn storage_config(config: &ServerConfig) -> StorageConfig {
     }
 }
 
+/// Records a snapshot step serialises under the server's lock (tens of microseconds of
+/// work): the longest a snapshot makes a request wait.
+pub const SNAPSHOT_STEP_RECORDS: usize = 256;
+
 /// A snapshot's payload: the tree, then the sessions (count, then id and timeout each).
 pub fn snapshot_payload(tree: &DataTree, sessions: &BTreeMap<i64, i32>) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = tree.write_snapshot(&mut out);
+    out.extend_from_slice(&session_table(sessions));
+    out
+}
+
+/// The session table that ends a snapshot's payload.
+fn session_table(sessions: &BTreeMap<i64, i32>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + 12 * sessions.len());
     out.extend_from_slice(&(sessions.len() as u64).to_be_bytes());
     for (id, timeout) in sessions {
         out.extend_from_slice(&id.to_be_bytes());
@@ -170,6 +186,7 @@ impl TxnSink for LogSink {
 
 /// What snapshots need, shared with the writer thread's callback.
 struct Snapshotter {
+    core: Weak<Mutex<Core>>,
     store: Arc<SnapshotStore>,
     policy: SnapPolicy,
     roll: u64,
@@ -186,8 +203,9 @@ impl Snapshotter {
         self.roll = noise % bound;
     }
 
-    /// Takes a snapshot if the policy says so: serialised now (under the caller's lock), written
-    /// on a background thread. Skipped while the previous one is still being written.
+    /// Takes a snapshot if the policy says so: begun now (under the caller's lock), serialised
+    /// step by step and written on a background thread (see the module docs). Skipped while
+    /// the previous one is still being written.
     ///
     /// This runs on the log writer's thread (its on_durable callback), so nothing here may wait
     /// for that thread: the segment roll, which does, happens on the snapshot thread.
@@ -202,28 +220,73 @@ impl Snapshotter {
             tracing::warn!("Too busy to snap, skipping");
             return;
         }
-        let (zxid, payload) = core.take_snapshot();
+        let (zxid, sessions) = match core.begin_snapshot() {
+            Ok(started) => started,
+            Err(e) => {
+                tracing::error!("cannot start a snapshot: {e}");
+                self.in_progress.store(false, Ordering::Release);
+                return;
+            }
+        };
         self.next_roll();
         let handle = Arc::clone(handle);
         let store = Arc::clone(&self.store);
         let done = Arc::clone(&self.in_progress);
+        let core_ref = self.core.clone();
         let spawned = std::thread::Builder::new()
             .name("corral-snapshot".into())
             .spawn(move || {
                 if let Some(Err(e)) = handle.get().map(LogWriterHandle::roll) {
                     tracing::error!("cannot start a new log segment: {e}");
                 }
-                match store.write(zxid, &payload) {
+                match write_snapshot(&core_ref, &store, zxid, &sessions) {
                     Ok(path) => tracing::info!("Snapshotting: 0x{zxid:x} to {}", path.display()),
-                    Err(e) => tracing::error!("snapshot 0x{zxid:x} failed: {e}"),
+                    Err(e) => {
+                        tracing::error!("snapshot 0x{zxid:x} failed: {e}");
+                        if let Some(core) = core_ref.upgrade() {
+                            core.lock().tree.abort_snapshot();
+                        }
+                    }
                 }
                 done.store(false, Ordering::Release);
             });
         if let Err(e) = spawned {
             tracing::error!("cannot start the snapshot thread: {e}");
+            core.tree.abort_snapshot();
             self.in_progress.store(false, Ordering::Release);
         }
     }
+}
+
+/// The snapshot thread's work: the tree's steps, each under the lock, written as they come,
+/// then the session table; fsync and rename at the end.
+fn write_snapshot(
+    core: &Weak<Mutex<Core>>,
+    store: &SnapshotStore,
+    zxid: i64,
+    sessions: &BTreeMap<i64, i32>,
+) -> Result<std::path::PathBuf, String> {
+    let mut file = store.begin(zxid).map_err(|e| e.to_string())?;
+    let mut buf = Vec::with_capacity(256 << 10);
+    loop {
+        buf.clear();
+        let progress = {
+            let Some(core) = core.upgrade() else {
+                return Err("the server stopped".into());
+            };
+            let mut core = core.lock();
+            core.tree
+                .snapshot_step(SNAPSHOT_STEP_RECORDS, &mut buf)
+                .map_err(|e| e.to_string())?
+        };
+        file.write_all(&buf).map_err(|e| e.to_string())?;
+        if progress == SnapshotProgress::Done {
+            break;
+        }
+    }
+    file.write_all(&session_table(sessions))
+        .map_err(|e| e.to_string())?;
+    file.finish().map_err(|e| e.to_string())
 }
 
 /// The storage the running server keeps: what purge needs.
@@ -295,6 +358,7 @@ pub fn open(
     let core = Core::restore(config, Box::new(sink), state.tree, &state.sessions, now)?;
     let core = Arc::new(Mutex::new(core));
     let mut snapshotter = Snapshotter {
+        core: Arc::downgrade(&core),
         store: Arc::clone(&snapshots),
         policy,
         roll: 0,

@@ -188,6 +188,7 @@ impl Core {
         match origin {
             Origin::Internal => {}
             Origin::Connect { conn, response } => {
+                self.creating_sessions.remove(&txn.session_id);
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.stats.response(0, zxid, std::time::Instant::now());
                 }
