@@ -135,6 +135,10 @@ async fn every_snapshot_taken_under_writes_is_the_state_at_its_zxid() {
         tree.apply(&txn);
         check(zxid, &tree, &sessions);
     }
-    assert_eq!(checked, snapshots.len(), "every snapshot's zxid is in the log");
+    assert_eq!(
+        checked,
+        snapshots.len(),
+        "every snapshot's zxid is in the log"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
