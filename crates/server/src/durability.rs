@@ -117,6 +117,21 @@ pub fn parse_snapshot_payload(
     Ok((tree, sessions))
 }
 
+/// Replays one logged txn into the tree and the session table (id -> timeout), as recovery
+/// does.
+pub fn replay_txn(tree: &mut DataTree, sessions: &mut BTreeMap<i64, i32>, txn: &Txn) {
+    match &txn.body {
+        TxnBody::CreateSession { timeout_ms } => {
+            sessions.insert(txn.session_id, *timeout_ms);
+        }
+        TxnBody::CloseSession { .. } => {
+            sessions.remove(&txn.session_id);
+        }
+        _ => {}
+    }
+    tree.apply(txn);
+}
+
 /// Loads the newest valid snapshot and replays the log after it. A data directory with
 /// neither gets `snapshot.0` of the empty tree, as ZooKeeper writes on first start.
 pub fn recover(storage: &Storage, config: DataTreeConfig) -> Result<RecoveredState, ServerError> {
@@ -145,16 +160,7 @@ pub fn recover(storage: &Storage, config: DataTreeConfig) -> Result<RecoveredSta
             what: format!("txn 0x{zxid:x}"),
             message: e.to_string(),
         })?;
-        match &txn.body {
-            TxnBody::CreateSession { timeout_ms } => {
-                sessions.insert(txn.session_id, *timeout_ms);
-            }
-            TxnBody::CloseSession { .. } => {
-                sessions.remove(&txn.session_id);
-            }
-            _ => {}
-        }
-        tree.apply(&txn);
+        replay_txn(&mut tree, &mut sessions, &txn);
         replayed += 1;
     }
     Ok(RecoveredState {

@@ -69,8 +69,9 @@ const IN_FLIGHT_REMEMBERED: usize = 4096;
 pub struct ConnStats {
     /// When the connection was accepted, ms since the Unix epoch (never reset).
     pub established_wall_ms: i64,
-    /// Packets received and sent.
+    /// Packets received.
     pub received: u64,
+    /// Packets sent (replies and watch events).
     pub sent: u64,
     /// The short name of the last answered operation ("NA" before any).
     pub last_op: &'static str,

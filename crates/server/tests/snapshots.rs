@@ -11,11 +11,11 @@ mod support;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use corral_datatree::{DataTree, DataTreeConfig, Txn, TxnBody};
+use corral_datatree::{DataTree, DataTreeConfig, Txn};
 use corral_jute::codes::OpCode;
 use corral_jute::io::Jute;
 use corral_jute::records::{DeleteRequest, SetDataRequest};
-use corral_server::durability::parse_snapshot_payload;
+use corral_server::durability::{parse_snapshot_payload, replay_txn};
 use corral_storage::{read_snapshot_file, Storage, StorageConfig};
 use support::{fresh_dir, start_in, RawClient};
 
@@ -123,16 +123,7 @@ async fn every_snapshot_taken_under_writes_is_the_state_at_its_zxid() {
     for record in storage.log.read_from(0) {
         let (zxid, payload) = record.expect("log readable");
         let txn = Txn::decode(&payload).expect("txn decodes");
-        match &txn.body {
-            TxnBody::CreateSession { timeout_ms } => {
-                sessions.insert(txn.session_id, *timeout_ms);
-            }
-            TxnBody::CloseSession { .. } => {
-                sessions.remove(&txn.session_id);
-            }
-            _ => {}
-        }
-        tree.apply(&txn);
+        replay_txn(&mut tree, &mut sessions, &txn);
         check(zxid, &tree, &sessions);
     }
     assert_eq!(
