@@ -41,14 +41,7 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
         0x1032_5476,
         0xC3D2_E1F0,
     ];
-    let bit_len = (data.len() as u64).wrapping_mul(8);
-    let mut message = data.to_vec();
-    message.push(0x80);
-    while message.len() % 64 != 56 {
-        message.push(0);
-    }
-    message.extend_from_slice(&bit_len.to_be_bytes());
-    for block in message.chunks_exact(64) {
+    for block in padded(data, u64::to_be_bytes).chunks_exact(64) {
         let mut w = [0u32; 80];
         for (i, word) in block.chunks_exact(4).enumerate() {
             w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
@@ -85,6 +78,20 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
         chunk.copy_from_slice(&v.to_be_bytes());
     }
     out
+}
+
+/// The Merkle-Damgard padding SHA-1 and MD5 share: `data`, a 1 bit, zeros up to 56 mod 64
+/// bytes, then the bit length as 8 bytes in the hash's byte order (`encode_len`).
+pub(crate) fn padded(data: &[u8], encode_len: fn(u64) -> [u8; 8]) -> Vec<u8> {
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    let mut message = Vec::with_capacity(data.len() + 72);
+    message.extend_from_slice(data);
+    message.push(0x80);
+    while message.len() % 64 != 56 {
+        message.push(0);
+    }
+    message.extend_from_slice(&encode_len(bit_len));
+    message
 }
 
 /// Standard base64 with `=` padding.

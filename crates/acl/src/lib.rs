@@ -7,10 +7,18 @@
 //! `PrepRequestProcessor.fixupACL`). The schemes it knows are ZooKeeper's built-in ones:
 //! `world` (only `anyone`), `auth` (the session's authenticated ids), `digest`
 //! (`user:base64(sha1(user:password))`, matched exactly), `ip` (an address with an optional
-//! prefix length, IPv4 or IPv6) and the `super` identity a session gains from the super digest.
+//! prefix length, IPv4 or IPv6) and the `super` identity a session gains from the super digest;
+//! with SASLAuthenticationProvider registered ([`Providers`], [`check_with`],
+//! [`fixup_acl_with`]) also `sasl` (`sasl:<authorization id>`, matched exactly, or by the sasl
+//! id `super`).
 //!
-//! What it is not: it does not authenticate anyone (turning `addauth digest user:pass` into an
-//! id is the server's job), holds no session state and reads no configuration. It is pure.
+//! Module [`sasl`]: the DIGEST-MD5 mechanism ZooKeeper serves to SASL clients (MD5, the
+//! RFC 2831 server exchange, the JAAS file its users come from), as pure functions: the
+//! caller passes the nonce's random bytes and the file's text.
+//!
+//! What it is not: it holds no session state, reads no file, socket, clock or RNG (the
+//! server turns `addauth` and `sasl` requests into ids with these functions and keeps them).
+//! It is pure.
 //!
 //! ```
 //! use corral_acl::{check, fixup_acl, open_acl_unsafe, perms, Acl, Id};
@@ -26,11 +34,41 @@
 //! assert!(check(&open_acl_unsafe(), perms::WRITE, &[]));
 //! # Ok::<(), corral_acl::AclError>(())
 //! ```
+//!
+//! A DIGEST-MD5 exchange (the client's side is what pure-sasl or Java's client computes):
+//!
+//! ```
+//! use corral_acl::sasl::{DigestCredentials, DigestMd5Server, JaasConfig, SaslError, Step};
+//!
+//! let jaas = JaasConfig::parse(r#"
+//!     Server {
+//!         org.apache.zookeeper.server.auth.DigestLoginModule required
+//!         user_bob="bobsecret";
+//!     };"#).expect("valid JAAS");
+//! let users = DigestCredentials::from_section(jaas.section("Server").expect("a Server section"))
+//!     .expect("DigestLoginModule users");
+//!
+//! let mut server = DigestMd5Server::new();
+//! let random = [42u8; corral_acl::sasl::NONCE_LEN]; // the caller's OS randomness
+//! let Ok(Step::Challenge(challenge)) = server.evaluate(b"", &random, &users) else { panic!() };
+//! assert!(challenge.starts_with(b"realm=\"zk-sasl-md5\",nonce=\""));
+//! // A response that does not prove bob's password fails (ZooKeeper: AuthFailed, then close).
+//! let nonce = corral_acl::base64(&random);
+//! let wrong = format!("username=\"bob\",realm=\"zk-sasl-md5\",nonce=\"{nonce}\",cnonce=\"x\",\
+//!     digest-uri=\"zookeeper/zk-sasl-md5\",response=00000000000000000000000000000000");
+//! assert_eq!(
+//!     server.evaluate(wrong.as_bytes(), &random, &users),
+//!     Err(SaslError::BadPassword("bob".into()))
+//! );
+//! // On success ZooKeeper adds `sasl:<authorization id>` (and `super` for a SASL super user).
+//! assert_eq!(corral_acl::sasl::authenticate_sasl("bob", &[]).len(), 1);
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod digest;
 mod ip;
+pub mod sasl;
 
 pub use digest::{authenticate_digest, base64, digest_id, sha1};
 
@@ -109,18 +147,41 @@ pub fn creator_all_acl() -> Vec<Acl> {
     }]
 }
 
-/// The schemes with an authentication provider, as ZooKeeper registers them by default.
+/// The authentication providers registered beyond ZooKeeper's built-in `ip` and `digest`
+/// (zoo.cfg `authProvider.N=<class>`, or the `zookeeper.authProvider.N` property). A scheme
+/// without a provider is refused in ACLs (InvalidACL) and its ACL entries match nobody.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Providers {
+    /// `org.apache.zookeeper.server.auth.SASLAuthenticationProvider`: the `sasl` scheme.
+    pub sasl: bool,
+}
+
+impl Providers {
+    /// Only the built-in providers (ip, digest).
+    pub const BUILT_IN: Providers = Providers { sasl: false };
+
+    /// These providers plus SASLAuthenticationProvider.
+    pub const fn with_sasl(self) -> Providers {
+        Providers { sasl: true }
+    }
+}
+
+/// The schemes with an authentication provider: ZooKeeper's defaults, plus the registered
+/// extras.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Provider {
     Ip,
     Digest,
+    Sasl,
 }
 
 impl Provider {
-    fn for_scheme(scheme: &str) -> Option<Provider> {
+    fn for_scheme(scheme: &str, providers: Providers) -> Option<Provider> {
         match scheme {
             "ip" => Some(Provider::Ip),
             "digest" => Some(Provider::Digest),
+            "sasl" if providers.sasl => Some(Provider::Sasl),
             _ => None,
         }
     }
@@ -130,7 +191,7 @@ impl Provider {
     fn is_authenticated(self) -> bool {
         match self {
             Provider::Ip => false,
-            Provider::Digest => true,
+            Provider::Digest | Provider::Sasl => true,
         }
     }
 
@@ -138,6 +199,7 @@ impl Provider {
         match self {
             Provider::Ip => ip::is_valid(id),
             Provider::Digest => digest_is_valid(id),
+            Provider::Sasl => sasl::is_valid_id(id),
         }
     }
 
@@ -145,6 +207,8 @@ impl Provider {
         match self {
             Provider::Ip => ip::matches(client_id, acl_id),
             Provider::Digest => client_id == acl_id,
+            // SASLAuthenticationProvider.matches: the sasl id `super` matches every entry.
+            Provider::Sasl => client_id == "super" || client_id == acl_id,
         }
     }
 }
@@ -170,8 +234,14 @@ fn is_world_anyone(id: &Id) -> bool {
 /// id may do everything; an entry grants when its bits include `perm` and its id is
 /// `world:anyone`, or matches one of the session's ids of the same scheme (`digest`: equal,
 /// `ip`: the client address lies in the entry's network). Entries of unknown schemes match
-/// nobody.
+/// nobody. Only the built-in providers: see [`check_with`].
 pub fn check(acl: &[Acl], perm: i32, auth_ids: &[Id]) -> bool {
+    check_with(acl, perm, auth_ids, Providers::BUILT_IN)
+}
+
+/// [`check`] with these `providers` registered: `sasl` entries match only when
+/// SASLAuthenticationProvider is (equal ids, or the session's sasl id `super`).
+pub fn check_with(acl: &[Acl], perm: i32, auth_ids: &[Id], providers: Providers) -> bool {
     if acl.is_empty() || auth_ids.iter().any(|id| id.scheme == "super") {
         return true;
     }
@@ -179,7 +249,7 @@ pub fn check(acl: &[Acl], perm: i32, auth_ids: &[Id]) -> bool {
         if is_world_anyone(&a.id) {
             return true;
         }
-        let Some(provider) = Provider::for_scheme(&a.id.scheme) else {
+        let Some(provider) = Provider::for_scheme(&a.id.scheme, providers) else {
             return false;
         };
         auth_ids
@@ -197,8 +267,20 @@ pub fn check(acl: &[Acl], perm: i32, auth_ids: &[Id]) -> bool {
 /// not ip, not super), and refused when there is none. Any other entry must be of a known
 /// scheme with a well-formed id (`digest`: `user:hash`, `ip`: an address with an optional
 /// prefix length); `world` with an id other than `anyone` and `super` are refused. Entries
-/// produced by the expansion are not de-duplicated again, as in ZooKeeper.
+/// produced by the expansion are not de-duplicated again, as in ZooKeeper. Only the built-in
+/// providers: see [`fixup_acl_with`].
 pub fn fixup_acl(acl: &[Acl], auth_ids: &[Id]) -> Result<Vec<Acl>, AclError> {
+    fixup_acl_with(acl, auth_ids, Providers::BUILT_IN)
+}
+
+/// [`fixup_acl`] with these `providers` registered: with SASLAuthenticationProvider, `sasl`
+/// entries are accepted (an id that is a valid Kerberos-style name) and a session's sasl ids
+/// expand `auth`; without it ZooKeeper refuses them with InvalidACL and `auth` skips them.
+pub fn fixup_acl_with(
+    acl: &[Acl],
+    auth_ids: &[Id],
+    providers: Providers,
+) -> Result<Vec<Acl>, AclError> {
     let mut unique: Vec<&Acl> = Vec::with_capacity(acl.len());
     for a in acl {
         if !unique.contains(&a) {
@@ -215,7 +297,9 @@ pub fn fixup_acl(acl: &[Acl], auth_ids: &[Id]) -> Result<Vec<Acl>, AclError> {
         } else if a.id.scheme == "auth" {
             let before = out.len();
             for who in auth_ids {
-                if Provider::for_scheme(&who.scheme).is_some_and(Provider::is_authenticated) {
+                if Provider::for_scheme(&who.scheme, providers)
+                    .is_some_and(Provider::is_authenticated)
+                {
                     out.push(Acl {
                         perms: a.perms,
                         id: who.clone(),
@@ -226,7 +310,7 @@ pub fn fixup_acl(acl: &[Acl], auth_ids: &[Id]) -> Result<Vec<Acl>, AclError> {
                 return Err(AclError::NoAuthenticatedId);
             }
         } else {
-            let Some(provider) = Provider::for_scheme(&a.id.scheme) else {
+            let Some(provider) = Provider::for_scheme(&a.id.scheme, providers) else {
                 return Err(AclError::UnknownScheme(a.id.scheme.clone()));
             };
             if !provider.is_valid(&a.id.id) {

@@ -221,3 +221,51 @@ proptest! {
         }
     }
 }
+
+/// `sasl` ACLs exist only with SASLAuthenticationProvider registered (zoo.cfg
+/// `authProvider.N=org.apache.zookeeper.server.auth.SASLAuthenticationProvider`).
+#[test]
+fn sasl_scheme_needs_its_provider() {
+    let sasl = Providers::BUILT_IN.with_sasl();
+    let entry = [acl(perms::ALL, "sasl", "alice")];
+    let alice = [id("sasl", "alice")];
+    assert_eq!(
+        fixup_acl(&entry, &[]),
+        Err(AclError::UnknownScheme("sasl".into()))
+    );
+    assert_eq!(fixup_acl_with(&entry, &[], sasl), Ok(entry.to_vec()));
+    assert!(!check(&entry, perms::READ, &alice));
+    assert!(check_with(&entry, perms::READ, &alice, sasl));
+    assert!(!check_with(&entry, perms::READ, &[id("sasl", "bob")], sasl));
+    // SASLAuthenticationProvider.matches: the sasl id "super" matches any sasl entry.
+    assert!(check_with(
+        &entry,
+        perms::READ,
+        &[id("sasl", "super")],
+        sasl
+    ));
+    assert!(!check_with(
+        &entry,
+        perms::READ,
+        &[id("digest", "alice")],
+        sasl
+    ));
+    // `auth` expands to sasl ids only when the provider is registered.
+    let auth = creator_all_acl();
+    let session = [id("ip", "127.0.0.1"), id("sasl", "alice")];
+    assert_eq!(fixup_acl(&auth, &session), Err(AclError::NoAuthenticatedId));
+    assert_eq!(
+        fixup_acl_with(&auth, &session, sasl),
+        Ok(vec![acl(perms::ALL, "sasl", "alice")])
+    );
+    // Ids must be names KerberosName accepts.
+    for bad in ["a@b@c", "a/b/c@R"] {
+        assert!(matches!(
+            fixup_acl_with(&[acl(perms::ALL, "sasl", bad)], &[], sasl),
+            Err(AclError::MalformedId { .. })
+        ));
+    }
+    for good in ["", "bob/host", "bob/host@EX.COM", "bob@"] {
+        assert!(fixup_acl_with(&[acl(perms::ALL, "sasl", good)], &[], sasl).is_ok());
+    }
+}
