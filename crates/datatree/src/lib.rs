@@ -95,7 +95,8 @@
 //! };
 //!
 //! // The leader decides the change ...
-//! let ctx = PrepContext { session_id: 0x42, zxid: 1, time_ms: 1_700_000_000_000, auth_ids: &[] };
+//! let ctx = PrepContext { session_id: 0x42, zxid: 1, time_ms: 1_700_000_000_000, auth_ids: &[],
+//!     providers: corral_acl::Providers::BUILT_IN };
 //! let body = tree.prep(&mut pending, &ctx, &req)?;
 //!
 //! // ... logs it, and every server applies it.

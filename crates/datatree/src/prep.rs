@@ -30,6 +30,8 @@ pub struct PrepContext<'a> {
     pub time_ms: i64,
     /// The session's authenticated ids (for ACL checks and `auth` ACL expansion).
     pub auth_ids: &'a [Id],
+    /// The authentication providers registered beyond ip and digest (`sasl`).
+    pub providers: corral_acl::Providers,
 }
 
 /// ZooKeeper's `checkAndIncVersion`: `expected` -1 matches any version; the next version
@@ -66,7 +68,7 @@ fn parent_for_delete(p: &str) -> Result<&str, ErrorCode> {
 }
 
 fn require(acl: &[corral_acl::Acl], perm: i32, ctx: &PrepContext<'_>) -> Result<(), ErrorCode> {
-    if corral_acl::check(acl, perm, ctx.auth_ids) {
+    if corral_acl::check_with(acl, perm, ctx.auth_ids, ctx.providers) {
         Ok(())
     } else {
         Err(ErrorCode::NoAuth)
@@ -221,7 +223,8 @@ impl DataTree {
             return Err(ErrorCode::BadArguments);
         }
         let parent_path = path::parent(p);
-        let acl = corral_acl::fixup_acl(&req.acl, ctx.auth_ids).map_err(|e| e.code())?;
+        let acl = corral_acl::fixup_acl_with(&req.acl, ctx.auth_ids, ctx.providers)
+            .map_err(|e| e.code())?;
         let parent = self.record(pending, parent_path)?;
         require(&parent.acl, perms::CREATE, ctx)?;
         let mut final_path = req.path.clone();
@@ -364,7 +367,8 @@ impl DataTree {
         req: &SetAclRequest,
     ) -> Result<TxnBody, ErrorCode> {
         path::validate(&req.path)?;
-        let acl = corral_acl::fixup_acl(&req.acl, ctx.auth_ids).map_err(|e| e.code())?;
+        let acl = corral_acl::fixup_acl_with(&req.acl, ctx.auth_ids, ctx.providers)
+            .map_err(|e| e.code())?;
         let mut node = self.record(pending, &req.path)?;
         require(&node.acl, perms::ADMIN, ctx)?;
         let version = check_and_inc_version(node.stat.aversion, req.version)?;

@@ -130,6 +130,24 @@ record! {
 }
 
 record! {
+    /// sasl (op 102): the client's next SASL token (jute's `GetSASLRequest`, which the server
+    /// reads; a client writes the same bytes as `SetSASLRequest`). Empty to start DIGEST-MD5.
+    pub struct GetSaslRequest {
+        /// The token (redacted in `Debug`: a digest-response).
+        pub token: Secret,
+    }
+}
+
+record! {
+    /// The answer to a sasl request (jute's `SetSASLResponse`): the server's next token, or
+    /// null (ZooKeeper sends null with AuthFailed, and when it has no SASL server).
+    pub struct SetSaslResponse {
+        /// The token.
+        pub token: Option<Bytes>,
+    }
+}
+
+record! {
     /// A watch notification.
     pub struct WatcherEvent {
         /// [`crate::codes::EventType`].

@@ -72,7 +72,9 @@ pub enum Request {
     GetAllChildrenNumber(PathRequest),
     /// whoAmI.
     WhoAmI,
-    /// An op ZooKeeper defines that this codec does not decode (reconfig, sasl, ...): the
+    /// sasl: the client's next SASL token.
+    Sasl(GetSaslRequest),
+    /// An op ZooKeeper defines that this codec does not decode (reconfig, ...): the
     /// server answers it with an error.
     Unsupported {
         /// The op.
@@ -133,6 +135,7 @@ impl Request {
             OpCode::CloseSession => Request::CloseSession,
             OpCode::WhoAmI => Request::WhoAmI,
             OpCode::Auth => Request::Auth(Jute::read(r)?),
+            OpCode::Sasl => Request::Sasl(Jute::read(r)?),
             OpCode::SetWatches => Request::SetWatches(Jute::read(r)?),
             OpCode::SetWatches2 => Request::SetWatches2(Jute::read(r)?),
             OpCode::CheckWatches => Request::CheckWatches(Jute::read(r)?),
@@ -140,14 +143,12 @@ impl Request {
             OpCode::AddWatch => Request::AddWatch(Jute::read(r)?),
             OpCode::GetEphemerals => Request::GetEphemerals(Jute::read(r)?),
             OpCode::GetAllChildrenNumber => Request::GetAllChildrenNumber(Jute::read(r)?),
-            OpCode::Notification
-            | OpCode::Reconfig
-            | OpCode::Sasl
-            | OpCode::CreateSession
-            | OpCode::Error => Request::Unsupported {
-                op,
-                body: r.read_rest(),
-            },
+            OpCode::Notification | OpCode::Reconfig | OpCode::CreateSession | OpCode::Error => {
+                Request::Unsupported {
+                    op,
+                    body: r.read_rest(),
+                }
+            }
         })
     }
 
@@ -169,6 +170,7 @@ impl Request {
             Request::Ping => OpCode::Ping,
             Request::CloseSession => OpCode::CloseSession,
             Request::Auth(_) => OpCode::Auth,
+            Request::Sasl(_) => OpCode::Sasl,
             Request::SetWatches(_) => OpCode::SetWatches,
             Request::SetWatches2(_) => OpCode::SetWatches2,
             Request::CheckWatches(_) => OpCode::CheckWatches,
@@ -239,6 +241,7 @@ impl Request {
             }
             Request::Ping | Request::CloseSession | Request::WhoAmI => {}
             Request::Auth(x) => x.write(out),
+            Request::Sasl(x) => x.write(out),
             Request::SetWatches(x) => x.write(out),
             Request::SetWatches2(x) => x.write(out),
             Request::CheckWatches(x) | Request::RemoveWatches(x) => x.write(out),

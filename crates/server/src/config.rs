@@ -60,9 +60,40 @@ pub struct ServerConfig {
     /// ReconfigDisabled when this is off, else with Unimplemented (ZooKeeper's
     /// PrepRequestProcessor: only a leader can reconfigure).
     pub reconfig_enabled: bool,
+    /// `authProvider.N=org.apache.zookeeper.server.auth.SASLAuthenticationProvider` (or
+    /// `zookeeper.authProvider.N`): the `sasl` ACL scheme exists only with it, as in ZooKeeper.
+    /// Other `authProvider.N` classes are ignored with a warning.
+    pub sasl_auth_provider: bool,
+    /// `java.security.auth.login.config`: the JAAS file whose `Server` section lists the
+    /// DIGEST-MD5 users (`user_<name>="<password>"`). ZooKeeper takes it only as the Java
+    /// system property of that name (`-Djava.security.auth.login.config=FILE`); Corral reads it
+    /// from zoo.cfg under the same name (ZooKeeper would ignore the key there). Unset, or a file
+    /// without a `Server` section: SASL is not offered (ZooKeeper then answers every sasl
+    /// request Ok with a null token). An unreadable or malformed file stops the server.
+    pub jaas_config: Option<JaasPath>,
+    /// The DIGEST-MD5 users of the JAAS file's `Server` section, read by [`ServerConfig::load`]
+    /// (`None`: SASL is not offered).
+    pub sasl_users: Option<corral_acl::sasl::DigestCredentials>,
+    /// `superUser` and `superUser.<anything>` (ZooKeeper's `zookeeper.superUser*` properties):
+    /// SASL authorization ids that also get the `super` id.
+    pub sasl_super_users: Vec<String>,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
 }
+
+/// The JAAS file named in zoo.cfg, and the line that names it (for errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JaasPath {
+    /// The file.
+    pub path: PathBuf,
+    /// Its zoo.cfg line.
+    pub line: usize,
+}
+
+/// The zoo.cfg key naming the JAAS file (Java's system property of the same name).
+pub const JAAS_CONFIG_KEY: &str = "java.security.auth.login.config";
+/// The class whose registration makes `sasl` a known ACL scheme.
+pub const SASL_AUTH_PROVIDER: &str = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
 
 /// Which four-letter words are served.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +138,10 @@ impl Default for ServerConfig {
             purge_interval_hours: 0,
             reconfig_enabled: false,
             container_max_never_used_ms: 0,
+            sasl_auth_provider: false,
+            jaas_config: None,
+            sasl_users: None,
+            sasl_super_users: Vec::new(),
             ignored: Vec::new(),
         }
     }
@@ -150,7 +185,39 @@ impl ServerConfig {
             });
         }
         cfg.ignored.sort();
+        cfg.sasl_users = cfg.read_jaas()?;
         Ok(cfg)
+    }
+
+    /// Reads the JAAS file, if one is named: the DIGEST-MD5 users of its `Server` section
+    /// (`None` when it has none). Errors name the zoo.cfg key and line, and the JAAS line.
+    pub fn read_jaas(&self) -> Result<Option<corral_acl::sasl::DigestCredentials>, ServerError> {
+        let Some(jaas) = &self.jaas_config else {
+            return Ok(None);
+        };
+        let bad = |message: String| ServerError::Config {
+            line: jaas.line,
+            key: JAAS_CONFIG_KEY.into(),
+            message,
+        };
+        let text = std::fs::read_to_string(&jaas.path)
+            .map_err(|e| bad(format!("cannot read {}: {e}", jaas.path.display())))?;
+        let parsed = corral_acl::sasl::JaasConfig::parse(&text)
+            .map_err(|e| bad(format!("{}: {e}", jaas.path.display())))?;
+        parsed
+            .section("Server")
+            .map(corral_acl::sasl::DigestCredentials::from_section)
+            .transpose()
+            .map_err(|e| bad(format!("{}: {e}", jaas.path.display())))
+    }
+
+    /// The ACL providers registered beyond ip and digest.
+    pub fn auth_providers(&self) -> corral_acl::Providers {
+        if self.sasl_auth_provider {
+            corral_acl::Providers::BUILT_IN.with_sasl()
+        } else {
+            corral_acl::Providers::BUILT_IN
+        }
     }
 
     /// Parses zoo.cfg text (Java properties: `key=value` or `key value`, `#`/`!` comments).
@@ -276,6 +343,22 @@ impl ServerConfig {
                         FourLetterWhitelist::Only(words)
                     };
                 }
+                JAAS_CONFIG_KEY => {
+                    cfg.jaas_config = Some(JaasPath {
+                        path: PathBuf::from(value),
+                        line: line_no,
+                    })
+                }
+                k if without_zookeeper_prefix(k).starts_with("authProvider.")
+                    && value == SASL_AUTH_PROVIDER =>
+                {
+                    cfg.sasl_auth_provider = true
+                }
+                k if without_zookeeper_prefix(k) == "superUser"
+                    || without_zookeeper_prefix(k).starts_with("superUser.") =>
+                {
+                    cfg.sasl_super_users.push(value.to_string())
+                }
                 k if KNOWN_UNUSED.contains(&k)
                     || k.starts_with("server.")
                     || k.starts_with("ssl.")
@@ -321,6 +404,11 @@ impl ServerConfig {
                 message: e.to_string(),
             })
     }
+}
+
+/// A key as zoo.cfg or as a `zookeeper.`-prefixed system property names it.
+fn without_zookeeper_prefix(key: &str) -> &str {
+    key.strip_prefix("zookeeper.").unwrap_or(key)
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -376,6 +464,82 @@ mod tests {
         assert!(on.reconfig_enabled && on.ignored.is_empty());
         let err = ServerConfig::parse(&format!("{base}reconfigEnabled=yes\n")).expect_err("yes");
         assert!(err.to_string().contains("reconfigEnabled"), "{err}");
+    }
+
+    #[test]
+    fn sasl_keys() {
+        let base = "dataDir=/x\nclientPort=1\n";
+        let cfg = ServerConfig::parse(base).expect("default");
+        assert!(!cfg.sasl_auth_provider && cfg.jaas_config.is_none());
+        assert_eq!(cfg.auth_providers(), corral_acl::Providers::BUILT_IN);
+        let cfg = ServerConfig::parse(&format!(
+            "{base}authProvider.1={SASL_AUTH_PROVIDER}\nauthProvider.2=com.example.Other\n\
+             java.security.auth.login.config=/etc/jaas.conf\nsuperUser=admin\n\
+             zookeeper.superUser.2=root\nsuperUserX=nobody\n"
+        ))
+        .expect("sasl keys");
+        assert!(cfg.sasl_auth_provider);
+        assert_eq!(
+            cfg.auth_providers(),
+            corral_acl::Providers::BUILT_IN.with_sasl()
+        );
+        assert_eq!(
+            cfg.jaas_config,
+            Some(JaasPath {
+                path: "/etc/jaas.conf".into(),
+                line: 5
+            })
+        );
+        assert_eq!(cfg.sasl_super_users, vec!["admin", "root"]);
+        // The other provider class and superUserX are reported, not used.
+        assert_eq!(cfg.ignored.len(), 2, "{:?}", cfg.ignored);
+    }
+
+    #[test]
+    fn jaas_file_errors_name_the_key_line_and_jaas_line() {
+        let dir = std::env::temp_dir().join(format!("corral-jaas-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let cfg_for = |jaas: &Path| {
+            ServerConfig::parse(&format!(
+                "dataDir=/x\nclientPort=1\njava.security.auth.login.config={}\n",
+                jaas.display()
+            ))
+            .expect("cfg")
+        };
+        let missing = cfg_for(&dir.join("absent.conf"))
+            .read_jaas()
+            .expect_err("absent");
+        let msg = missing.to_string();
+        assert!(
+            msg.contains("line 3") && msg.contains(JAAS_CONFIG_KEY) && msg.contains("absent.conf"),
+            "{msg}"
+        );
+        let bad = dir.join("bad.conf");
+        std::fs::write(&bad, "Server {\n  m.A required\n};\n").expect("write");
+        let msg = cfg_for(&bad)
+            .read_jaas()
+            .expect_err("malformed")
+            .to_string();
+        assert!(
+            msg.contains("line 3") && msg.contains("bad.conf: line 3"),
+            "{msg}"
+        );
+        // kazoo's harness passes an empty file: the server starts, SASL is not offered.
+        let empty = dir.join("empty.conf");
+        std::fs::write(&empty, "").expect("write");
+        assert_eq!(cfg_for(&empty).read_jaas().expect("empty is fine"), None);
+        let good = dir.join("good.conf");
+        std::fs::write(
+            &good,
+            "Server { org.apache.zookeeper.server.auth.DigestLoginModule required user_bob=\"pw\"; };",
+        )
+        .expect("write");
+        let users = cfg_for(&good)
+            .read_jaas()
+            .expect("good")
+            .expect("Server section");
+        assert_eq!(users.password("bob"), Some("pw"));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]

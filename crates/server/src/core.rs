@@ -77,6 +77,8 @@ pub(crate) struct Conn {
     /// Set once the connection is being closed: later frames are ignored, never taken for a
     /// new ConnectRequest.
     pub(crate) closing: bool,
+    /// The connection's SASL exchange, from its first sasl request on.
+    pub(crate) sasl: Option<corral_acl::sasl::DigestMd5Server>,
 }
 
 /// The standalone server's state machine.
@@ -232,6 +234,7 @@ impl Core {
                 }],
                 stats: ConnStats::new(wall_now_ms()),
                 closing: false,
+                sasl: None,
             },
         );
         Some((id, rx))
@@ -499,19 +502,30 @@ impl Core {
         err: ErrorCode,
         body: Option<&dyn JuteWrite>,
     ) {
-        let mut out = BytesMut::new();
         let header = ReplyHeader {
             xid,
             zxid,
             err: err.code(),
         };
-        encode_reply(
-            &mut out,
+        self.send_reply(
+            conn,
             &header,
             if err == ErrorCode::Ok { body } else { None },
         );
+    }
+
+    /// Sends a reply as given: `body` goes out whatever the header's error.
+    pub(crate) fn send_reply(
+        &mut self,
+        conn: ConnId,
+        header: &ReplyHeader,
+        body: Option<&dyn JuteWrite>,
+    ) {
+        let mut out = BytesMut::new();
+        encode_reply(&mut out, header, body);
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.stats.response(xid, zxid, std::time::Instant::now());
+            c.stats
+                .response(header.xid, header.zxid, std::time::Instant::now());
         }
         self.send(conn, out.freeze());
     }

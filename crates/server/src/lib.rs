@@ -32,6 +32,7 @@ mod fourlw_dump;
 mod net;
 mod ops;
 pub mod pipeline;
+mod sasl;
 pub mod stats;
 
 pub use crate::config::ServerConfig;

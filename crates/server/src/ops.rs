@@ -51,6 +51,7 @@ impl Core {
                 );
             }
             Request::Auth(packet) => self.add_auth(conn, xid, &packet),
+            Request::Sasl(req) => self.sasl(conn, xid, &req.token.0),
             Request::SetWatches(w) => self.set_watches(
                 conn,
                 xid,
@@ -124,7 +125,16 @@ impl Core {
     fn check_perm(&self, conn: ConnId, path: &str, perm: i32) -> Result<(), ErrorCode> {
         match self.tree.node_acl(path) {
             None => Err(ErrorCode::NoNode),
-            Some(acl) if corral_acl::check(acl, perm, self.auth_ids(conn)) => Ok(()),
+            Some(acl)
+                if corral_acl::check_with(
+                    acl,
+                    perm,
+                    self.auth_ids(conn),
+                    self.config.auth_providers(),
+                ) =>
+            {
+                Ok(())
+            }
             Some(_) => Err(ErrorCode::NoAuth),
         }
     }
@@ -220,13 +230,15 @@ impl Core {
             }
             Request::WhoAmI => Box::new(WhoAmIResponse {
                 // As ZooKeeper's AuthUtil.getClientInfos: every id, its user as the scheme's
-                // provider names it ("" for super), in the auth-info set's order.
+                // provider names it ("" for super, and for sasl when its provider is not
+                // registered), in the auth-info set's order.
                 client_info: crate::auth_order::zookeeper_order(self.auth_ids(conn))
                     .into_iter()
                     .map(|id| ClientInfo {
                         auth_scheme: id.scheme.clone(),
                         user: match id.scheme.as_str() {
                             "digest" => id.id.split(':').next().unwrap_or_default().to_string(),
+                            "sasl" if !self.config.sasl_auth_provider => String::new(),
                             _ => id.id.clone(),
                         },
                     })

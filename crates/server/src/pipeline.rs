@@ -255,6 +255,7 @@ impl Core {
             zxid,
             time_ms: now.wall_ms,
             auth_ids: &auth_ids,
+            providers: self.config.auth_providers(),
         };
         let body = match req {
             // A standalone server is no leader: ZooKeeper's PrepRequestProcessor refuses
@@ -303,6 +304,7 @@ impl Core {
             zxid,
             time_ms: now.wall_ms,
             auth_ids: &no_ids,
+            providers: self.config.auth_providers(),
         };
         let body = self.tree.prep_close_session(&mut self.pending, &ctx);
         let txn = Txn {

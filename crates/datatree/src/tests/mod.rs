@@ -56,6 +56,7 @@ impl Harness {
             zxid: self.zxid,
             time_ms: self.time,
             auth_ids: &self.auth,
+            providers: corral_acl::Providers::BUILT_IN,
         };
         let r = self.tree.prep(&mut self.pending, &ctx, req);
         (self.zxid, r)

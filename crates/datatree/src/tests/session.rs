@@ -13,6 +13,7 @@ fn close(h: &mut Harness) -> (i64, TxnBody) {
         zxid: h.zxid,
         time_ms: h.time,
         auth_ids: &[],
+        providers: corral_acl::Providers::BUILT_IN,
     };
     let body = h.tree.prep_close_session(&mut h.pending, &ctx);
     (h.zxid, body)

@@ -46,11 +46,12 @@ pub async fn start_in(
     extra: &str,
     disk: Option<std::sync::Arc<dyn corral_storage::Disk>>,
 ) -> Running {
-    let cfg = ServerConfig::parse(&format!(
+    let mut cfg = ServerConfig::parse(&format!(
         "dataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n{extra}",
         dir.display()
     ))
     .expect("config");
+    cfg.sasl_users = cfg.read_jaas().expect("JAAS file");
     let server = Server::bind_with_disk(cfg, disk).await.expect("bind");
     let addr = server.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
