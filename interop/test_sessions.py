@@ -3,15 +3,13 @@ and timeout negotiation (min = 2*tickTime, max = 20*tickTime by default)."""
 
 import os
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from harness import kz
+from harness import kz, raw
 from harness.scenario import scenario
 
 # Short ticks so that short session timeouts are allowed and expire promptly.
@@ -145,15 +143,8 @@ def test_session_expiry_after_kill(t):
 def _raw_connect(addr: str, session_id: int, passwd: bytes) -> tuple[int, int]:
     """One ConnectRequest on a fresh socket (no client library: kazoo would start a new
     session after a refusal); returns the (timeout, session id) of the ConnectResponse."""
-    host, port = addr.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        body = struct.pack(">iqiqi", 0, 0, 30000, session_id, len(passwd)) + passwd + b"\0"
-        sock.sendall(struct.pack(">i", len(body)) + body)
-        head = sock.recv(4, socket.MSG_WAITALL)
-        (length,) = struct.unpack(">i", head)
-        reply = sock.recv(length, socket.MSG_WAITALL)
-        _, timeout, sid = struct.unpack(">iiq", reply[:16])
-        return timeout, sid
+    with raw.open_socket(addr) as sock:
+        return raw.connect(sock, session_id, passwd)
 
 
 @scenario

@@ -18,9 +18,9 @@ differential one.
 
 from __future__ import annotations
 
-import socket
 import struct
 
+from harness import raw
 from harness.servers import Server
 
 OP_CREATE, OP_GET_DATA, OP_SET_DATA, OP_GET_CHILDREN = 1, 4, 5, 8
@@ -43,20 +43,16 @@ class RawSession:
     anything: every request and every event is what the server sent."""
 
     def __init__(self, addr: str):
-        host, port = addr.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        self.sock = raw.open_socket(addr)
         self.xid = 0
         self.events: list[str] = []
-        body = struct.pack(">iqiqi", 0, 0, 30000, 0, 16) + b"\0" * 16 + b"\0"
-        self._send(body)
-        self._recv()
+        raw.connect(self.sock)
 
     def _send(self, body: bytes) -> None:
-        self.sock.sendall(struct.pack(">i", len(body)) + body)
+        raw.send_frame(self.sock, body)
 
     def _recv(self) -> bytes:
-        (length,) = struct.unpack(">i", self.sock.recv(4, socket.MSG_WAITALL))
-        return self.sock.recv(length, socket.MSG_WAITALL)
+        return raw.read_frame(self.sock)
 
     def call(self, op: int, body: bytes) -> int:
         """Sends one request; returns its error code, recording the events read before it."""

@@ -54,6 +54,11 @@ class Target:
         assert self.server.port is not None
         return self.server.port
 
+    @property
+    def secure_addr(self) -> str:
+        """The secure client port (a scenario config with secureClientPort=FREE_PORT)."""
+        return f"{self.server.host}:{self.server.ports['secureClientPort']}"
+
     def __str__(self) -> str:
         return self.addr
 
@@ -102,7 +107,7 @@ class ServerPool:
 
 
 def _run_side(fn: Callable, server: Server, name: str) -> tuple[list[str], str | None, float]:
-    target = Target(server=server, root=f"/s_{name}", norm=Normalizer(ports=(server.port,)), name=name)
+    target = Target(server=server, root=f"/s_{name}", norm=Normalizer(ports=(server.port, *server.ports.values())), name=name)
     start = time.monotonic()
     try:
         out = fn(target)

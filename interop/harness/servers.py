@@ -30,6 +30,13 @@ READY_POLL_S = 0.1
 START_ATTEMPTS = 3  # a free port can be taken between probing and binding
 STOP_GRACE_S = 5.0
 
+# A config value of FREE_PORT becomes a free port of its own for each server started (for a
+# second listener such as secureClientPort); `Server.ports[key]` says which.
+FREE_PORT = "$FREE_PORT"
+# Netty, for ZooKeeper's NettyServerCnxnFactory (the one that serves secureClientPort) and
+# the Java client's ClientCnxnSocketNetty: the jar's manifest misses these.
+NETTY_JARS = ("netty-codec.jar", "netty-resolver.jar", "netty-transport-native-unix-common.jar")
+
 DEFAULT_CONFIG: dict[str, str] = {
     "tickTime": "2000",
 }
@@ -46,7 +53,7 @@ atexit.register(_stop_all_at_exit)
 
 
 def zookeeper_classpath() -> str:
-    parts = [ZK_JAR]
+    parts = [ZK_JAR] + [str(JAVA_DIR / j) for j in NETTY_JARS if (JAVA_DIR / j).exists()]
     for name in SLF4J_BINDINGS:
         if (JAVA_DIR / name).exists():
             parts.append(str(JAVA_DIR / name))
@@ -104,6 +111,7 @@ class Server:
         self.workdir: Path | None = None
         self.port: int | None = None
         self.log_path: Path | None = None
+        self.ports: dict[str, int] = {}
 
     @property
     def host(self) -> str:
@@ -130,6 +138,11 @@ class Server:
             "extendedTypesEnabled": "true",
         }
         lines.update(self.config)
+        self.ports = {}
+        for key, value in lines.items():
+            if value == FREE_PORT:
+                self.ports[key] = free_port()
+                lines[key] = str(self.ports[key])
         cfg = self.workdir / "zoo.cfg"
         cfg.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
         return cfg

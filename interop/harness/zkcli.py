@@ -16,14 +16,40 @@ CONNECT_TIMEOUT_MS = 5000
 JVM_FLAGS = "-Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dzookeeper.request.timeout=5000"
 
 
-def _run(args: list[str], stdin: str, timeout: float) -> tuple[int | None, str]:
+def tls_properties(keystore: str, truststore: str, password: str) -> list[str]:
+    """The Java client's system properties for a TLS connection with a client certificate
+    (ZooKeeper's client side: Netty socket, zookeeper.ssl.* stores)."""
+    return [
+        "-Dzookeeper.client.secure=true",
+        "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty",
+        f"-Dzookeeper.ssl.keyStore.location={keystore}",
+        f"-Dzookeeper.ssl.keyStore.password={password}",
+        f"-Dzookeeper.ssl.trustStore.location={truststore}",
+        f"-Dzookeeper.ssl.trustStore.password={password}",
+        # The server certificate names localhost; the client connects to 127.0.0.1.
+        "-Dzookeeper.ssl.hostnameVerification=false",
+    ]
+
+
+def _run(args: list[str], stdin: str, timeout: float,
+         java_properties: list[str] | None = None) -> tuple[int | None, str]:
     # -waitforconnection: give up (exit 1) if not connected within -timeout ms,
     # instead of queueing every command behind a dead connection.
     args = ["-timeout", str(CONNECT_TIMEOUT_MS), "-waitforconnection", *args]
     env = dict(os.environ)
     env["CLIENT_JVMFLAGS"] = JVM_FLAGS
+    if java_properties is None:
+        command = [ZKCLI, *args]
+    else:
+        # zkCli.sh's class path has no Netty, which a TLS client needs: run its main class.
+        from .servers import JAVA_DIR, NETTY_JARS, ZK_JAR
+
+        # slf4j-nop: the client's own logging would mix with the commands' output.
+        jars = [ZK_JAR, *(str(JAVA_DIR / j) for j in (*NETTY_JARS, "slf4j-nop.jar"))]
+        command = ["java", *JVM_FLAGS.split(), *java_properties, "-cp", ":".join(jars),
+                   "org.apache.zookeeper.ZooKeeperMain", *args]
     proc = subprocess.Popen(
-        [ZKCLI, *args],
+        command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -63,16 +89,19 @@ def _check_connected(target, code, out: str) -> None:
         )
 
 
-def session(target, commands: list[str], timeout: float = ZKCLI_TIMEOUT_S) -> list[str]:
+def session(target, commands: list[str], timeout: float = ZKCLI_TIMEOUT_S,
+            tls: list[str] | None = None) -> list[str]:
     """Run several commands in one zkCli process (piped on stdin, then `quit`).
 
     Returns a normalised transcript: `$ command` then its indented output;
-    watch notifications at the end in arrival order.
+    watch notifications at the end in arrival order. `tls`: the Java client's TLS
+    properties (`tls_properties`); it then connects to the target's secure client port.
     """
     for c in commands:
         assert "\n" not in c, c
     stdin = "".join(f"printwatches\n{c}\n" for c in commands) + "quit\n"
-    code, out = _run(["-server", target.addr], stdin, timeout)
+    addr = target.addr if tls is None else target.secure_addr
+    code, out = _run(["-server", addr], stdin, timeout, tls)
     _check_connected(target, code, out)
     lines = zkcli_transcript(target.norm, commands, out)
     if code != 0:

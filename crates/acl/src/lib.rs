@@ -155,15 +155,27 @@ pub fn creator_all_acl() -> Vec<Acl> {
 pub struct Providers {
     /// `org.apache.zookeeper.server.auth.SASLAuthenticationProvider`: the `sasl` scheme.
     pub sasl: bool,
+    /// `org.apache.zookeeper.server.auth.X509AuthenticationProvider`: the `x509` scheme,
+    /// whose ids are certificate subjects (RFC 2253 text). ZooKeeper registers it whenever a
+    /// secure client port is configured.
+    pub x509: bool,
 }
 
 impl Providers {
     /// Only the built-in providers (ip, digest).
-    pub const BUILT_IN: Providers = Providers { sasl: false };
+    pub const BUILT_IN: Providers = Providers {
+        sasl: false,
+        x509: false,
+    };
 
     /// These providers plus SASLAuthenticationProvider.
     pub const fn with_sasl(self) -> Providers {
-        Providers { sasl: true }
+        Providers { sasl: true, ..self }
+    }
+
+    /// These providers plus X509AuthenticationProvider.
+    pub const fn with_x509(self) -> Providers {
+        Providers { x509: true, ..self }
     }
 }
 
@@ -174,6 +186,7 @@ enum Provider {
     Ip,
     Digest,
     Sasl,
+    X509,
 }
 
 impl Provider {
@@ -182,6 +195,7 @@ impl Provider {
             "ip" => Some(Provider::Ip),
             "digest" => Some(Provider::Digest),
             "sasl" if providers.sasl => Some(Provider::Sasl),
+            "x509" if providers.x509 => Some(Provider::X509),
             _ => None,
         }
     }
@@ -191,7 +205,7 @@ impl Provider {
     fn is_authenticated(self) -> bool {
         match self {
             Provider::Ip => false,
-            Provider::Digest | Provider::Sasl => true,
+            Provider::Digest | Provider::Sasl | Provider::X509 => true,
         }
     }
 
@@ -200,6 +214,7 @@ impl Provider {
             Provider::Ip => ip::is_valid(id),
             Provider::Digest => digest_is_valid(id),
             Provider::Sasl => sasl::is_valid_id(id),
+            Provider::X509 => x509_name_is_valid(id),
         }
     }
 
@@ -209,8 +224,50 @@ impl Provider {
             Provider::Digest => client_id == acl_id,
             // SASLAuthenticationProvider.matches: the sasl id `super` matches every entry.
             Provider::Sasl => client_id == "super" || client_id == acl_id,
+            // The configured x509 super user also gets the `super` id when it connects,
+            // which passes every check before this one is asked.
+            Provider::X509 => client_id == acl_id,
         }
     }
+}
+
+/// Whether `id` reads as a distinguished name the way Java's `X500Principal(String)` reads
+/// one: comma- (or semicolon-) separated `type=value` parts, backslash escapes and quoted
+/// values allowed, no empty type.
+fn x509_name_is_valid(id: &str) -> bool {
+    if id.trim().is_empty() {
+        return false;
+    }
+    let mut parts = vec![String::new()];
+    let mut chars = id.chars();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    return false;
+                };
+                let last = parts.len() - 1;
+                parts[last].push('\\');
+                parts[last].push(next);
+            }
+            '"' => {
+                quoted = !quoted;
+                let last = parts.len() - 1;
+                parts[last].push(c);
+            }
+            ',' | ';' | '+' if !quoted => parts.push(String::new()),
+            _ => {
+                let last = parts.len() - 1;
+                parts[last].push(c);
+            }
+        }
+    }
+    !quoted
+        && parts.iter().all(|p| {
+            p.split_once('=')
+                .is_some_and(|(k, _)| !k.trim().is_empty() && !k.contains(char::is_whitespace))
+        })
 }
 
 /// A digest id is `user:hash`: splitting on `:` (trailing empty parts dropped, as Java's

@@ -269,3 +269,54 @@ fn sasl_scheme_needs_its_provider() {
         assert!(fixup_acl_with(&[acl(perms::ALL, "sasl", good)], &[], sasl).is_ok());
     }
 }
+
+/// `x509` ACLs exist only with X509AuthenticationProvider registered (a secure client port);
+/// ids are certificate subjects, matched exactly.
+#[test]
+fn x509_scheme_needs_its_provider() {
+    let x509 = Providers::BUILT_IN.with_x509();
+    let entry = [acl(perms::ALL, "x509", "CN=client,O=Example")];
+    let client = [id("x509", "CN=client,O=Example")];
+    assert_eq!(
+        fixup_acl(&entry, &[]),
+        Err(AclError::UnknownScheme("x509".into()))
+    );
+    assert_eq!(fixup_acl_with(&entry, &[], x509), Ok(entry.to_vec()));
+    assert!(!check(&entry, perms::READ, &client));
+    assert!(check_with(&entry, perms::READ, &client, x509));
+    assert!(!check_with(
+        &entry,
+        perms::READ,
+        &[id("x509", "CN=client")],
+        x509
+    ));
+    // Both extra providers at once.
+    let both = Providers::BUILT_IN.with_sasl().with_x509();
+    assert!(both.sasl && both.x509);
+    let auth = creator_all_acl();
+    assert_eq!(
+        fixup_acl_with(&auth, &[id("ip", "127.0.0.1"), id("x509", "CN=c")], x509),
+        Ok(vec![acl(perms::ALL, "x509", "CN=c")])
+    );
+    for bad in ["", "client", "CN=a,client", "=x", "CN=\"open"] {
+        assert!(
+            matches!(
+                fixup_acl_with(&[acl(perms::ALL, "x509", bad)], &[], x509),
+                Err(AclError::MalformedId { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    for good in [
+        "CN=a",
+        "CN=a\\,b,O=x",
+        "CN=\"a,b\"",
+        "cn=a+uid=b;o=x",
+        "1.2.3=#0101",
+    ] {
+        assert!(
+            fixup_acl_with(&[acl(perms::ALL, "x509", good)], &[], x509).is_ok(),
+            "{good:?}"
+        );
+    }
+}

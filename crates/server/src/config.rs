@@ -77,6 +77,14 @@ pub struct ServerConfig {
     /// `superUser` and `superUser.<anything>` (ZooKeeper's `zookeeper.superUser*` properties):
     /// SASL authorization ids that also get the `super` id.
     pub sasl_super_users: Vec<String>,
+    /// `secureClientPortAddress` + `secureClientPort`: the TLS client port, when set.
+    pub secure_client_addr: Option<SocketAddr>,
+    /// The TLS settings of the secure client port (`ssl.*`; see crate::tls_config), present
+    /// exactly when `secure_client_addr` is.
+    pub tls: Option<corral_tls::TlsSettings>,
+    /// `zookeeper.X509AuthenticationProvider.superUser` (in zoo.cfg without the prefix): a TLS
+    /// client whose certificate subject is this id is also the super user.
+    pub x509_super_user: Option<String>,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
 }
@@ -142,6 +150,9 @@ impl Default for ServerConfig {
             jaas_config: None,
             sasl_users: None,
             sasl_super_users: Vec::new(),
+            secure_client_addr: None,
+            tls: None,
+            x509_super_user: None,
             ignored: Vec::new(),
         }
     }
@@ -162,8 +173,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "globalOutstandingLimit",
     "skipACL",
     "serverCnxnFactory",
-    "secureClientPort",
-    "secureClientPortAddress",
     "electionAlg",
     "quorumListenOnAllIPs",
 ];
@@ -212,12 +221,16 @@ impl ServerConfig {
     }
 
     /// The ACL providers registered beyond ip and digest.
+    /// x509 is registered with a secure client port, as ZooKeeper's QuorumPeerConfig does.
     pub fn auth_providers(&self) -> corral_acl::Providers {
+        let mut providers = corral_acl::Providers::BUILT_IN;
         if self.sasl_auth_provider {
-            corral_acl::Providers::BUILT_IN.with_sasl()
-        } else {
-            corral_acl::Providers::BUILT_IN
+            providers = providers.with_sasl();
         }
+        if self.secure_client_addr.is_some() {
+            providers = providers.with_x509();
+        }
+        providers
     }
 
     /// Parses zoo.cfg text (Java properties: `key=value` or `key value`, `#`/`!` comments).
@@ -229,6 +242,9 @@ impl ServerConfig {
         };
         let mut port: Option<u16> = None;
         let mut address: Option<IpAddr> = None;
+        let mut secure_port: Option<(u16, usize)> = None;
+        let mut secure_address: Option<(IpAddr, usize)> = None;
+        let mut tls_keys = crate::tls_config::TlsKeys::default();
         for (index, raw) in text.lines().enumerate() {
             let line_no = index + 1;
             let line = raw.trim();
@@ -276,6 +292,23 @@ impl ServerConfig {
                             .map_err(|_| bad(format!("expected an IP address, got {value:?}")))?,
                     )
                 }
+                "secureClientPort" => {
+                    let p = value
+                        .parse::<u16>()
+                        .map_err(|_| bad(format!("expected a port number, got {value:?}")))?;
+                    secure_port = (p != 0).then_some((p, line_no));
+                }
+                "secureClientPortAddress" => {
+                    let a = value
+                        .parse::<IpAddr>()
+                        .map_err(|_| bad(format!("expected an IP address, got {value:?}")))?;
+                    secure_address = Some((a, line_no));
+                }
+                "X509AuthenticationProvider.superUser"
+                | "zookeeper.X509AuthenticationProvider.superUser" => {
+                    cfg.x509_super_user = Some(value.to_string())
+                }
+                k if tls_keys.take(k, value, line_no) => {}
                 "minSessionTimeout" => cfg.min_session_timeout_ms = Some(number(value)?),
                 "maxSessionTimeout" => cfg.max_session_timeout_ms = Some(number(value)?),
                 "maxClientCnxns" => cfg.max_client_cnxns = number(value)?,
@@ -380,6 +413,21 @@ impl ServerConfig {
         })?;
         cfg.client_addr =
             SocketAddr::new(address.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), port);
+        match (secure_port, secure_address) {
+            (None, Some((_, line))) => {
+                return Err(ServerError::Config {
+                    line,
+                    key: "secureClientPortAddress".into(),
+                    message: "secureClientPortAddress is set but secureClientPort is not".into(),
+                })
+            }
+            (None, None) => {}
+            (Some((p, line)), a) => {
+                let ip = a.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |(ip, _)| ip);
+                cfg.secure_client_addr = Some(SocketAddr::new(ip, p));
+                cfg.tls = Some(tls_keys.settings(line)?);
+            }
+        }
         cfg.validate()?;
         Ok(cfg)
     }

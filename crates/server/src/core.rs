@@ -198,10 +198,12 @@ impl Core {
     }
 
     /// Registers a new client connection, or refuses it when `maxClientCnxns` connections from
-    /// its IP are already open.
+    /// its IP are already open. It holds the `ip` id of `remote`, then `tls_ids` (what a TLS
+    /// client's certificate authenticated).
     pub fn open_connection(
         &mut self,
         remote: SocketAddr,
+        tls_ids: Vec<Id>,
     ) -> Option<(ConnId, UnboundedReceiver<Outbound>)> {
         let limit = self.config.max_client_cnxns as usize;
         if limit > 0 {
@@ -228,10 +230,12 @@ impl Core {
                 tx,
                 remote,
                 session: None,
-                auth_ids: vec![Id {
+                auth_ids: std::iter::once(Id {
                     scheme: "ip".into(),
                     id: remote.ip().to_string(),
-                }],
+                })
+                .chain(tls_ids)
+                .collect(),
                 stats: ConnStats::new(wall_now_ms()),
                 closing: false,
                 sasl: None,

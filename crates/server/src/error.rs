@@ -32,6 +32,9 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+    /// The secure client port's TLS set-up failed (a key or trust store, a setting).
+    #[error("secureClientPort: {0}")]
+    Tls(#[from] corral_tls::TlsError),
     /// The data directory could not be created.
     #[error("cannot create data directory {path}: {source}")]
     DataDir {

@@ -157,8 +157,9 @@ impl Core {
             .unwrap_or_else(|| data_dir.clone());
         let sc = self.sessions.config();
         format!(
-            "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataLogDir={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
+            "clientPort={}\nsecureClientPort={}\ndataDir={}\ndataLogDir={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
             c.client_addr.port(),
+            c.secure_client_addr.map_or(-1, |a| i32::from(a.port())),
             data_dir,
             log_dir,
             c.tick_time_ms,

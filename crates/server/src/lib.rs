@@ -6,9 +6,13 @@
 //! the watches of corral-watch, the ACL check of corral-acl), zoo.cfg parsing and the
 //! four-letter words.
 //!
+//! The secure client port (`secureClientPort`, zoo.cfg's `ssl.*` keys) serves the same
+//! protocol over TLS (corral-tls); a client certificate authenticates its connection with
+//! ZooKeeper's `x509` scheme.
+//!
 //! What it is not: it holds no logic of its own about znodes, sessions or watches (those live
-//! in the crates above); it does not persist anything yet (the tree is in memory until
-//! corral-storage lands) and it does not form ensembles yet.
+//! in the crates above; durability is corral-storage's log and snapshots, driven from
+//! [`durability`]), and it does not form ensembles yet.
 //!
 //! ```no_run
 //! use corral_server::{Server, ServerConfig};
@@ -34,6 +38,7 @@ mod ops;
 pub mod pipeline;
 mod sasl;
 pub mod stats;
+mod tls_config;
 
 pub use crate::config::ServerConfig;
 pub use crate::core::Core;

@@ -1,5 +1,6 @@
-//! The tokio side: the listener, one task pair per connection (reader and batching writer),
-//! and the session-expiry ticker.
+//! The tokio side: the listeners (the client port, and the secure client port with a TLS
+//! handshake first), one task pair per connection (reader and batching writer), and the
+//! session-expiry ticker.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,12 +9,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use corral_jute::frame::decode_frame;
+use corral_jute::records::Id;
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::ServerConfig;
 use crate::core::{Core, Now, Outbound};
@@ -38,10 +40,22 @@ impl Clock {
     }
 }
 
-/// A standalone Corral server bound to its client port.
+/// How long a TLS client may take over its handshake before the connection is dropped.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The secure client port: its listener and what its handshakes need.
+struct SecurePort {
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    /// `X509AuthenticationProvider.superUser`.
+    super_user: Option<String>,
+}
+
+/// A standalone Corral server bound to its client port (and secure client port, if set).
 pub struct Server {
     core: Arc<Mutex<Core>>,
     listener: TcpListener,
+    secure: Option<Arc<SecurePort>>,
     clock: Clock,
     max_buffer: usize,
     tick: Duration,
@@ -71,6 +85,20 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
+        let secure = match (config.secure_client_addr, &config.tls) {
+            (Some(addr), Some(settings)) => {
+                let tls = corral_tls::ServerTls::new(settings)?;
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ServerError::Bind { addr, source })?;
+                Some(Arc::new(SecurePort {
+                    listener,
+                    acceptor: TlsAcceptor::from(tls.server_config()),
+                    super_user: config.x509_super_user.clone(),
+                }))
+            }
+            _ => None,
+        };
         let clock = Clock {
             start: Instant::now(),
         };
@@ -84,6 +112,7 @@ impl Server {
         Ok(Server {
             core,
             listener,
+            secure,
             clock,
             max_buffer,
             tick,
@@ -96,6 +125,11 @@ impl Server {
     /// The address the client port is bound to.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address the secure (TLS) client port is bound to, when one is configured.
+    pub fn secure_local_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.secure.as_ref().map(|s| s.listener.local_addr())
     }
 
     /// Serves clients until `shutdown` completes.
@@ -146,11 +180,30 @@ impl Server {
                         let clock = self.clock;
                         let max_buffer = self.max_buffer;
                         tokio::spawn(async move {
-                            serve_connection(core, clock, socket, remote, max_buffer).await;
+                            let _ = socket.set_nodelay(true);
+                            let (rd, wr) = socket.into_split();
+                            serve_connection(core, clock, rd, wr, remote, max_buffer, Vec::new())
+                                .await;
                         });
                     }
                     Err(e) => {
                         tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                accepted = accept_secure(self.secure.as_deref()) => match accepted {
+                    Ok((socket, remote)) => {
+                        let core = self.core.clone();
+                        let clock = self.clock;
+                        let max_buffer = self.max_buffer;
+                        if let Some(secure) = self.secure.clone() {
+                            tokio::spawn(async move {
+                                serve_tls(secure, core, clock, socket, remote, max_buffer).await;
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("accept on the secure client port failed: {e}");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 }
@@ -164,7 +217,19 @@ impl Server {
     }
 }
 
-async fn serve_connection(
+/// The next connection on the secure client port; never resolves when there is none.
+async fn accept_secure(secure: Option<&SecurePort>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match secure {
+        Some(s) => s.listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A secure client port connection: the TLS handshake (bounded in time), the `x509` id of
+/// the client's certificate (and `super` when it is the configured super user, as
+/// ZooKeeper's X509AuthenticationProvider adds it), then the same protocol as in clear.
+async fn serve_tls(
+    secure: Arc<SecurePort>,
     core: Arc<Mutex<Core>>,
     clock: Clock,
     socket: TcpStream,
@@ -172,7 +237,50 @@ async fn serve_connection(
     max_buffer: usize,
 ) {
     let _ = socket.set_nodelay(true);
-    let (mut rd, mut wr) = socket.into_split();
+    let stream =
+        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, secure.acceptor.accept(socket)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::warn!("TLS handshake with {remote} failed: {e}");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("TLS handshake with {remote} timed out");
+                return;
+            }
+        };
+    let mut ids = Vec::new();
+    if let Some(subject) = corral_tls::peer_x509_id(stream.get_ref().1) {
+        if secure.super_user.as_deref() == Some(subject.as_str()) {
+            ids.push(Id {
+                scheme: "super".into(),
+                id: subject.clone(),
+            });
+        }
+        tracing::info!("Authenticated Id '{subject}' for Scheme 'x509' ({remote})");
+        ids.push(Id {
+            scheme: "x509".into(),
+            id: subject,
+        });
+    }
+    let (rd, wr) = tokio::io::split(stream);
+    serve_connection(core, clock, rd, wr, remote, max_buffer, ids).await;
+}
+
+/// One client connection, in clear or over TLS: `tls_ids` are the ids its certificate
+/// authenticated.
+async fn serve_connection<R, W>(
+    core: Arc<Mutex<Core>>,
+    clock: Clock,
+    mut rd: R,
+    mut wr: W,
+    remote: SocketAddr,
+    max_buffer: usize,
+    tls_ids: Vec<Id>,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let mut buf = BytesMut::with_capacity(4096);
     // The first four bytes say whether this is a four-letter word or a framed session.
     while buf.len() < 4 {
@@ -187,7 +295,7 @@ async fn serve_connection(
         let _ = wr.shutdown().await;
         return;
     }
-    let Some((conn, rx)) = core.lock().open_connection(remote) else {
+    let Some((conn, rx)) = core.lock().open_connection(remote, tls_ids) else {
         return;
     };
     let (closed_tx, mut closed_rx) = oneshot::channel::<()>();
@@ -231,8 +339,8 @@ async fn serve_connection(
     let _ = writer.await;
 }
 
-async fn write_loop(
-    mut wr: OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut wr: W,
     mut rx: UnboundedReceiver<Outbound>,
     closed: oneshot::Sender<()>,
 ) {

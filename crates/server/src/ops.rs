@@ -239,6 +239,9 @@ impl Core {
                         user: match id.scheme.as_str() {
                             "digest" => id.id.split(':').next().unwrap_or_default().to_string(),
                             "sasl" if !self.config.sasl_auth_provider => String::new(),
+                            // No provider is registered for `super`: no user name, whatever
+                            // the id (x509's super user carries its subject).
+                            "super" => String::new(),
                             _ => id.id.clone(),
                         },
                     })

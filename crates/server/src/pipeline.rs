@@ -398,7 +398,7 @@ mod tests {
         let sink = HeldSink::default();
         let mut core = Core::new(config, Box::new(sink.clone()), NOW).expect("core");
         let (conn, mut rx) = core
-            .open_connection("127.0.0.1:5000".parse().expect("addr"))
+            .open_connection("127.0.0.1:5000".parse().expect("addr"), Vec::new())
             .expect("connection");
         let connect = ConnectRequest {
             timeout: 30_000,

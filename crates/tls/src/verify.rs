@@ -179,10 +179,8 @@ impl JavaCompatibleClientVerifier {
         let mut subjects = Vec::new();
         for a in anchors {
             let cert = Certificate::parse(a)?;
-            // The hint is the Name's content, without its SEQUENCE header.
-            let name = crate::der::single(cert.subject, crate::der::tag::SEQUENCE)
-                .map_err(|e| TlsError::Certificate(format!("subject: {e}")))?;
-            subjects.push(DistinguishedName::from(name.value.to_vec()));
+            // TLS's certificate_authorities list carries each Name whole (SEQUENCE included).
+            subjects.push(DistinguishedName::from(cert.subject.to_vec()));
         }
         Ok(JavaCompatibleClientVerifier {
             anchors: anchors.iter().map(|a| a.to_vec()).collect(),
