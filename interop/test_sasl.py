@@ -125,3 +125,22 @@ def test_kazoo_sasl_without_provider(t):
         kz.stop_client(client)
     out.append("bad password " + start_outcome(t, "jaasuser", "wrong"))
     return out
+
+
+@scenario(config={**WITH_PROVIDER, "superUser": "jaasuser"})
+def test_kazoo_sasl_super_user(t):
+    """zoo.cfg superUser=X (ZooKeeper's zookeeper.superUser property): the SASL
+    authorization id X also gets `super`, which passes every ACL."""
+    r, n = t.root, t.norm
+    out = []
+    with kz.clients(t) as (plain,):
+        plain.ensure_path(r)
+        plain.create(f"{r}/d", b"digest-only", acl=[make_acl("digest", "alice:hash", all=True)])
+        out.append("plain get " + kz.outcome(n, plain.get, f"{r}/d"))
+    client = sasl_client(t, "jaasuser", "jaas_password")
+    try:
+        out.append("whoami " + kz.describe(n, whoami(client)))
+        out.append("super get " + kz.outcome(n, lambda: client.get(f"{r}/d")[0]))
+    finally:
+        kz.stop_client(client)
+    return out
