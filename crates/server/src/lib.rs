@@ -4,7 +4,8 @@
 //! listener on the client port, one reader and one batching writer task per connection, the
 //! request dispatch ([`Core`]: the tree of corral-datatree, the sessions of corral-session,
 //! the watches of corral-watch, the ACL check of corral-acl), zoo.cfg parsing and the
-//! four-letter words.
+//! four-letter words. SASL: the `sasl` request runs corral-acl's DIGEST-MD5 server with the
+//! users of the JAAS file named by zoo.cfg's `java.security.auth.login.config` (sasl.rs).
 //!
 //! What it is not: it holds no logic of its own about znodes, sessions or watches (those live
 //! in the crates above); it does not persist anything yet (the tree is in memory until
