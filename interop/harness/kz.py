@@ -36,9 +36,10 @@ def _capture_negotiated_timeout(client: KazooClient) -> None:
     conn._invoke = types.MethodType(_invoke, conn)
 
 
-def new_client(target, timeout: float = 10.0, start: bool = True) -> KazooClient:
-    """A kazoo client; `timeout` is the requested session timeout in seconds."""
-    client = KazooClient(hosts=target.addr, timeout=timeout)
+def new_client(target, timeout: float = 10.0, start: bool = True, **options: Any) -> KazooClient:
+    """A kazoo client; `timeout` is the requested session timeout in seconds;
+    `options` go to KazooClient (e.g. sasl_options)."""
+    client = KazooClient(hosts=target.addr, timeout=timeout, **options)
     _capture_negotiated_timeout(client)
     if start:
         client.start(timeout=START_TIMEOUT_S)

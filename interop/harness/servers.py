@@ -41,6 +41,11 @@ DEFAULT_CONFIG: dict[str, str] = {
     "tickTime": "2000",
 }
 
+# Settings ZooKeeper takes only as Java system properties, which Corral reads
+# from zoo.cfg under the same name: for ZooKeeper they also go on the java
+# command line as -Dkey=value (ZooKeeper ignores them in zoo.cfg).
+JVM_PROPERTIES = ("java.security.auth.login.config",)
+
 _live: list["Server"] = []
 
 
@@ -153,6 +158,7 @@ class Server:
                 "java",
                 "-Xms64m",
                 "-XX:+UseSerialGC",
+                *(f"-D{k}={self.config[k]}" for k in JVM_PROPERTIES if k in self.config),
                 "-cp",
                 zookeeper_classpath(),
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain",

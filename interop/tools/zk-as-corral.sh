@@ -15,4 +15,10 @@ for binding in slf4j-simple.jar slf4j-nop.jar; do
         break
     fi
 done
-exec java -Xms64m -XX:+UseSerialGC -cp "$cp" org.apache.zookeeper.server.quorum.QuorumPeerMain "$2"
+# Corral reads the JAAS file from zoo.cfg; ZooKeeper needs it as a system property.
+props=()
+jaas=$(sed -n 's/^java\.security\.auth\.login\.config=//p' "$2")
+if [[ -n $jaas ]]; then
+    props+=("-Djava.security.auth.login.config=$jaas")
+fi
+exec java -Xms64m -XX:+UseSerialGC "${props[@]}" -cp "$cp" org.apache.zookeeper.server.quorum.QuorumPeerMain "$2"

@@ -13,10 +13,12 @@ const ZOOKEEPER_JAR: &str = "/usr/share/java/zookeeper.jar";
 const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 const ZOOKEEPER_PACKAGES: &[&str] = &["zookeeper", "zookeeper-bin"];
 
-/// Pinned Python packages of the interop suite, then the extra needs of kazoo's own test
+/// Pinned Python packages of the interop suite (pure-sasl: kazoo's SASL client, for
+/// interop/test_sasl.py and kazoo's test_sasl.py), then the extra needs of kazoo's own test
 /// suite (interop/kazoo_suite; pyOpenSSL 24.3 dropped an API its harness uses).
 const PY_PACKAGES: &[&str] = &[
     "kazoo==2.11.0",
+    "pure-sasl==0.6.2",
     "pytest==9.2.0",
     "pytest-timeout==2.4.0",
     "pyjks==20.0.0",
@@ -28,7 +30,7 @@ const PY_PACKAGES: &[&str] = &[
 /// Exits 0 only if the venv has what the suites need, at the pinned kazoo and pyOpenSSL.
 const PY_CHECK: &str = "\
 import importlib.metadata as m, sys
-import kazoo, pytest, pytest_timeout, jks, objgraph, gevent, eventlet, OpenSSL
+import kazoo, puresasl, pytest, pytest_timeout, jks, objgraph, gevent, eventlet, OpenSSL
 sys.exit(0 if (m.version('kazoo'), m.version('pyopenssl')) == ('2.11.0', '24.2.1') else 1)
 ";
 

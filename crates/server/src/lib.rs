@@ -4,7 +4,8 @@
 //! listener on the client port, one reader and one batching writer task per connection, the
 //! request dispatch ([`Core`]: the tree of corral-datatree, the sessions of corral-session,
 //! the watches of corral-watch, the ACL check of corral-acl), zoo.cfg parsing and the
-//! four-letter words.
+//! four-letter words. SASL: the `sasl` request runs corral-acl's DIGEST-MD5 server with the
+//! users of the JAAS file named by zoo.cfg's `java.security.auth.login.config` (sasl.rs).
 //!
 //! The secure client port (`secureClientPort`, zoo.cfg's `ssl.*` keys) serves the same
 //! protocol over TLS (corral-tls); a client certificate authenticates its connection with
