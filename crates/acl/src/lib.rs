@@ -238,31 +238,28 @@ fn x509_name_is_valid(id: &str) -> bool {
     if id.trim().is_empty() {
         return false;
     }
-    let mut parts = vec![String::new()];
+    // Split on unescaped, unquoted separators; escapes and quotes stay in the parts.
+    let mut parts = Vec::new();
+    let mut part = String::new();
     let mut chars = id.chars();
     let mut quoted = false;
     while let Some(c) = chars.next() {
         match c {
+            ',' | ';' | '+' if !quoted => parts.push(std::mem::take(&mut part)),
             '\\' => {
                 let Some(next) = chars.next() else {
                     return false;
                 };
-                let last = parts.len() - 1;
-                parts[last].push('\\');
-                parts[last].push(next);
+                part.push(c);
+                part.push(next);
             }
-            '"' => {
-                quoted = !quoted;
-                let last = parts.len() - 1;
-                parts[last].push(c);
-            }
-            ',' | ';' | '+' if !quoted => parts.push(String::new()),
             _ => {
-                let last = parts.len() - 1;
-                parts[last].push(c);
+                quoted ^= c == '"';
+                part.push(c);
             }
         }
     }
+    parts.push(part);
     !quoted
         && parts.iter().all(|p| {
             p.split_once('=')

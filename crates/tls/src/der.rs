@@ -131,7 +131,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next element, which must carry `tag`.
-    pub fn expect(&mut self, tag: u8) -> Result<Element<'a>, DerError> {
+    pub fn tagged(&mut self, tag: u8) -> Result<Element<'a>, DerError> {
         let found = self.peek_tag().ok_or(DerError::Truncated)?;
         if found != tag {
             return Err(DerError::UnexpectedTag {
@@ -153,7 +153,7 @@ impl<'a> Reader<'a> {
 
     /// A reader over the content of the next element, which must carry `tag`.
     pub fn nested(&mut self, tag: u8) -> Result<Reader<'a>, DerError> {
-        Ok(Reader::new(self.expect(tag)?.value))
+        Ok(Reader::new(self.tagged(tag)?.value))
     }
 
     /// Fails unless everything was read.
@@ -169,7 +169,7 @@ impl<'a> Reader<'a> {
 /// The one element `input` must consist of.
 pub fn single(input: &[u8], tag: u8) -> Result<Element<'_>, DerError> {
     let mut r = Reader::new(input);
-    let e = r.expect(tag)?;
+    let e = r.tagged(tag)?;
     r.finish()?;
     Ok(e)
 }

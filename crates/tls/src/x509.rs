@@ -107,11 +107,11 @@ impl<'a> Certificate<'a> {
         let outer = der::single(input, tag::SEQUENCE).map_err(|e| bad("certificate", e))?;
         let mut cert = Reader::new(outer.value);
         let tbs = cert
-            .expect(tag::SEQUENCE)
+            .tagged(tag::SEQUENCE)
             .map_err(|e| bad("tbsCertificate", e))?;
         let signature_algorithm = algorithm(&mut cert).map_err(|e| bad("signatureAlgorithm", e))?;
         let sig = cert
-            .expect(tag::BIT_STRING)
+            .tagged(tag::BIT_STRING)
             .map_err(|e| bad("signature", e))?;
         let signature = der::bit_string_bytes(&sig).map_err(|e| bad("signature", e))?;
         cert.finish().map_err(|e| bad("certificate", e))?;
@@ -129,20 +129,20 @@ impl<'a> Certificate<'a> {
                 }
             }
         };
-        t.expect(tag::INTEGER).map_err(|e| bad("serialNumber", e))?;
+        t.tagged(tag::INTEGER).map_err(|e| bad("serialNumber", e))?;
         algorithm(&mut t).map_err(|e| bad("signature", e))?;
-        let issuer = t.expect(tag::SEQUENCE).map_err(|e| bad("issuer", e))?.raw;
+        let issuer = t.tagged(tag::SEQUENCE).map_err(|e| bad("issuer", e))?.raw;
         let mut validity = t.nested(tag::SEQUENCE).map_err(|e| bad("validity", e))?;
         let not_before = time(&mut validity)?;
         let not_after = time(&mut validity)?;
         validity.finish().map_err(|e| bad("validity", e))?;
-        let subject = t.expect(tag::SEQUENCE).map_err(|e| bad("subject", e))?.raw;
+        let subject = t.tagged(tag::SEQUENCE).map_err(|e| bad("subject", e))?.raw;
         let mut spki = t
             .nested(tag::SEQUENCE)
             .map_err(|e| bad("subjectPublicKeyInfo", e))?;
         let key_alg = algorithm(&mut spki).map_err(|e| bad("subjectPublicKeyInfo", e))?;
         let key_bits = spki
-            .expect(tag::BIT_STRING)
+            .tagged(tag::BIT_STRING)
             .map_err(|e| bad("subjectPublicKey", e))?;
         let key = der::bit_string_bytes(&key_bits).map_err(|e| bad("subjectPublicKey", e))?;
         let _ = t.optional(0x81).map_err(|e| bad("issuerUniqueID", e))?;
@@ -182,7 +182,7 @@ impl<'a> Certificate<'a> {
             let mut ext = list
                 .nested(tag::SEQUENCE)
                 .map_err(|e| bad("extension", e))?;
-            let id = ext.expect(tag::OID).map_err(|e| bad("extension", e))?.value;
+            let id = ext.tagged(tag::OID).map_err(|e| bad("extension", e))?.value;
             let critical = match ext
                 .optional(tag::BOOLEAN)
                 .map_err(|e| bad("extension", e))?
@@ -191,7 +191,7 @@ impl<'a> Certificate<'a> {
                 None => false,
             };
             let value = ext
-                .expect(tag::OCTET_STRING)
+                .tagged(tag::OCTET_STRING)
                 .map_err(|e| bad("extension", e))?
                 .value;
             ext.finish().map_err(|e| bad("extension", e))?;
@@ -211,7 +211,7 @@ impl<'a> Certificate<'a> {
                 let mut r = Reader::new(seq.value);
                 let mut purposes = Vec::new();
                 while !r.is_empty() {
-                    purposes.push(r.expect(tag::OID).map_err(|e| bad("extKeyUsage", e))?.value);
+                    purposes.push(r.tagged(tag::OID).map_err(|e| bad("extKeyUsage", e))?.value);
                 }
                 self.extended_key_usage = Some(purposes);
             } else if critical && id != oid::KEY_USAGE && id != oid::SUBJECT_ALT_NAME {
@@ -237,7 +237,7 @@ impl<'a> Certificate<'a> {
 
 fn algorithm<'a>(r: &mut Reader<'a>) -> Result<AlgorithmId<'a>, DerError> {
     let mut seq = r.nested(tag::SEQUENCE)?;
-    let oid = seq.expect(tag::OID)?.value;
+    let oid = seq.tagged(tag::OID)?.value;
     let params = if seq.is_empty() {
         None
     } else {
@@ -402,7 +402,7 @@ pub fn name_to_rfc2253(name: &[u8]) -> Result<String, TlsError> {
         let mut text = String::new();
         while !set.is_empty() {
             let mut ava = set.nested(tag::SEQUENCE).map_err(|e| bad("name", e))?;
-            let type_oid = ava.expect(tag::OID).map_err(|e| bad("name", e))?.value;
+            let type_oid = ava.tagged(tag::OID).map_err(|e| bad("name", e))?.value;
             let value = ava.any().map_err(|e| bad("name", e))?;
             ava.finish().map_err(|e| bad("name", e))?;
             if !text.is_empty() {

@@ -149,7 +149,7 @@ fn unprotect_key(protected: &[u8], password: &str) -> Result<Vec<u8>, TlsError> 
         .nested(tag::SEQUENCE)
         .map_err(|e| err(format!("protected key: {e}")))?;
     let oid = alg
-        .expect(tag::OID)
+        .tagged(tag::OID)
         .map_err(|e| err(format!("protected key: {e}")))?;
     if oid.value != KEY_PROTECTOR_OID {
         return Err(err(format!(
@@ -158,7 +158,7 @@ fn unprotect_key(protected: &[u8], password: &str) -> Result<Vec<u8>, TlsError> 
         )));
     }
     let data = info
-        .expect(tag::OCTET_STRING)
+        .tagged(tag::OCTET_STRING)
         .map_err(|e| err(format!("protected key: {e}")))?
         .value;
     if data.len() < 40 {
