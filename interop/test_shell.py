@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import difflib
 import os
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from harness import zkcli
+from harness.proc import run_in_group
 from harness.normalize import ZKCLI_MARKER, Normalizer, zkcli_line, zkcli_transcript
 from harness.scenario import Target, env_flag
 
@@ -43,22 +42,10 @@ def _target(server, root: str, name: str) -> Target:
 
 
 def _run_shell(args: list[str], stdin: str) -> tuple[int | None, str]:
-    proc = subprocess.Popen(
-        [_shell_bin(), "shell", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        encoding="utf-8",
-        errors="replace",
-        start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(stdin, timeout=SHELL_TIMEOUT_S)
-        return proc.returncode, out
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return None, out + f"\n(corral shell killed after {SHELL_TIMEOUT_S:.0f}s)\n"
+    code, out = run_in_group([_shell_bin(), "shell", *args], stdin, SHELL_TIMEOUT_S)
+    if code is None:
+        out += f"\n(corral shell killed after {SHELL_TIMEOUT_S:.0f}s)\n"
+    return code, out
 
 
 def _shell_session(t: Target, commands: list[str], via_c: bool = False) -> list[str]:

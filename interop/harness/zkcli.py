@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 
 from .normalize import ZKCLI_MARKER, zkcli_line, zkcli_transcript
+from .proc import run_in_group
+from .servers import JAVA_DIR, NETTY_JARS, ZK_JAR
 
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 ZKCLI_TIMEOUT_S = 60.0
@@ -42,39 +42,14 @@ def _run(args: list[str], stdin: str, timeout: float,
         command = [ZKCLI, *args]
     else:
         # zkCli.sh's class path has no Netty, which a TLS client needs: run its main class.
-        from .servers import JAVA_DIR, NETTY_JARS, ZK_JAR
-
         # slf4j-nop: the client's own logging would mix with the commands' output.
         jars = [ZK_JAR, *(str(JAVA_DIR / j) for j in (*NETTY_JARS, "slf4j-nop.jar"))]
         command = ["java", *JVM_FLAGS.split(), *java_properties, "-cp", ":".join(jars),
                    "org.apache.zookeeper.ZooKeeperMain", *args]
-    proc = subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        encoding="utf-8",
-        errors="replace",
-        env=env,
-        start_new_session=True,  # zkCli.sh does not exec java: kill the group
-    )
-    try:
-        out, _ = proc.communicate(stdin, timeout=timeout)
-        return proc.returncode, out
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, _ = proc.communicate()
-        return None, out + f"\n(zkCli killed after {timeout:.0f}s)\n"
-    finally:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+    code, out = run_in_group(command, stdin, timeout, env)
+    if code is None:
+        out += f"\n(zkCli killed after {timeout:.0f}s)\n"
+    return code, out
 
 
 class ZkCliConnectError(RuntimeError):
