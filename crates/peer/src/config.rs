@@ -27,7 +27,8 @@ impl Channel {
 pub type Jitter = Arc<dyn Fn(Duration) -> Duration + Send + Sync>;
 
 /// Reconnection delays: `initial`, doubled after every failed attempt up to `max`, each passed
-/// through `jitter`. The first attempt after a connection breaks is immediate.
+/// through `jitter`. The first attempt after a link that lived at least `max` breaks is
+/// immediate; a link that broke sooner counts as a failed attempt.
 #[derive(Clone)]
 pub struct Backoff {
     /// The delay after the first failed attempt.

@@ -15,8 +15,8 @@ use crate::{config::random_u64, h2, PeerId};
 
 /// How one dial ended.
 enum Dialed {
-    /// A link ran (until it broke).
-    Ran,
+    /// A link ran (until it broke) for this long.
+    Ran(std::time::Duration),
     /// The peer has the higher id and will dial us.
     DialBack,
     /// The dial failed; the message says why.
@@ -45,10 +45,14 @@ pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerId) {
             _ = shared.cancel.cancelled() => return,
         };
         match outcome {
-            Dialed::Ran => {
+            // A link that lived long is redialed at once; one that broke soon after it was
+            // made counts as a failure, so a peer that keeps dropping us is not redialed in a
+            // tight loop.
+            Dialed::Ran(lived) if lived >= shared.cfg.backoff.max => {
                 failures = 0;
                 continue;
             }
+            Dialed::Ran(_) => {}
             Dialed::DialBack => shared.stats.dial_back(),
             Dialed::Failed(why) => {
                 if failures == 0 {
@@ -161,8 +165,9 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
                 kill,
             });
             shared.install(&link);
+            let since = std::time::Instant::now();
             link::run(shared.clone(), link, inbound).await;
-            Dialed::Ran
+            Dialed::Ran(since.elapsed())
         }
         Err(why) => {
             kill.cancel();

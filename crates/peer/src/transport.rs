@@ -332,6 +332,16 @@ impl Transport {
             .is_some_and(|s| s.active.is_some())
     }
 
+    /// The id of the newest link to `peer` (for tests of the tie-break).
+    #[doc(hidden)]
+    pub fn link_id(&self, peer: PeerId) -> Option<u64> {
+        let slots = self.shared.slots.lock();
+        slots
+            .get(&peer)
+            .and_then(|s| s.current.as_ref())
+            .map(|l| l.id)
+    }
+
     /// The address the transport listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr

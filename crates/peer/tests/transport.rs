@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use corral_peer::testing::{encode, raw_call};
-use corral_peer::wire::{Hello, PeerMessage, PROTOCOL_VERSION};
+use corral_peer::wire::{Body, Hello, PeerMessage, PROTOCOL_VERSION};
 use corral_peer::{Channel, Event, PeerError};
 use tokio::net::TcpListener;
 
@@ -168,13 +168,17 @@ async fn pair_connected(one: &mut Node, two: &mut Node) {
 }
 
 fn hello(server_id: u64, target_id: u64, ensemble: u64) -> Bytes {
+    hello_after(server_id, target_id, ensemble, 0)
+}
+
+fn hello_after(server_id: u64, target_id: u64, ensemble: u64, last_link: u64) -> Bytes {
     encode(&PeerMessage::hello(Hello {
         version: PROTOCOL_VERSION,
         server_id,
         target_id,
         ensemble,
         link: 99,
-        last_link: 0,
+        last_link,
     }))
 }
 
@@ -378,4 +382,57 @@ async fn shutdown_and_drop_stop_every_task() {
     let rest: Vec<Node> = nodes.collect();
     drop(rest);
     eventually("every task gone", || metrics.num_alive_tasks() == baseline).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dial_from_the_lower_id_drops_the_held_link_only_if_it_saw_that_link() {
+    let mut nodes = cluster(2, |_| {}).await;
+    let (a, b) = nodes.split_at_mut(1);
+    let (one, two) = (&mut a[0], &mut b[0]);
+    pair_connected(one, two).await;
+    let held = two
+        .transport
+        .link_id(1)
+        .expect("server 2 holds a link to 1");
+    assert_eq!(one.transport.link_id(2), Some(held));
+    let addr = two.transport.local_addr();
+    let ensemble = two.transport.config().ensemble;
+    let dial_back = |answer: Result<Vec<PeerMessage>, tonic::Status>| match answer {
+        Ok(m) => {
+            matches!(&m[..], [PeerMessage { body: Some(Body::Welcome(w)) }] if w.dial_back && w.server_id == 2)
+        }
+        Err(_) => false,
+    };
+
+    // A dial that crossed the link in flight (it names an older link): nothing changes.
+    let answer = raw_call(
+        addr,
+        vec![hello_after(1, 2, ensemble, held ^ 1)],
+        Duration::ZERO,
+    )
+    .await;
+    assert!(dial_back(answer));
+    // (Server 1's own dial at start may have been counted too.)
+    assert!(two.transport.stats().nudges >= 1);
+    let mut pair = [nodes.remove(0), nodes.remove(0)];
+    exchange(&mut pair, 20).await;
+    assert_eq!(pair[1].transport.link_id(1), Some(held));
+    assert_eq!(pair[1].transport.stats().links_opened, 1);
+
+    // A dial that names the held link: server 1 saw it and believes it down; server 2 drops
+    // it and dials again.
+    let answer = raw_call(
+        addr,
+        vec![hello_after(1, 2, ensemble, held)],
+        Duration::ZERO,
+    )
+    .await;
+    assert!(dial_back(answer));
+    let [one, two] = &mut pair;
+    let seen = until(&mut two.events, |e| *e == Event::Connected(1)).await;
+    assert_eq!(seen, vec![Event::Disconnected(1), Event::Connected(1)]);
+    let seen = until(&mut one.events, |e| *e == Event::Connected(2)).await;
+    assert_eq!(seen, vec![Event::Disconnected(2), Event::Connected(2)]);
+    assert_ne!(two.transport.link_id(1), Some(held));
+    exchange(&mut pair, 20).await;
 }
