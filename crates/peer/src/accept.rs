@@ -222,11 +222,7 @@ async fn handshake(
                 out: tx,
                 kill: done,
             });
-            {
-                let mut slots = shared.slots.lock();
-                slots.entry(peer).or_default().last_accepted = hello.link;
-            }
-            shared.install(&link);
+            shared.install(&link, true);
             shared
                 .tracker
                 .spawn(link::run(shared.clone(), link.clone(), inbound));

@@ -19,6 +19,8 @@ enum Dialed {
     Ran(std::time::Duration),
     /// The peer has the higher id and will dial us.
     DialBack,
+    /// A link appeared before the dial started.
+    Skipped,
     /// The dial failed; the message says why.
     Failed(String),
 }
@@ -53,6 +55,7 @@ pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerId) {
                 continue;
             }
             Dialed::Ran(_) => {}
+            Dialed::Skipped => continue,
             Dialed::DialBack => shared.stats.dial_back(),
             Dialed::Failed(why) => {
                 if failures == 0 {
@@ -85,11 +88,17 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
             break id;
         }
     };
-    let last_link = shared
-        .slots
-        .lock()
-        .get(&peer)
-        .map_or(0, |s| s.last_accepted);
+    // Read with the check that there is no link, under one lock (the acceptor records a
+    // link's id and installs it under the same lock): naming a link we hold would make the
+    // peer drop it.
+    let last_link = {
+        let slots = shared.slots.lock();
+        match slots.get(&peer) {
+            Some(slot) if slot.current.is_some() => return Dialed::Skipped,
+            Some(slot) => slot.last_accepted,
+            None => 0,
+        }
+    };
     let kill = shared.cancel.child_token();
     let handshake = async {
         let tcp = TcpStream::connect(addr)
@@ -164,7 +173,7 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
                 out: tx,
                 kill,
             });
-            shared.install(&link);
+            shared.install(&link, false);
             let since = std::time::Instant::now();
             link::run(shared.clone(), link, inbound).await;
             Dialed::Ran(since.elapsed())

@@ -69,11 +69,13 @@ pub(crate) async fn run(shared: Arc<Shared>, link: Arc<Link>, mut inbound: Strea
         shared.forget(&link);
         return;
     }
+    // Counted before the owner can read it, as its end is counted before `Disconnected`.
+    shared.stats.opened();
     if !shared.emit(Internal::Connected(link.clone())).await {
+        shared.stats.closed();
         shared.forget(&link);
         return;
     }
-    shared.stats.opened();
     tracing::info!(peer, link = link.id, "peer {peer}: connected");
     let reason = loop {
         let message = tokio::select! {
@@ -93,7 +95,18 @@ pub(crate) async fn run(shared: Arc<Shared>, link: Arc<Link>, mut inbound: Strea
                 break format!("unexpected {} message", other.kind());
             }
             Ok(None) => break "the peer ended the stream".to_string(),
-            Err(status) => break format!("stream error: {}", status.message()),
+            Err(status) => {
+                let why = format!("stream error: {}", status.message());
+                // A message over the bound or one that does not decode is the peer's fault;
+                // a reset or a closed connection is not.
+                if matches!(
+                    status.code(),
+                    tonic::Code::OutOfRange | tonic::Code::Internal
+                ) {
+                    tracing::warn!(peer, "peer {peer}: {why}; disconnecting");
+                }
+                break why;
+            }
         };
         if frame.payload.len() > shared.cfg.max_frame {
             tracing::warn!(

@@ -140,10 +140,14 @@ impl Shared {
         }
     }
 
-    /// Makes `link` the peer's newest link, ending the one it replaces.
-    pub(crate) fn install(&self, link: &Arc<Link>) {
+    /// Makes `link` the peer's newest link, ending the one it replaces; `accepted`: it came
+    /// from the peer's dial (its id is then the one our own dials name as last seen).
+    pub(crate) fn install(&self, link: &Arc<Link>, accepted: bool) {
         let mut slots = self.slots.lock();
         let slot = slots.entry(link.peer).or_default();
+        if accepted {
+            slot.last_accepted = link.id;
+        }
         if let Some(old) = slot.current.replace(link.clone()) {
             tracing::info!(
                 peer = link.peer,

@@ -91,7 +91,7 @@ async fn a_restarted_server_is_disconnected_then_reconnected_and_delivery_resume
     exchange(&mut nodes, 50).await;
 
     let two = nodes.remove(1);
-    two.transport.shutdown().await;
+    stop(two).await;
     for node in nodes.iter_mut() {
         let seen = until(&mut node.events, |e| *e == Event::Disconnected(2)).await;
         assert_eq!(seen, vec![Event::Disconnected(2)], "server {}", node.id);
@@ -260,7 +260,7 @@ async fn bad_peers_are_refused_and_the_others_are_unaffected() {
             node.id
         );
     }
-    stranger.transport.shutdown().await;
+    stop(stranger).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,7 +377,7 @@ async fn shutdown_and_drop_stop_every_task() {
     assert!(metrics.num_alive_tasks() > baseline);
     let mut nodes = nodes.into_iter();
     let one = nodes.next().unwrap();
-    one.transport.shutdown().await;
+    stop(one).await;
     // The others are dropped, not shut down.
     let rest: Vec<Node> = nodes.collect();
     drop(rest);

@@ -137,3 +137,14 @@ pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     }
     panic!("never happened: {what}");
 }
+
+/// Shuts a node down, at most `WAIT`.
+pub async fn stop(node: Node) {
+    let id = node.id;
+    if tokio::time::timeout(WAIT, node.transport.shutdown())
+        .await
+        .is_err()
+    {
+        panic!("server {id} did not shut down within {WAIT:?}");
+    }
+}
