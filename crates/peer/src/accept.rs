@@ -83,12 +83,15 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream, remote: SocketAddr) {
         }
     };
     let done = shared.cancel.child_token();
+    let greeted = CancellationToken::new();
     let called = Arc::new(AtomicBool::new(false));
     let svc_shared = shared.clone();
     let svc_done = done.clone();
+    let svc_greeted = greeted.clone();
     let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         let shared = svc_shared.clone();
         let done = svc_done.clone();
+        let greeted = svc_greeted.clone();
         let first = !called.swap(true, Ordering::SeqCst);
         async move {
             if req.uri().path() != STREAM_PATH || !first {
@@ -108,21 +111,36 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream, remote: SocketAddr) {
                 shared,
                 remote,
                 done,
+                greeted,
             };
             Ok::<_, Infallible>(grpc.streaming(call, req).await)
         }
     });
     let conn = h2::server_builder(cfg.keepalive).serve_connection(TokioIo::new(io), service);
     let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => {
-            if let Err(e) = r {
-                tracing::debug!("peer connection from {remote}: {e}");
+    // From the TCP accept to a good Hello: at most handshake_timeout (a silent or slow
+    // connection must not keep its place among the few the listener allows).
+    let deadline = tokio::time::sleep(cfg.handshake_timeout);
+    let mut deadline = std::pin::pin!(deadline);
+    let mut greeting = true;
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!("peer connection from {remote}: {e}");
+                }
+                done.cancel();
+                return;
             }
-            done.cancel();
-            return;
+            _ = done.cancelled() => break,
+            _ = greeted.cancelled(), if greeting => greeting = false,
+            _ = deadline.as_mut(), if greeting => {
+                done.cancel();
+                let why = format!("no Hello within {:?}", cfg.handshake_timeout);
+                refused(&shared, remote, None, &why);
+                return;
+            }
         }
-        _ = done.cancelled() => {}
     }
     // The call is over (refused, answered "dial back", or its link ended): let the last
     // response out, then close.
@@ -136,6 +154,8 @@ struct StreamCall {
     remote: SocketAddr,
     /// Ends the connection: cancelled on refusal, after "dial back", or when the link ends.
     done: CancellationToken,
+    /// Cancelled once a good `Hello` arrived (the connection's deadline no longer applies).
+    greeted: CancellationToken,
 }
 
 type Outbound = Pin<Box<dyn tokio_stream::Stream<Item = Result<PeerMessage, Status>> + Send>>;
@@ -149,13 +169,19 @@ impl tonic::server::StreamingService<PeerMessage> for StreamCall {
         let shared = self.shared.clone();
         let remote = self.remote;
         let done = self.done.clone();
+        let greeted = self.greeted.clone();
         Box::pin(async move {
-            let answer = handshake(&shared, remote, request.into_inner(), done.clone()).await;
-            if answer.is_err() {
-                shared.stats.refused();
-                done.cancel();
+            match handshake(&shared, request.into_inner(), done.clone(), greeted).await {
+                Ok(response) => Ok(response),
+                Err((claimed, why)) => {
+                    // Already closing (the deadline passed, or shutdown): said and counted.
+                    if !done.is_cancelled() {
+                        refused(&shared, remote, claimed, &why);
+                        done.cancel();
+                    }
+                    Err(Status::permission_denied(why))
+                }
             }
-            answer
         })
     }
 }
@@ -163,41 +189,28 @@ impl tonic::server::StreamingService<PeerMessage> for StreamCall {
 /// Reads and checks the dialer's `Hello`, then answers (a link, "dial back", or a refusal).
 async fn handshake(
     shared: &Arc<Shared>,
-    remote: SocketAddr,
     mut inbound: Streaming<PeerMessage>,
     done: CancellationToken,
-) -> Result<tonic::Response<Outbound>, Status> {
+    greeted: CancellationToken,
+) -> Result<tonic::Response<Outbound>, (Option<PeerId>, String)> {
     let cfg = &shared.cfg;
-    let first = tokio::time::timeout(cfg.handshake_timeout, inbound.message()).await;
-    let hello = match first {
-        Ok(Ok(Some(PeerMessage {
+    // The connection's deadline (serve) bounds this wait.
+    let hello = match inbound.message().await {
+        Ok(Some(PeerMessage {
             body: Some(Body::Hello(h)),
-        }))) => h,
-        Ok(Ok(Some(other))) => {
-            return Err(refuse(
-                remote,
+        })) => h,
+        Ok(Some(other)) => {
+            return Err((
                 None,
                 format!("first message is {}, not Hello", other.kind()),
             ))
         }
-        Ok(Ok(None)) => return Err(refuse(remote, None, "ended the stream before Hello".into())),
-        Ok(Err(s)) => {
-            return Err(refuse(
-                remote,
-                None,
-                format!("malformed first message: {}", s.message()),
-            ))
-        }
-        Err(_) => {
-            return Err(refuse(
-                remote,
-                None,
-                format!("no Hello within {:?}", cfg.handshake_timeout),
-            ))
-        }
+        Ok(None) => return Err((None, "ended the stream before Hello".into())),
+        Err(s) => return Err((None, format!("malformed first message: {}", s.message()))),
     };
     let peer = hello.server_id;
-    let verdict = check_hello(cfg, &hello).map_err(|why| refuse(remote, Some(peer), why))?;
+    let verdict = check_hello(cfg, &hello).map_err(|why| (Some(peer), why))?;
+    greeted.cancel();
     let welcome = |dial_back| {
         PeerMessage::welcome(Welcome {
             version: PROTOCOL_VERSION,
@@ -252,11 +265,11 @@ fn nudged(shared: &Arc<Shared>, peer: PeerId, hello: &Hello) {
     shared.link_ended(peer);
 }
 
-/// Logs a refused connection (naming the id it claimed, if any) and makes its status.
-fn refuse(remote: SocketAddr, claimed: Option<PeerId>, why: String) -> Status {
+/// Logs a refused connection (naming the id it claimed, if any) and counts it.
+fn refused(shared: &Shared, remote: SocketAddr, claimed: Option<PeerId>, why: &str) {
+    shared.stats.refused();
     match claimed {
         Some(id) => tracing::warn!("peer connection from {remote} claiming id {id} refused: {why}"),
         None => tracing::warn!("peer connection from {remote} refused: {why}"),
     }
-    Status::permission_denied(why)
 }

@@ -118,6 +118,18 @@ async fn a_restarted_server_is_disconnected_then_reconnected_and_delivery_resume
         listener.expect("rebind server 2's port"),
     );
     nodes.insert(1, two);
+    // Server 1 has the new link before its owner has read Connected(2): sends are refused
+    // until then (they would reach a peer the owner has not yet resynchronised).
+    eventually("server 1 linked to 2 again", || {
+        nodes[0].transport.link_id(2).is_some()
+    })
+    .await;
+    assert!(matches!(
+        nodes[0]
+            .transport
+            .send(2, Channel::ENGINE, Bytes::from_static(b"early")),
+        Err(PeerError::NotConnected(2))
+    ));
     for node in nodes.iter_mut() {
         let others: Vec<u64> = if node.id == 2 { vec![1, 3] } else { vec![2] };
         let seen = connected_to(node, &others).await;
@@ -435,4 +447,41 @@ async fn a_dial_from_the_lower_id_drops_the_held_link_only_if_it_saw_that_link()
     assert_eq!(seen, vec![Event::Disconnected(2), Event::Connected(2)]);
     assert_ne!(two.transport.link_id(1), Some(held));
     exchange(&mut pair, 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_closed_at_the_handshake_deadline_and_free_their_place() {
+    let mut nodes = cluster(2, |c| c.handshake_timeout = Duration::from_millis(300)).await;
+    all_connected(&mut nodes).await;
+    let addr = nodes[1].transport.local_addr();
+    // More silent sockets than the listener keeps open at once (4 per server: 8).
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    for (i, mut s) in silent.into_iter().enumerate() {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 256];
+        // Closed by server 2: EOF (after its HTTP/2 preface, if it sent one) or a reset.
+        let closed = tokio::time::timeout(WAIT, async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(
+            closed.is_ok(),
+            "silent socket {i} still open after {WAIT:?}"
+        );
+    }
+    // Their places are free again: a dial is answered.
+    let ensemble = nodes[1].transport.config().ensemble;
+    let answer = raw_call(addr, vec![hello(1, 2, ensemble)], Duration::ZERO).await;
+    assert!(answer.is_ok(), "{answer:?}");
+    // And the link between the two never noticed.
+    exchange(&mut nodes, 50).await;
+    assert_eq!(nodes[1].transport.stats().links_closed, 0);
 }
