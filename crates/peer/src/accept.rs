@@ -11,13 +11,13 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 
 use crate::handshake::{check_hello, Accept};
-use crate::link::{self, Link, OutStream};
+use crate::link::{self, Link};
 use crate::transport::{max_message, Shared};
 use crate::wire::{Body, Codec, Hello, PeerMessage, Welcome, PROTOCOL_VERSION, STREAM_PATH};
 use crate::{h2, PeerId};
@@ -227,19 +227,12 @@ async fn handshake(
             Ok(tonic::Response::new(once))
         }
         Accept::Link => {
-            let (tx, rx) = mpsc::channel(cfg.queue + 1);
-            let _ = tx.try_send(welcome(false));
-            let link = Arc::new(Link {
-                peer,
-                id: hello.link,
-                out: tx,
-                kill: done,
-            });
+            let (link, out) = Link::new(cfg, peer, hello.link, done, welcome(false));
             shared.install(&link, true);
             shared
                 .tracker
                 .spawn(link::run(shared.clone(), link.clone(), inbound));
-            let out: Outbound = Box::pin(OutStream::new(rx, link.kill.clone()).map(Ok));
+            let out: Outbound = Box::pin(out.map(Ok));
             Ok(tonic::Response::new(out))
         }
     }

@@ -106,6 +106,9 @@ pub struct Config {
     pub max_frame: usize,
     /// Frames queued per peer before that peer is disconnected as too far behind.
     pub queue: usize,
+    /// Payload bytes queued per peer before that peer is disconnected as too far behind
+    /// (at least `max_frame`).
+    pub queue_bytes: usize,
     /// Events buffered for the owner; a full buffer holds up the readers (and so, by HTTP/2
     /// flow control, the senders: their queues then fill and they drop this server).
     pub events: usize,
@@ -128,6 +131,7 @@ impl Config {
             ensemble,
             max_frame: 4 << 20,
             queue: 4096,
+            queue_bytes: 64 << 20,
             events: 4096,
             backoff: Backoff::default(),
             handshake_timeout: Duration::from_secs(5),
@@ -161,6 +165,12 @@ impl Config {
         }
         if self.queue == 0 {
             return bad("queue", "must be at least 1".into());
+        }
+        if self.queue_bytes < self.max_frame {
+            return bad(
+                "queue_bytes",
+                format!("{} is less than max_frame", self.queue_bytes),
+            );
         }
         if self.events == 0 {
             return bad("events", "must be at least 1".into());
@@ -246,7 +256,15 @@ mod tests {
         let shared = Config::new(1, servers(&[(1, "127.0.0.1:1000"), (2, "127.0.0.1:1000")]));
         let mut queue = ok.clone();
         queue.queue = 0;
-        for (cfg, field) in [(missing, "my_id"), (shared, "servers"), (queue, "queue")] {
+        let mut bytes = ok.clone();
+        bytes.queue_bytes = bytes.max_frame - 1;
+        let cases = [
+            (missing, "my_id"),
+            (shared, "servers"),
+            (queue, "queue"),
+            (bytes, "queue_bytes"),
+        ];
+        for (cfg, field) in cases {
             match cfg.validate() {
                 Err(PeerError::Config { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{field}: {other:?}"),

@@ -4,11 +4,10 @@
 use std::sync::Arc;
 
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::handshake::check_welcome;
-use crate::link::{self, Link, OutStream};
+use crate::link::{self, Link};
 use crate::transport::{max_message, Shared};
 use crate::wire::{Body, Codec, Hello, PeerMessage, PROTOCOL_VERSION, STREAM_PATH};
 use crate::{config::random_u64, h2, PeerId};
@@ -121,7 +120,6 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
         grpc.ready()
             .await
             .map_err(|e| format!("HTTP/2 not ready: {e}"))?;
-        let (tx, rx) = mpsc::channel(cfg.queue + 1);
         let hello = Hello {
             version: PROTOCOL_VERSION,
             server_id: cfg.my_id,
@@ -130,10 +128,9 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
             link: link_id,
             last_link,
         };
-        tx.try_send(PeerMessage::hello(hello))
-            .map_err(|_| "queue".to_string())?;
+        let (link, out) = Link::new(cfg, peer, link_id, kill.clone(), PeerMessage::hello(hello));
         let path = http::uri::PathAndQuery::from_static(STREAM_PATH);
-        let request = tonic::Request::new(OutStream::new(rx, kill.clone()));
+        let request = tonic::Request::new(out);
         let response = grpc
             .streaming(request, path, Codec::default())
             .await
@@ -147,10 +144,10 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
             Ok(None) => return Err("ended the stream before Welcome".into()),
             Err(s) => return Err(format!("bad first message: {}", s.message())),
         };
-        Ok::<_, String>((welcome, inbound, tx))
+        Ok::<_, String>((welcome, inbound, link))
     };
     let answered = tokio::time::timeout(cfg.handshake_timeout, handshake).await;
-    let (welcome, inbound, tx) = match answered {
+    let (welcome, inbound, link) = match answered {
         Ok(Ok(x)) => x,
         Ok(Err(why)) => {
             kill.cancel();
@@ -167,12 +164,6 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
             Dialed::DialBack
         }
         Ok(false) => {
-            let link = Arc::new(Link {
-                peer,
-                id: link_id,
-                out: tx,
-                kill,
-            });
             shared.install(&link, false);
             let since = std::time::Instant::now();
             link::run(shared.clone(), link, inbound).await;

@@ -2,6 +2,7 @@
 //! same for the side that dialed and the side that accepted.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -12,7 +13,7 @@ use tonic::Streaming;
 
 use crate::transport::{Internal, Shared};
 use crate::wire::{Body, PeerMessage};
-use crate::{Channel, PeerId};
+use crate::{Channel, Config, PeerId};
 
 /// An established connection: where `send` puts frames, and how to end it.
 pub(crate) struct Link {
@@ -20,25 +21,51 @@ pub(crate) struct Link {
     pub peer: PeerId,
     /// The random id the dialer gave it.
     pub id: u64,
-    /// The outbound queue (bounded: `Config::queue`).
+    /// The outbound queue (bounded: `Config::queue` frames).
     pub out: mpsc::Sender<PeerMessage>,
+    /// Payload bytes in `out` not yet taken by the writer (bounded: `Config::queue_bytes`).
+    pub queued: Arc<AtomicUsize>,
     /// Cancelled when the link must end (overflow, replaced, a bad message, shutdown).
     pub kill: CancellationToken,
+}
+
+impl Link {
+    /// A link to `peer` with its queue, and the stream that drains the queue onto the wire,
+    /// `first` (the handshake message) first.
+    pub(crate) fn new(
+        cfg: &Config,
+        peer: PeerId,
+        id: u64,
+        kill: CancellationToken,
+        first: PeerMessage,
+    ) -> (Arc<Link>, OutStream) {
+        let (out, rx) = mpsc::channel(cfg.queue + 1);
+        // The channel is new and has room for one more than the queue.
+        let _ = out.try_send(first);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let stream = OutStream {
+            rx,
+            queued: queued.clone(),
+            kill: Box::pin(kill.clone().cancelled_owned()),
+        };
+        (
+            Arc::new(Link {
+                peer,
+                id,
+                out,
+                queued,
+                kill,
+            }),
+            stream,
+        )
+    }
 }
 
 /// The outbound half of a stream: the queue, until the link is killed.
 pub(crate) struct OutStream {
     rx: mpsc::Receiver<PeerMessage>,
+    queued: Arc<AtomicUsize>,
     kill: Pin<Box<WaitForCancellationFutureOwned>>,
-}
-
-impl OutStream {
-    pub(crate) fn new(rx: mpsc::Receiver<PeerMessage>, kill: CancellationToken) -> OutStream {
-        OutStream {
-            rx,
-            kill: Box::pin(kill.cancelled_owned()),
-        }
-    }
 }
 
 impl Stream for OutStream {
@@ -48,7 +75,15 @@ impl Stream for OutStream {
         if self.kill.as_mut().poll(cx).is_ready() {
             return Poll::Ready(None);
         }
-        self.rx.poll_recv(cx)
+        let next = self.rx.poll_recv(cx);
+        if let Poll::Ready(Some(PeerMessage {
+            body: Some(Body::Frame(frame)),
+        })) = &next
+        {
+            self.queued
+                .fetch_sub(frame.payload.len(), Ordering::Relaxed);
+        }
+        next
     }
 }
 

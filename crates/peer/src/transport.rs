@@ -310,21 +310,33 @@ impl Transport {
         let Some(link) = slot.active.as_ref() else {
             return Err(PeerError::NotConnected(peer));
         };
-        match link.out.try_send(PeerMessage::frame(channel.0, payload)) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(PeerError::NotConnected(peer)),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(
-                    peer,
-                    "peer {peer}: outbound queue full ({} frames); disconnecting it to be resynchronised",
-                    self.shared.cfg.queue
-                );
-                link.kill.cancel();
-                slot.active = None;
-                self.shared.stats.overflow();
-                Err(PeerError::Overflow(peer))
+        let len = payload.len();
+        let bytes_full = link.queued.load(Ordering::Relaxed) + len > self.shared.cfg.queue_bytes;
+        let sent = if bytes_full {
+            Err("bytes")
+        } else {
+            link.queued.fetch_add(len, Ordering::Relaxed);
+            match link.out.try_send(PeerMessage::frame(channel.0, payload)) {
+                Ok(()) => Ok(()),
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    link.queued.fetch_sub(len, Ordering::Relaxed);
+                    return Err(PeerError::NotConnected(peer));
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => Err("frames"),
             }
+        };
+        if let Err(bound) = sent {
+            tracing::warn!(
+                peer,
+                "peer {peer}: outbound queue full ({} {bound} at most); disconnecting it to be resynchronised",
+                if bound == "bytes" { self.shared.cfg.queue_bytes } else { self.shared.cfg.queue },
+            );
+            link.kill.cancel();
+            slot.active = None;
+            self.shared.stats.overflow();
+            return Err(PeerError::Overflow(peer));
         }
+        Ok(())
     }
 
     /// Whether the owner has a link to `peer` (has read its `Connected`, not yet broken).

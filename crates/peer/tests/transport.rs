@@ -277,8 +277,24 @@ async fn bad_peers_are_refused_and_the_others_are_unaffected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_disconnects_only_that_peer() {
+    overflow_drops_only_that_peer(|c| c.queue = 16).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_full_in_bytes_disconnects_only_that_peer() {
+    overflow_drops_only_that_peer(|c| {
+        c.queue = 1_000_000;
+        c.max_frame = 64 * 1024;
+        c.queue_bytes = 256 * 1024;
+    })
+    .await;
+}
+
+/// Server 2's owner stops reading; server 1 keeps sending to it until its queue (bounded by
+/// `bound`) overflows.
+async fn overflow_drops_only_that_peer(bound: impl Fn(&mut corral_peer::Config)) {
     let mut nodes = cluster(3, |c| {
-        c.queue = 16;
+        bound(c);
         c.events = 4;
     })
     .await;
@@ -287,7 +303,7 @@ async fn a_full_queue_disconnects_only_that_peer() {
     // writer, server 1's queue to 2 fills and server 1 drops 2.
     let big = Bytes::from(vec![1u8; 64 * 1024]);
     let mut overflowed = false;
-    for i in 0..100_000 {
+    for i in 0..4_000 {
         match nodes[0].transport.send(2, Channel::ENGINE, big.clone()) {
             Ok(()) => {}
             Err(PeerError::Overflow(2)) => {
