@@ -37,6 +37,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = |id| {
         let mut c = Config::new(id, servers.clone());
         c.queue = 2 * WINDOW as usize;
+        // Room for the window of the largest frames (2 * ACK_EVERY of 256 KiB).
+        c.queue_bytes = 256 << 20;
         c
     };
     let (t1, mut e1) = Transport::start_with(cfg(1), l1, Arc::new(PlainTcp))?;
