@@ -63,6 +63,8 @@ pub struct SimOptions {
     pub counter_limit: u32,
     /// The leaders' DIFF window.
     pub diff_window: usize,
+    /// The most proposals a DIFF sends (from memory or the log).
+    pub max_diff: usize,
     /// Deliberately broken engine behaviour.
     pub faults: Faults,
     /// Print every event as it happens.
@@ -97,6 +99,11 @@ impl SimOptions {
             verbose: false,
             disabled: Vec::new(),
             initial_epoch: 0,
+            max_diff: if r.chance(0.5) {
+                r.range(1, 200) as usize
+            } else {
+                100_000
+            },
         }
     }
 }
@@ -112,6 +119,8 @@ struct Node {
     last_ready: u64,
     /// State length at the last compaction.
     compacted: usize,
+    /// The snapshot being received (SNAP chunks so far).
+    receiving: Vec<u8>,
 }
 
 /// The state machine's snapshot format: `[zxid u64][len u32][payload]*`.
@@ -157,6 +166,8 @@ pub struct Sim {
     p_partition: f64,
     p_heal: f64,
     p_reset: f64,
+    /// Bytes per SNAP chunk.
+    snap_chunk: usize,
     next_payload: u64,
     pending_violation: Option<Violation>,
 }
@@ -180,6 +191,7 @@ impl Sim {
                 max_election_ticks: 16,
                 finalize_wait: 1,
                 diff_window: opts.diff_window,
+                max_diff: opts.max_diff,
                 faults: opts.faults,
                 counter_limit: opts.counter_limit,
             };
@@ -197,6 +209,7 @@ impl Sim {
                     deferred: VecDeque::new(),
                     last_ready: 0,
                     compacted: 0,
+                    receiving: Vec::new(),
                 },
             );
         }
@@ -217,6 +230,10 @@ impl Sim {
             p_partition: rng.below(4) as f64 / 1000.0,
             p_heal: 0.01 + rng.below(3) as f64 / 100.0,
             p_reset: rng.below(5) as f64 / 1000.0,
+            // Several chunks for a large state, yet few enough to fit a
+            // synchronisation within initLimit, as a real chunk size (64 KiB)
+            // does for a real snapshot.
+            snap_chunk: rng.range(1024, 8192) as usize,
             rng,
             summary: Summary {
                 servers: nodes.len(),
@@ -342,16 +359,18 @@ impl Sim {
     fn start(&mut self, id: PeerId) -> Result<(), Violation> {
         let (persisted, state) = {
             let node = &self.nodes[&id];
-            let d = &node.disk.durable;
-            (node.disk.persisted(), decode(&d.snapshot_data))
+            let data = node.disk.durable().snapshot_data.clone();
+            (node.disk.persisted(), decode(&data))
         };
         let node = self.nodes.get_mut(&id).expect("known id");
         node.zab = Some(
-            Zab::new(node.cfg.clone(), persisted).expect("the sim's own storage is consistent"),
+            Zab::new(node.cfg.clone(), persisted, node.disk.source())
+                .expect("the sim's own storage is consistent"),
         );
         node.compacted = state.len();
         node.state = state;
         node.deferred.clear();
+        node.receiving.clear();
         node.last_ready = 0;
         self.event(|| format!("start {id}"));
         let state = self.nodes[&id].state.clone();
@@ -566,15 +585,37 @@ impl Sim {
             if let Some(role) = ready.role {
                 self.event(|| format!("{id} is now {role:?}"));
             }
+            if let Some(e) = ready.failed.take() {
+                // The engine's idea of its durable log disagrees with the
+                // disk (or the disk failed): never in a correct run.
+                self.checkers.keep(Err::<(), _>(Violation {
+                    invariant: "log_source",
+                    detail: format!("server {id} could not read its log: {e}"),
+                }))?;
+            }
+            if let Some(established) = ready.established {
+                self.event(|| format!("{id} established: {established}"));
+            }
+            for &peer in &ready.reset {
+                self.event(|| format!("{id} resets its stream to {peer}"));
+                self.break_link(id, peer);
+            }
             let node = self.nodes.get_mut(&id).expect("known id");
             for op in &ready.persist {
                 node.disk.write(ready.number, op.clone());
             }
             let mut installed = None;
             for op in &ready.persist {
-                if let crate::Persist::InstallSnapshot { zxid, data } = op {
-                    node.state = decode(data);
-                    installed = Some(*zxid);
+                match op {
+                    crate::Persist::SnapshotChunk { offset, data, .. } => {
+                        node.receiving.truncate(*offset as usize);
+                        node.receiving.extend_from_slice(data);
+                    }
+                    crate::Persist::InstallSnapshot { zxid } => {
+                        node.state = decode(&std::mem::take(&mut node.receiving));
+                        installed = Some(*zxid);
+                    }
+                    _ => {}
                 }
             }
             if let Some(zxid) = installed {
@@ -600,7 +641,8 @@ impl Sim {
                         });
                     }
                 }
-                ready.fill_snapshots(|_| encode(state));
+                let chunk = self.snap_chunk;
+                ready.insert_snapshots(|_| crate::snapshot_chunks(&encode(state), chunk));
             }
             if !ready.send_after_persist.is_empty() {
                 node.deferred
@@ -623,7 +665,7 @@ impl Sim {
         // The sender is up: messages of a crashed server are dropped first.
         let accepted = node.zab.as_ref().map_or(0, |z| z.status().accepted_epoch);
         self.checkers
-            .sent(from, &msg, accepted, &node.disk.durable)?;
+            .sent(from, &msg, accepted, &node.disk.durable())?;
         let delay = self.rng.range(1, self.max_delay);
         self.net.send(from, to, msg, self.step, delay);
         Ok(())
@@ -666,12 +708,15 @@ fn short(m: &Message) -> String {
         } => format!("ACKEPOCH({current_epoch:?}, {last_zxid:?})"),
         Message::Diff { zxid }
         | Message::Trunc { zxid }
-        | Message::Snap { zxid, .. }
+        | Message::Snap { zxid }
         | Message::Proposal { zxid, .. }
         | Message::NewLeader { zxid }
         | Message::Ack { zxid }
         | Message::Commit { zxid }
         | Message::Inform { zxid, .. } => format!("{}({zxid:?})", m.kind()),
+        Message::SnapChunk { data, last } => {
+            format!("SNAPCHUNK({} bytes, last {last})", data.len())
+        }
         Message::UpToDate | Message::Ping => m.kind().to_string(),
     }
 }
