@@ -375,3 +375,113 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use corral_zab::{MemoryLog, VoterSet};
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Nothing;
+
+    impl StateMachine for Nothing {
+        type Snapshot = std::vec::IntoIter<Bytes>;
+        fn apply(&mut self, _: Zxid, _: &Bytes) {}
+        fn snapshot(&mut self) -> Self::Snapshot {
+            Vec::new().into_iter()
+        }
+        fn restore_chunk(&mut self, _: Zxid, _: u64, _: &Bytes) {}
+        fn restore(&mut self, _: Zxid) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct NoDisk(Vec<u64>);
+
+    impl DiskIo for NoDisk {
+        fn submit(&mut self, tag: u64, _: Vec<Persist>) {
+            self.0.push(tag);
+        }
+    }
+
+    #[derive(Default, Clone)]
+    struct Wire(Arc<Mutex<Vec<String>>>);
+
+    impl Transport for Wire {
+        fn send(&mut self, to: PeerId, frame: Bytes) {
+            let kind = codec::decode(frame).map_or("?", |m| m.kind());
+            self.0.lock().unwrap().push(format!("send {to} {kind}"));
+        }
+        fn reset(&mut self, peer: PeerId) {
+            self.0.lock().unwrap().push(format!("reset {peer}"));
+        }
+    }
+
+    fn node() -> (Node<Nothing, NoDisk, Wire>, Wire) {
+        let cfg = Config {
+            id: 1,
+            voters: VoterSet::new([1, 2, 3]),
+            ..Config::default()
+        };
+        let wire = Wire::default();
+        let n = Node::new(
+            cfg,
+            Persisted::default(),
+            MemoryLog::default(),
+            Nothing,
+            NoDisk::default(),
+            wire.clone(),
+        )
+        .unwrap();
+        wire.0.lock().unwrap().clear();
+        (n, wire)
+    }
+
+    #[test]
+    fn a_malformed_frame_or_a_stranger_loses_its_stream_and_changes_nothing() {
+        let (mut n, wire) = node();
+        let before = n.status();
+        n.receive(NetEvent::Frame {
+            from: 2,
+            frame: Bytes::from_static(b"\x63garbage"),
+        });
+        assert_eq!(*wire.0.lock().unwrap(), vec!["reset 2".to_string()]);
+        wire.0.lock().unwrap().clear();
+        // A well-formed vote from a server that is not in the ensemble.
+        let vote = Message::Notification(corral_zab::Notification {
+            leader: 9,
+            zxid: Zxid::new(7, 7),
+            election_epoch: 99,
+            peer_epoch: 7,
+            state: Role::Leading,
+        });
+        n.receive(NetEvent::Frame {
+            from: 9,
+            frame: codec::encode(&vote),
+        });
+        assert_eq!(*wire.0.lock().unwrap(), vec!["reset 9".to_string()]);
+        assert_eq!(n.status(), before, "nothing it sent was taken in");
+        assert!(n.stopped().is_none());
+    }
+
+    #[test]
+    fn a_refused_proposal_answers_its_waiter() {
+        let (mut n, _wire) = node();
+        let got = Arc::new(Mutex::new(None));
+        let g = Arc::clone(&got);
+        let r = n.propose(
+            Bytes::from_static(b"x"),
+            Box::new(move |r| *g.lock().unwrap() = Some(r)),
+        );
+        let refused = Err(RuntimeError::Refused(ZabError::NotLeader { leader: None }));
+        assert_eq!(r.map(|_| ()), refused.clone());
+        assert_eq!(
+            got.lock().unwrap().clone().map(|r| r.map(|_| ())),
+            Some(refused)
+        );
+    }
+}

@@ -9,58 +9,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use corral_storage::StorageConfig;
 use corral_zab::{Config, PeerId, Role, VoterSet, Zxid};
-use corral_zab_runtime::{MemNetwork, Runtime, RuntimeConfig, RuntimeError, StateMachine};
+use corral_zab_runtime::{MemNetwork, Runtime, RuntimeConfig, RuntimeError};
 
-/// A replicated key-value map: payloads are `key=value`.
-#[derive(Default)]
-struct Kv {
-    map: BTreeMap<String, String>,
-    applied: Option<Zxid>,
-    receiving: Vec<u8>,
-}
-
-impl StateMachine for Kv {
-    type Snapshot = std::vec::IntoIter<Bytes>;
-
-    fn apply(&mut self, zxid: Zxid, payload: &Bytes) {
-        let text = String::from_utf8_lossy(payload);
-        if let Some((k, v)) = text.split_once('=') {
-            self.map.insert(k.into(), v.into());
-        }
-        self.applied = Some(zxid);
-    }
-
-    fn snapshot(&mut self) -> Self::Snapshot {
-        let mut text = String::new();
-        for (k, v) in &self.map {
-            text.push_str(&format!("{k}={v}\n"));
-        }
-        let bytes = Bytes::from(text);
-        // Small chunks, so that a snapshot is many of them.
-        (0..bytes.len())
-            .step_by(64)
-            .map(|i| bytes.slice(i..(i + 64).min(bytes.len())))
-            .collect::<Vec<_>>()
-            .into_iter()
-    }
-
-    fn restore_chunk(&mut self, _zxid: Zxid, offset: u64, data: &Bytes) {
-        self.receiving.truncate(offset as usize);
-        self.receiving.extend_from_slice(data);
-    }
-
-    fn restore(&mut self, zxid: Zxid) -> Result<(), String> {
-        let text =
-            String::from_utf8(std::mem::take(&mut self.receiving)).map_err(|e| e.to_string())?;
-        self.map = text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        self.applied = Some(zxid);
-        Ok(())
-    }
-}
+// The example's state machine (a key-value map), so test and example share one.
+#[path = "../examples/kv.rs"]
+#[allow(dead_code)]
+mod kv;
+use kv::Kv;
 
 struct Cluster {
     net: MemNetwork,

@@ -402,6 +402,20 @@ impl Leader {
             self.learners.insert(from, peer);
             return Ok(self.check_epoch_quorum(core));
         }
+        if accepted > self.epoch {
+            // It accepted a later epoch from a leader that never established
+            // it, and will refuse ours for as long as we lead (ZooKeeper's
+            // learner throws and retries forever: the runtime's simulator
+            // found that stall). Step down: the next election proposes an
+            // epoch above it. Bounded: epochs only grow.
+            return reject(
+                Next::Look,
+                format!(
+                    "learner accepted epoch {accepted}, beyond ours ({}): stepping down",
+                    self.epoch
+                ),
+            );
+        }
         // The epoch is settled: a late learner gets it at once.
         send_leader_info(core, from, self.epoch);
         peer.stage = Stage::EpochSent;

@@ -10,6 +10,7 @@
 //! the one command that replays it:
 //! `CORRAL_SIM_SEED=<seed> cargo test -p corral-zab --lib sim::tests::replay -- --nocapture`.
 
+pub mod chaos;
 // The models and checkers are documented per module; their items are
 // simulator internals.
 #[allow(missing_docs)]
@@ -31,6 +32,7 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::{Config, Faults, Message, PeerId, Role, VoterSet, Zab, Zxid};
+use chaos::{Chaos, Chaotic};
 use checkers::{Checkers, Violation};
 use network::Network;
 use rng::Rng;
@@ -123,8 +125,8 @@ struct Node {
     receiving: Vec<u8>,
 }
 
-/// The state machine's snapshot format: `[zxid u64][len u32][payload]*`.
-fn encode(state: &[(Zxid, Bytes)]) -> Bytes {
+/// The simulated state machine's snapshot format: `[zxid u64][len u32][payload]*`.
+pub fn encode_state(state: &[(Zxid, Bytes)]) -> Bytes {
     let mut b = BytesMut::new();
     for (z, p) in state {
         b.put_u64(z.0);
@@ -134,16 +136,30 @@ fn encode(state: &[(Zxid, Bytes)]) -> Bytes {
     b.freeze()
 }
 
-fn decode(mut data: &[u8]) -> Vec<(Zxid, Bytes)> {
+/// Reads [`encode_state`]'s format; `Err` on stray or missing bytes.
+pub fn decode_state(mut data: &[u8]) -> Result<Vec<(Zxid, Bytes)>, String> {
     let mut out = Vec::new();
-    while data.len() >= 12 {
-        let z = u64::from_be_bytes(data[..8].try_into().unwrap_or_default());
-        let len = u32::from_be_bytes(data[8..12].try_into().unwrap_or_default()) as usize;
-        let end = (12 + len).min(data.len());
-        out.push((Zxid(z), Bytes::copy_from_slice(&data[12..end])));
-        data = &data[end..];
+    while !data.is_empty() {
+        let (Some(z), Some(len)) = (data.get(..8), data.get(8..12)) else {
+            return Err(format!("{} stray bytes", data.len()));
+        };
+        let z = u64::from_be_bytes(z.try_into().map_err(|_| "short zxid")?);
+        let len = u32::from_be_bytes(len.try_into().map_err(|_| "short length")?) as usize;
+        let payload = data
+            .get(12..12 + len)
+            .ok_or("a payload runs past the end")?;
+        out.push((Zxid(z), Bytes::copy_from_slice(payload)));
+        data = &data[12 + len..];
     }
-    out
+    Ok(out)
+}
+
+fn encode(state: &[(Zxid, Bytes)]) -> Bytes {
+    encode_state(state)
+}
+
+fn decode(data: &[u8]) -> Vec<(Zxid, Bytes)> {
+    decode_state(data).unwrap_or_default()
 }
 
 /// One simulated ensemble.
@@ -161,11 +177,7 @@ pub struct Sim {
     p_deliver: f64,
     p_fsync: f64,
     p_propose: f64,
-    p_crash: f64,
-    p_restart: f64,
-    p_partition: f64,
-    p_heal: f64,
-    p_reset: f64,
+    chaos: Chaos,
     /// Bytes per SNAP chunk.
     snap_chunk: usize,
     next_payload: u64,
@@ -221,15 +233,17 @@ impl Sim {
             p_deliver: 0.5 + rng.below(5) as f64 / 10.0,
             p_fsync,
             p_propose: 0.05 + rng.below(5) as f64 / 10.0,
-            p_crash: if crashy {
-                0.001 + rng.below(8) as f64 / 1000.0
-            } else {
-                0.0
+            chaos: Chaos {
+                p_crash: if crashy {
+                    0.001 + rng.below(8) as f64 / 1000.0
+                } else {
+                    0.0
+                },
+                p_restart: 0.01 + rng.below(5) as f64 / 100.0,
+                p_partition: rng.below(4) as f64 / 1000.0,
+                p_heal: 0.01 + rng.below(3) as f64 / 100.0,
+                p_reset: rng.below(5) as f64 / 1000.0,
             },
-            p_restart: 0.01 + rng.below(5) as f64 / 100.0,
-            p_partition: rng.below(4) as f64 / 1000.0,
-            p_heal: 0.01 + rng.below(3) as f64 / 100.0,
-            p_reset: rng.below(5) as f64 / 1000.0,
             // Several chunks for a large state, yet few enough to fit a
             // synchronisation within initLimit, as a real chunk size (64 KiB)
             // does for a real snapshot.
@@ -409,45 +423,40 @@ impl Sim {
     fn chaos(&mut self) {
         let ids = self.ids();
         let up = self.up();
-        if self.rng.chance(self.p_crash) && !up.is_empty() {
-            let id = up[self.rng.below(up.len() as u64) as usize];
-            self.crash(id);
+        let chaos = self.chaos;
+        // Every action here records its own violations for the next step.
+        let _ = chaos.step(self, &ids, &up);
+    }
+}
+
+impl Chaotic for Sim {
+    fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+
+    fn crash(&mut self, id: PeerId) -> Result<(), Violation> {
+        Sim::crash(self, id);
+        Ok(())
+    }
+
+    fn restart(&mut self, id: PeerId) -> Result<(), Violation> {
+        // A restart failing a check is reported by the next step.
+        if let Err(v) = self.start(id) {
+            self.pending_violation = Some(v);
         }
-        let down: Vec<PeerId> = ids.iter().copied().filter(|id| !up.contains(id)).collect();
-        if !down.is_empty() && self.rng.chance(self.p_restart) {
-            let id = down[self.rng.below(down.len() as u64) as usize];
-            // A restart failing a check is reported by the next step.
-            if let Err(v) = self.start(id) {
-                self.pending_violation = Some(v);
-            }
-        }
-        if self.rng.chance(self.p_partition) {
-            let side: Vec<PeerId> = ids
-                .iter()
-                .copied()
-                .filter(|_| self.rng.chance(0.5))
-                .collect();
-            self.event(|| format!("PARTITION {side:?} | rest"));
-            for &a in &side {
-                for &b in &ids {
-                    if !side.contains(&b) && !self.net.is_cut(a, b) {
-                        self.net.cut(a, b);
-                        self.break_link(a, b);
-                    }
-                }
-            }
-        }
-        if self.rng.chance(self.p_heal) {
-            self.net.heal();
-        }
-        if self.rng.chance(self.p_reset) {
-            let a = ids[self.rng.below(ids.len() as u64) as usize];
-            let b = ids[self.rng.below(ids.len() as u64) as usize];
-            if a != b {
-                self.event(|| format!("RESET link {a}-{b}"));
-                self.break_link(a, b);
-            }
-        }
+        Ok(())
+    }
+
+    fn net(&mut self) -> &mut Network {
+        &mut self.net
+    }
+
+    fn break_link(&mut self, a: PeerId, b: PeerId) {
+        Sim::break_link(self, a, b);
+    }
+
+    fn trace(&mut self, line: String) {
+        self.event(|| line);
     }
 }
 

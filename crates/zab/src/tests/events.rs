@@ -197,3 +197,52 @@ fn next_zxid_reports_the_rollover_before_it_is_refused() {
         Err(ZabError::ZxidRollover { epoch: 1 })
     );
 }
+
+#[test]
+fn a_learner_with_a_later_accepted_epoch_makes_the_leader_step_down() {
+    let mut l = leader_awaiting_newleader_ack();
+    l.step(1, Message::Ack { zxid: z(1, 0) }).unwrap();
+    let _ = flush(&mut l);
+    // Server 2 accepted epoch 5 from a leader that never established it.
+    let refused = l.step(
+        2,
+        Message::FollowerInfo {
+            accepted_epoch: 5,
+            observer: false,
+        },
+    );
+    assert!(matches!(refused, Err(ZabError::Protocol { from: 2, .. })));
+    let r = l.ready();
+    let round = l.status().logical_clock;
+    assert_eq!(
+        r,
+        Ready {
+            number: r.number,
+            role: Some(Role::Looking),
+            established: Some(false),
+            reset: vec![1],
+            messages: vec![
+                (1, vote_from(3, Zxid::ZERO, round, 1)),
+                (2, vote_from(3, Zxid::ZERO, round, 1)),
+            ],
+            ..Ready::default()
+        },
+        "the next election proposes an epoch above 5"
+    );
+    // The same epoch (a learner reconnecting) is served as before.
+    let mut l = leader_awaiting_newleader_ack();
+    l.step(1, Message::Ack { zxid: z(1, 0) }).unwrap();
+    let _ = flush(&mut l);
+    l.step(
+        2,
+        Message::FollowerInfo {
+            accepted_epoch: 1,
+            observer: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        l.ready().send_after_persist,
+        vec![(2, Message::LeaderInfo { epoch: 1 })]
+    );
+}
