@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use corral_storage::StorageConfig;
-use corral_zab::{Config, PeerId, Role, VoterSet, Zxid};
+use corral_zab::{Config, PeerId, Role, SyncKind, VoterSet, Zxid};
 use corral_zab_runtime::{MemNetwork, Runtime, RuntimeConfig, RuntimeError};
 
 // The example's state machine (a key-value map), so test and example share one.
@@ -169,7 +169,7 @@ async fn three_servers_replicate_and_a_restarted_follower_catches_up_from_disk()
         last = c.write(&format!("b{i}"), &i.to_string()).await;
     }
     // It restarts from its own disk (log, epochs) and is brought up to date: 30 entries
-    // behind a window of 5, so from the leader's log on disk (or a SNAP).
+    // behind a window of 5.
     c.start(follower);
     let maps = c.converged(last).await;
     let mut want = expected(20, "a");
@@ -177,6 +177,9 @@ async fn three_servers_replicate_and_a_restarted_follower_catches_up_from_disk()
     for map in maps {
         assert_eq!(map, want);
     }
+    // 30 proposals behind a window of 5: the leader read them from its log on disk.
+    let rejoined = c.servers[&follower].status().borrow().clone();
+    assert_eq!(rejoined.last_sync, Some(SyncKind::Diff));
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -75,6 +75,8 @@ pub(crate) struct Core {
     pub reported_established: bool,
     /// The log could not be read: no more committed entries are handed out.
     pub halted: bool,
+    /// How this server was last synchronised with a leader.
+    pub last_sync: Option<crate::SyncKind>,
     pub out: Ready,
     /// Number the next `Ready` will carry.
     pub next_ready: u64,

@@ -20,7 +20,7 @@
 //! LOOKING, as ZooKeeper's learner does when its connection throws.
 
 use crate::core::{reject, Core, Handled, Next};
-use crate::{Entry, Message, PeerId, Persist, Zxid};
+use crate::{Entry, Message, PeerId, Persist, SyncKind, Zxid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -161,7 +161,7 @@ impl Learner {
 
     fn sync(&mut self, core: &mut Core, header: bool, msg: Message) -> Handled {
         match (header, msg) {
-            (false, Message::Diff { .. }) => {}
+            (false, Message::Diff { .. }) => core.last_sync = Some(SyncKind::Diff),
             (false, Message::Trunc { zxid }) => {
                 if zxid > core.log.last() || zxid < core.applied {
                     return reject(Next::Look, format!("TRUNC to {zxid:?} outside our log"));
@@ -181,6 +181,7 @@ impl Learner {
                 core.log.truncate(zxid);
                 core.commit = core.commit.min(zxid).max(core.applied);
                 core.persist(Persist::Truncate { to: zxid });
+                core.last_sync = Some(SyncKind::Trunc);
             }
             (false, Message::Snap { zxid }) => {
                 if zxid < core.applied {
@@ -190,6 +191,7 @@ impl Learner {
                     );
                 }
                 self.phase = Phase::Snapshot { zxid, received: 0 };
+                core.last_sync = Some(SyncKind::Snap);
                 return Ok(Next::Stay);
             }
             (true, Message::Proposal { zxid, payload }) => {

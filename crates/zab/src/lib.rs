@@ -137,7 +137,7 @@ pub use config::Config;
 pub use config::Faults;
 pub use error::ZabError;
 pub use log::{LogSource, MemoryLog};
-pub use message::{Entry, Message, Notification, Role};
+pub use message::{Entry, Message, Notification, Role, SyncKind};
 pub use quorum::VoterSet;
 pub use ready::{snapshot_chunks, Persist, Ready, SnapshotRequest};
 pub use zab::{Persisted, Status, Zab};

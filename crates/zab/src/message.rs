@@ -22,6 +22,18 @@ pub enum Role {
     Observing,
 }
 
+/// How a learner was brought up to date with its leader (ZooKeeper's DIFF,
+/// TRUNC and SNAP sync packets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SyncKind {
+    /// The missing proposals only.
+    Diff,
+    /// Proposals the leader does not have removed, then the missing ones.
+    Trunc,
+    /// A snapshot of the leader's state, then the proposals after it.
+    Snap,
+}
+
 /// A fast-leader-election notification (ZooKeeper `FastLeaderElection.Notification`):
 /// the sender's vote, its election round and its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

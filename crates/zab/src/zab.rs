@@ -53,6 +53,9 @@ pub struct Status {
     pub durable: Zxid,
     /// Election round.
     pub logical_clock: u64,
+    /// How this server was last synchronised with a leader (as a learner,
+    /// since it started): DIFF, TRUNC or SNAP.
+    pub last_sync: Option<crate::SyncKind>,
 }
 
 #[derive(Debug)]
@@ -119,6 +122,7 @@ impl Zab {
             role_changed: true,
             reported_established: false,
             halted: false,
+            last_sync: None,
             out: Ready::default(),
             next_ready: 1,
             advanced: 0,
@@ -326,6 +330,7 @@ impl Zab {
             applied: c.applied,
             durable: c.durable,
             logical_clock: c.logical_clock,
+            last_sync: c.last_sync,
         }
     }
 

@@ -569,6 +569,7 @@ fn follower_trunc_and_snap() {
         ]
     );
     assert_eq!(f.status().last_zxid, z(2, 1));
+    assert_eq!(f.status().last_sync, Some(crate::SyncKind::Trunc));
 
     let mut g = follower(history(1, Zxid::ZERO, &[(1, 1)]));
     g.step(3, Message::LeaderInfo { epoch: 2 }).unwrap();
@@ -615,6 +616,7 @@ fn follower_trunc_and_snap() {
         "the snapshot is the state: nothing to re-apply"
     );
     assert_eq!(g.status().applied, z(1, 5));
+    assert_eq!(g.status().last_sync, Some(crate::SyncKind::Snap));
 
     // Anything but a chunk inside the SNAP stream breaks the session.
     let mut h = follower(history(1, Zxid::ZERO, &[(1, 1)]));
