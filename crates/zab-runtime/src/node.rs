@@ -40,6 +40,14 @@ pub enum Event {
     Established(bool),
     /// The runtime stopped for good (a disk failure, an unreadable log or snapshot).
     Stopped(RuntimeError),
+    /// A peer's message was refused (malformed, from outside the ensemble, or breaking
+    /// the protocol); the engine already reacted (dropped the session or the stream).
+    Refused {
+        /// The peer.
+        peer: PeerId,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Deliberately broken runtime behaviour, for the checkers' self-test.
@@ -142,6 +150,7 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
                 tracing::warn!(id, peer = from, %reason, "malformed frame: dropping the peer's stream");
                 self.net.reset(from);
                 self.forget_peer(from);
+                self.events.push(Event::Refused { peer: from, reason });
                 return;
             }
         };

@@ -130,14 +130,36 @@ fn send_leader_info(core: &mut Core, to: PeerId, epoch: u32) {
     core.send_after_persist(to, info);
 }
 
+/// How to synchronise one learner.
+enum Plan {
+    /// This header (DIFF or TRUNC), then these proposals.
+    Log(Message, Vec<Entry>),
+    /// A SNAP of what we applied, then the proposals after it.
+    Snap,
+    /// Nothing now: our log cannot be read. The learner is dropped and
+    /// registers again (with another leader, if need be).
+    Drop,
+}
+
 /// DIFF or TRUNC for a learner whose last zxid is `peer_last`, with the
 /// proposals up to `target` that follow (ZooKeeper's `syncFollower`, from the
-/// in-memory window or the log on disk); `None` when only a SNAP will do:
-/// the learner is behind the start of our log, more than `max_diff`
-/// proposals behind, or the log cannot be read.
-fn plan_sync(core: &Core, peer_last: Zxid, target: Zxid) -> Option<(Message, Vec<Entry>)> {
+/// in-memory window or the log on disk); a SNAP when the learner is behind
+/// the start of our log or more than `max_diff` proposals behind.
+///
+/// Never a SNAP below the history the learner shares with us: installing it
+/// drops, durably, entries the learner holds and may have acknowledged (they
+/// come back as the proposals after the snapshot, but a broken stream in
+/// between would leave the learner without them, its current epoch claiming
+/// otherwise, and able to win the next election: the runtime's simulator
+/// found that loss). A leader that has not applied that far yet (just
+/// elected, its log not committed) sends the whole DIFF instead.
+fn plan_sync(core: &Core, peer_last: Zxid, target: Zxid) -> Plan {
     let limit = core.cfg.max_diff;
-    let shared = core.log.floor(peer_last.min(target)).ok()??;
+    let shared = match core.log.floor(peer_last.min(target)) {
+        Ok(Some(z)) => z,
+        Ok(None) => return Plan::Snap,
+        Err(_) => return Plan::Drop,
+    };
     #[allow(unused_mut)]
     let mut from = shared;
     #[allow(unused_mut)]
@@ -148,18 +170,24 @@ fn plan_sync(core: &Core, peer_last: Zxid, target: Zxid) -> Option<(Message, Vec
     };
     #[cfg(any(test, feature = "sim"))]
     if core.cfg.faults.skip_sync {
-        return Some((Message::Diff { zxid: target }, Vec::new()));
+        return Plan::Log(Message::Diff { zxid: target }, Vec::new());
     }
     #[cfg(any(test, feature = "sim"))]
     if core.cfg.faults.diff_from_wrong_offset && peer_last <= target {
         from = peer_last;
         header = Message::Diff { zxid: target };
     }
-    let entries = core.log.range(from, target, limit.saturating_add(1)).ok()?;
-    if entries.len() > limit {
-        return None;
+    let snap_allowed = core.applied >= shared;
+    let max = if snap_allowed {
+        limit.saturating_add(1)
+    } else {
+        usize::MAX
+    };
+    match core.log.range(from, target, max) {
+        Ok(entries) if entries.len() > limit && snap_allowed => Plan::Snap,
+        Ok(entries) => Plan::Log(header, entries),
+        Err(_) => Plan::Drop,
     }
-    Some((header, entries))
 }
 
 impl Leader {
@@ -450,26 +478,25 @@ impl Leader {
             } else {
                 core.log.last()
             };
+            let snap = Message::Snap { zxid: core.applied };
             let (header, entries) = match plan_sync(core, peer_last, target) {
-                Some(plan) => plan,
-                None => {
-                    // SNAP of what we applied, then what follows it.
-                    match core.log.range(core.applied, target, usize::MAX) {
-                        Ok(entries) => {
-                            core.out.snapshot.push(SnapshotRequest {
-                                to: id,
-                                zxid: core.applied,
-                            });
-                            (Message::Snap { zxid: core.applied }, entries)
-                        }
-                        Err(_) => {
-                            // Our own log cannot be read: this learner waits
-                            // for another leader.
-                            self.learners.remove(&id);
-                            core.reset_stream(id);
-                            continue;
-                        }
+                Plan::Log(header, entries) => (header, entries),
+                Plan::Snap => match core.log.range(core.applied, target, usize::MAX) {
+                    Ok(entries) => {
+                        core.out.snapshot.push(SnapshotRequest {
+                            to: id,
+                            zxid: core.applied,
+                        });
+                        (snap, entries)
                     }
+                    Err(_) => {
+                        self.drop_learner(core, id);
+                        continue;
+                    }
+                },
+                Plan::Drop => {
+                    self.drop_learner(core, id);
+                    continue;
                 }
             };
             core.send(id, header);

@@ -248,7 +248,9 @@ impl Sim {
                 voters: VoterSet::new(voters.iter().copied()),
                 observers: observers.iter().copied().collect(),
                 ping_ticks: 1,
-                init_limit: 12,
+                // Discovery and synchronisation take four durability rounds, each a write and
+                // an fsync of the disk model: initLimit leaves room for a slow disk.
+                init_limit: 20,
                 sync_limit: 5,
                 election_ticks: 2,
                 max_election_ticks: 16,
@@ -281,7 +283,7 @@ impl Sim {
         Sim {
             max_delay: rng.range(1, 5),
             p_deliver: 0.5 + rng.below(5) as f64 / 10.0,
-            p_write: 0.2 + rng.below(8) as f64 / 10.0,
+            p_write: 0.3 + rng.below(7) as f64 / 10.0,
             p_fsync: 0.1 + rng.below(8) as f64 / 10.0,
             p_propose: 0.05 + rng.below(5) as f64 / 10.0,
             chaos: Chaos {
@@ -300,7 +302,7 @@ impl Sim {
             } else {
                 0.0
             },
-            // A synchronisation must fit initLimit (12 ticks here), as in ZooKeeper: a few
+            // A synchronisation must fit initLimit (20 ticks here), as in ZooKeeper: a few
             // to a dozen chunks per snapshot, not hundreds.
             snap_chunk: rng.range(128, 2048) as usize,
             chunks_per_pump: rng.range(1, 8) as usize,
@@ -393,8 +395,12 @@ impl Sim {
         })?;
         node.set_faults(self.o.runtime_faults);
         node.set_chunks_per_pump(self.chunks_per_pump);
+        let st = node.status();
         s.node = Some(node);
-        self.event(format!("start {id}"));
+        self.event(format!(
+            "start {id} (accepted {}, current {}, snapshot {:?}, last {:?})",
+            st.accepted_epoch, st.current_epoch, st.applied, st.last_zxid
+        ));
         self.flush()
     }
 
@@ -448,6 +454,17 @@ impl Sim {
                             self.event(format!("{id} resets its stream to {peer}"));
                             self.break_link(id, peer);
                         }
+                    }
+                }
+                let events = self
+                    .servers
+                    .get_mut(&id)
+                    .and_then(|s| s.node.as_mut())
+                    .map(|n| n.take_events())
+                    .unwrap_or_default();
+                for e in events {
+                    if let corral_zab_runtime::Event::Refused { peer, reason } = e {
+                        self.event(format!("{id} refused {peer}: {reason}"));
                     }
                 }
                 if let Some(n) = self.servers[&id].node.as_ref() {

@@ -730,3 +730,54 @@ fn a_broken_stream_ends_the_learner_session() {
     f.disconnected(3);
     assert_eq!(f.status().role, Role::Looking);
 }
+
+/// A leader that has not applied its history yet (just restarted and
+/// elected) never SNAPs a learner below what they share: the SNAP would drop,
+/// durably, entries the learner holds. It sends the whole DIFF, even beyond
+/// `max_diff`.
+#[test]
+fn no_snap_below_the_history_a_learner_shares() {
+    let log: Vec<(u32, u32)> = (1..=10).map(|c| (1, c)).collect();
+    let (p, source) = history(1, Zxid::ZERO, &log);
+    let mut c = cfg(3, &[1, 2, 3]);
+    c.finalize_wait = 0;
+    c.max_diff = 1;
+    let mut l = Zab::new(c, p, source).unwrap();
+    let _ = flush(&mut l);
+    l.step(2, notif(3, z(1, 10), 1, 1, Role::Looking)).unwrap();
+    let _ = flush(&mut l);
+    l.step(
+        1,
+        Message::FollowerInfo {
+            accepted_epoch: 1,
+            observer: false,
+        },
+    )
+    .unwrap();
+    let _ = flush(&mut l);
+    l.step(
+        1,
+        Message::AckEpoch {
+            current_epoch: Some(1),
+            last_zxid: z(1, 7),
+        },
+    )
+    .unwrap();
+    let r = l.ready();
+    assert_eq!(
+        r,
+        Ready {
+            number: r.number,
+            persist: vec![Persist::CurrentEpoch(2)],
+            messages: vec![
+                (1, Message::Diff { zxid: z(1, 10) }),
+                (1, proposal(1, 8)),
+                (1, proposal(1, 9)),
+                (1, proposal(1, 10)),
+                (1, Message::NewLeader { zxid: z(2, 0) }),
+            ],
+            ..Ready::default()
+        },
+        "applied is 0:0, below the shared 1:7: a SNAP at 0:0 would drop 1:1..1:7 on the learner"
+    );
+}
