@@ -82,6 +82,7 @@ pub async fn main() {
             },
             tick: Duration::from_millis(50),
             storage: StorageConfig::new(base.join(id.to_string())),
+            snap_count: 100_000,
         };
         match Runtime::start(config, Kv::default(), transport, inbound) {
             Ok(rt) => servers.push(rt),

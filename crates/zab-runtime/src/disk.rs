@@ -1,6 +1,7 @@
 //! The production disk: corral-storage's txn log, snapshots and epoch files, written in
 //! one order by its [`QuorumWriter`] thread, and read back at start and for DIFFs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -51,7 +52,7 @@ pub fn open(config: &StorageConfig) -> Result<OnDisk, RuntimeError> {
         .unwrap_or(current);
     let source = StorageLog {
         view: log.view(),
-        start: snap_zxid,
+        start: Arc::new(AtomicU64::new(snap_zxid.0)),
         last,
     };
     Ok(OnDisk {
@@ -70,17 +71,35 @@ pub fn open(config: &StorageConfig) -> Result<OnDisk, RuntimeError> {
     })
 }
 
-/// The engine's reads of the on-disk log.
+/// The engine's reads of the on-disk log. Clones share the start point, which moves up
+/// when a local snapshot lets older segments go ([`StorageLog::compact_to`]).
 #[derive(Debug, Clone)]
 pub struct StorageLog {
     view: LogView,
-    start: Zxid,
+    start: Arc<AtomicU64>,
     last: Zxid,
+}
+
+impl StorageLog {
+    fn start_zxid(&self) -> Zxid {
+        Zxid(self.start.load(Ordering::SeqCst))
+    }
+
+    /// A snapshot at `zxid` is durable: records up to it may be purged. Moves the start
+    /// first, so the engine never reads where segments are going away.
+    pub fn compact_to(&self, zxid: Zxid) {
+        self.start.fetch_max(zxid.0, Ordering::SeqCst);
+    }
+
+    /// The log's read handle.
+    pub fn view(&self) -> &LogView {
+        &self.view
+    }
 }
 
 impl LogSource for StorageLog {
     fn start(&self) -> Zxid {
-        self.start
+        self.start_zxid()
     }
 
     fn last(&self) -> Zxid {
@@ -88,7 +107,13 @@ impl LogSource for StorageLog {
     }
 
     fn entries(&self, after: Zxid, upto: Zxid, max: usize) -> Result<Vec<Entry>, ZabError> {
-        let after = after.max(self.start);
+        let start = self.start_zxid();
+        if after < start {
+            // The start moved up meanwhile (a local snapshot): those records may be gone.
+            return Err(ZabError::Storage(format!(
+                "log records after {after:?} requested, the log starts after {start:?}"
+            )));
+        }
         let mut out = Vec::new();
         for record in self.view.read_from(after.0 as i64) {
             let (zxid, payload) = record.map_err(|e| ZabError::Storage(e.to_string()))?;
@@ -102,12 +127,13 @@ impl LogSource for StorageLog {
     }
 
     fn floor(&self, zxid: Zxid) -> Result<Option<Zxid>, ZabError> {
-        if zxid < self.start {
+        let start = self.start_zxid();
+        if zxid < start {
             return Ok(None);
         }
         // Rare (a TRUNC decision beyond the in-memory window): a scan from the start.
-        let mut best = self.start;
-        for record in self.view.read_from(self.start.0 as i64) {
+        let mut best = start;
+        for record in self.view.read_from(start.0 as i64) {
             let (z, _) = record.map_err(|e| ZabError::Storage(e.to_string()))?;
             let z = Zxid(z as u64);
             if z > zxid {

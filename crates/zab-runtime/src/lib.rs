@@ -45,6 +45,7 @@
 //!     zab: Config { id: 1, voters: VoterSet::new([1, 2, 3]), ..Config::default() },
 //!     tick: Duration::from_millis(100),
 //!     storage: StorageConfig::new("/var/lib/myservice/1"),
+//!     snap_count: 100_000,
 //! };
 //! let runtime = Runtime::start(config, Kv, transport, inbound)?;
 //! runtime.established(None).await?;

@@ -74,6 +74,7 @@ pub struct Node<S: StateMachine, D: DiskIo, T: Transport> {
     stopped: Option<RuntimeError>,
     leading: bool,
     faults: RuntimeFaults,
+    applied_count: u64,
 }
 
 impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
@@ -104,6 +105,7 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
             stopped: None,
             leading: false,
             faults: RuntimeFaults::default(),
+            applied_count: 0,
         };
         node.drive();
         Ok(node)
@@ -239,6 +241,18 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
         self.outbound.pump(&mut self.net);
     }
 
+    /// A snapshot of the state machine now, at the zxid it has applied (every entry up to
+    /// it is committed and durable): write it, then older log records may go. The chunks
+    /// describe the state as of now even if they are read later.
+    pub fn snapshot_now(&mut self) -> (Zxid, S::Snapshot) {
+        (self.zab.status().applied, self.sm.snapshot())
+    }
+
+    /// Committed entries applied since this node started.
+    pub fn applied_count(&self) -> u64 {
+        self.applied_count
+    }
+
     /// Is a snapshot being streamed to a learner?
     pub fn streaming(&self) -> bool {
         self.outbound.busy()
@@ -361,6 +375,7 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
         }
         for e in &ready.committed {
             self.sm.apply(e.zxid, &e.payload);
+            self.applied_count += 1;
             if let Some(w) = self.waiters.remove(&e.zxid) {
                 w(Ok(e.zxid));
             }

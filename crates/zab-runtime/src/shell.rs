@@ -25,6 +25,9 @@ pub struct RuntimeConfig {
     pub tick: Duration,
     /// Where the data lives (`dataDir`, `dataLogDir`).
     pub storage: StorageConfig,
+    /// Take a snapshot every this many applied entries, then purge what is older than the
+    /// newest three (ZooKeeper's snapCount and PurgeTxnLog); 0 never does.
+    pub snap_count: u64,
 }
 
 type Build = Box<dyn FnOnce(Zxid) -> Bytes + Send>;
@@ -33,6 +36,42 @@ type Reply = oneshot::Sender<Result<Zxid, RuntimeError>>;
 enum Cmd<S> {
     Propose(Build, Reply),
     Read(Box<dyn FnOnce(&S) + Send>),
+}
+
+/// Local snapshots and the purge after them, off the runtime's task.
+#[derive(Clone)]
+struct Compaction {
+    snapshots: corral_storage::SnapshotStore,
+    log: crate::StorageLog,
+    every: u64,
+}
+
+impl Compaction {
+    /// Writes the snapshot of `zxid` (atomic: temp file, fsync, rename), then lets the log
+    /// start after it and purges older snapshots and log segments (the newest three
+    /// snapshots kept, as ZooKeeper's autopurge.snapRetainCount minimum).
+    fn run(&self, zxid: Zxid, chunks: impl Iterator<Item = Bytes>) {
+        use std::io::Write;
+        let write = || -> Result<(), corral_storage::StorageError> {
+            let mut w = self.snapshots.begin(zxid.0 as i64)?;
+            for chunk in chunks {
+                w.write_all(&chunk)
+                    .map_err(|e| corral_storage::StorageError::Io {
+                        op: "write",
+                        path: self.snapshots.dir().into(),
+                        source: e,
+                    })?;
+            }
+            w.finish()?;
+            self.log.compact_to(zxid);
+            corral_storage::purge(&self.snapshots, self.log.view(), 3)?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            // The log still holds everything: nothing is lost, the next one retries.
+            tracing::warn!(zxid = %zxid, error = %e, "local snapshot failed");
+        }
+    }
 }
 
 /// A running server. Dropping it (or [`Runtime::shutdown`]) stops its task.
@@ -59,6 +98,11 @@ impl<S: StateMachine> Runtime<S> {
             sm.restore(snap_zxid)
                 .map_err(|e| RuntimeError::Storage(format!("snapshot {snap_zxid}: {e}")))?;
         }
+        let compaction = Compaction {
+            snapshots: on_disk.files.snapshots.clone(),
+            log: on_disk.log.clone(),
+            every: config.snap_count,
+        };
         let (durable_tx, durable_rx) = unbounded_channel();
         let disk = StorageDisk::new(on_disk.files, move |r| {
             let _ = durable_tx.send(r);
@@ -71,7 +115,13 @@ impl<S: StateMachine> Runtime<S> {
             disk,
             transport,
         )?;
-        Ok(Self::spawn(node, config.tick, inbound, durable_rx))
+        Ok(Self::spawn(
+            node,
+            config.tick,
+            inbound,
+            durable_rx,
+            compaction,
+        ))
     }
 
     fn spawn<D: crate::DiskIo + Send + 'static, T: Transport>(
@@ -79,12 +129,15 @@ impl<S: StateMachine> Runtime<S> {
         tick: Duration,
         mut inbound: UnboundedReceiver<NetEvent>,
         mut durable: UnboundedReceiver<Result<u64, String>>,
+        compaction: Compaction,
     ) -> Runtime<S> {
         let (cmds, mut cmd_rx) = unbounded_channel::<Cmd<S>>();
         let (status_tx, status) = watch::channel(node.status());
         let (event_tx, events) = unbounded_channel();
         let task = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(tick);
+            let mut last_snapshot = 0u64;
+            let mut writing: Option<JoinHandle<()>> = None;
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
@@ -126,6 +179,15 @@ impl<S: StateMachine> Runtime<S> {
                 });
                 if node.stopped().is_some() {
                     break;
+                }
+                let due = compaction.every > 0
+                    && node.applied_count() >= last_snapshot + compaction.every
+                    && writing.as_ref().is_none_or(|w| w.is_finished());
+                if due {
+                    last_snapshot = node.applied_count();
+                    let (zxid, chunks) = node.snapshot_now();
+                    let c = compaction.clone();
+                    writing = Some(tokio::task::spawn_blocking(move || c.run(zxid, chunks)));
                 }
             }
         });

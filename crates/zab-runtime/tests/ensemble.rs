@@ -21,6 +21,8 @@ struct Cluster {
     net: MemNetwork,
     dirs: BTreeMap<PeerId, PathBuf>,
     servers: BTreeMap<PeerId, Runtime<Kv>>,
+    /// Local snapshots every this many entries (0: none).
+    snap_count: u64,
 }
 
 const IDS: [PeerId; 3] = [1, 2, 3];
@@ -28,6 +30,10 @@ const WAIT: Duration = Duration::from_secs(60);
 
 impl Cluster {
     fn new(tag: &str) -> Cluster {
+        Cluster::with_snapshots(tag, 0)
+    }
+
+    fn with_snapshots(tag: &str, snap_count: u64) -> Cluster {
         let base =
             std::env::temp_dir().join(format!("corral-zab-runtime-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
@@ -39,6 +45,7 @@ impl Cluster {
             net: MemNetwork::new(),
             dirs,
             servers: BTreeMap::new(),
+            snap_count,
         };
         for id in IDS {
             c.start(id);
@@ -58,8 +65,10 @@ impl Cluster {
             tick: Duration::from_millis(10),
             storage: StorageConfig {
                 pre_alloc_size: 64 << 10,
+                snap_count: 5, // log segments of 5 records, so that purging has some to remove
                 ..StorageConfig::new(&self.dirs[&id])
             },
+            snap_count: self.snap_count,
         };
         let rt = Runtime::start(config, Kv::default(), transport, inbound).expect("start");
         self.servers.insert(id, rt);
@@ -225,4 +234,71 @@ async fn a_follower_refuses_proposals_with_the_leader_named() {
             leader: status.leader
         }))
     );
+}
+
+/// The files in `dir/version-2` whose names start with `prefix`.
+fn files(dir: &std::path::Path, prefix: &str) -> usize {
+    std::fs::read_dir(dir.join("version-2"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    let n = e.file_name().to_string_lossy().to_string();
+                    n.starts_with(prefix) && !n.ends_with(".tmp")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn local_snapshots_purge_old_files_and_a_follower_behind_them_gets_a_snap() {
+    let mut c = Cluster::with_snapshots("compact", 10);
+    let mut last = Zxid::ZERO;
+    for i in 0..20 {
+        last = c.write(&format!("a{i}"), &i.to_string()).await;
+    }
+    c.converged(last).await;
+    let leader = c.leader().await;
+    let follower = *IDS.iter().find(|&&i| i != leader).expect("a follower");
+    c.stop(follower).await;
+    for i in 0..60 {
+        last = c.write(&format!("b{i}"), &i.to_string()).await;
+    }
+    c.converged(last).await;
+    // Snapshots are written off the runtime's task: wait (bounded) for the purge to keep
+    // the newest three.
+    let dir = c.dirs[&leader].clone();
+    tokio::time::timeout(WAIT, async {
+        while files(&dir, "snapshot.") != 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("three snapshots within the bound");
+    assert!(
+        files(&dir, "log.") < 80 / 5,
+        "old log segments purged: {} left",
+        files(&dir, "log.")
+    );
+    // The follower's last zxid is before the leader's log now starts: a SNAP.
+    c.start(follower);
+    let mut want = expected(20, "a");
+    want.extend(expected(60, "b"));
+    for map in c.converged(last).await {
+        assert_eq!(map, want);
+    }
+    let rejoined = c.servers[&follower].status().borrow().clone();
+    assert_eq!(rejoined.last_sync, Some(SyncKind::Snap));
+    // Everyone restarts from its own snapshot and log.
+    for id in IDS {
+        c.stop(id).await;
+    }
+    for id in IDS {
+        c.start(id);
+    }
+    last = c.write("c", "1").await;
+    want.insert("c".into(), "1".into());
+    for map in c.converged(last).await {
+        assert_eq!(map, want);
+    }
 }
