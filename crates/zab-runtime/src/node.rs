@@ -235,10 +235,10 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
         Ok(zxid)
     }
 
-    /// Sends the next chunks of running snapshot streams. Call it whenever the transport
-    /// has room (the shell does after every input).
-    pub fn pump(&mut self) {
-        self.outbound.pump(&mut self.net);
+    /// Sends the next chunks of running snapshot streams while the transport has room;
+    /// whether any went out. The shell calls it after every input and while streaming.
+    pub fn pump(&mut self) -> bool {
+        self.outbound.pump(&mut self.net)
     }
 
     /// A snapshot of the state machine now, at the zxid it has applied (every entry up to
@@ -326,7 +326,7 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
             let ready = self.zab.ready();
             self.execute(ready);
         }
-        self.pump();
+        let _ = self.pump();
     }
 
     fn execute(&mut self, ready: Ready) {

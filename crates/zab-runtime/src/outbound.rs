@@ -57,11 +57,16 @@ impl<I: Iterator<Item = Bytes>> Outbound<I> {
         !self.streams.is_empty()
     }
 
-    /// Sends the next chunks of every stream; a finished stream releases what it held.
-    pub(crate) fn pump(&mut self, net: &mut impl Transport) {
+    /// Sends the next chunks of every stream, while the transport has room; a finished
+    /// stream releases what it held. Returns whether any chunk went out.
+    pub(crate) fn pump(&mut self, net: &mut impl Transport) -> bool {
         let mut done = Vec::new();
+        let mut sent = false;
         for (&to, s) in self.streams.iter_mut() {
             for _ in 0..self.chunks_per_pump {
+                if !net.has_room(to) {
+                    break;
+                }
                 let data = s.chunks.next();
                 if data.is_none() && s.started {
                     break;
@@ -73,6 +78,7 @@ impl<I: Iterator<Item = Bytes>> Outbound<I> {
                     last,
                 };
                 net.send(to, codec::encode(&msg));
+                sent = true;
                 if last {
                     done.push(to);
                     break;
@@ -86,10 +92,79 @@ impl<I: Iterator<Item = Bytes>> Outbound<I> {
                 }
             }
         }
+        sent
     }
 
     /// The stream to `peer` broke: forget what was going to it.
     pub(crate) fn forget(&mut self, peer: PeerId) {
         self.streams.remove(&peer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Queue {
+        sent: Vec<(PeerId, Message)>,
+        room: bool,
+    }
+
+    impl Transport for Queue {
+        fn send(&mut self, to: PeerId, frame: Bytes) {
+            if let Ok(m) = codec::decode(frame) {
+                self.sent.push((to, m));
+            }
+        }
+        fn reset(&mut self, _: PeerId) {}
+        fn has_room(&self, _: PeerId) -> bool {
+            self.room
+        }
+    }
+
+    fn chunk(data: &'static [u8], last: bool) -> Message {
+        Message::SnapChunk {
+            data: Bytes::from_static(data),
+            last,
+        }
+    }
+
+    #[test]
+    fn chunks_wait_for_room_and_later_messages_wait_for_the_chunks() {
+        let mut net = Queue {
+            sent: Vec::new(),
+            room: false,
+        };
+        let mut out = Outbound::new(2);
+        let snap = Message::Snap {
+            zxid: corral_zab::Zxid::new(1, 5),
+        };
+        out.send(&mut net, 7, snap.clone());
+        let chunks = vec![
+            Bytes::from_static(b"a"),
+            Bytes::from_static(b"b"),
+            Bytes::from_static(b"c"),
+        ];
+        out.start_stream(7, chunks.into_iter());
+        out.send(&mut net, 7, Message::Ping);
+        out.send(&mut net, 8, Message::Ping);
+        assert!(!out.pump(&mut net), "no room: nothing sent");
+        assert_eq!(net.sent, vec![(7, snap.clone()), (8, Message::Ping)]);
+        net.room = true;
+        assert!(out.pump(&mut net));
+        assert!(out.busy(), "two chunks per pump");
+        assert!(out.pump(&mut net));
+        assert!(!out.busy());
+        assert_eq!(
+            net.sent,
+            vec![
+                (7, snap),
+                (8, Message::Ping),
+                (7, chunk(b"a", false)),
+                (7, chunk(b"b", false)),
+                (7, chunk(b"c", true)),
+                (7, Message::Ping),
+            ]
+        );
     }
 }

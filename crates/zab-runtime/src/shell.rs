@@ -137,6 +137,8 @@ impl<S: StateMachine> Runtime<S> {
         let task = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(tick);
             let mut last_snapshot = 0u64;
+            // While a SNAP streams: pump at once after progress, else wait for room.
+            let mut pause = Duration::ZERO;
             let mut writing: Option<JoinHandle<()>> = None;
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -163,8 +165,12 @@ impl<S: StateMachine> Runtime<S> {
                         None => break,
                     },
                     _ = ticker.tick() => node.tick(),
-                    _ = std::future::ready(()), if node.streaming() => {
-                        node.pump();
+                    _ = tokio::time::sleep(pause), if node.streaming() => {
+                        pause = if node.pump() {
+                            Duration::ZERO
+                        } else {
+                            Duration::from_millis(2)
+                        };
                         tokio::task::yield_now().await;
                     }
                 }

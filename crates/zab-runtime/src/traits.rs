@@ -58,6 +58,11 @@ pub trait Transport: Send + 'static {
     fn send(&mut self, to: PeerId, frame: Bytes);
     /// Breaks the stream to `peer` now (drop what is queued); both ends see it break.
     fn reset(&mut self, peer: PeerId);
+    /// Is there room in `peer`'s queue for another frame? The runtime sends snapshot
+    /// chunks only while there is, so a large SNAP does not overflow a bounded queue.
+    fn has_room(&self, _peer: PeerId) -> bool {
+        true
+    }
 }
 
 /// What the transport reports to the runtime, per peer in order.

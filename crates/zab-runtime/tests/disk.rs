@@ -52,16 +52,25 @@ fn the_log_on_disk_is_read_after_the_snapshot_and_epochs_come_from_their_files()
         ]
     );
     let two: Vec<Zxid> = log
-        .entries(z(1, 0), z(2, 1), 2)
+        .entries(z(1, 2), z(2, 1), 2)
         .unwrap()
         .iter()
         .map(|e| e.zxid)
         .collect();
-    assert_eq!(
-        two,
-        vec![z(1, 3), z(2, 1)],
-        "never before the snapshot, at most max"
+    assert_eq!(two, vec![z(1, 3), z(2, 1)], "at most max");
+    assert!(
+        log.entries(z(1, 0), z(2, 1), 2).is_err(),
+        "before the start: an error, never a silent gap"
     );
+    // A local snapshot moves the start up (shared by every clone).
+    let engine_view = log.clone();
+    log.compact_to(z(2, 1));
+    assert_eq!(engine_view.start(), z(2, 1));
+    assert!(engine_view.entries(z(1, 2), z(9, 9), 10).is_err());
+    assert_eq!(engine_view.floor(z(1, 9)).unwrap(), None);
+    log.compact_to(z(1, 2));
+    assert_eq!(log.start(), z(2, 1), "it never moves back");
+    let log = corral_zab_runtime::open(&config).unwrap().log;
     assert_eq!(log.floor(z(1, 9)).unwrap(), Some(z(1, 3)));
     assert_eq!(log.floor(z(2, 2)).unwrap(), Some(z(2, 2)));
     assert_eq!(log.floor(z(1, 2)).unwrap(), Some(z(1, 2)));
