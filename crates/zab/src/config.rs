@@ -179,12 +179,17 @@ pub struct Faults {
     /// own log does not hold that zxid (a TRUNC was due): the offset the
     /// DIFF is read from is wrong.
     pub diff_from_wrong_offset: bool,
+    /// The leader SNAPs a learner too far behind for `max_diff` even below the
+    /// history they share (what the engine did before the runtime's simulator
+    /// found the loss; its test `catches_a_snap_below_the_shared_history`
+    /// replays that run).
+    pub snap_below_shared: bool,
 }
 
 #[cfg(any(test, feature = "sim"))]
 impl Faults {
     /// Every variant, by the name `CORRAL_SIM_FAULTS` uses.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "ack_before_durable",
         "commit_out_of_order",
         "skip_sync",
@@ -194,6 +199,7 @@ impl Faults {
         "leaderinfo_before_durable",
         "leader_skips_current_epoch",
         "diff_from_wrong_offset",
+        "snap_below_shared",
     ];
 
     fn flag(&mut self, name: &str) -> Option<&mut bool> {
@@ -207,6 +213,7 @@ impl Faults {
             "leaderinfo_before_durable" => &mut self.leaderinfo_before_durable,
             "leader_skips_current_epoch" => &mut self.leader_skips_current_epoch,
             "diff_from_wrong_offset" => &mut self.diff_from_wrong_offset,
+            "snap_below_shared" => &mut self.snap_below_shared,
             _ => return None,
         })
     }

@@ -177,7 +177,12 @@ fn plan_sync(core: &Core, peer_last: Zxid, target: Zxid) -> Plan {
         from = peer_last;
         header = Message::Diff { zxid: target };
     }
-    let snap_allowed = core.applied >= shared;
+    #[allow(unused_mut)]
+    let mut snap_allowed = core.applied >= shared;
+    #[cfg(any(test, feature = "sim"))]
+    if core.cfg.faults.snap_below_shared {
+        snap_allowed = true;
+    }
     let max = if snap_allowed {
         limit.saturating_add(1)
     } else {
