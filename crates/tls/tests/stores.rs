@@ -208,3 +208,49 @@ fn a_key_that_does_not_match_its_certificate_is_refused_at_start() {
     assert!(err.to_string().contains("does not match"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Chains through intermediate CAs (fixtures/make-chains.sh). Java's trust manager
+/// (TrustManagerFactory PKIX, checkClientTrusted) gives the same outcomes for each:
+/// int-leaf via int-ca accepted; int2-leaf via int2-ca and int-ca refused ("pathLenConstraint
+/// violated"); nosign-leaf via nosign-ca refused ("keyCertSign bit is not set").
+#[test]
+fn intermediates_must_allow_certificate_signing_within_their_path_length() {
+    let anchors = vec![pem_cert("ca.pem")];
+    let int_ca = pem_cert("int-ca.pem");
+    let parsed = Certificate::parse(&int_ca).expect("int-ca");
+    assert_eq!(
+        (parsed.is_ca, parsed.path_len, parsed.key_cert_sign),
+        (Some(true), Some(0), Some(true))
+    );
+    let leaf = pem_cert("int-leaf.pem");
+    verify_chain(&leaf, &[int_ca.as_slice()], &anchors, NOW).expect("leaf <- int-ca <- ca");
+    // Without its intermediate the leaf does not chain.
+    assert!(verify_chain(&leaf, &[], &anchors, NOW).is_err());
+
+    let int2_ca = pem_cert("int2-ca.pem");
+    let int2_leaf = pem_cert("int2-leaf.pem");
+    let err = verify_chain(
+        &int2_leaf,
+        &[int2_ca.as_slice(), int_ca.as_slice()],
+        &anchors,
+        NOW,
+    )
+    .expect_err("int-ca has pathlen:0 and int2-ca under it");
+    assert!(err.to_string().contains("pathLenConstraint"), "{err}");
+
+    let nosign_ca = pem_cert("nosign-ca.pem");
+    assert_eq!(
+        Certificate::parse(&nosign_ca)
+            .expect("nosign")
+            .key_cert_sign,
+        Some(false)
+    );
+    let err = verify_chain(
+        &pem_cert("nosign-leaf.pem"),
+        &[nosign_ca.as_slice()],
+        &anchors,
+        NOW,
+    )
+    .expect_err("nosign-ca may not sign certificates");
+    assert!(err.to_string().contains("keyCertSign"), "{err}");
+}
