@@ -238,6 +238,11 @@ impl Durability {
         }
     }
 
+    /// The highest durable zxid.
+    pub fn durable_zxid(&self) -> Option<i64> {
+        self.writer.durable_zxid()
+    }
+
     /// Writes the snapshot begun at `zxid` on a new thread: a new log segment first, then the
     /// chunks the owner sends (the tree's records, see [`SNAPSHOT_STEP_RECORDS`]), then the
     /// session table; fsynced and renamed after the last chunk. A channel closed before the
