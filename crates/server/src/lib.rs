@@ -4,8 +4,10 @@
 //! listener on the client port, one task per connection (reader and batching writer), one
 //! owner task that drives the [`Core`] (the server's state machine without I/O: inputs in,
 //! [`Effect`]s out; the tree of corral-datatree, the sessions of corral-session, the watches of
-//! corral-watch, the ACL check of corral-acl), zoo.cfg parsing and the four-letter words. SASL: the `sasl` request runs corral-acl's DIGEST-MD5 server with the
-//! users of the JAAS file named by zoo.cfg's `java.security.auth.login.config` (sasl.rs).
+//! corral-watch, the ACL check of corral-acl), zoo.cfg parsing and the four-letter words.
+//! SASL: the `sasl` request runs corral-acl's DIGEST-MD5 server with the users of the JAAS file
+//! named by zoo.cfg's `java.security.auth.login.config` (core/sasl.rs; its nonces come in with
+//! the request).
 //!
 //! The secure client port (`secureClientPort`, zoo.cfg's `ssl.*` keys) serves the same
 //! protocol over TLS (corral-tls); a client certificate authenticates its connection with

@@ -253,7 +253,9 @@ impl Owner {
     /// Carries out the effects of what was handled, in order.
     fn carry_out(&mut self) {
         self.core.drain_effects(&mut self.effects);
-        for effect in std::mem::take(&mut self.effects) {
+        // The list keeps its capacity from turn to turn.
+        let mut effects = std::mem::take(&mut self.effects);
+        for effect in effects.drain(..) {
             match effect {
                 Effect::Send { conn, frame } => {
                     if let Some(w) = self.writers.get(&conn) {
@@ -270,6 +272,7 @@ impl Owner {
                 Effect::SnapshotBegun { zxid, sessions } => self.start_snapshot(zxid, sessions),
             }
         }
+        self.effects = effects;
     }
 
     fn start_snapshot(&mut self, zxid: i64, sessions: std::collections::BTreeMap<i64, i32>) {

@@ -2,6 +2,8 @@
 //! answered from the tree, the watch registry and the session table.
 
 use corral_jute::codes::{perms, AddWatchMode, ErrorCode, EventType, WatcherType};
+use corral_jute::frame::JuteWrite;
+use corral_jute::io::Jute;
 use corral_jute::records::*;
 use corral_jute::request::{MultiResponse, OpResult, Request};
 use corral_watch::{WatchFilter, WatchKind};
@@ -75,9 +77,7 @@ impl Core {
             other => {
                 let zxid = self.state.applied_zxid();
                 match self.read_op(conn, &other) {
-                    Ok(Some(body)) => {
-                        self.reply(conn, xid, zxid, ErrorCode::Ok, Some(body.as_ref()), now)
-                    }
+                    Ok(Some(body)) => self.reply(conn, xid, zxid, ErrorCode::Ok, Some(&body), now),
                     Ok(None) => self.reply(conn, xid, zxid, ErrorCode::Ok, None, now),
                     Err(code) => self.reply(conn, xid, zxid, code, None, now),
                 }
@@ -136,29 +136,21 @@ impl Core {
     }
 
     fn multi_read_op(&mut self, conn: ConnId, op: &Request) -> OpResult {
+        // read_op registers any watch asked for; multiRead answers getData and getChildren.
         match self.read_op(conn, op) {
             Err(code) => OpResult::Error(code.code()),
-            Ok(_) => match op {
-                // read_op registered any watch; fetch the values for the result shape.
-                Request::GetData(r) => match self.state.tree().get_data(&r.path) {
-                    Ok((data, stat)) => OpResult::GetData(data, stat),
-                    Err(code) => OpResult::Error(code.code()),
-                },
-                Request::GetChildren(r) => match self.state.tree().get_children(&r.path) {
-                    Ok((children, _)) => OpResult::GetChildren(children),
-                    Err(code) => OpResult::Error(code.code()),
-                },
-                _ => OpResult::Error(ErrorCode::BadArguments.code()),
-            },
+            Ok(Some(ReadReply::Data(r))) if matches!(op, Request::GetData(_)) => {
+                OpResult::GetData(r.data, r.stat)
+            }
+            Ok(Some(ReadReply::Children(r))) if matches!(op, Request::GetChildren(_)) => {
+                OpResult::GetChildren(r.children)
+            }
+            Ok(_) => OpResult::Error(ErrorCode::BadArguments.code()),
         }
     }
 
     /// A read-only op: its reply body, registering the watch it asks for.
-    fn read_op(
-        &mut self,
-        conn: ConnId,
-        req: &Request,
-    ) -> Result<Option<Box<dyn corral_jute::frame::JuteWrite>>, ErrorCode> {
+    fn read_op(&mut self, conn: ConnId, req: &Request) -> Result<Option<ReadReply>, ErrorCode> {
         Ok(Some(match req {
             Request::Exists(r) => {
                 // exists leaves a data watch whether or not the node exists.
@@ -166,7 +158,7 @@ impl Core {
                     self.conns.watches_mut().add(&r.path, WatchKind::Data, conn);
                 }
                 let stat = self.state.tree().stat(&r.path).ok_or(ErrorCode::NoNode)?;
-                Box::new(StatResponse { stat })
+                ReadReply::Stat(StatResponse { stat })
             }
             Request::GetData(r) => {
                 self.check_perm(conn, &r.path, perms::READ)?;
@@ -174,7 +166,7 @@ impl Core {
                 if r.watch {
                     self.conns.watches_mut().add(&r.path, WatchKind::Data, conn);
                 }
-                Box::new(GetDataResponse { data, stat })
+                ReadReply::Data(GetDataResponse { data, stat })
             }
             Request::GetChildren(r) | Request::GetChildren2(r) => {
                 self.check_perm(conn, &r.path, perms::READ)?;
@@ -185,9 +177,9 @@ impl Core {
                         .add(&r.path, WatchKind::Child, conn);
                 }
                 if matches!(req, Request::GetChildren(_)) {
-                    Box::new(ChildrenResponse { children })
+                    ReadReply::Children(ChildrenResponse { children })
                 } else {
-                    Box::new(GetChildren2Response { children, stat })
+                    ReadReply::Children2(GetChildren2Response { children, stat })
                 }
             }
             Request::GetAcl(r) => {
@@ -200,14 +192,14 @@ impl Core {
                         entry.id.id = format!("{user}:x");
                     }
                 }
-                Box::new(GetAclResponse { acl, stat })
+                ReadReply::Acl(GetAclResponse { acl, stat })
             }
-            Request::Sync(r) => Box::new(PathResponse {
+            Request::Sync(r) => ReadReply::Path(PathResponse {
                 path: r.path.clone(),
             }),
             Request::GetAllChildrenNumber(r) => {
                 self.check_perm(conn, &r.path, perms::READ)?;
-                Box::new(GetAllChildrenNumberResponse {
+                ReadReply::Number(GetAllChildrenNumberResponse {
                     total_number: self.state.tree().all_children_number(&r.path)?,
                 })
             }
@@ -225,9 +217,9 @@ impl Core {
                     .into_iter()
                     .filter(|p| prefix.is_empty() || prefix == "/" || p.starts_with(prefix))
                     .collect();
-                Box::new(ChildrenResponse { children })
+                ReadReply::Children(ChildrenResponse { children })
             }
-            Request::WhoAmI => Box::new(WhoAmIResponse {
+            Request::WhoAmI => ReadReply::WhoAmI(WhoAmIResponse {
                 // As ZooKeeper's AuthUtil.getClientInfos: every id, its user as the scheme's
                 // provider names it ("" for super, and for sasl when its provider is not
                 // registered), in the auth-info set's order.
@@ -253,7 +245,7 @@ impl Core {
                     Err(_) => return Err(ErrorCode::BadArguments),
                 };
                 self.conns.watches_mut().add(&r.path, kind, conn);
-                Box::new(ErrorResponse { err: 0 })
+                ReadReply::Empty(ErrorResponse { err: 0 })
             }
             Request::CheckWatches(r) | Request::RemoveWatches(r) => {
                 let filter = watcher_filter(r.watcher_type)?;
@@ -332,6 +324,35 @@ impl Core {
                     self.conns.watches_mut().add(path, kind, conn);
                 }
             }
+        }
+    }
+}
+
+/// The body of a read's reply (one value per request, no allocation for the dispatch).
+enum ReadReply {
+    Stat(StatResponse),
+    Data(GetDataResponse),
+    Children(ChildrenResponse),
+    Children2(GetChildren2Response),
+    Acl(GetAclResponse),
+    Path(PathResponse),
+    Number(GetAllChildrenNumberResponse),
+    WhoAmI(WhoAmIResponse),
+    Empty(ErrorResponse),
+}
+
+impl JuteWrite for ReadReply {
+    fn write_to(&self, out: &mut bytes::BytesMut) {
+        match self {
+            ReadReply::Stat(r) => r.write(out),
+            ReadReply::Data(r) => r.write(out),
+            ReadReply::Children(r) => r.write(out),
+            ReadReply::Children2(r) => r.write(out),
+            ReadReply::Acl(r) => r.write(out),
+            ReadReply::Path(r) => r.write(out),
+            ReadReply::Number(r) => r.write(out),
+            ReadReply::WhoAmI(r) => r.write(out),
+            ReadReply::Empty(r) => r.write(out),
         }
     }
 }
