@@ -305,7 +305,7 @@ impl Owner {
 
     /// Serialises the next records of the snapshot and sends them to its thread.
     fn snapshot_step(&mut self, permit: mpsc::OwnedPermit<SnapshotChunk>) {
-        let mut records = Vec::with_capacity(256 << 10);
+        let mut records = self.durability.snapshot_buffer();
         let last = match self.core.snapshot_step(SNAPSHOT_STEP_RECORDS, &mut records) {
             Ok(progress) => progress == SnapshotProgress::Done,
             Err(e) => {
