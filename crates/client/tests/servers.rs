@@ -66,13 +66,12 @@ fn main() -> ExitCode {
         .filter(|(name, _)| filter.as_deref().is_none_or(|f| name.contains(f)))
         .collect();
 
-    let zk = match support::ZooKeeper::start() {
-        Ok(zk) => zk,
-        Err(e) => {
-            eprintln!("cannot start Apache ZooKeeper: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    // Without ZooKeeper (no jar here) Corral's scenarios still run and decide the outcome; the
+    // oracle's side is reported as skipped at the end (`cargo xtask` installs ZooKeeper).
+    let zk = support::ZooKeeper::start();
+    if let Err(e) = &zk {
+        eprintln!("cannot start Apache ZooKeeper: {e}; running the scenarios on Corral only");
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -87,16 +86,16 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let failures = rt.block_on(async {
         let corral = support::start_corral().await;
-        let targets = [
-            Target {
-                kind: Kind::Corral,
-                addr: corral,
-            },
-            Target {
+        let mut targets = vec![Target {
+            kind: Kind::Corral,
+            addr: corral,
+        }];
+        if let Ok(zk) = &zk {
+            targets.push(Target {
                 kind: Kind::ZooKeeper,
                 addr: zk.addr,
-            },
-        ];
+            });
+        }
         // The two servers' runs go side by side; scenarios on one server run one at a time.
         let mut runs = tokio::task::JoinSet::new();
         for target in targets {
@@ -139,7 +138,10 @@ fn main() -> ExitCode {
         failures
     });
     rt.shutdown_timeout(Duration::from_secs(2));
-    drop(zk);
+    match zk {
+        Ok(zk) => drop(zk),
+        Err(e) => println!("SKIP  ZooKeeper: every scenario ({e})"),
+    }
     println!(
         "\n{} scenario runs failed, {:.1} s",
         failures.len(),

@@ -29,8 +29,9 @@ pub(crate) struct NodeRecord {
 pub struct Pending {
     /// (zxid, path) of every record, oldest first.
     log: VecDeque<(i64, String)>,
-    /// Per path, its records oldest first; the last one is current.
-    by_path: HashMap<String, Vec<(i64, Option<NodeRecord>)>>,
+    /// Per path, its records oldest first; the last one is current. A deque: applying takes
+    /// the oldest, and a parent with many creates in flight has as many records.
+    by_path: HashMap<String, VecDeque<(i64, Option<NodeRecord>)>>,
 }
 
 impl Pending {
@@ -60,9 +61,7 @@ impl Pending {
                 break;
             };
             if let Some(stack) = self.by_path.get_mut(&path) {
-                if !stack.is_empty() {
-                    stack.remove(0);
-                }
+                stack.pop_front();
                 if stack.is_empty() {
                     self.by_path.remove(&path);
                 }
@@ -97,7 +96,7 @@ impl Pending {
     pub(crate) fn get(&self, path: &str) -> Option<&Option<NodeRecord>> {
         self.by_path
             .get(path)
-            .and_then(|stack| stack.last())
+            .and_then(|stack| stack.back())
             .map(|(_, r)| r)
     }
 
@@ -106,7 +105,7 @@ impl Pending {
         self.by_path
             .entry(path.to_string())
             .or_default()
-            .push((zxid, record));
+            .push_back((zxid, record));
     }
 
     /// Every record in the order it was made (ZooKeeper's `outstandingChanges` list).

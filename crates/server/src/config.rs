@@ -60,6 +60,10 @@ pub struct ServerConfig {
     /// ReconfigDisabled when this is off, else with Unimplemented (ZooKeeper's
     /// PrepRequestProcessor: only a leader can reconfigure).
     pub reconfig_enabled: bool,
+    /// The server id session ids carry in their top byte (ZooKeeper's
+    /// SessionTrackerImpl.initializeNextSessionId). A standalone ZooKeeper uses 1
+    /// (ZooKeeperServer's createSessionTrackerServerId); an ensemble member will use its myid.
+    pub server_id: u8,
     /// `authProvider.N=org.apache.zookeeper.server.auth.SASLAuthenticationProvider` (or
     /// `zookeeper.authProvider.N`): the `sasl` ACL scheme exists only with it, as in ZooKeeper.
     /// Other `authProvider.N` classes are ignored with a warning.
@@ -145,6 +149,7 @@ impl Default for ServerConfig {
             snap_retain_count: 3,
             purge_interval_hours: 0,
             reconfig_enabled: false,
+            server_id: 1,
             container_max_never_used_ms: 0,
             sasl_auth_provider: false,
             jaas_config: None,

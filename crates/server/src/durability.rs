@@ -6,31 +6,31 @@
 //! the background; `autopurge.*` removes old snapshots and segments.
 //!
 //! Snapshot consistency: a snapshot is the exact state at its zxid (not ZooKeeper's fuzzy
-//! snapshot), and taking it never pauses the server for long. Under the server's lock the
-//! tree starts an incremental snapshot ([`DataTree::begin_snapshot`], O(1)) and the session
-//! table is copied; then a background thread repeatedly takes the lock, has the tree serialise
-//! the next [`SNAPSHOT_STEP_RECORDS`] records ([`DataTree::snapshot_step`]), releases it and
-//! writes them to the snapshot's temp file. Writes applied between steps first save what they
-//! change as it was (the tree's copy-before-write), so the bytes decode to the tree at the
-//! snapshot's zxid. The file is fsynced and renamed when the last step is written.
+//! snapshot), and taking it never pauses the server for long. The core starts an incremental
+//! snapshot of the tree ([`DataTree::begin_snapshot`], O(1)) and copies the session table;
+//! then the owner loop (crate::net), between inputs, has the tree serialise the next
+//! [`SNAPSHOT_STEP_RECORDS`] records ([`DataTree::snapshot_step`]) and sends them to the
+//! snapshot thread, which writes them to the snapshot's temp file. Writes applied between
+//! steps first save what they change as it was (the tree's copy-before-write), so the bytes
+//! decode to the tree at the snapshot's zxid. The file is fsynced and renamed after the last
+//! step.
+//!
+//! TRUNC (a learner told to drop txns it logged that were never committed) rebuilds the state
+//! from the newest snapshot at or below the truncation point plus the log, as ZooKeeper does:
+//! [`Durability::truncate_and_rebuild`].
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use corral_datatree::{DataTree, DataTreeConfig, SnapshotProgress, Txn, TxnBody};
+use corral_datatree::{DataTree, DataTreeConfig, Txn};
 use corral_storage::{
-    purge, LogView, LogWriter, LogWriterHandle, SnapPolicy, SnapshotStore, Storage, StorageConfig,
-    StorageError,
+    purge, LogIter, LogView, LogWriter, LogWriterHandle, Snapshot, SnapshotStore, Storage,
+    StorageConfig, StorageError,
 };
-use parking_lot::Mutex;
 
 use crate::config::ServerConfig;
-use crate::core::{Core, Now};
-use crate::pipeline::TxnSink;
 use crate::ServerError;
 
 /// The tree and sessions found on disk.
@@ -54,9 +54,12 @@ pub fn storage_config(config: &ServerConfig) -> StorageConfig {
     }
 }
 
-/// Records a snapshot step serialises under the server's lock (tens of microseconds of
-/// work): the longest a snapshot makes a request wait.
+/// Records one snapshot step serialises on the owner's task (tens of microseconds of work):
+/// the longest a snapshot makes a request wait.
 pub const SNAPSHOT_STEP_RECORDS: usize = 256;
+
+/// The capacity a snapshot step's buffer starts with.
+const SNAPSHOT_BUFFER: usize = 256 << 10;
 
 /// A snapshot's payload: the tree, then the sessions (count, then id and timeout each).
 pub fn snapshot_payload(tree: &DataTree, sessions: &BTreeMap<i64, i32>) -> Vec<u8> {
@@ -117,44 +120,43 @@ pub fn parse_snapshot_payload(
     Ok((tree, sessions))
 }
 
-/// Replays one logged txn into the tree and the session table (id -> timeout), as recovery
-/// does.
+/// Replays one logged txn into the tree and the session table (id -> timeout), exactly as
+/// the running server applies a committed txn ([`crate::core::state::apply_txn`]).
 pub fn replay_txn(tree: &mut DataTree, sessions: &mut BTreeMap<i64, i32>, txn: &Txn) {
-    match &txn.body {
-        TxnBody::CreateSession { timeout_ms } => {
-            sessions.insert(txn.session_id, *timeout_ms);
-        }
-        TxnBody::CloseSession { .. } => {
-            sessions.remove(&txn.session_id);
-        }
-        _ => {}
-    }
-    tree.apply(txn);
+    crate::core::state::apply_txn(tree, sessions, txn);
 }
 
 /// Loads the newest valid snapshot and replays the log after it. A data directory with
 /// neither gets `snapshot.0` of the empty tree, as ZooKeeper writes on first start.
 pub fn recover(storage: &Storage, config: DataTreeConfig) -> Result<RecoveredState, ServerError> {
     let recovered = storage.recover().map_err(ServerError::Storage)?;
-    let (mut tree, mut sessions) = match &recovered.snapshot {
+    if recovered.snapshot.is_none() {
+        let payload = snapshot_payload(&DataTree::with_config(config), &BTreeMap::new());
+        storage
+            .snapshots
+            .write(0, &payload)
+            .map_err(ServerError::Storage)?;
+    }
+    rebuild(recovered.snapshot.as_ref(), recovered.txns, config)
+}
+
+/// The state a snapshot (or the empty tree) plus the log records after it make.
+fn rebuild(
+    snapshot: Option<&Snapshot>,
+    txns: LogIter,
+    config: DataTreeConfig,
+) -> Result<RecoveredState, ServerError> {
+    let (mut tree, mut sessions) = match snapshot {
         Some(snap) => parse_snapshot_payload(&snap.payload, config).map_err(|message| {
             ServerError::Recovery {
                 what: snap.path.display().to_string(),
                 message,
             }
         })?,
-        None => {
-            let tree = DataTree::with_config(config);
-            let payload = snapshot_payload(&tree, &BTreeMap::new());
-            storage
-                .snapshots
-                .write(0, &payload)
-                .map_err(ServerError::Storage)?;
-            (tree, BTreeMap::new())
-        }
+        None => (DataTree::with_config(config), BTreeMap::new()),
     };
     let mut replayed = 0;
-    for record in recovered.txns {
+    for record in txns {
         let (zxid, payload) = record.map_err(ServerError::Storage)?;
         let txn = Txn::decode(&payload).map_err(|e| ServerError::Recovery {
             what: format!("txn 0x{zxid:x}"),
@@ -170,143 +172,188 @@ pub fn recover(storage: &Storage, config: DataTreeConfig) -> Result<RecoveredSta
     })
 }
 
-/// The log writer as the server's [`TxnSink`]: txns are durable once `on_durable` says so.
-pub struct LogSink {
-    handle: Arc<OnceLock<LogWriterHandle>>,
-}
-
-impl TxnSink for LogSink {
-    fn submit(&mut self, zxid: i64, txn: Bytes) -> bool {
-        match self.handle.get() {
-            Some(h) => {
-                if let Err(e) = h.append(zxid, txn) {
-                    // The writer has failed; its on_durable(Err) stops writes.
-                    tracing::error!("cannot append txn 0x{zxid:x} to the log: {e}");
-                }
-            }
-            None => tracing::error!("txn 0x{zxid:x} submitted before the log writer started"),
-        }
-        false
-    }
-}
-
-/// What snapshots need, shared with the writer thread's callback.
-struct Snapshotter {
-    core: Weak<Mutex<Core>>,
-    store: Arc<SnapshotStore>,
-    policy: SnapPolicy,
-    roll: u64,
-    in_progress: Arc<AtomicBool>,
-}
-
-impl Snapshotter {
-    fn next_roll(&mut self) {
-        let bound = self.policy.roll_bound().max(1);
-        let noise = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos() as u64 ^ d.as_secs().rotate_left(17))
-            .unwrap_or(0);
-        self.roll = noise % bound;
-    }
-
-    /// Takes a snapshot if the policy says so: begun now (under the caller's lock), serialised
-    /// step by step and written on a background thread (see the module docs). Skipped while
-    /// the previous one is still being written.
-    ///
-    /// This runs on the log writer's thread (its on_durable callback), so nothing here may wait
-    /// for that thread: the segment roll, which does, happens on the snapshot thread.
-    fn maybe_snapshot(&mut self, core: &mut Core, handle: &Arc<OnceLock<LogWriterHandle>>) {
-        if !self
-            .policy
-            .should_snapshot(core.txns_since_snapshot, self.roll)
-        {
-            return;
-        }
-        if self.in_progress.swap(true, Ordering::AcqRel) {
-            tracing::warn!("Too busy to snap, skipping");
-            return;
-        }
-        let (zxid, sessions) = match core.begin_snapshot() {
-            Ok(started) => started,
-            Err(e) => {
-                tracing::error!("cannot start a snapshot: {e}");
-                self.in_progress.store(false, Ordering::Release);
-                return;
-            }
-        };
-        self.next_roll();
-        let handle = Arc::clone(handle);
-        let store = Arc::clone(&self.store);
-        let done = Arc::clone(&self.in_progress);
-        let core_ref = self.core.clone();
-        let spawned = std::thread::Builder::new()
-            .name("corral-snapshot".into())
-            .spawn(move || {
-                if let Some(Err(e)) = handle.get().map(LogWriterHandle::roll) {
-                    tracing::error!("cannot start a new log segment: {e}");
-                }
-                match write_snapshot(&core_ref, &store, zxid, &sessions) {
-                    Ok(path) => tracing::info!("Snapshotting: 0x{zxid:x} to {}", path.display()),
-                    Err(e) => {
-                        tracing::error!("snapshot 0x{zxid:x} failed: {e}");
-                        if let Some(core) = core_ref.upgrade() {
-                            core.lock().tree.abort_snapshot();
-                        }
-                    }
-                }
-                done.store(false, Ordering::Release);
-            });
-        if let Err(e) = spawned {
-            tracing::error!("cannot start the snapshot thread: {e}");
-            core.tree.abort_snapshot();
-            self.in_progress.store(false, Ordering::Release);
-        }
-    }
-}
-
-/// The snapshot thread's work: the tree's steps, each under the lock, written as they come,
-/// then the session table; fsync and rename at the end.
-fn write_snapshot(
-    core: &Weak<Mutex<Core>>,
-    store: &SnapshotStore,
-    zxid: i64,
-    sessions: &BTreeMap<i64, i32>,
-) -> Result<std::path::PathBuf, String> {
-    let mut file = store.begin(zxid).map_err(|e| e.to_string())?;
-    let mut buf = Vec::with_capacity(256 << 10);
-    loop {
-        buf.clear();
-        let progress = {
-            let Some(core) = core.upgrade() else {
-                return Err("the server stopped".into());
-            };
-            let mut core = core.lock();
-            core.tree
-                .snapshot_step(SNAPSHOT_STEP_RECORDS, &mut buf)
-                .map_err(|e| e.to_string())?
-        };
-        file.write_all(&buf).map_err(|e| e.to_string())?;
-        if progress == SnapshotProgress::Done {
-            break;
-        }
-    }
-    file.write_all(&session_table(sessions))
-        .map_err(|e| e.to_string())?;
-    file.finish().map_err(|e| e.to_string())
-}
-
-/// The storage the running server keeps: what purge needs.
+/// The storage of a running server: the log writer thread, the snapshots, what purge needs.
+/// Dropping it (or [`Durability::shutdown`]) stops the log writer once what was queued is
+/// durable.
 pub struct Durability {
-    /// Snapshots, for purge.
-    pub snapshots: Arc<SnapshotStore>,
-    /// The log, for purge (and later DIFF).
-    pub log_view: LogView,
-    /// `autopurge.snapRetainCount`.
-    pub retain: usize,
+    writer: Arc<LogWriterHandle>,
+    /// Snapshot buffers the snapshot thread has written, to serialise the next steps into
+    /// (a fresh 256 KiB buffer per step made the allocator consolidate its free lists every
+    /// time: a fifth of the server's CPU under a create load).
+    spent: (
+        std::sync::mpsc::Sender<Vec<u8>>,
+        std::sync::mpsc::Receiver<Vec<u8>>,
+    ),
+    snapshots: Arc<SnapshotStore>,
+    log_view: LogView,
+    retain: usize,
+    tree_config: DataTreeConfig,
 }
+
+/// What the log writer reports: every txn up to a zxid is durable, or the log failed.
+pub type DurableReport = Result<i64, StorageError>;
 
 impl Durability {
-    /// Runs `autopurge` once.
+    /// Opens the data directories, recovers the state (newest snapshot, then the log) and
+    /// starts the log writer, whose reports go to `on_durable` (on the writer's thread: it
+    /// should only pass them on).
+    pub fn open(
+        config: &ServerConfig,
+        disk: Option<Arc<dyn corral_storage::Disk>>,
+        on_durable: impl FnMut(DurableReport) + Send + 'static,
+    ) -> Result<(RecoveredState, Durability), ServerError> {
+        let mut storage_cfg = storage_config(config);
+        if let Some(disk) = disk {
+            storage_cfg.disk = disk;
+        }
+        if !config.force_sync {
+            tracing::warn!(
+                "forceSync is off: writes are acknowledged before they are on disk, and a crash \
+                 or power loss can lose acknowledged writes"
+            );
+        }
+        let storage = Storage::open(&storage_cfg).map_err(ServerError::Storage)?;
+        let tree_config = DataTreeConfig {
+            extended_types_enabled: config.extended_types_enabled,
+            enforce_quota: config.enforce_quota,
+        };
+        let state = recover(&storage, tree_config)?;
+        tracing::info!(
+            "Recovered {} znodes and {} sessions at zxid 0x{:x} ({} txns replayed from the log)",
+            state.tree.node_count(),
+            state.sessions.len(),
+            state.tree.last_zxid(),
+            state.replayed
+        );
+        let Storage { log, snapshots } = storage;
+        let writer = LogWriter::spawn(log, on_durable).map_err(ServerError::Storage)?;
+        let log_view = writer.view();
+        Ok((
+            state,
+            Durability {
+                writer: Arc::new(writer),
+                spent: std::sync::mpsc::channel(),
+                snapshots: Arc::new(snapshots),
+                log_view,
+                retain: config.snap_retain_count,
+                tree_config,
+            },
+        ))
+    }
+
+    /// Queues a txn for the log (its durability is reported to `on_durable`). When the writer
+    /// has failed, its report of the failure stops writes; nothing more is done here.
+    pub fn append(&self, zxid: i64, txn: Bytes) {
+        if let Err(e) = self.writer.append(zxid, txn) {
+            tracing::error!("cannot append txn 0x{zxid:x} to the log: {e}");
+        }
+    }
+
+    /// The highest durable zxid.
+    pub fn durable_zxid(&self) -> Option<i64> {
+        self.writer.durable_zxid()
+    }
+
+    /// An empty buffer for the next snapshot step: one the snapshot thread is done with, or a
+    /// new one.
+    pub fn snapshot_buffer(&self) -> Vec<u8> {
+        match self.spent.1.try_recv() {
+            Ok(mut buf) => {
+                buf.clear();
+                buf
+            }
+            Err(_) => Vec::with_capacity(SNAPSHOT_BUFFER),
+        }
+    }
+
+    /// Writes the snapshot begun at `zxid` on a new thread: a new log segment first, then the
+    /// chunks the owner sends (the tree's records, see [`SNAPSHOT_STEP_RECORDS`]), then the
+    /// session table; fsynced and renamed after the last chunk. A channel closed before the
+    /// last chunk abandons it. `finished` is told whether the file was written.
+    pub fn write_snapshot(
+        &self,
+        zxid: i64,
+        sessions: BTreeMap<i64, i32>,
+        chunks: tokio::sync::mpsc::Receiver<SnapshotChunk>,
+        finished: impl FnOnce(bool) + Send + 'static,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let writer = Arc::clone(&self.writer);
+        let store = Arc::clone(&self.snapshots);
+        let spent = self.spent.0.clone();
+        std::thread::Builder::new()
+            .name("corral-snapshot".into())
+            .spawn(move || {
+                if let Err(e) = writer.roll() {
+                    tracing::error!("cannot start a new log segment: {e}");
+                }
+                let ok = match write_chunks(&store, zxid, &sessions, chunks, &spent) {
+                    Ok(path) => {
+                        tracing::info!("Snapshotting: 0x{zxid:x} to {}", path.display());
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!("snapshot 0x{zxid:x} failed: {e}");
+                        false
+                    }
+                };
+                finished(ok);
+            })
+    }
+
+    /// What `autopurge` needs, to run on its own schedule.
+    pub fn purger(&self) -> Arc<Purger> {
+        Arc::new(Purger {
+            snapshots: Arc::clone(&self.snapshots),
+            log_view: self.log_view.clone(),
+            retain: self.retain,
+        })
+    }
+
+    /// ZAB's TRUNC to `zxid`, as ZooKeeper does it (Learner.syncWithLeader: truncate the log,
+    /// then reload the database): the log loses every record above `zxid`, snapshots above it
+    /// are removed, and the state is rebuilt from the newest remaining snapshot plus the log.
+    /// The caller replaces its state with the result (a core is rebuilt from it). Blocking.
+    pub fn truncate_and_rebuild(&self, zxid: i64) -> Result<RecoveredState, ServerError> {
+        self.writer.truncate(zxid).map_err(ServerError::Storage)?;
+        self.snapshots
+            .remove_after(zxid)
+            .map_err(ServerError::Storage)?;
+        let snapshot = self
+            .snapshots
+            .latest_valid()
+            .map_err(ServerError::Storage)?;
+        let from = snapshot.as_ref().map_or(0, |s| s.zxid);
+        rebuild(
+            snapshot.as_ref(),
+            self.log_view.read_from(from),
+            self.tree_config,
+        )
+    }
+
+    /// Stops the log writer after what was queued is durable, and waits for its thread.
+    /// Snapshot threads still holding the writer must have been joined first, or the writer
+    /// stops when the last of them ends.
+    pub fn shutdown(self) {
+        match Arc::try_unwrap(self.writer) {
+            Ok(writer) => {
+                if let Err(e) = writer.shutdown() {
+                    tracing::warn!("log writer shutdown: {e}");
+                }
+            }
+            Err(_) => tracing::warn!("log writer still shared at shutdown"),
+        }
+    }
+}
+
+/// `autopurge`: old snapshots and the log segments only they need.
+pub struct Purger {
+    snapshots: Arc<SnapshotStore>,
+    log_view: LogView,
+    retain: usize,
+}
+
+impl Purger {
+    /// Runs `autopurge` once (blocking).
     pub fn purge(&self) {
         match purge(&self.snapshots, &self.log_view, self.retain) {
             Ok(report) => tracing::info!(
@@ -319,80 +366,41 @@ impl Durability {
     }
 }
 
-/// Opens the data directories, recovers, and returns the core (behind its lock, with the log
-/// writer as its sink) and what purge needs.
-pub fn open(
-    config: ServerConfig,
-    disk: Option<Arc<dyn corral_storage::Disk>>,
-    now: Now,
-    clock: impl Fn() -> Now + Send + 'static,
-) -> Result<(Arc<Mutex<Core>>, Durability), ServerError> {
-    let mut storage_cfg = storage_config(&config);
-    if let Some(disk) = disk {
-        storage_cfg.disk = disk;
-    }
-    if !config.force_sync {
-        tracing::warn!(
-            "forceSync is off: writes are acknowledged before they are on disk, and a crash or \
-             power loss can lose acknowledged writes"
-        );
-    }
-    let storage = Storage::open(&storage_cfg).map_err(ServerError::Storage)?;
-    let tree_config = DataTreeConfig {
-        extended_types_enabled: config.extended_types_enabled,
-        enforce_quota: config.enforce_quota,
-    };
-    let state = recover(&storage, tree_config)?;
-    tracing::info!(
-        "Recovered {} znodes and {} sessions at zxid 0x{:x} ({} txns replayed from the log)",
-        state.tree.node_count(),
-        state.sessions.len(),
-        state.tree.last_zxid(),
-        state.replayed
-    );
-    let Storage { log, snapshots } = storage;
-    let snapshots = Arc::new(snapshots);
-    let handle = Arc::new(OnceLock::new());
-    let sink = LogSink {
-        handle: Arc::clone(&handle),
-    };
-    let retain = config.snap_retain_count;
-    let policy = SnapPolicy {
-        snap_count: config.snap_count,
-        ..SnapPolicy::default()
-    };
-    let core = Core::restore(config, Box::new(sink), state.tree, &state.sessions, now)?;
-    let core = Arc::new(Mutex::new(core));
-    let mut snapshotter = Snapshotter {
-        core: Arc::downgrade(&core),
-        store: Arc::clone(&snapshots),
-        policy,
-        roll: 0,
-        in_progress: Arc::new(AtomicBool::new(false)),
-    };
-    snapshotter.next_roll();
-    let callback_core = Arc::clone(&core);
-    let callback_handle = Arc::clone(&handle);
-    let writer = LogWriter::spawn(log, move |result: Result<i64, StorageError>| {
-        let mut core = callback_core.lock();
-        match result {
-            Ok(zxid) => {
-                core.durable(zxid, clock());
-                snapshotter.maybe_snapshot(&mut core, &callback_handle);
-            }
-            Err(e) => core.storage_failed(&e.to_string()),
+/// What the owner sends the snapshot thread: the next serialised records of the tree, and
+/// whether they are the last (then the session table follows and the file is finished).
+#[derive(Debug)]
+pub struct SnapshotChunk {
+    /// Serialised records.
+    pub records: Vec<u8>,
+    /// Whether the tree is complete with them.
+    pub last: bool,
+}
+
+/// The snapshot thread's work: the tree's records as they come, then the session table;
+/// fsync and rename at the end.
+fn write_chunks(
+    store: &SnapshotStore,
+    zxid: i64,
+    sessions: &BTreeMap<i64, i32>,
+    mut chunks: tokio::sync::mpsc::Receiver<SnapshotChunk>,
+    spent: &std::sync::mpsc::Sender<Vec<u8>>,
+) -> Result<std::path::PathBuf, String> {
+    let mut file = store.begin(zxid).map_err(|e| e.to_string())?;
+    loop {
+        let Some(chunk) = chunks.blocking_recv() else {
+            return Err("abandoned (the server stopped)".into());
+        };
+        file.write_all(&chunk.records).map_err(|e| e.to_string())?;
+        // Only a few buffers circulate (the channel to this thread holds four chunks); one
+        // that grew for big znodes is not kept.
+        if chunk.records.capacity() <= 4 * SNAPSHOT_BUFFER {
+            let _ = spent.send(chunk.records);
         }
-    })
-    .map_err(ServerError::Storage)?;
-    let log_view = writer.view();
-    // Only this function sets it, once.
-    let _ = handle.set(writer);
-    Ok((
-        core,
-        Durability {
-            snapshots,
-            log_view,
-            retain,
-        },
-    ))
+        if chunk.last {
+            break;
+        }
+    }
+    file.write_all(&session_table(sessions))
+        .map_err(|e| e.to_string())?;
+    file.finish().map_err(|e| e.to_string())
 }

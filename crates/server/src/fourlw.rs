@@ -1,12 +1,12 @@
 //! Four-letter words: a connection whose first four bytes spell one gets a text answer and is
-//! closed, in ZooKeeper's formats.
+//! closed, in ZooKeeper's formats. This module is the I/O side (recognising a word, measuring
+//! what the core must not read itself: directory sizes, the working directory); the answers
+//! are the core's (crate::core).
 
-use std::fmt::Write;
-use std::net::SocketAddr;
 use std::path::Path;
 
-use crate::core::{Core, Now};
-pub use crate::fourlw_dump::java_date;
+use crate::config::ServerConfig;
+pub use crate::core::FourLetterIo;
 
 /// The words Corral answers.
 pub const WORDS: &[&str] = &[
@@ -28,146 +28,24 @@ pub fn version() -> String {
     )
 }
 
-impl Core {
-    /// The text answer to `word`, asked by a connection from `asker`.
-    pub fn four_letter_word(&mut self, word: &str, now: Now, asker: SocketAddr) -> String {
-        if !self.config.four_letter_words.allows(word) {
-            return format!("{word} is not executed because it is not in the whitelist.\n");
+/// What the answer to `word` needs from the file system, measured here (outside the core).
+pub fn measure(word: &str, config: &ServerConfig) -> FourLetterIo {
+    let mut io = FourLetterIo::default();
+    match word {
+        "dirs" => {
+            let data = &config.data_dir;
+            let log = config.data_log_dir.as_ref().unwrap_or(data);
+            io.datadir_size = files_size(&data.join("version-2"));
+            io.logdir_size = files_size(&log.join("version-2"));
         }
-        match word {
-            "ruok" => "imok".to_string(),
-            "srvr" => self.srvr(false),
-            "stat" => self.srvr(true),
-            "mntr" => self.mntr(now.mono_ms),
-            "conf" => self.conf(),
-            "envi" => format!(
-                "Environment:\nzookeeper.version={}\nhost.name=localhost\nos.name={}\nos.arch={}\nuser.dir={}\n",
-                version(),
-                std::env::consts::OS,
-                std::env::consts::ARCH,
-                std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()
-            ),
-            "srst" => {
-                self.stats.reset();
-                "Server stats reset.\n".to_string()
-            }
-            "isro" => "rw".to_string(),
-            "wchs" => {
-                // ZooKeeper summarises its data-watch table only.
-                let s = self.watches.summary(corral_watch::WatchScope::Data);
-                format!(
-                    "{} connections watching {} paths\nTotal watches:{}\n",
-                    s.watchers, s.paths, s.watches
-                )
-            }
-            "dirs" => {
-                let data = &self.config.data_dir;
-                let log = self.config.data_log_dir.as_ref().unwrap_or(data);
-                format!(
-                    "datadir_size: {}\nlogdir_size: {}\n",
-                    files_size(&data.join("version-2")),
-                    files_size(&log.join("version-2"))
-                )
-            }
-            "cons" => self.cons(now, asker),
-            "crst" => self.crst(),
-            "dump" => self.dump(now, asker),
-            "wchc" => self.watch_dump(false),
-            "wchp" => self.watch_dump(true),
-            _ => String::new(),
+        "envi" => {
+            io.cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
         }
+        _ => {}
     }
-
-    fn srvr(&self, with_clients: bool) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "Zookeeper version: {}", version());
-        if with_clients {
-            out.push_str("Clients:\n");
-            for c in self.conns.values() {
-                let _ = writeln!(
-                    out,
-                    " /{}[1](queued=0,recved={},sent={})",
-                    c.remote, c.stats.received, c.stats.sent
-                );
-            }
-            out.push('\n');
-        }
-        let st = &self.stats;
-        let _ = writeln!(
-            out,
-            "Latency min/avg/max: {}/{}/{}",
-            st.min_latency_ms(),
-            st.avg_latency_ms(),
-            st.max_latency_ms()
-        );
-        let _ = writeln!(out, "Received: {}", st.packets_received);
-        let _ = writeln!(out, "Sent: {}", st.packets_sent);
-        let _ = writeln!(out, "Connections: {}", self.conns.len());
-        let _ = writeln!(out, "Outstanding: 0");
-        let _ = writeln!(out, "Zxid: 0x{:x}", self.tree.last_zxid());
-        let _ = writeln!(out, "Mode: standalone");
-        let _ = writeln!(out, "Node count: {}", self.tree.node_count());
-        out
-    }
-
-    fn mntr(&self, now_mono_ms: u64) -> String {
-        let st = &self.stats;
-        let watches = self.watches.summary(corral_watch::WatchScope::All);
-        let rows: Vec<(&str, String)> = vec![
-            ("zk_version", version()),
-            ("zk_server_state", "standalone".into()),
-            (
-                "zk_ephemerals_count",
-                self.tree.ephemeral_count().to_string(),
-            ),
-            ("zk_num_alive_connections", self.conns.len().to_string()),
-            ("zk_avg_latency", st.avg_latency_ms()),
-            ("zk_outstanding_requests", "0".into()),
-            ("zk_znode_count", self.tree.node_count().to_string()),
-            ("zk_global_sessions", self.sessions.len().to_string()),
-            ("zk_packets_sent", st.packets_sent.to_string()),
-            ("zk_packets_received", st.packets_received.to_string()),
-            ("zk_watch_count", watches.watches.to_string()),
-            ("zk_auth_failed_count", st.auth_failed.to_string()),
-            ("zk_min_latency", st.min_latency_ms().to_string()),
-            ("zk_max_latency", st.max_latency_ms().to_string()),
-            (
-                "zk_approximate_data_size",
-                self.tree.approximate_data_size().to_string(),
-            ),
-            (
-                "zk_uptime",
-                now_mono_ms.saturating_sub(self.started_mono_ms).to_string(),
-            ),
-        ];
-        let mut out = String::new();
-        for (k, v) in rows {
-            let _ = writeln!(out, "{k}\t{v}");
-        }
-        out
-    }
-
-    fn conf(&self) -> String {
-        let c = &self.config;
-        let data_dir = c.data_dir.display().to_string();
-        let log_dir = c
-            .data_log_dir
-            .as_ref()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|| data_dir.clone());
-        let sc = self.sessions.config();
-        format!(
-            "clientPort={}\nsecureClientPort={}\ndataDir={}\ndataLogDir={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
-            c.client_addr.port(),
-            c.secure_client_addr.map_or(-1, |a| i32::from(a.port())),
-            data_dir,
-            log_dir,
-            c.tick_time_ms,
-            c.max_client_cnxns,
-            sc.min(),
-            sc.max()
-        )
-    }
+    io
 }
 
 /// The total size of the regular files in `dir` (ZooKeeper's `dirs` sums its snapshot and
@@ -183,4 +61,54 @@ fn files_size(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// `java.util.Date.toString()` in UTC: `Mon Nov 23 04:49:26 UTC 2026` (the dates of `dump`,
+/// and of zkCli's Stat lines).
+pub fn java_date(wall_ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = wall_ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let weekday = DAYS[days.rem_euclid(7) as usize];
+    let month_name = MONTHS[(month - 1) as usize];
+    format!(
+        "{weekday} {month_name} {day:02} {:02}:{:02}:{:02} UTC {year}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31), proleptic Gregorian (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::java_date;
+
+    #[test]
+    fn dates_print_as_java_does_in_utc() {
+        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
+        // 2026-11-23T04:49:26Z, a Monday (seen in ZooKeeper's own `dump`)
+        assert_eq!(java_date(1_795_409_366_000), "Mon Nov 23 04:49:26 UTC 2026");
+        assert_eq!(java_date(951_782_400_000), "Tue Feb 29 00:00:00 UTC 2000");
+        assert_eq!(java_date(-1), "Wed Dec 31 23:59:59 UTC 1969");
+    }
 }

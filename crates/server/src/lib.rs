@@ -1,11 +1,13 @@
 //! # corral-server: the standalone server, composed
 //!
 //! The thin layer that turns the pure crates into a ZooKeeper-compatible server: a tokio
-//! listener on the client port, one reader and one batching writer task per connection, the
-//! request dispatch ([`Core`]: the tree of corral-datatree, the sessions of corral-session,
-//! the watches of corral-watch, the ACL check of corral-acl), zoo.cfg parsing and the
-//! four-letter words. SASL: the `sasl` request runs corral-acl's DIGEST-MD5 server with the
-//! users of the JAAS file named by zoo.cfg's `java.security.auth.login.config` (sasl.rs).
+//! listener on the client port, one task per connection (reader and batching writer), one
+//! owner task that drives the [`Core`] (the server's state machine without I/O: inputs in,
+//! [`Effect`]s out; the tree of corral-datatree, the sessions of corral-session, the watches of
+//! corral-watch, the ACL check of corral-acl), zoo.cfg parsing and the four-letter words.
+//! SASL: the `sasl` request runs corral-acl's DIGEST-MD5 server with the users of the JAAS file
+//! named by zoo.cfg's `java.security.auth.login.config` (core/sasl.rs; its nonces come in with
+//! the request).
 //!
 //! The secure client port (`secureClientPort`, zoo.cfg's `ssl.*` keys) serves the same
 //! protocol over TLS (corral-tls); a client certificate authenticates its connection with
@@ -33,16 +35,12 @@ pub mod core;
 pub mod durability;
 mod error;
 pub mod fourlw;
-mod fourlw_dump;
 mod net;
-mod ops;
-pub mod pipeline;
-mod sasl;
+mod owner;
 pub mod stats;
 mod tls_config;
 
 pub use crate::config::ServerConfig;
-pub use crate::core::Core;
+pub use crate::core::{Core, Effect, Input, Now};
 pub use crate::error::ServerError;
 pub use crate::net::Server;
-pub use crate::pipeline::{MemorySink, TxnSink};

@@ -1,47 +1,33 @@
 //! The tokio side: the listeners (the client port, and the secure client port with a TLS
-//! handshake first), one task pair per connection (reader and batching writer), and the
-//! session-expiry ticker.
+//! handshake first) and one task per connection (its reader and its batching writer). The
+//! core lives in the owner loop (crate::owner); connections talk to it by messages.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use corral_jute::frame::decode_frame;
 use corral_jute::records::Id;
-use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{self, UnboundedReceiver};
 use tokio::sync::oneshot;
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::ServerConfig;
-use crate::core::{Core, Now, Outbound};
+use crate::core::{needs_nonce, Core, Input, Nonce};
+use crate::durability::Durability;
+use crate::owner::{os_random, random_below, Clock, Outbound, Owner, OwnerSettings, ToCore};
 use crate::{fourlw, ServerError};
-
-/// Reads the clocks the core needs.
-#[derive(Debug, Clone, Copy)]
-struct Clock {
-    start: Instant,
-}
-
-impl Clock {
-    fn now(&self) -> Now {
-        let wall_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        Now {
-            mono_ms: self.start.elapsed().as_millis() as u64,
-            wall_ms,
-        }
-    }
-}
 
 /// How long a TLS client may take over its handshake before the connection is dropped.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Messages the owner may have queued from connections before their senders wait.
+const INBOX: usize = 4096;
 
 /// The secure client port: its listener and what its handshakes need.
 struct SecurePort {
@@ -51,17 +37,21 @@ struct SecurePort {
     super_user: Option<String>,
 }
 
+/// What a connection task needs.
+#[derive(Clone)]
+struct ConnSettings {
+    to_core: mpsc::Sender<ToCore>,
+    config: Arc<ServerConfig>,
+}
+
 /// A standalone Corral server bound to its client port (and secure client port, if set).
 pub struct Server {
-    core: Arc<Mutex<Core>>,
     listener: TcpListener,
     secure: Option<Arc<SecurePort>>,
-    clock: Clock,
-    max_buffer: usize,
-    tick: Duration,
-    container_check: Duration,
-    durability: crate::durability::Durability,
-    purge_every: Option<Duration>,
+    config: Arc<ServerConfig>,
+    owner: Owner,
+    events: mpsc::UnboundedReceiver<Input>,
+    durability_purge: Option<(Duration, Arc<crate::durability::Purger>)>,
 }
 
 impl Server {
@@ -99,26 +89,43 @@ impl Server {
             }
             _ => None,
         };
-        let clock = Clock {
-            start: Instant::now(),
+        let clock = Clock::new();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let durable_tx = events_tx.clone();
+        let (state, durability) = Durability::open(&config, disk, move |report| {
+            let input = match report {
+                Ok(zxid) => Input::Durable(zxid),
+                Err(e) => Input::LogFailed(e.to_string()),
+            };
+            // Fails only once the owner has stopped.
+            let _ = durable_tx.send(input);
+        })?;
+        let policy = corral_storage::SnapPolicy {
+            snap_count: config.snap_count,
+            ..corral_storage::SnapPolicy::default()
         };
-        let max_buffer = config.max_buffer;
-        let tick = Duration::from_millis(u64::from(config.tick_time_ms.clamp(20, 2000) / 4));
-        let container_check = Duration::from_millis(u64::from(config.container_check_interval_ms));
+        let settings = OwnerSettings {
+            tick: Duration::from_millis(u64::from(config.tick_time_ms.clamp(20, 2000) / 4)),
+            container_check: Duration::from_millis(u64::from(config.container_check_interval_ms)),
+            snap_roll_bound: policy.roll_bound(),
+        };
         let purge_every = (config.purge_interval_hours > 0)
             .then(|| Duration::from_secs(u64::from(config.purge_interval_hours) * 3600));
-        let (core, durability) =
-            crate::durability::open(config, disk, clock.now(), move || clock.now())?;
+        let core = Core::restore(
+            config.clone(),
+            state.tree,
+            state.sessions,
+            clock.now(),
+            random_below(settings.snap_roll_bound),
+        )?;
+        let durability_purge = purge_every.map(|every| (every, durability.purger()));
         Ok(Server {
-            core,
             listener,
             secure,
-            clock,
-            max_buffer,
-            tick,
-            container_check,
-            durability,
-            purge_every,
+            config: Arc::new(config),
+            owner: Owner::new(core, clock, durability, events_tx, settings),
+            events,
+            durability_purge,
         })
     }
 
@@ -132,58 +139,39 @@ impl Server {
         self.secure.as_ref().map(|s| s.listener.local_addr())
     }
 
-    /// Serves clients until `shutdown` completes.
+    /// Serves clients until `shutdown` completes, then stops: every connection task ends,
+    /// the owner loop ends, the log writer syncs what was queued and stops. When this returns
+    /// nothing of the server runs any more, so another can start on the same data directory.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let ticker = {
-            let core = self.core.clone();
-            let clock = self.clock;
-            let tick = self.tick;
-            tokio::spawn(async move {
-                let mut interval = tokio::time::interval(tick);
-                loop {
-                    interval.tick().await;
-                    core.lock().expire_sessions(clock.now());
-                }
-            })
-        };
-        let reaper = {
-            let core = self.core.clone();
-            let clock = self.clock;
-            let every = self.container_check;
-            tokio::spawn(async move {
-                let mut interval = tokio::time::interval(every);
-                interval.tick().await;
-                loop {
-                    interval.tick().await;
-                    core.lock().reap_containers(clock.now());
-                }
-            })
-        };
-        let purger = self.purge_every.map(|every| {
-            let durability = Arc::new(self.durability);
-            tokio::spawn(async move {
+        let (to_core, inbox) = mpsc::channel(INBOX);
+        let owner = tokio::spawn(self.owner.run(inbox, self.events));
+        let mut tasks = JoinSet::new();
+        if let Some((every, purger)) = self.durability_purge {
+            tasks.spawn(async move {
                 let mut interval = tokio::time::interval(every);
                 loop {
                     interval.tick().await;
-                    let d = Arc::clone(&durability);
-                    let _ = tokio::task::spawn_blocking(move || d.purge()).await;
+                    let p = Arc::clone(&purger);
+                    let _ = tokio::task::spawn_blocking(move || p.purge()).await;
                 }
-            })
-        });
+            });
+        }
+        let conn = ConnSettings {
+            to_core: to_core.clone(),
+            config: Arc::clone(&self.config),
+        };
         tokio::pin!(shutdown);
         loop {
+            while tasks.try_join_next().is_some() {}
             tokio::select! {
                 _ = &mut shutdown => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok((socket, remote)) => {
-                        let core = self.core.clone();
-                        let clock = self.clock;
-                        let max_buffer = self.max_buffer;
-                        tokio::spawn(async move {
+                        let conn = conn.clone();
+                        tasks.spawn(async move {
                             let _ = socket.set_nodelay(true);
                             let (rd, wr) = socket.into_split();
-                            serve_connection(core, clock, rd, wr, remote, max_buffer, Vec::new())
-                                .await;
+                            serve_connection(conn, rd, wr, remote, Vec::new()).await;
                         });
                     }
                     Err(e) => {
@@ -193,13 +181,9 @@ impl Server {
                 },
                 accepted = accept_secure(self.secure.as_deref()) => match accepted {
                     Ok((socket, remote)) => {
-                        let core = self.core.clone();
-                        let clock = self.clock;
-                        let max_buffer = self.max_buffer;
+                        let conn = conn.clone();
                         if let Some(secure) = self.secure.clone() {
-                            tokio::spawn(async move {
-                                serve_tls(secure, core, clock, socket, remote, max_buffer).await;
-                            });
+                            tasks.spawn(serve_tls(secure, conn, socket, remote));
                         }
                     }
                     Err(e) => {
@@ -209,11 +193,12 @@ impl Server {
                 }
             }
         }
-        ticker.abort();
-        reaper.abort();
-        if let Some(p) = purger {
-            p.abort();
-        }
+        drop(self.listener);
+        tasks.shutdown().await;
+        let _ = to_core.send(ToCore::Stop).await;
+        drop(conn);
+        drop(to_core);
+        let _ = owner.await;
     }
 }
 
@@ -230,11 +215,9 @@ async fn accept_secure(secure: Option<&SecurePort>) -> std::io::Result<(TcpStrea
 /// ZooKeeper's X509AuthenticationProvider adds it), then the same protocol as in clear.
 async fn serve_tls(
     secure: Arc<SecurePort>,
-    core: Arc<Mutex<Core>>,
-    clock: Clock,
+    conn: ConnSettings,
     socket: TcpStream,
     remote: SocketAddr,
-    max_buffer: usize,
 ) {
     let _ = socket.set_nodelay(true);
     let stream =
@@ -264,23 +247,23 @@ async fn serve_tls(
         });
     }
     let (rd, wr) = tokio::io::split(stream);
-    serve_connection(core, clock, rd, wr, remote, max_buffer, ids).await;
+    serve_connection(conn, rd, wr, remote, ids).await;
 }
 
 /// One client connection, in clear or over TLS: `tls_ids` are the ids its certificate
-/// authenticated.
+/// authenticated. The reader hands every complete frame to the owner, the writer writes what
+/// the owner queued (many frames per syscall); both run in this task.
 async fn serve_connection<R, W>(
-    core: Arc<Mutex<Core>>,
-    clock: Clock,
+    settings: ConnSettings,
     mut rd: R,
     mut wr: W,
     remote: SocketAddr,
-    max_buffer: usize,
     tls_ids: Vec<Id>,
 ) where
     R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin,
 {
+    let to_core = settings.to_core;
     let mut buf = BytesMut::with_capacity(4096);
     // The first four bytes say whether this is a four-letter word or a framed session.
     while buf.len() < 4 {
@@ -290,57 +273,89 @@ async fn serve_connection<R, W>(
         }
     }
     if let Some(word) = fourlw::detect(&buf[..4]) {
-        let text = core.lock().four_letter_word(word, clock.now(), remote);
-        let _ = wr.write_all(text.as_bytes()).await;
+        let io = fourlw::measure(word, &settings.config);
+        let (reply, answer) = oneshot::channel();
+        let asked = ToCore::FourLetter {
+            word,
+            remote,
+            io,
+            reply,
+        };
+        if to_core.send(asked).await.is_ok() {
+            if let Ok(text) = answer.await {
+                let _ = wr.write_all(text.as_bytes()).await;
+            }
+        }
         let _ = wr.shutdown().await;
         return;
     }
-    let Some((conn, rx)) = core.lock().open_connection(remote, tls_ids) else {
+    let (reply, answer) = oneshot::channel();
+    let open = ToCore::Open {
+        remote,
+        tls_ids,
+        reply,
+    };
+    if to_core.send(open).await.is_err() {
+        return;
+    }
+    let Ok(Some((conn, rx))) = answer.await else {
         return;
     };
+    let max_buffer = settings.config.max_buffer;
     let (closed_tx, mut closed_rx) = oneshot::channel::<()>();
-    let writer = tokio::spawn(write_loop(wr, rx, closed_tx));
-    'read: loop {
-        loop {
-            match decode_frame(&mut buf, max_buffer) {
-                Ok(Some(frame)) => {
-                    let result = core.lock().handle_frame(conn, frame, clock.now());
-                    if let Err(e) = result {
-                        tracing::warn!("closing connection from {remote}: {e}");
-                        break 'read;
+    let reader = async {
+        'read: loop {
+            let mut frames = Vec::new();
+            let mut failed = false;
+            loop {
+                match decode_frame(&mut buf, max_buffer) {
+                    Ok(Some(frame)) => {
+                        let nonce = needs_nonce(&frame).then(|| {
+                            let mut nonce: Nonce = Default::default();
+                            os_random(&mut nonce);
+                            nonce
+                        });
+                        frames.push((frame, nonce));
                     }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::warn!("closing connection from {remote}: {e}");
-                    break 'read;
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!("closing connection from {remote}: {e}");
+                        failed = true;
+                        break;
+                    }
                 }
             }
-        }
-        tokio::select! {
-            read = rd.read_buf(&mut buf) => match read {
-                Ok(0) => {
-                    if !buf.is_empty() {
-                        tracing::warn!("connection from {remote} closed in the middle of a packet");
+            if !frames.is_empty() && to_core.send(ToCore::Frames { conn, frames }).await.is_err() {
+                break 'read;
+            }
+            if failed {
+                break;
+            }
+            tokio::select! {
+                read = rd.read_buf(&mut buf) => match read {
+                    Ok(0) => {
+                        if !buf.is_empty() {
+                            tracing::warn!("connection from {remote} closed in the middle of a packet");
+                        }
+                        break;
                     }
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!("read from {remote} failed: {e}");
-                    break;
-                }
-            },
-            _ = &mut closed_rx => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!("read from {remote} failed: {e}");
+                        break;
+                    }
+                },
+                _ = &mut closed_rx => break,
+            }
         }
-    }
-    core.lock().close_connection(conn);
-    // Dropping the core's sender ends the writer once it has flushed what was queued.
-    let _ = writer.await;
+        // The owner drops the writer's queue, which ends the writer once it has flushed.
+        let _ = to_core.send(ToCore::Closed { conn }).await;
+    };
+    tokio::join!(reader, write_loop(&mut wr, rx, closed_tx));
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(
-    mut wr: W,
+    wr: &mut W,
     mut rx: UnboundedReceiver<Outbound>,
     closed: oneshot::Sender<()>,
 ) {

@@ -1,7 +1,7 @@
 //! Server counters, as ZooKeeper's ServerStats reports them in srvr / stat / mntr.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Packet and latency counters.
 #[derive(Debug, Default, Clone)]
@@ -79,17 +79,17 @@ pub struct ConnStats {
     pub last_cxid: i64,
     /// The zxid of the last reply (-1 before any).
     pub last_zxid: i64,
-    /// When the last reply went out.
-    pub last_response: Option<Instant>,
+    /// When the last reply went out, monotonic microseconds.
+    pub last_response_mono_us: Option<u64>,
     /// Latency of the last reply, and min / total / count / max, in ms.
     pub last_latency_ms: u64,
     min_latency_ms: Option<u64>,
     total_latency_ms: u64,
     count: u64,
     max_latency_ms: u64,
-    /// Requests read and not answered yet: (xid, op name, arrival), oldest first. Replies
-    /// go out in request order, so each reply takes the front.
-    in_flight: VecDeque<(i32, &'static str, Instant)>,
+    /// Requests read and not answered yet: (xid, op name, arrival in monotonic µs), oldest
+    /// first. Replies go out in request order, so each reply takes the front.
+    in_flight: VecDeque<(i32, &'static str, u64)>,
 }
 
 impl ConnStats {
@@ -102,7 +102,7 @@ impl ConnStats {
             last_op: "NA",
             last_cxid: -1,
             last_zxid: -1,
-            last_response: None,
+            last_response_mono_us: None,
             last_latency_ms: 0,
             min_latency_ms: None,
             total_latency_ms: 0,
@@ -112,34 +112,33 @@ impl ConnStats {
         }
     }
 
-    /// A request was read.
-    pub fn request(&mut self, xid: i32, op: &'static str, at: Instant) {
+    /// A request was read at `at_us` (monotonic µs).
+    pub fn request(&mut self, xid: i32, op: &'static str, at_us: u64) {
         if self.in_flight.len() >= IN_FLIGHT_REMEMBERED {
             self.in_flight.pop_front();
         }
-        self.in_flight.push_back((xid, op, at));
+        self.in_flight.push_back((xid, op, at_us));
     }
 
-    /// The reply to `xid` went out with `zxid` (ZooKeeper's `updateStatsForResponse`). A reply
-    /// to no remembered request (auth) changes nothing here.
-    pub fn response(&mut self, xid: i32, zxid: i64, now: Instant) {
-        let Some(pos) = self.in_flight.iter().position(|&(x, _, _)| x == xid) else {
-            return;
-        };
-        let answered = self.in_flight.drain(..=pos).next_back();
-        if let Some((_, op, at)) = answered {
-            self.answered(xid, zxid, op, now.saturating_duration_since(at), now);
-        }
+    /// The reply to `xid` went out with `zxid` at `now_us` (ZooKeeper's
+    /// `updateStatsForResponse`); how long the request took. A reply to no remembered request
+    /// (auth) changes nothing here.
+    pub fn response(&mut self, xid: i32, zxid: i64, now_us: u64) -> Option<Duration> {
+        let pos = self.in_flight.iter().position(|&(x, _, _)| x == xid)?;
+        let (_, op, at) = self.in_flight.drain(..=pos).next_back()?;
+        let took = Duration::from_micros(now_us.saturating_sub(at));
+        self.answered(xid, zxid, op, took, now_us);
+        Some(took)
     }
 
-    fn answered(&mut self, xid: i32, zxid: i64, op: &'static str, took: Duration, now: Instant) {
+    fn answered(&mut self, xid: i32, zxid: i64, op: &'static str, took: Duration, now_us: u64) {
         // ZooKeeper keeps only non-negative xids (pings and auth use reserved negative ones).
         if xid >= 0 {
             self.last_cxid = i64::from(xid);
         }
         self.last_zxid = zxid;
         self.last_op = op;
-        self.last_response = Some(now);
+        self.last_response_mono_us = Some(now_us);
         let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
         self.last_latency_ms = ms;
         self.min_latency_ms = Some(self.min_latency_ms.map_or(ms, |m| m.min(ms)));

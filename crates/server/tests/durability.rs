@@ -1,5 +1,6 @@
-//! Durability through the server: acknowledged writes and sessions survive a restart, and a
-//! disk that fails an fsync never gets a write acknowledged.
+//! Durability through the server: acknowledged writes and sessions survive a restart, a disk
+//! that fails an fsync never gets a write acknowledged, and a TRUNC rebuilds the state from
+//! snapshot + log as ZooKeeper's learner does.
 
 mod support;
 
@@ -115,4 +116,122 @@ async fn a_session_that_never_returns_expires_after_a_restart() {
     let (_, resp) = RawClient::resume(server.addr, session.session_id, &session.passwd.0).await;
     assert_eq!(resp.timeout, 0, "the expired session cannot be resumed");
     server.stop().await;
+}
+
+/// The txns of a short history: createSession 1, then creates /t2 .. /t6 (zxids 2..=6).
+fn history() -> Vec<corral_datatree::Txn> {
+    use corral_datatree::{Txn, TxnBody};
+    let session = 0x0100_0000_0000_0001;
+    let mut txns = vec![Txn {
+        zxid: 1,
+        time_ms: 1,
+        session_id: session,
+        cxid: 0,
+        body: TxnBody::CreateSession { timeout_ms: 30_000 },
+    }];
+    for zxid in 2..=6 {
+        txns.push(Txn {
+            zxid,
+            time_ms: zxid,
+            session_id: session,
+            cxid: zxid as i32,
+            body: TxnBody::Create {
+                path: format!("/t{zxid}"),
+                data: Some(bytes::Bytes::from_static(b"d")),
+                acl: corral_acl::open_acl_unsafe(),
+                ephemeral_owner: 0,
+                parent_cversion: zxid as i32 - 1,
+                op: corral_jute::codes::OpCode::Create,
+            },
+        });
+    }
+    txns
+}
+
+fn paths(tree: &corral_datatree::DataTree) -> Vec<String> {
+    let mut children = tree.get_children("/").map(|(c, _)| c).unwrap_or_default();
+    children.retain(|c| c.starts_with('t'));
+    children.sort();
+    children
+}
+
+/// TRUNC, at the level the server exposes (corral_server::durability): txns logged above the
+/// truncation point are gone from the rebuilt state, from the log on disk, and from what a
+/// restart recovers; a snapshot above the point is removed and an older one used instead.
+#[test]
+fn truncate_rebuilds_from_snapshot_and_log() {
+    use corral_server::durability::{Durability, SnapshotChunk};
+    use corral_server::ServerConfig;
+
+    let dir = fresh_dir("trunc");
+    let config =
+        ServerConfig::parse(&format!("dataDir={}\nclientPort=0\n", dir.display())).expect("config");
+    let (durable_tx, durable_rx) = std::sync::mpsc::channel();
+    let (state, durability) = Durability::open(&config, None, move |r| {
+        let _ = durable_tx.send(r.ok());
+    })
+    .expect("open");
+    assert_eq!(state.tree.last_zxid(), 0);
+    let txns = history();
+    let mut tree = corral_datatree::DataTree::new();
+    let mut snapshot_at_4 = None;
+    for txn in &txns {
+        let mut encoded = bytes::BytesMut::new();
+        txn.encode(&mut encoded);
+        durability.append(txn.zxid, encoded.freeze());
+        tree.apply(txn);
+        if txn.zxid == 4 {
+            let mut out = Vec::new();
+            tree.write_snapshot(&mut out).expect("snapshot bytes");
+            snapshot_at_4 = Some(out);
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while durability.durable_zxid() < Some(6) {
+        assert!(std::time::Instant::now() < deadline, "durable in time");
+        let _ = durable_rx.recv_timeout(std::time::Duration::from_millis(100));
+    }
+    // A snapshot at zxid 4 (the tree after txns 1..=4, with session 1).
+    let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel(1);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let sessions = std::collections::BTreeMap::from([(txns[0].session_id, 30_000)]);
+    let writer = durability
+        .write_snapshot(4, sessions, chunks_rx, move |ok| {
+            let _ = done_tx.send(ok);
+        })
+        .expect("snapshot thread");
+    chunks_tx
+        .blocking_send(SnapshotChunk {
+            records: snapshot_at_4.expect("taken"),
+            last: true,
+        })
+        .expect("sent");
+    assert_eq!(
+        done_rx.recv_timeout(std::time::Duration::from_secs(10)),
+        Ok(true)
+    );
+    let _ = writer.join();
+
+    // TRUNC to 5: the snapshot at 4 stays, txn 5 is replayed after it, 6 is gone.
+    let state = durability.truncate_and_rebuild(5).expect("truncate to 5");
+    assert_eq!(state.tree.last_zxid(), 5);
+    assert_eq!(paths(&state.tree), ["t2", "t3", "t4", "t5"]);
+    assert_eq!(
+        state.replayed, 1,
+        "only txn 5 replayed over the snapshot at 4"
+    );
+    assert_eq!(state.sessions.len(), 1);
+
+    // TRUNC to 3: the snapshot at 4 is above the point and removed; snapshot.0 + txns 1..=3.
+    let state = durability.truncate_and_rebuild(3).expect("truncate to 3");
+    assert_eq!(state.tree.last_zxid(), 3);
+    assert_eq!(paths(&state.tree), ["t2", "t3"]);
+    assert_eq!(state.replayed, 3);
+    durability.shutdown();
+
+    // What is on disk agrees: a restart recovers the state at 3.
+    let (state, durability) = Durability::open(&config, None, |_| {}).expect("reopen");
+    assert_eq!(state.tree.last_zxid(), 3);
+    assert_eq!(paths(&state.tree), ["t2", "t3"]);
+    durability.shutdown();
 }

@@ -1,6 +1,6 @@
 //! Session ids and how ZooKeeper lays them out.
 //!
-//! `SessionTrackerImpl.initializeNextSessionId`: the top byte is the server id (`myid`, 0 when
+//! `SessionTrackerImpl.initializeNextSessionId`: the top byte is the server id (`myid`; 1 when
 //! standalone), the next five bytes are the low 40 bits of a millisecond clock, the low two
 //! bytes start at zero; each new session takes the next integer. The same 64-bit value is a
 //! znode's `ephemeralOwner`, where some values mean something else (see

@@ -67,7 +67,8 @@ pub struct SessionTable {
 }
 
 impl SessionTable {
-    /// An empty table for server `server_id` (`myid`; 0 when standalone).
+    /// An empty table for server `server_id` (`myid`; a standalone ZooKeeper uses 1,
+    /// its createSessionTrackerServerId).
     ///
     /// `now_ms` only seeds session ids (see [`SessionId::initial`]). ZooKeeper uses its
     /// monotonic clock here; passing wall-clock milliseconds instead makes it less likely that

@@ -13,7 +13,6 @@ pub(super) fn read(
     r: &mut Reader<'_>,
     config: DataTreeConfig,
 ) -> Result<DataTree, TreeSnapshotError> {
-    let tt = std::time::Instant::now();
     let last_zxid = r.i64()?;
     let count = r.u64()?;
     let mut tree = DataTree::with_config(config);
@@ -101,9 +100,7 @@ pub(super) fn read(
             format!("{read} nodes read, the header says {count}"),
         ));
     }
-    let t = Placer::finish(tree, last_zxid);
-    eprintln!("v1 {:?}", tt.elapsed());
-    Ok(t)
+    Ok(Placer::finish(tree, last_zxid))
 }
 
 /// A node whose children are being read.

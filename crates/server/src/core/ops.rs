@@ -1,12 +1,14 @@
 //! One handler per request family: what ZooKeeper's FinalRequestProcessor does for each op,
 //! answered from the tree, the watch registry and the session table.
 
-use corral_jute::codes::{perms, AddWatchMode, ErrorCode, EventType, OpCode, WatcherType};
+use corral_jute::codes::{perms, AddWatchMode, ErrorCode, EventType, WatcherType};
+use corral_jute::frame::JuteWrite;
+use corral_jute::io::Jute;
 use corral_jute::records::*;
 use corral_jute::request::{MultiResponse, OpResult, Request};
 use corral_watch::{WatchFilter, WatchKind};
 
-use crate::core::{ConnId, Core, Now};
+use super::{ConnId, Core, Nonce, Now};
 
 impl Core {
     /// Answers one decoded request of an established session. Every reply echoes the
@@ -18,68 +20,66 @@ impl Core {
         session_id: i64,
         xid: i32,
         req: Request,
+        nonce: Option<Nonce>,
         now: Now,
     ) {
         match req {
             Request::Ping => {
-                let zxid = self.tree.last_zxid();
-                self.reply(conn, xid, zxid, ErrorCode::Ok, None);
+                let zxid = self.state.applied_zxid();
+                self.reply(conn, xid, zxid, ErrorCode::Ok, None, now);
             }
             Request::CloseSession => {
                 tracing::info!("Closing session 0x{:x} at the client's request", session_id);
-                self.submit_close_session(session_id, Some(conn), Some(xid), now);
+                self.close_session(session_id, Some(conn), Some(xid), now);
             }
-            Request::Create { .. }
-            | Request::Delete { .. }
-            | Request::SetData(_)
-            | Request::SetAcl(_)
-            | Request::Check(_)
-            | Request::Multi(_)
-            | Request::Unsupported {
-                op: OpCode::Reconfig,
-                ..
-            } => self.submit_write(Some(conn), session_id, xid, &req, now),
+            // The writes (Request::is_write, closeSession apart): prepped and logged.
+            write if write.is_write() => self.submit_write(conn, session_id, xid, &write, now),
             Request::MultiRead(ops) => {
                 let results = ops.iter().map(|op| self.multi_read_op(conn, op)).collect();
-                let zxid = self.tree.last_zxid();
+                let zxid = self.state.applied_zxid();
                 self.reply(
                     conn,
                     xid,
                     zxid,
                     ErrorCode::Ok,
                     Some(&MultiResponse { results }),
+                    now,
                 );
             }
-            Request::Auth(packet) => self.add_auth(conn, xid, &packet),
-            Request::Sasl(req) => self.sasl(conn, xid, &req.token.0),
+            Request::Auth(packet) => self.add_auth(conn, xid, &packet, now),
+            Request::Sasl(req) => self.sasl(conn, xid, &req.token.0, nonce, now),
             Request::SetWatches(w) => self.set_watches(
                 conn,
                 xid,
-                w.relative_zxid,
-                &w.data_watches,
-                &w.exist_watches,
-                &w.child_watches,
-                &[],
-                &[],
+                &Rewatch {
+                    relative_zxid: w.relative_zxid,
+                    data: &w.data_watches,
+                    exist: &w.exist_watches,
+                    child: &w.child_watches,
+                    persistent: &[],
+                    recursive: &[],
+                },
+                now,
             ),
             Request::SetWatches2(w) => self.set_watches(
                 conn,
                 xid,
-                w.relative_zxid,
-                &w.data_watches,
-                &w.exist_watches,
-                &w.child_watches,
-                &w.persistent_watches,
-                &w.persistent_recursive_watches,
+                &Rewatch {
+                    relative_zxid: w.relative_zxid,
+                    data: &w.data_watches,
+                    exist: &w.exist_watches,
+                    child: &w.child_watches,
+                    persistent: &w.persistent_watches,
+                    recursive: &w.persistent_recursive_watches,
+                },
+                now,
             ),
             other => {
-                let zxid = self.tree.last_zxid();
+                let zxid = self.state.applied_zxid();
                 match self.read_op(conn, &other) {
-                    Ok(Some(body)) => {
-                        self.reply(conn, xid, zxid, ErrorCode::Ok, Some(body.as_ref()))
-                    }
-                    Ok(None) => self.reply(conn, xid, zxid, ErrorCode::Ok, None),
-                    Err(code) => self.reply(conn, xid, zxid, code, None),
+                    Ok(Some(body)) => self.reply(conn, xid, zxid, ErrorCode::Ok, Some(&body), now),
+                    Ok(None) => self.reply(conn, xid, zxid, ErrorCode::Ok, None, now),
+                    Err(code) => self.reply(conn, xid, zxid, code, None, now),
                 }
             }
         }
@@ -87,7 +87,7 @@ impl Core {
 
     /// addauth: `digest` and `ip` authenticate as ZooKeeper's providers do; any other scheme
     /// gets AuthFailed and the connection is closed, as ZooKeeper answers an unknown scheme.
-    fn add_auth(&mut self, conn: ConnId, xid: i32, packet: &AuthPacket) {
+    fn add_auth(&mut self, conn: ConnId, xid: i32, packet: &AuthPacket, now: Now) {
         let new_ids = match packet.scheme.as_str() {
             "digest" => match std::str::from_utf8(&packet.auth.0) {
                 Ok(credentials) => Some(corral_acl::authenticate_digest(
@@ -96,34 +96,30 @@ impl Core {
                 )),
                 Err(_) => None,
             },
-            "ip" => self.conns.get(&conn).map(|c| {
+            "ip" => self.conns.get(conn).map(|c| {
                 vec![Id {
                     scheme: "ip".into(),
-                    id: c.remote.ip().to_string(),
+                    id: c.remote().ip().to_string(),
                 }]
             }),
             _ => None,
         };
-        match (new_ids, self.conns.get_mut(&conn)) {
+        match (new_ids, self.conns.get_mut(conn)) {
             (Some(ids), Some(c)) => {
-                for id in ids {
-                    if !c.auth_ids.contains(&id) {
-                        c.auth_ids.push(id);
-                    }
-                }
-                self.reply(conn, xid, 0, ErrorCode::Ok, None);
+                c.add_auth_ids(ids);
+                self.reply(conn, xid, 0, ErrorCode::Ok, None, now);
             }
             _ => {
                 tracing::warn!("Authentication failed for scheme: {}", packet.scheme);
                 self.stats.auth_failed += 1;
-                self.reply(conn, xid, 0, ErrorCode::AuthFailed, None);
+                self.reply(conn, xid, 0, ErrorCode::AuthFailed, None, now);
                 self.send_close(conn);
             }
         }
     }
 
     fn check_perm(&self, conn: ConnId, path: &str, perm: i32) -> Result<(), ErrorCode> {
-        match self.tree.node_acl(path) {
+        match self.state.tree().node_acl(path) {
             None => Err(ErrorCode::NoNode),
             Some(acl)
                 if corral_acl::check_with(
@@ -140,95 +136,90 @@ impl Core {
     }
 
     fn multi_read_op(&mut self, conn: ConnId, op: &Request) -> OpResult {
+        // read_op registers any watch asked for; multiRead answers getData and getChildren.
         match self.read_op(conn, op) {
             Err(code) => OpResult::Error(code.code()),
-            Ok(_) => match op {
-                // read_op registered any watch; fetch the values for the result shape.
-                Request::GetData(r) => match self.tree.get_data(&r.path) {
-                    Ok((data, stat)) => OpResult::GetData(data, stat),
-                    Err(code) => OpResult::Error(code.code()),
-                },
-                Request::GetChildren(r) => match self.tree.get_children(&r.path) {
-                    Ok((children, _)) => OpResult::GetChildren(children),
-                    Err(code) => OpResult::Error(code.code()),
-                },
-                _ => OpResult::Error(ErrorCode::BadArguments.code()),
-            },
+            Ok(Some(ReadReply::Data(r))) if matches!(op, Request::GetData(_)) => {
+                OpResult::GetData(r.data, r.stat)
+            }
+            Ok(Some(ReadReply::Children(r))) if matches!(op, Request::GetChildren(_)) => {
+                OpResult::GetChildren(r.children)
+            }
+            Ok(_) => OpResult::Error(ErrorCode::BadArguments.code()),
         }
     }
 
     /// A read-only op: its reply body, registering the watch it asks for.
-    fn read_op(
-        &mut self,
-        conn: ConnId,
-        req: &Request,
-    ) -> Result<Option<Box<dyn corral_jute::frame::JuteWrite>>, ErrorCode> {
+    fn read_op(&mut self, conn: ConnId, req: &Request) -> Result<Option<ReadReply>, ErrorCode> {
         Ok(Some(match req {
             Request::Exists(r) => {
                 // exists leaves a data watch whether or not the node exists.
                 if r.watch {
-                    self.watches.add(&r.path, WatchKind::Data, conn);
+                    self.conns.watches_mut().add(&r.path, WatchKind::Data, conn);
                 }
-                let stat = self.tree.stat(&r.path).ok_or(ErrorCode::NoNode)?;
-                Box::new(StatResponse { stat })
+                let stat = self.state.tree().stat(&r.path).ok_or(ErrorCode::NoNode)?;
+                ReadReply::Stat(StatResponse { stat })
             }
             Request::GetData(r) => {
                 self.check_perm(conn, &r.path, perms::READ)?;
-                let (data, stat) = self.tree.get_data(&r.path)?;
+                let (data, stat) = self.state.tree().get_data(&r.path)?;
                 if r.watch {
-                    self.watches.add(&r.path, WatchKind::Data, conn);
+                    self.conns.watches_mut().add(&r.path, WatchKind::Data, conn);
                 }
-                Box::new(GetDataResponse { data, stat })
+                ReadReply::Data(GetDataResponse { data, stat })
             }
             Request::GetChildren(r) | Request::GetChildren2(r) => {
                 self.check_perm(conn, &r.path, perms::READ)?;
-                let (children, stat) = self.tree.get_children(&r.path)?;
+                let (children, stat) = self.state.tree().get_children(&r.path)?;
                 if r.watch {
-                    self.watches.add(&r.path, WatchKind::Child, conn);
+                    self.conns
+                        .watches_mut()
+                        .add(&r.path, WatchKind::Child, conn);
                 }
                 if matches!(req, Request::GetChildren(_)) {
-                    Box::new(ChildrenResponse { children })
+                    ReadReply::Children(ChildrenResponse { children })
                 } else {
-                    Box::new(GetChildren2Response { children, stat })
+                    ReadReply::Children2(GetChildren2Response { children, stat })
                 }
             }
             Request::GetAcl(r) => {
                 // READ or ADMIN may read an ACL; without ADMIN digest hashes are redacted.
                 self.check_perm(conn, &r.path, perms::READ | perms::ADMIN)?;
-                let (mut acl, stat) = self.tree.get_acl(&r.path)?;
+                let (mut acl, stat) = self.state.tree().get_acl(&r.path)?;
                 if self.check_perm(conn, &r.path, perms::ADMIN).is_err() {
                     for entry in acl.iter_mut().filter(|a| a.id.scheme == "digest") {
                         let user = entry.id.id.split(':').next().unwrap_or_default();
                         entry.id.id = format!("{user}:x");
                     }
                 }
-                Box::new(GetAclResponse { acl, stat })
+                ReadReply::Acl(GetAclResponse { acl, stat })
             }
-            Request::Sync(r) => Box::new(PathResponse {
+            Request::Sync(r) => ReadReply::Path(PathResponse {
                 path: r.path.clone(),
             }),
             Request::GetAllChildrenNumber(r) => {
                 self.check_perm(conn, &r.path, perms::READ)?;
-                Box::new(GetAllChildrenNumberResponse {
-                    total_number: self.tree.all_children_number(&r.path)?,
+                ReadReply::Number(GetAllChildrenNumberResponse {
+                    total_number: self.state.tree().all_children_number(&r.path)?,
                 })
             }
             Request::GetEphemerals(r) => {
                 let session = self
                     .conns
-                    .get(&conn)
-                    .and_then(|c| c.session)
+                    .get(conn)
+                    .and_then(|c| c.session())
                     .unwrap_or_default();
                 let prefix = r.path.as_str();
                 let children = self
-                    .tree
+                    .state
+                    .tree()
                     .ephemerals(session)
                     .into_iter()
                     .filter(|p| prefix.is_empty() || prefix == "/" || p.starts_with(prefix))
                     .collect();
-                Box::new(ChildrenResponse { children })
+                ReadReply::Children(ChildrenResponse { children })
             }
-            Request::WhoAmI => Box::new(WhoAmIResponse {
+            Request::WhoAmI => ReadReply::WhoAmI(WhoAmIResponse {
                 // As ZooKeeper's AuthUtil.getClientInfos: every id, its user as the scheme's
                 // provider names it ("" for super, and for sasl when its provider is not
                 // registered), in the auth-info set's order.
@@ -253,15 +244,15 @@ impl Core {
                     Ok(AddWatchMode::PersistentRecursive) => WatchKind::PersistentRecursive,
                     Err(_) => return Err(ErrorCode::BadArguments),
                 };
-                self.watches.add(&r.path, kind, conn);
-                Box::new(ErrorResponse { err: 0 })
+                self.conns.watches_mut().add(&r.path, kind, conn);
+                ReadReply::Empty(ErrorResponse { err: 0 })
             }
             Request::CheckWatches(r) | Request::RemoveWatches(r) => {
                 let filter = watcher_filter(r.watcher_type)?;
                 let found = if matches!(req, Request::CheckWatches(_)) {
-                    self.watches.contains(&r.path, filter, conn)
+                    self.conns.watches_mut().contains(&r.path, filter, conn)
                 } else {
-                    self.watches.remove(&r.path, filter, conn)
+                    self.conns.watches_mut().remove(&r.path, filter, conn)
                 };
                 if !found {
                     return Err(ErrorCode::NoWatcher);
@@ -274,36 +265,37 @@ impl Core {
 
     /// Re-registers a reconnecting client's watches, first firing what it missed since
     /// `relative_zxid` (as ZooKeeper's DataTree.setWatches).
-    #[allow(clippy::too_many_arguments)]
-    fn set_watches(
-        &mut self,
-        conn: ConnId,
-        xid: i32,
-        relative_zxid: i64,
-        data: &[String],
-        exist: &[String],
-        child: &[String],
-        persistent: &[String],
-        recursive: &[String],
-    ) {
+    fn set_watches(&mut self, conn: ConnId, xid: i32, w: &Rewatch<'_>, now: Now) {
+        let Rewatch {
+            relative_zxid,
+            data,
+            exist,
+            child,
+            persistent,
+            recursive,
+        } = *w;
         // In ZooKeeper's order: data, exist, child, then the persistent kinds.
         self.replay_watches(conn, relative_zxid, data, WatchKind::Data);
         for path in exist {
-            if self.tree.stat(path).is_some() {
+            if self.state.tree().stat(path).is_some() {
                 self.send_event(conn, path, EventType::NodeCreated);
             } else {
-                self.watches.add(path, WatchKind::Data, conn);
+                self.conns.watches_mut().add(path, WatchKind::Data, conn);
             }
         }
         self.replay_watches(conn, relative_zxid, child, WatchKind::Child);
         for path in persistent {
-            self.watches.add(path, WatchKind::Persistent, conn);
+            self.conns
+                .watches_mut()
+                .add(path, WatchKind::Persistent, conn);
         }
         for path in recursive {
-            self.watches.add(path, WatchKind::PersistentRecursive, conn);
+            self.conns
+                .watches_mut()
+                .add(path, WatchKind::PersistentRecursive, conn);
         }
-        let zxid = self.tree.last_zxid();
-        self.reply(conn, xid, zxid, ErrorCode::Ok, None);
+        let zxid = self.state.applied_zxid();
+        self.reply(conn, xid, zxid, ErrorCode::Ok, None, now);
     }
 }
 
@@ -323,17 +315,57 @@ impl Core {
             _ => (EventType::NodeDataChanged, |s| s.mzxid),
         };
         for path in paths {
-            match self.tree.stat(path) {
+            match self.state.tree().stat(path) {
                 None => self.send_event(conn, path, EventType::NodeDeleted),
                 Some(stat) if last_change(&stat) > relative_zxid => {
                     self.send_event(conn, path, changed)
                 }
                 Some(_) => {
-                    self.watches.add(path, kind, conn);
+                    self.conns.watches_mut().add(path, kind, conn);
                 }
             }
         }
     }
+}
+
+/// The body of a read's reply (one value per request, no allocation for the dispatch).
+enum ReadReply {
+    Stat(StatResponse),
+    Data(GetDataResponse),
+    Children(ChildrenResponse),
+    Children2(GetChildren2Response),
+    Acl(GetAclResponse),
+    Path(PathResponse),
+    Number(GetAllChildrenNumberResponse),
+    WhoAmI(WhoAmIResponse),
+    Empty(ErrorResponse),
+}
+
+impl JuteWrite for ReadReply {
+    fn write_to(&self, out: &mut bytes::BytesMut) {
+        match self {
+            ReadReply::Stat(r) => r.write(out),
+            ReadReply::Data(r) => r.write(out),
+            ReadReply::Children(r) => r.write(out),
+            ReadReply::Children2(r) => r.write(out),
+            ReadReply::Acl(r) => r.write(out),
+            ReadReply::Path(r) => r.write(out),
+            ReadReply::Number(r) => r.write(out),
+            ReadReply::WhoAmI(r) => r.write(out),
+            ReadReply::Empty(r) => r.write(out),
+        }
+    }
+}
+
+/// The watches a reconnecting client sets again (setWatches, setWatches2).
+#[derive(Clone, Copy)]
+struct Rewatch<'a> {
+    relative_zxid: i64,
+    data: &'a [String],
+    exist: &'a [String],
+    child: &'a [String],
+    persistent: &'a [String],
+    recursive: &'a [String],
 }
 
 fn watcher_filter(code: i32) -> Result<WatchFilter, ErrorCode> {

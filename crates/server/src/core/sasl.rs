@@ -9,74 +9,78 @@
 //! - any failure: AuthFailed with a null token, then the connection is closed; kazoo reports
 //!   AuthFailedError.
 
-use std::io::Read;
-
-use corral_acl::sasl::{authenticate_sasl, DigestMd5Server, Step, NONCE_LEN};
+use corral_acl::sasl::{authenticate_sasl, Step};
 use corral_jute::codes::ErrorCode;
 use corral_jute::records::{ReplyHeader, SetSaslResponse};
 
-use crate::core::{ConnId, Core};
-
-/// Random bytes for a nonce, from the OS (ZooKeeper's JDK uses SecureRandom).
-fn os_random_nonce() -> std::io::Result<[u8; NONCE_LEN]> {
-    let mut bytes = [0u8; NONCE_LEN];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes)
-}
+use super::{ConnId, Core, Nonce, Now};
 
 impl Core {
     /// Answers a sasl request carrying the client's `token`.
-    pub(crate) fn sasl(&mut self, conn: ConnId, xid: i32, token: &[u8]) {
+    /// `nonce` is random bytes from the caller (ZooKeeper's JDK uses SecureRandom).
+    pub(super) fn sasl(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        token: &[u8],
+        nonce: Option<Nonce>,
+        now: Now,
+    ) {
         let Some(users) = &self.config.sasl_users else {
             tracing::error!("sasl request, but SASL is not configured (no JAAS Server section)");
-            self.sasl_reply(conn, xid, ErrorCode::Ok, None);
+            self.sasl_reply(conn, xid, ErrorCode::Ok, None, now);
             return;
         };
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(c) = self.conns.get_mut(conn) else {
             return;
         };
-        let remote = c.remote;
-        let outcome = match os_random_nonce() {
-            Ok(nonce) => c
-                .sasl
-                .get_or_insert_with(DigestMd5Server::new)
+        let remote = c.remote();
+        let outcome = match nonce {
+            Some(nonce) => c
+                .sasl_mut()
                 .evaluate(token, &nonce, users)
                 .map_err(|e| e.to_string()),
-            Err(e) => Err(format!("no random bytes for a nonce: {e}")),
+            None => Err("no random bytes for a nonce".to_string()),
         };
         match outcome {
             Ok(Step::Challenge(challenge)) => {
-                self.sasl_reply(conn, xid, ErrorCode::Ok, Some(challenge));
+                self.sasl_reply(conn, xid, ErrorCode::Ok, Some(challenge), now);
             }
             Ok(Step::Success {
                 rspauth,
                 authorization_id,
             }) => {
-                let session = c.session.unwrap_or_default();
+                let session = c.session().unwrap_or_default();
                 tracing::info!(
                     "Session 0x{session:x}: adding SASL authorization for authorizationID: \
                      {authorization_id}"
                 );
-                for id in authenticate_sasl(&authorization_id, &self.config.sasl_super_users) {
-                    if !c.auth_ids.contains(&id) {
-                        c.auth_ids.push(id);
-                    }
-                }
-                self.sasl_reply(conn, xid, ErrorCode::Ok, Some(rspauth));
+                c.add_auth_ids(authenticate_sasl(
+                    &authorization_id,
+                    &self.config.sasl_super_users,
+                ));
+                self.sasl_reply(conn, xid, ErrorCode::Ok, Some(rspauth), now);
             }
             Err(why) => {
                 tracing::warn!(
                     "Client {remote} failed to SASL authenticate: {why}; closing the connection"
                 );
                 self.stats.auth_failed += 1;
-                self.sasl_reply(conn, xid, ErrorCode::AuthFailed, None);
+                self.sasl_reply(conn, xid, ErrorCode::AuthFailed, None, now);
                 self.send_close(conn);
             }
         }
     }
 
     /// A SetSASLResponse with zxid 0: ZooKeeper sends the record even with AuthFailed.
-    fn sasl_reply(&mut self, conn: ConnId, xid: i32, err: ErrorCode, token: Option<Vec<u8>>) {
+    fn sasl_reply(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        err: ErrorCode,
+        token: Option<Vec<u8>>,
+        now: Now,
+    ) {
         let header = ReplyHeader {
             xid,
             zxid: 0,
@@ -85,6 +89,6 @@ impl Core {
         let body = SetSaslResponse {
             token: token.map(bytes::Bytes::from),
         };
-        self.send_reply(conn, &header, Some(&body));
+        self.send_reply(conn, &header, Some(&body), now);
     }
 }

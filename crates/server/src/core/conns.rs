@@ -1,0 +1,359 @@
+//! The connections: what this server knows of the clients connected to it and nothing any
+//! other server needs. Each connection's remote address, auth ids, SASL exchange and
+//! statistics; the watches (they belong to connections, as a ZooKeeper ServerCnxn is the
+//! Watcher); which connection holds which session; and per session, the requests waiting in
+//! FIFO order (ZooKeeper's CommitProcessor): writes waiting for their committed txn, matched
+//! by (session id, cxid), and the other requests queued behind them.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use corral_acl::sasl::DigestMd5Server;
+use corral_jute::codes::OpCode;
+use corral_jute::records::Id;
+use corral_jute::request::Request;
+use corral_watch::WatchRegistry;
+
+use super::ConnId;
+use crate::stats::ConnStats;
+
+/// One client connection.
+pub struct Conn {
+    remote: SocketAddr,
+    session: Option<i64>,
+    auth_ids: Vec<Id>,
+    stats: ConnStats,
+    closing: bool,
+    sasl: Option<DigestMd5Server>,
+}
+
+impl Conn {
+    /// The client's address.
+    pub fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// The session the connection holds, once its ConnectRequest was taken.
+    pub fn session(&self) -> Option<i64> {
+        self.session
+    }
+
+    /// The ids it authenticated as (ip first, then in the order they were added).
+    pub fn auth_ids(&self) -> &[Id] {
+        &self.auth_ids
+    }
+
+    /// Adds ids it authenticated as, once each.
+    pub fn add_auth_ids(&mut self, ids: impl IntoIterator<Item = Id>) {
+        for id in ids {
+            if !self.auth_ids.contains(&id) {
+                self.auth_ids.push(id);
+            }
+        }
+    }
+
+    /// Its statistics (`cons`).
+    pub fn stats(&self) -> &ConnStats {
+        &self.stats
+    }
+
+    /// Its statistics, to count and reset.
+    pub fn stats_mut(&mut self) -> &mut ConnStats {
+        &mut self.stats
+    }
+
+    /// Whether it is being closed: its later frames are ignored.
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
+    /// Its SASL exchange, started on first use.
+    pub fn sasl_mut(&mut self) -> &mut DigestMd5Server {
+        self.sasl.get_or_insert_with(DigestMd5Server::new)
+    }
+}
+
+/// What a local request waits for from its committed txn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waiter {
+    /// A client write: the reply to `xid` on `conn`.
+    Write {
+        /// The connection that sent it.
+        conn: ConnId,
+        /// Its xid (the txn's cxid).
+        xid: i32,
+        /// Its op (create and create2 answer differently).
+        op: OpCode,
+    },
+    /// A new session: the ConnectResponse.
+    Connect {
+        /// The connection.
+        conn: ConnId,
+        /// The encoded ConnectResponse frame.
+        response: Bytes,
+    },
+    /// A closeSession, asked by the client (`xid`) or by expiry: the reply if asked, then the
+    /// connection closes.
+    CloseSession {
+        /// The connection to close.
+        conn: Option<ConnId>,
+        /// The client's xid, when it asked.
+        xid: Option<i32>,
+    },
+}
+
+impl Waiter {
+    /// The connection waiting, if any.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            Waiter::Write { conn, .. } | Waiter::Connect { conn, .. } => Some(*conn),
+            Waiter::CloseSession { conn, .. } => *conn,
+        }
+    }
+}
+
+/// Which txns a waiter may be matched with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnKind {
+    /// createSession.
+    CreateSession,
+    /// closeSession.
+    CloseSession,
+    /// Any other write (or its error txn).
+    Write,
+}
+
+impl TxnKind {
+    fn matches(self, waiter: &Waiter) -> bool {
+        matches!(
+            (self, waiter),
+            (TxnKind::CreateSession, Waiter::Connect { .. })
+                | (TxnKind::CloseSession, Waiter::CloseSession { .. })
+                | (TxnKind::Write, Waiter::Write { .. })
+        )
+    }
+}
+
+/// A request queued behind its session's writes.
+pub type Queued = (ConnId, i32, Request, Option<super::Nonce>);
+
+/// One session's requests in flight: writes waiting for their txn, then what waits behind.
+#[derive(Debug, Default)]
+struct SessionQueue {
+    writes: VecDeque<(i32, Waiter)>,
+    blocked: VecDeque<Queued>,
+}
+
+/// Every connection of this server.
+pub struct Connections {
+    conns: BTreeMap<ConnId, Conn>,
+    session_conns: HashMap<i64, ConnId>,
+    watches: WatchRegistry<ConnId>,
+    queues: HashMap<i64, SessionQueue>,
+    next_conn: ConnId,
+    max_per_ip: usize,
+}
+
+impl Connections {
+    /// No connections; at most `max_per_ip` from one IP (0: no limit).
+    pub fn new(max_per_ip: usize) -> Connections {
+        Connections {
+            conns: BTreeMap::new(),
+            session_conns: HashMap::new(),
+            watches: WatchRegistry::new(),
+            queues: HashMap::new(),
+            next_conn: 1,
+            max_per_ip,
+        }
+    }
+
+    /// Registers a connection from `remote`, authenticated as `ip` and `tls_ids`; `None` when
+    /// `maxClientCnxns` connections from its IP are open.
+    pub fn open(&mut self, remote: SocketAddr, tls_ids: Vec<Id>, wall_ms: i64) -> Option<ConnId> {
+        if self.max_per_ip > 0 {
+            let from_ip = self
+                .conns
+                .values()
+                .filter(|c| c.remote.ip() == remote.ip())
+                .count();
+            if from_ip >= self.max_per_ip {
+                tracing::warn!(
+                    "Too many connections from {} - max is {}",
+                    remote.ip(),
+                    self.max_per_ip
+                );
+                return None;
+            }
+        }
+        let id = self.next_conn;
+        self.next_conn += 1;
+        let ip = Id {
+            scheme: "ip".into(),
+            id: remote.ip().to_string(),
+        };
+        self.conns.insert(
+            id,
+            Conn {
+                remote,
+                session: None,
+                auth_ids: std::iter::once(ip).chain(tls_ids).collect(),
+                stats: ConnStats::new(wall_ms),
+                closing: false,
+                sasl: None,
+            },
+        );
+        Some(id)
+    }
+
+    /// Forgets a connection that is gone: its watches go, its session stays bound to nobody.
+    pub fn remove(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            self.watches.remove_watcher(conn);
+            if let Some(session) = c.session {
+                if self.session_conns.get(&session) == Some(&conn) {
+                    self.session_conns.remove(&session);
+                }
+            }
+        }
+    }
+
+    /// The connection.
+    pub fn get(&self, conn: ConnId) -> Option<&Conn> {
+        self.conns.get(&conn)
+    }
+
+    /// The connection, to change.
+    pub fn get_mut(&mut self, conn: ConnId) -> Option<&mut Conn> {
+        self.conns.get_mut(&conn)
+    }
+
+    /// Every connection, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Conn)> + '_ {
+        self.conns.iter().map(|(id, c)| (*id, c))
+    }
+
+    /// Every connection, to change.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Conn> + '_ {
+        self.conns.values_mut()
+    }
+
+    /// How many are open.
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Whether none is open.
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    /// Marks a connection closing (its later frames are ignored). Returns whether it was
+    /// open until now.
+    pub fn mark_closing(&mut self, conn: ConnId) -> bool {
+        match self.conns.get_mut(&conn) {
+            Some(c) => !std::mem::replace(&mut c.closing, true),
+            None => false,
+        }
+    }
+
+    /// The connection holding `session`.
+    pub fn holder(&self, session: i64) -> Option<ConnId> {
+        self.session_conns.get(&session).copied()
+    }
+
+    /// `conn` holds `session` from now on.
+    pub fn bind_session(&mut self, conn: ConnId, session: i64) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.session = Some(session);
+        }
+        self.session_conns.insert(session, conn);
+    }
+
+    /// The session is gone: no connection holds it any more. Returns the one that did.
+    pub fn unbind_session(&mut self, session: i64) -> Option<ConnId> {
+        let held_by = self.session_conns.remove(&session)?;
+        if let Some(c) = self.conns.get_mut(&held_by) {
+            c.session = None;
+        }
+        Some(held_by)
+    }
+
+    /// The auth ids of the connection holding `session` (none if no connection holds it).
+    pub fn auth_ids_of_session(&self, session: i64) -> Vec<Id> {
+        self.holder(session)
+            .and_then(|c| self.conns.get(&c))
+            .map(|c| c.auth_ids.clone())
+            .unwrap_or_default()
+    }
+
+    /// The watches of every connection.
+    pub fn watches(&self) -> &WatchRegistry<ConnId> {
+        &self.watches
+    }
+
+    /// The watches, to add, remove and trigger.
+    pub fn watches_mut(&mut self) -> &mut WatchRegistry<ConnId> {
+        &mut self.watches
+    }
+
+    /// Queues `req` behind its session's in-flight writes, or hands it back to run now: a
+    /// write runs unless requests already wait; anything else waits while a write of its
+    /// session is in flight.
+    pub fn run_or_queue(&mut self, session: i64, queued: Queued) -> Option<Queued> {
+        let q = self.queues.entry(session).or_default();
+        if !q.blocked.is_empty() || (!q.writes.is_empty() && !queued.2.is_write()) {
+            q.blocked.push_back(queued);
+            return None;
+        }
+        Some(queued)
+    }
+
+    /// The next queued request of `session` that may run now, if any.
+    pub fn next_runnable(&mut self, session: i64) -> Option<Queued> {
+        let q = self.queues.get_mut(&session)?;
+        let runnable = match q.blocked.front() {
+            None => {
+                if q.writes.is_empty() {
+                    self.queues.remove(&session);
+                }
+                return None;
+            }
+            Some((_, _, req, _)) => req.is_write() || q.writes.is_empty(),
+        };
+        if runnable {
+            q.blocked.pop_front()
+        } else {
+            None
+        }
+    }
+
+    /// A txn of `session` with `cxid` is on its way to the log: `waiter` waits for it.
+    pub fn wait_for_txn(&mut self, session: i64, cxid: i32, waiter: Waiter) {
+        self.queues
+            .entry(session)
+            .or_default()
+            .writes
+            .push_back((cxid, waiter));
+    }
+
+    /// The local request a committed txn of (`session`, `cxid`) answers: the head of the
+    /// session's waiting writes when its cxid and kind match (ZooKeeper's CommitProcessor);
+    /// `None` for a txn no local request waits for.
+    pub fn take_waiter(&mut self, session: i64, cxid: i32, kind: TxnKind) -> Option<Waiter> {
+        let q = self.queues.get_mut(&session)?;
+        match q.writes.front() {
+            Some((c, w)) if *c == cxid && kind.matches(w) => q.writes.pop_front().map(|(_, w)| w),
+            _ => None,
+        }
+    }
+
+    /// Every waiting write, in order (the log failed: none will be answered).
+    pub fn take_all_waiters(&mut self) -> Vec<Waiter> {
+        let mut all = Vec::new();
+        for q in self.queues.values_mut() {
+            all.extend(q.writes.drain(..).map(|(_, w)| w));
+        }
+        all
+    }
+}

@@ -1,0 +1,86 @@
+//! What the core asks the I/O layer to do, as values. The core never writes a socket, the log
+//! or a file: it returns [`Effect`]s and the owner loop (crate::net) carries them out, in
+//! order.
+
+use std::collections::BTreeMap;
+
+use bytes::{Bytes, BytesMut};
+
+use super::ConnId;
+
+/// One thing the I/O layer must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Write this frame (length prefix included) to the connection.
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// The frame.
+        frame: Bytes,
+    },
+    /// Flush what was sent to the connection, then close it.
+    Close {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Append this txn to the log; the core learns it is durable through
+    /// [`super::Core::durable`].
+    Log {
+        /// Its zxid.
+        zxid: i64,
+        /// The encoded txn.
+        txn: Bytes,
+    },
+    /// A snapshot of the state at `zxid` has begun: the I/O layer writes it out, taking the
+    /// tree's records with [`super::Core::snapshot_step`], then the session table.
+    SnapshotBegun {
+        /// The snapshot's zxid.
+        zxid: i64,
+        /// The sessions at that zxid: id -> timeout (ms).
+        sessions: BTreeMap<i64, i32>,
+    },
+}
+
+/// The effects of the inputs handled so far, in order. Frames share one growing buffer, so
+/// encoding a reply does not allocate per frame.
+#[derive(Debug, Default)]
+pub struct Effects {
+    list: Vec<Effect>,
+    scratch: BytesMut,
+}
+
+impl Effects {
+    /// Encodes a frame with `write` and queues it for `conn`.
+    pub(crate) fn send_with(&mut self, conn: ConnId, write: impl FnOnce(&mut BytesMut)) {
+        if self.scratch.capacity() - self.scratch.len() < 512 {
+            self.scratch.reserve(64 << 10);
+        }
+        write(&mut self.scratch);
+        let frame = self.scratch.split().freeze();
+        self.list.push(Effect::Send { conn, frame });
+    }
+
+    /// Queues a frame encoded elsewhere for `conn`.
+    pub(crate) fn send(&mut self, conn: ConnId, frame: Bytes) {
+        self.list.push(Effect::Send { conn, frame });
+    }
+
+    pub(crate) fn push(&mut self, effect: Effect) {
+        self.list.push(effect);
+    }
+
+    /// Takes every effect queued so far.
+    pub fn take(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.list)
+    }
+
+    /// Moves every effect queued so far to `out` (keeping this buffer's capacity).
+    pub fn drain_into(&mut self, out: &mut Vec<Effect>) {
+        out.append(&mut self.list);
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}

@@ -1,0 +1,610 @@
+//! The server's core, without sockets, clocks or disks: inputs in, [`Effect`]s out.
+//!
+//! Three parts, each owning its fields:
+//! - [`state::ReplicatedState`]: the tree, the session table and the applied zxid, changed
+//!   only by applying committed txns (the same on every server of an ensemble);
+//! - [`conns::Connections`]: this server's clients: auth ids, statistics, watches, which
+//!   connection holds which session, and per session the requests waiting in FIFO order;
+//! - [`write_path::WritePath`]: how a write becomes a committed txn (standalone today; the
+//!   leader and learner paths go beside it), the only place zxids are given out.
+//!
+//! One task owns the core (crate::net) and feeds it: frames from connections, durable zxids
+//! from the log writer, ticks, each with a clock reading ([`Now`]) and, for a sasl request,
+//! nonce bytes. Every input runs to completion, in arrival order, so a session's requests
+//! complete in order and there is one zxid order for everyone. Replies and watch events for a
+//! connection leave in the order they were produced, and a committed write queues the events
+//! it causes before anything later is read: a client sees a watch event before any later read
+//! result of that node (ZooKeeper Programmer's Guide, "Guarantees").
+
+mod commit;
+pub mod conns;
+pub mod effects;
+mod fourlw;
+mod fourlw_dump;
+mod ops;
+mod sasl;
+pub mod state;
+#[cfg(test)]
+mod tests;
+pub mod write_path;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use corral_acl::sasl::NONCE_LEN;
+use corral_datatree::{DataTree, SnapshotProgress};
+use corral_jute::codes::{xid, ErrorCode, EventType, KeeperState, OpCode};
+use corral_jute::frame::{encode_frame, encode_reply, JuteWrite};
+use corral_jute::io::{Jute, Reader, Secret};
+use corral_jute::records::{
+    ConnectRequest, ConnectResponse, Id, ReplyHeader, RequestHeader, WatcherEvent,
+};
+use corral_jute::request::Request;
+use corral_jute::JuteError;
+use corral_session::{SessionId, SessionTable};
+use corral_storage::SnapPolicy;
+
+use self::conns::Connections;
+pub use self::conns::Waiter;
+pub use self::effects::{Effect, Effects};
+pub use self::fourlw::FourLetterIo;
+use self::state::ReplicatedState;
+use self::write_path::{Proposer, Standalone, WritePath};
+use crate::config::ServerConfig;
+use crate::stats::{op_name, Stats};
+
+/// A connection's id, unique for the server's lifetime. Watches belong to connections, as in
+/// ZooKeeper (a ServerCnxn is the Watcher).
+pub type ConnId = u64;
+
+/// Random bytes for one SASL DIGEST-MD5 nonce, from the caller.
+pub type Nonce = [u8; NONCE_LEN];
+
+/// Clock readings, taken by the caller: a monotonic clock for sessions and latencies, the
+/// wall clock for Stat times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    /// Monotonic microseconds.
+    pub mono_us: u64,
+    /// Milliseconds since the Unix epoch.
+    pub wall_ms: i64,
+}
+
+impl Now {
+    /// Monotonic milliseconds.
+    pub fn mono_ms(self) -> u64 {
+        self.mono_us / 1000
+    }
+}
+
+/// Why a connection must be closed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    /// A frame could not be decoded.
+    #[error("malformed packet: {0}")]
+    Malformed(#[from] JuteError),
+    /// The client has seen a zxid this server has not reached.
+    #[error("client has seen zxid {client:#x}, our last zxid is {ours:#x}")]
+    ClientAhead {
+        /// The client's last zxid.
+        client: i64,
+        /// Ours.
+        ours: i64,
+    },
+}
+
+/// What the core is told.
+#[derive(Debug)]
+pub enum Input {
+    /// One complete frame (length prefix removed) from a connection; `nonce` carries random
+    /// bytes when the frame is a sasl request (see [`needs_nonce`]).
+    Frame {
+        /// The connection.
+        conn: ConnId,
+        /// The frame.
+        frame: Bytes,
+        /// Random bytes for a sasl request.
+        nonce: Option<Nonce>,
+    },
+    /// The connection is gone (closed by the client, or after an [`Effect::Close`]).
+    Closed {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// The log made every txn up to this zxid durable.
+    Durable(i64),
+    /// The log failed for good.
+    LogFailed(String),
+    /// A session tick: expire the sessions whose deadline passed.
+    Tick,
+    /// The container check interval: delete empty containers and expired TTL nodes.
+    ReapContainers,
+    /// The snapshot begun by [`Effect::SnapshotBegun`] was written (`ok`) or abandoned;
+    /// `next_roll` is a random draw in `0..snapCount/2` for the next one's jitter.
+    SnapshotFinished {
+        /// Whether it was written.
+        ok: bool,
+        /// The next snapshot's random offset.
+        next_roll: u64,
+    },
+}
+
+/// Whether a frame is a sasl request, which needs a [`Nonce`] with it.
+pub fn needs_nonce(frame: &[u8]) -> bool {
+    frame.len() >= 8 && frame[4..8] == OpCode::Sasl.code().to_be_bytes()
+}
+
+/// When snapshots are taken: every snapCount txns, with a random offset (ZooKeeper's
+/// SyncRequestProcessor), one at a time.
+struct SnapSchedule {
+    policy: SnapPolicy,
+    roll: u64,
+    txns_since: u64,
+    in_progress: bool,
+}
+
+/// The server's state machine.
+pub struct Core {
+    config: ServerConfig,
+    state: ReplicatedState,
+    conns: Connections,
+    write: WritePath,
+    stats: Stats,
+    started_mono_ms: u64,
+    snap: SnapSchedule,
+    out: Effects,
+    /// Scratch for committed txns (kept to reuse its capacity).
+    committed: Vec<corral_datatree::Txn>,
+}
+
+impl Core {
+    /// A server with an empty tree.
+    pub fn new(config: ServerConfig, now: Now) -> Result<Core, crate::ServerError> {
+        let tree = DataTree::with_config(corral_datatree::DataTreeConfig {
+            extended_types_enabled: config.extended_types_enabled,
+            enforce_quota: config.enforce_quota,
+        });
+        Core::restore(config, tree, BTreeMap::new(), now, 0)
+    }
+
+    /// A server resuming from a recovered tree and its sessions (id -> timeout). Every
+    /// session gets a full timeout from `now`, as ZooKeeper gives restored sessions.
+    /// `snap_roll` is the first snapshot's random offset (see [`Input::SnapshotFinished`]).
+    pub fn restore(
+        config: ServerConfig,
+        tree: DataTree,
+        sessions: BTreeMap<i64, i32>,
+        now: Now,
+        snap_roll: u64,
+    ) -> Result<Core, crate::ServerError> {
+        let mut tracker = SessionTable::new(
+            config.session_config(),
+            config.server_id,
+            now.wall_ms.max(0) as u64,
+        )
+        .map_err(|e| crate::ServerError::Config {
+            line: 0,
+            key: "tickTime/minSessionTimeout/maxSessionTimeout".into(),
+            message: e.to_string(),
+        })?;
+        for (id, timeout) in &sessions {
+            tracker.insert_existing(SessionId(*id), (*timeout).max(0) as u32, now.mono_ms());
+        }
+        let state = ReplicatedState::new(tree, sessions);
+        let write = WritePath::Standalone(Standalone::new(state.applied_zxid(), tracker));
+        Ok(Core {
+            conns: Connections::new(config.max_client_cnxns as usize),
+            snap: SnapSchedule {
+                policy: SnapPolicy {
+                    snap_count: config.snap_count,
+                    ..SnapPolicy::default()
+                },
+                roll: snap_roll,
+                txns_since: 0,
+                in_progress: false,
+            },
+            config,
+            state,
+            write,
+            stats: Stats::default(),
+            started_mono_ms: now.mono_ms(),
+            out: Effects::default(),
+            committed: Vec::new(),
+        })
+    }
+
+    /// The replicated state (tree, sessions, applied zxid).
+    pub fn state(&self) -> &ReplicatedState {
+        &self.state
+    }
+
+    /// The effects of the inputs handled since the last call, in order.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        self.out.take()
+    }
+
+    /// Moves the effects of the inputs handled so far to `out`.
+    pub fn drain_effects(&mut self, out: &mut Vec<Effect>) {
+        self.out.drain_into(out);
+    }
+
+    /// Handles one input; its effects wait in [`Core::take_effects`].
+    pub fn handle(&mut self, input: Input, now: Now) {
+        match input {
+            Input::Frame { conn, frame, nonce } => self.frame(conn, frame, nonce, now),
+            Input::Closed { conn } => self.conns.remove(conn),
+            Input::Durable(zxid) => self.durable(zxid, now),
+            Input::LogFailed(reason) => self.log_failed(&reason),
+            Input::Tick => self.expire_sessions(now),
+            Input::ReapContainers => self.reap_containers(now),
+            Input::SnapshotFinished { ok, next_roll } => {
+                if !ok {
+                    self.state.tree_mut().abort_snapshot();
+                }
+                self.snap.in_progress = false;
+                self.snap.roll = next_roll;
+            }
+        }
+    }
+
+    /// Registers a new client connection (holding the `ip` id of `remote`, then `tls_ids`,
+    /// what a TLS client's certificate authenticated), or refuses it when `maxClientCnxns`
+    /// connections from its IP are open.
+    pub fn open_connection(
+        &mut self,
+        remote: SocketAddr,
+        tls_ids: Vec<Id>,
+        now: Now,
+    ) -> Option<ConnId> {
+        self.conns.open(remote, tls_ids, now.wall_ms)
+    }
+
+    /// When the next session expires, in monotonic ms.
+    pub fn next_expiry_ms(&self) -> Option<u64> {
+        self.write.sessions().next_expiry_ms()
+    }
+
+    /// Serialises the next records of the snapshot in progress into `out`.
+    pub fn snapshot_step(
+        &mut self,
+        records: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<SnapshotProgress, String> {
+        self.state
+            .tree_mut()
+            .snapshot_step(records, out)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The log failed: like ZooKeeper, stop serving writes rather than diverge from the disk.
+    /// Writes waiting for durability are never acknowledged: their connections are closed
+    /// (the clients see a connection loss). Reads keep being served.
+    fn log_failed(&mut self, reason: &str) {
+        if !self.write.is_failed() {
+            tracing::error!(
+                "the txn log failed ({reason}); no further writes will be served. Acknowledged \
+                 writes are on disk; restart the server once the disk is fixed"
+            );
+        }
+        self.write.fail();
+        let mut waiting: Vec<ConnId> = self
+            .conns
+            .take_all_waiters()
+            .iter()
+            .filter_map(Waiter::conn)
+            .collect();
+        waiting.sort_unstable();
+        waiting.dedup();
+        for conn in waiting {
+            self.send_close(conn);
+        }
+    }
+
+    /// One frame of a connection: its ConnectRequest first, then requests. A frame that
+    /// cannot be decoded closes the connection.
+    fn frame(&mut self, conn: ConnId, frame: Bytes, nonce: Option<Nonce>, now: Now) {
+        self.stats.packets_received += 1;
+        let (has_session, remote) = match self.conns.get_mut(conn) {
+            Some(c) if !c.is_closing() => {
+                c.stats_mut().received += 1;
+                (c.session().is_some(), c.remote())
+            }
+            _ => return,
+        };
+        let result = if has_session {
+            self.handle_request(conn, frame, nonce, now)
+        } else {
+            ConnectRequest::from_bytes(frame)
+                .map_err(ConnError::from)
+                .and_then(|req| self.handle_connect(conn, req, now))
+        };
+        if let Err(e) = result {
+            tracing::warn!("closing connection from {remote}: {e}");
+            self.send_close(conn);
+        }
+    }
+
+    fn handle_connect(
+        &mut self,
+        conn: ConnId,
+        req: ConnectRequest,
+        now: Now,
+    ) -> Result<(), ConnError> {
+        let ours = self.state.applied_zxid();
+        if req.last_zxid_seen > ours {
+            return Err(ConnError::ClientAhead {
+                client: req.last_zxid_seen,
+                ours,
+            });
+        }
+        let timeout = self.write.sessions().config().negotiate(req.timeout);
+        let read_only_format = req.read_only.is_some();
+        if req.session_id == 0 {
+            self.connect_new_session(conn, timeout, read_only_format, now);
+        } else {
+            self.reconnect_session(conn, &req, read_only_format, now);
+        }
+        Ok(())
+    }
+
+    /// A new session: a createSession txn, answered with the ConnectResponse once committed.
+    fn connect_new_session(
+        &mut self,
+        conn: ConnId,
+        timeout: u32,
+        read_only_format: bool,
+        now: Now,
+    ) {
+        let session = self.write.sessions_mut().create(timeout, now.mono_ms());
+        let id = session.id().0;
+        let passwd = Bytes::copy_from_slice(session.password().as_bytes());
+        let remote = self.conns.get(conn).map(|c| c.remote().to_string());
+        tracing::info!(
+            "Established session 0x{:x} with negotiated timeout {} for client {}",
+            id,
+            timeout,
+            remote.unwrap_or_default()
+        );
+        let response = connect_response(id, timeout, passwd, read_only_format);
+        // The session is this connection's from now on, so requests pipelined behind the
+        // ConnectRequest queue behind the createSession txn.
+        self.conns.bind_session(conn, id);
+        if let Some(c) = self.conns.get_mut(conn) {
+            c.stats_mut()
+                .request(0, op_name(OpCode::CreateSession), now.mono_us);
+        }
+        let who = Proposer {
+            session_id: id,
+            cxid: 0,
+            auth_ids: &[],
+            wall_ms: now.wall_ms,
+        };
+        let logged = self.write.create_session(&who, timeout);
+        self.logged(id, 0, Waiter::Connect { conn, response }, logged);
+    }
+
+    /// A client resuming its session (on this or another connection). The session's current
+    /// connection, if any, is closed first. A session that is unknown, expired or presented
+    /// with the wrong password gets timeout 0, session 0 and a zero password, then the
+    /// connection closes: the client reports Expired.
+    fn reconnect_session(
+        &mut self,
+        conn: ConnId,
+        req: &ConnectRequest,
+        read_only_format: bool,
+        now: Now,
+    ) {
+        let id = SessionId(req.session_id);
+        // The session's current connection is closed before the password is checked, as
+        // ZooKeeper does (processConnectRequest closes it with CLIENT_RECONNECT): a wrong
+        // password also disconnects the owner, which then reconnects.
+        if let Some(old) = self.conns.holder(req.session_id) {
+            if old != conn {
+                self.send_close(old);
+                self.conns.remove(old);
+            }
+        }
+        let sessions = self.write.sessions_mut();
+        match sessions.revalidate(id, &req.passwd.0, now.mono_ms()) {
+            Ok(timeout) => {
+                tracing::info!("Reconnected session 0x{:x}", req.session_id);
+                let passwd = Bytes::copy_from_slice(sessions.password_for(id).as_bytes());
+                let response = connect_response(id.0, timeout, passwd, read_only_format);
+                self.send_frame(conn, response);
+                self.conns.bind_session(conn, id.0);
+            }
+            Err(e) => {
+                tracing::info!(
+                    "Invalid session 0x{:x} for client, probably expired: {}",
+                    req.session_id,
+                    e
+                );
+                let passwd = Bytes::from_static(&[0u8; 16]);
+                let response = connect_response(0, 0, passwd, read_only_format);
+                self.send_frame(conn, response);
+                self.send_close(conn);
+            }
+        }
+    }
+
+    fn handle_request(
+        &mut self,
+        conn: ConnId,
+        frame: Bytes,
+        nonce: Option<Nonce>,
+        now: Now,
+    ) -> Result<(), ConnError> {
+        let mut r = Reader::new(frame);
+        let header = RequestHeader::read(&mut r)?;
+        let session_id = self
+            .conns
+            .get(conn)
+            .and_then(|c| c.session())
+            .unwrap_or_default();
+        let op = match OpCode::from_code(header.op) {
+            Ok(op) => op,
+            Err(_) => {
+                self.reply_error(conn, header.xid, ErrorCode::Unimplemented, now);
+                return Ok(());
+            }
+        };
+        let request = Request::decode(op, &mut r)?;
+        if !matches!(op, OpCode::Auth | OpCode::Sasl) {
+            if let Some(c) = self.conns.get_mut(conn) {
+                c.stats_mut().request(header.xid, op_name(op), now.mono_us);
+            }
+        }
+        // Every request is a sign of life. A request of a session that is closing or gone is
+        // answered SessionExpired in its turn (after the session's earlier requests).
+        self.write
+            .sessions_mut()
+            .touch(SessionId(session_id), now.mono_ms());
+        let queued = (conn, header.xid, request, nonce);
+        if let Some((conn, xid, req, nonce)) = self.conns.run_or_queue(session_id, queued) {
+            self.run(conn, session_id, xid, req, nonce, now);
+        }
+        Ok(())
+    }
+
+    /// Expires the sessions whose deadline passed: each gets a closeSession txn, and the
+    /// connection still holding it is closed once it commits (the client then learns it
+    /// expired).
+    fn expire_sessions(&mut self, now: Now) {
+        for id in self.write.sessions_mut().expire(now.mono_ms()) {
+            tracing::info!(
+                "Expiring session 0x{:x}, timeout of {}ms exceeded",
+                id.0,
+                self.write
+                    .sessions()
+                    .get(id)
+                    .map(|s| s.timeout_ms())
+                    .unwrap_or(0)
+            );
+            let conn = self.conns.holder(id.0);
+            self.close_session(id.0, conn, None, now);
+        }
+    }
+
+    /// Deletes empty containers and expired TTL nodes with deleteContainer writes, as
+    /// ZooKeeper's ContainerManager does on its interval. A node that changed meanwhile is
+    /// refused by prep like any other write.
+    fn reap_containers(&mut self, now: Now) {
+        let tree = self.state.tree();
+        let mut doomed = tree.containers_to_reap_at(
+            now.wall_ms,
+            i64::from(self.config.container_max_never_used_ms),
+        );
+        doomed.extend(tree.expired_ttls(now.wall_ms));
+        for path in doomed {
+            let req = Request::Delete {
+                op: OpCode::DeleteContainer,
+                req: corral_jute::records::DeleteRequest { path, version: -1 },
+            };
+            if let Some(effect) = self.log_write(0, 0, &[], &req, now) {
+                self.out.push(effect);
+            }
+        }
+    }
+
+    fn auth_ids(&self, conn: ConnId) -> &[Id] {
+        self.conns.get(conn).map_or(&[], |c| c.auth_ids())
+    }
+
+    /// Queues a frame for `conn` and counts it.
+    fn send_frame(&mut self, conn: ConnId, frame: Bytes) {
+        if let Some(c) = self.conns.get_mut(conn) {
+            c.stats_mut().sent += 1;
+            self.stats.packets_sent += 1;
+            self.out.send(conn, frame);
+        }
+    }
+
+    fn send_close(&mut self, conn: ConnId) {
+        if self.conns.mark_closing(conn) {
+            self.out.push(Effect::Close { conn });
+        }
+    }
+
+    fn reply(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        zxid: i64,
+        err: ErrorCode,
+        body: Option<&dyn JuteWrite>,
+        now: Now,
+    ) {
+        let header = ReplyHeader {
+            xid,
+            zxid,
+            err: err.code(),
+        };
+        self.send_reply(
+            conn,
+            &header,
+            if err == ErrorCode::Ok { body } else { None },
+            now,
+        );
+    }
+
+    /// Sends a reply as given: `body` goes out whatever the header's error.
+    fn send_reply(
+        &mut self,
+        conn: ConnId,
+        header: &ReplyHeader,
+        body: Option<&dyn JuteWrite>,
+        now: Now,
+    ) {
+        let Some(c) = self.conns.get_mut(conn) else {
+            return;
+        };
+        if let Some(took) = c.stats_mut().response(header.xid, header.zxid, now.mono_us) {
+            self.stats.record_latency(took);
+        }
+        c.stats_mut().sent += 1;
+        self.stats.packets_sent += 1;
+        self.out
+            .send_with(conn, |out| encode_reply(out, header, body));
+    }
+
+    fn reply_error(&mut self, conn: ConnId, xid: i32, err: ErrorCode, now: Now) {
+        let zxid = self.state.applied_zxid();
+        self.reply(conn, xid, zxid, err, None, now);
+    }
+
+    fn send_event(&mut self, conn: ConnId, path: &str, event: EventType) {
+        let Some(c) = self.conns.get_mut(conn) else {
+            return;
+        };
+        c.stats_mut().sent += 1;
+        self.stats.packets_sent += 1;
+        let header = ReplyHeader {
+            xid: xid::NOTIFICATION,
+            zxid: -1,
+            err: 0,
+        };
+        let body = WatcherEvent {
+            event_type: event.code(),
+            state: KeeperState::SyncConnected.code(),
+            path: path.to_string(),
+        };
+        self.out
+            .send_with(conn, |out| encode_reply(out, &header, Some(&body)));
+    }
+}
+
+/// A ConnectResponse frame. `read_only_format` answers a client that sent the readOnly flag
+/// in its own format (with the flag: this server is never read-only).
+fn connect_response(session_id: i64, timeout: u32, passwd: Bytes, read_only_format: bool) -> Bytes {
+    let resp = ConnectResponse {
+        protocol_version: 0,
+        timeout: timeout as i32,
+        session_id,
+        passwd: Secret(passwd),
+        read_only: read_only_format.then_some(false),
+    };
+    let mut out = BytesMut::with_capacity(64);
+    encode_frame(&mut out, |o| resp.write(o));
+    out.freeze()
+}

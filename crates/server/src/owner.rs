@@ -1,0 +1,338 @@
+//! The owner loop: the one task that owns the [`Core`]. Connection tasks, the log writer's
+//! durability callback and the snapshot thread send it messages; it reads the clock, hands
+//! each input to the core and carries out the effects the core returns (frames to the
+//! connections' writers, txns to the log writer, snapshot chunks to the snapshot thread). It
+//! also keeps the session ticker and the container check. Nothing else touches the core.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use corral_datatree::SnapshotProgress;
+use corral_jute::records::Id;
+use tokio::sync::mpsc::{self, Receiver, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
+
+use crate::core::{ConnId, Core, Effect, FourLetterIo, Input, Nonce, Now};
+use crate::durability::{Durability, SnapshotChunk, SNAPSHOT_STEP_RECORDS};
+
+/// Reads the clocks the core needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Clock {
+        Clock {
+            start: Instant::now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Now {
+        let wall_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Now {
+            mono_us: u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX),
+            wall_ms,
+        }
+    }
+}
+
+/// Random bytes from the OS (SASL nonces, the snapshot jitter); zeros if it has none, with
+/// an error logged (a SASL exchange then still works, with a predictable nonce).
+pub(crate) fn os_random(buf: &mut [u8]) {
+    use std::io::Read;
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf));
+    if let Err(e) = read {
+        tracing::error!("no random bytes from /dev/urandom: {e}");
+        buf.fill(0);
+    }
+}
+
+/// A random draw in `0..bound` (the snapshot jitter; ZooKeeper's SyncRequestProcessor).
+pub(crate) fn random_below(bound: u64) -> u64 {
+    let mut b = [0u8; 8];
+    os_random(&mut b);
+    u64::from_le_bytes(b) % bound.max(1)
+}
+
+/// What a connection's writer is told.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// Write this frame.
+    Frame(Bytes),
+    /// Flush what was queued, then close the connection.
+    Close,
+}
+
+/// A message to the owner.
+pub(crate) enum ToCore {
+    /// A new connection; the answer is its id and the queue its writer drains, or `None`
+    /// when refused (maxClientCnxns).
+    Open {
+        remote: SocketAddr,
+        tls_ids: Vec<Id>,
+        reply: oneshot::Sender<Option<(ConnId, UnboundedReceiver<Outbound>)>>,
+    },
+    /// Every complete frame a connection had ready, with a nonce for each sasl request.
+    Frames {
+        conn: ConnId,
+        frames: Vec<(Bytes, Option<Nonce>)>,
+    },
+    /// The connection is gone.
+    Closed { conn: ConnId },
+    /// A four-letter word.
+    FourLetter {
+        word: &'static str,
+        remote: SocketAddr,
+        io: FourLetterIo,
+        reply: oneshot::Sender<String>,
+    },
+    /// Stop: the owner ends, stopping the log writer.
+    Stop,
+}
+
+/// The snapshot being written: the channel to its thread while the tree is still being
+/// serialised, and the thread.
+struct SnapshotJob {
+    chunks: Option<mpsc::Sender<SnapshotChunk>>,
+    thread: JoinHandle<()>,
+}
+
+/// The owner's settings.
+pub(crate) struct OwnerSettings {
+    pub(crate) tick: Duration,
+    pub(crate) container_check: Duration,
+    pub(crate) snap_roll_bound: u64,
+}
+
+/// At most this many messages are handled before the effects are carried out.
+const BATCH: usize = 256;
+
+/// The owner: the core and what carries out its effects.
+pub(crate) struct Owner {
+    core: Core,
+    clock: Clock,
+    durability: Durability,
+    writers: HashMap<ConnId, UnboundedSender<Outbound>>,
+    snapshot: Option<SnapshotJob>,
+    /// Where the log writer and the snapshot thread report.
+    events: UnboundedSender<Input>,
+    settings: OwnerSettings,
+    effects: Vec<Effect>,
+}
+
+impl Owner {
+    pub(crate) fn new(
+        core: Core,
+        clock: Clock,
+        durability: Durability,
+        events: UnboundedSender<Input>,
+        settings: OwnerSettings,
+    ) -> Owner {
+        Owner {
+            core,
+            clock,
+            durability,
+            writers: HashMap::new(),
+            snapshot: None,
+            events,
+            settings,
+            effects: Vec::new(),
+        }
+    }
+
+    /// Runs until [`ToCore::Stop`] (or every sender is gone), then stops the snapshot thread
+    /// and the log writer.
+    pub(crate) async fn run(
+        mut self,
+        mut inbox: Receiver<ToCore>,
+        mut events: UnboundedReceiver<Input>,
+    ) {
+        let mut tick = tokio::time::interval(self.settings.tick);
+        let mut reap = tokio::time::interval(self.settings.container_check);
+        reap.tick().await;
+        let mut stop = false;
+        while !stop {
+            let chunks = self.snapshot.as_ref().and_then(|s| s.chunks.clone());
+            tokio::select! {
+                biased;
+                Some(event) = events.recv() => self.input(event),
+                // One snapshot step per turn at most, so that a busy server still finishes it.
+                Some(permit) = reserve(chunks.as_ref()) => self.snapshot_step(permit),
+                msg = inbox.recv() => match msg {
+                    None | Some(ToCore::Stop) => stop = true,
+                    Some(msg) => self.message(msg),
+                },
+                _ = tick.tick() => self.input(Input::Tick),
+                _ = reap.tick() => self.input(Input::ReapContainers),
+            }
+            for _ in 0..BATCH {
+                match inbox.try_recv() {
+                    Ok(ToCore::Stop) => {
+                        stop = true;
+                        break;
+                    }
+                    Ok(msg) => self.message(msg),
+                    Err(_) => break,
+                }
+            }
+            while let Ok(event) = events.try_recv() {
+                self.input(event);
+            }
+            self.carry_out();
+        }
+        drop(inbox);
+        self.writers.clear();
+        if let Some(job) = self.snapshot.take() {
+            drop(job.chunks);
+            let _ = job.thread.join();
+        }
+        self.durability.shutdown();
+    }
+
+    fn input(&mut self, input: Input) {
+        if let Input::SnapshotFinished { .. } = input {
+            if let Some(job) = self.snapshot.take() {
+                let _ = job.thread.join();
+            }
+        }
+        self.core.handle(input, self.clock.now());
+    }
+
+    fn message(&mut self, msg: ToCore) {
+        match msg {
+            ToCore::Open {
+                remote,
+                tls_ids,
+                reply,
+            } => {
+                let opened = self
+                    .core
+                    .open_connection(remote, tls_ids, self.clock.now())
+                    .map(|conn| {
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        self.writers.insert(conn, tx);
+                        (conn, rx)
+                    });
+                if let Err(Some((conn, _))) = reply.send(opened) {
+                    self.gone(conn);
+                }
+            }
+            ToCore::Frames { conn, frames } => {
+                let now = self.clock.now();
+                for (frame, nonce) in frames {
+                    self.core.handle(Input::Frame { conn, frame, nonce }, now);
+                }
+            }
+            ToCore::Closed { conn } => self.gone(conn),
+            ToCore::FourLetter {
+                word,
+                remote,
+                io,
+                reply,
+            } => {
+                let text = self
+                    .core
+                    .four_letter_word(word, self.clock.now(), remote, &io);
+                let _ = reply.send(text);
+            }
+            ToCore::Stop => {}
+        }
+    }
+
+    fn gone(&mut self, conn: ConnId) {
+        self.writers.remove(&conn);
+        self.core.handle(Input::Closed { conn }, self.clock.now());
+    }
+
+    /// Carries out the effects of what was handled, in order.
+    fn carry_out(&mut self) {
+        self.core.drain_effects(&mut self.effects);
+        // The list keeps its capacity from turn to turn.
+        let mut effects = std::mem::take(&mut self.effects);
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Send { conn, frame } => {
+                    if let Some(w) = self.writers.get(&conn) {
+                        // Fails only when the writer is gone: the connection is closing.
+                        let _ = w.send(Outbound::Frame(frame));
+                    }
+                }
+                Effect::Close { conn } => {
+                    if let Some(w) = self.writers.get(&conn) {
+                        let _ = w.send(Outbound::Close);
+                    }
+                }
+                Effect::Log { zxid, txn } => self.durability.append(zxid, txn),
+                Effect::SnapshotBegun { zxid, sessions } => self.start_snapshot(zxid, sessions),
+            }
+        }
+        self.effects = effects;
+    }
+
+    fn start_snapshot(&mut self, zxid: i64, sessions: std::collections::BTreeMap<i64, i32>) {
+        let (tx, rx) = mpsc::channel(4);
+        let events = self.events.clone();
+        let bound = self.settings.snap_roll_bound;
+        let finished = move |ok| {
+            let _ = events.send(Input::SnapshotFinished {
+                ok,
+                next_roll: random_below(bound),
+            });
+        };
+        match self.durability.write_snapshot(zxid, sessions, rx, finished) {
+            Ok(thread) => {
+                self.snapshot = Some(SnapshotJob {
+                    chunks: Some(tx),
+                    thread,
+                })
+            }
+            Err(e) => {
+                tracing::error!("cannot start the snapshot thread: {e}");
+                let next_roll = random_below(bound);
+                self.input(Input::SnapshotFinished {
+                    ok: false,
+                    next_roll,
+                });
+            }
+        }
+    }
+
+    /// Serialises the next records of the snapshot and sends them to its thread.
+    fn snapshot_step(&mut self, permit: mpsc::OwnedPermit<SnapshotChunk>) {
+        let mut records = self.durability.snapshot_buffer();
+        let last = match self.core.snapshot_step(SNAPSHOT_STEP_RECORDS, &mut records) {
+            Ok(progress) => progress == SnapshotProgress::Done,
+            Err(e) => {
+                tracing::error!("snapshot step failed: {e}");
+                // Dropping the channel abandons the file; the thread reports it.
+                if let Some(job) = self.snapshot.as_mut() {
+                    job.chunks = None;
+                }
+                return;
+            }
+        };
+        permit.send(SnapshotChunk { records, last });
+        if last {
+            if let Some(job) = self.snapshot.as_mut() {
+                job.chunks = None;
+            }
+        }
+    }
+}
+
+/// A slot in the snapshot thread's channel; never resolves when no snapshot is being
+/// serialised.
+async fn reserve(
+    chunks: Option<&mpsc::Sender<SnapshotChunk>>,
+) -> Option<mpsc::OwnedPermit<SnapshotChunk>> {
+    match chunks {
+        Some(tx) => tx.clone().reserve_owned().await.ok(),
+        None => std::future::pending().await,
+    }
+}
