@@ -5,9 +5,14 @@
 //!   Corral's embedded default (127.0.0.1:2181, data under ./corral-data).
 //! - `corral log dump [--json] <log.N>` and `corral snapshot dump [--json] <snapshot.N>` print
 //!   a txn log segment or a snapshot readably.
+//! - `corral import --from <ZooKeeper dataDir> --to <Corral dataDir>` and `corral export
+//!   --from <Corral dataDir> --to <ZooKeeper dataDir>` move data from and back to Apache
+//!   ZooKeeper (import.rs, export.rs).
 //! - `corral shell [-server host:port[/chroot]] [-c "cmd; cmd"]` is ZooKeeper's command-line
 //!   client (zkCli 3.8's commands and output), for Corral and ZooKeeper alike.
 
+mod export;
+mod import;
 mod inspect;
 mod shell;
 
@@ -21,6 +26,8 @@ const USAGE: &str = "usage:
   corral server [path/to/zoo.cfg]
   corral log dump [--json] <dataLogDir/version-2/log.N>
   corral snapshot dump [--json] <dataDir/version-2/snapshot.N>
+  corral import --from <ZooKeeper dataDir> [--from-log <dataLogDir>] --to <Corral dataDir> [--to-log <dataLogDir>] [--no-verify-digests]
+  corral export --from <Corral dataDir> [--from-log <dataLogDir>] --to <ZooKeeper dataDir> [--compression none|gz|snappy]
   corral shell [-server host:port[,host:port...][/chroot]] [-timeout ms] [-c \"cmd; cmd\"] [cmd args...]";
 
 fn main() -> ExitCode {
@@ -52,6 +59,8 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("import") => import::ImportOptions::parse(&args[1..]).and_then(|o| import::run(&o)),
+        Some("export") => export::ExportOptions::parse(&args[1..]).and_then(|o| export::run(&o)),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

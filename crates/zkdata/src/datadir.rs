@@ -48,6 +48,9 @@ pub struct Loaded {
     pub snapshot_zxid: i64,
     /// Txns replayed from the logs.
     pub replayed: u64,
+    /// When the snapshot is fuzzy (its digest's zxid is above its name's): that zxid, up to
+    /// which replayed txns could already be in it.
+    pub fuzzy_until: Option<i64>,
     /// Digests compared (the snapshot's and the txns').
     pub digests_checked: u64,
     /// Things an operator should know (a damaged older snapshot skipped, a torn tail).
@@ -131,10 +134,12 @@ pub fn load(
             snapshot: None,
             snapshot_zxid: 0,
             replayed: 0,
+            fuzzy_until: None,
             digests_checked: 0,
             notes,
         });
     };
+    let fuzzy_until = snap.digest.map(|d| d.zxid).filter(|&z| z > snap.zxid);
     let mut replay = Replay {
         tree: snap.tree,
         sessions: snap.sessions,
@@ -204,6 +209,7 @@ pub fn load(
         snapshot: Some(snap.path),
         snapshot_zxid: snap.zxid,
         replayed: replay.replayed,
+        fuzzy_until,
         digests_checked: replay.digests_checked,
         notes,
     })

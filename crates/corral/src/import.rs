@@ -1,0 +1,278 @@
+//! `corral import --from <ZooKeeper dataDir> [--from-log <its dataLogDir>] --to <Corral
+//! dataDir> [--to-log <Corral dataLogDir>] [--no-verify-digests]`: an Apache ZooKeeper
+//! dataDir into a Corral one.
+//!
+//! ZooKeeper's files are loaded as ZooKeeper restarts from them (corral-zkdata's `load`: the
+//! newest valid snapshot, the logs after it replayed with ZooKeeper's rules, checksums and
+//! digests verified). The tree is handed to corral-datatree as a tree snapshot (format
+//! version 2, see `corral_datatree::snapshot`), every node with its stored Stat, ACL and
+//! ephemeral owner; the server's own `snapshot_payload` adds the sessions, and corral-storage
+//! writes `snapshot.<zxid>` into the Corral dataDir: exactly what `corral server` recovers
+//! from. The zxid goes on from ZooKeeper's last one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use corral_datatree::{DataTree, DataTreeConfig, TREE_SNAPSHOT_MAGIC, TREE_SNAPSHOT_VERSION};
+use corral_storage::{SnapshotStore, VERSION_DIR};
+use corral_zkdata::{Acl, DataTree as ZkTree, LoadOptions};
+
+/// What `corral import` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// ZooKeeper's dataDir (snapshots).
+    pub from: PathBuf,
+    /// ZooKeeper's dataLogDir (txn logs), when not the dataDir.
+    pub from_log: Option<PathBuf>,
+    /// The Corral dataDir to create.
+    pub to: PathBuf,
+    /// The Corral dataLogDir, when not the dataDir (it must hold no log).
+    pub to_log: Option<PathBuf>,
+    /// Refuse on a digest mismatch (default).
+    pub verify_digests: bool,
+}
+
+/// The usage line.
+pub const USAGE: &str = "corral import --from <ZooKeeper dataDir> [--from-log <dataLogDir>] --to <Corral dataDir> [--to-log <dataLogDir>] [--no-verify-digests]";
+
+impl ImportOptions {
+    /// Parses the arguments after `import`.
+    pub fn parse(args: &[String]) -> Result<ImportOptions> {
+        let (mut from, mut from_log, mut to, mut to_log) = (None, None, None, None);
+        let mut verify_digests = true;
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut value = || {
+                it.next()
+                    .map(PathBuf::from)
+                    .with_context(|| format!("{arg} needs a value\nusage: {USAGE}"))
+            };
+            match arg.as_str() {
+                "--from" => from = Some(value()?),
+                "--from-log" => from_log = Some(value()?),
+                "--to" => to = Some(value()?),
+                "--to-log" => to_log = Some(value()?),
+                "--no-verify-digests" => verify_digests = false,
+                other => bail!("unknown argument {other:?}\nusage: {USAGE}"),
+            }
+        }
+        match (from, to) {
+            (Some(from), Some(to)) => Ok(ImportOptions {
+                from,
+                from_log,
+                to,
+                to_log,
+                verify_digests,
+            }),
+            _ => bail!("--from and --to are required\nusage: {USAGE}"),
+        }
+    }
+}
+
+/// Refuses a target that already holds Corral snapshots or logs.
+pub(crate) fn refuse_existing(dir: &Path, prefixes: &[&str]) -> Result<()> {
+    let dir = dir.join(VERSION_DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if prefixes.iter().any(|p| name.starts_with(p)) {
+            bail!(
+                "{} already holds {name}: give an empty or new directory",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs the import; prints what it did.
+pub fn run(opts: &ImportOptions) -> Result<()> {
+    let started = Instant::now();
+    for dir in [Some(&opts.from), opts.from_log.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        if !dir.is_dir() {
+            bail!("{} is not a directory", dir.display());
+        }
+    }
+    refuse_existing(&opts.to, &["snapshot.", "log."])?;
+    if let Some(log) = &opts.to_log {
+        refuse_existing(log, &["log."])?;
+    }
+    let from_log = opts.from_log.as_deref().unwrap_or(&opts.from);
+    let loaded = corral_zkdata::load(
+        &opts.from,
+        from_log,
+        LoadOptions {
+            verify_digests: opts.verify_digests,
+        },
+    )
+    .context("reading the ZooKeeper data")?;
+    for note in &loaded.notes {
+        eprintln!("corral import: note: {note}");
+    }
+    if let (Some(snap), Some(until)) = (&loaded.snapshot, loaded.fuzzy_until) {
+        println!(
+            "{} is fuzzy: written while txns 0x{:x}..=0x{until:x} were applied; replayed from \
+             the log over it",
+            snap.display(),
+            loaded.snapshot_zxid + 1
+        );
+    }
+    let zxid = loaded.tree.last_processed_zxid;
+    let bytes = tree_snapshot(&loaded.tree)?;
+    let config = DataTreeConfig {
+        extended_types_enabled: true,
+        ..DataTreeConfig::default()
+    };
+    let tree =
+        DataTree::read_snapshot(&mut &bytes[..], config).context("building the Corral tree")?;
+    drop(bytes);
+    // A fresh Corral tree has /zookeeper/config, which ZooKeeper before 3.5 did not write.
+    let added = usize::from(loaded.tree.get("/zookeeper/config").is_none());
+    if tree.node_count() != loaded.tree.len() + 1 + added {
+        bail!(
+            "the Corral tree has {} nodes, ZooKeeper's {}",
+            tree.node_count() - 1,
+            loaded.tree.len()
+        );
+    }
+    let payload = corral_server::durability::snapshot_payload(&tree, &loaded.sessions);
+    let store = SnapshotStore::open(opts.to.join(VERSION_DIR))
+        .with_context(|| format!("opening {}", opts.to.display()))?;
+    let file = store
+        .write(zxid, &payload)
+        .context("writing the Corral snapshot")?;
+    println!(
+        "imported {} znodes and {} sessions at zxid 0x{zxid:x} from {} and {} txns from the \
+         log ({} digests checked) into {} in {:.2} s",
+        loaded.tree.len(),
+        loaded.sessions.len(),
+        loaded
+            .snapshot
+            .as_deref()
+            .map_or("no snapshot".into(), |p| p.display().to_string()),
+        loaded.replayed,
+        loaded.digests_checked,
+        file.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Nodes per NODEs record.
+const BATCH: usize = 4096;
+
+/// ZooKeeper's tree as a corral-datatree snapshot (version 2): ACL records, NODEs in
+/// pre-order (the root is node 0), an EDGE from each parent to each child, the end record.
+fn tree_snapshot(zk: &ZkTree) -> Result<Vec<u8>> {
+    let paths = zk.paths_preorder();
+    let ids: BTreeMap<&str, u32> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.as_str(), i as u32))
+        .collect();
+    let mut out = Vec::with_capacity(64 + paths.len() * 128);
+    out.extend_from_slice(&TREE_SNAPSHOT_MAGIC);
+    out.push(TREE_SNAPSHOT_VERSION);
+    out.extend_from_slice(&zk.last_processed_zxid.to_be_bytes());
+    out.extend_from_slice(&(paths.len() as u64).to_be_bytes());
+    // ACL lists by ZooKeeper's reference (-1: OPEN_ACL_UNSAFE), as slots.
+    let mut slots: BTreeMap<i64, u32> = BTreeMap::new();
+    for path in &paths {
+        let Some(node) = zk.get(path) else { continue };
+        if slots.contains_key(&node.acl) {
+            continue;
+        }
+        let acl = zk
+            .acls
+            .get(node.acl)
+            .with_context(|| format!("node {path:?} has an unknown ACL {}", node.acl))?;
+        let slot = slots.len() as u32;
+        slots.insert(node.acl, slot);
+        out.push(1);
+        out.extend_from_slice(&slot.to_be_bytes());
+        put_acl_list(&mut out, &acl);
+    }
+    for batch in paths.chunks(BATCH) {
+        out.push(2);
+        let len_at = out.len();
+        out.extend_from_slice(&0u64.to_be_bytes());
+        let bodies = out.len();
+        let mut index = Vec::with_capacity(4 + batch.len() * 8);
+        index.extend_from_slice(&(batch.len() as u32).to_be_bytes());
+        for path in batch {
+            let Some(node) = zk.get(path) else {
+                bail!("node {path:?} vanished");
+            };
+            let s = node.stat;
+            out.extend_from_slice(&slots[&node.acl].to_be_bytes());
+            for v in [
+                s.czxid,
+                s.mzxid,
+                s.ctime,
+                s.mtime,
+                s.pzxid,
+                s.ephemeral_owner,
+            ] {
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            for v in [s.version, s.cversion, s.aversion] {
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            let len = match &node.data {
+                None => -1,
+                Some(d) => {
+                    out.extend_from_slice(d);
+                    i32::try_from(d.len()).context("data over 2 GiB")?
+                }
+            };
+            index.extend_from_slice(&ids[path.as_str()].to_be_bytes());
+            index.extend_from_slice(&len.to_be_bytes());
+        }
+        let bodies_len = (out.len() - bodies) as u64;
+        out[len_at..len_at + 8].copy_from_slice(&bodies_len.to_be_bytes());
+        out.extend_from_slice(&index);
+    }
+    let mut edges: u64 = 0;
+    for path in &paths {
+        let Some(node) = zk.get(path) else { continue };
+        let parent = ids[path.as_str()];
+        for name in &node.children {
+            let child = format!("{path}/{name}");
+            let Some(&child) = ids.get(child.as_str()) else {
+                bail!("child {name:?} of {path:?} is missing");
+            };
+            out.push(3);
+            out.extend_from_slice(&parent.to_be_bytes());
+            out.extend_from_slice(&child.to_be_bytes());
+            put_str(&mut out, name);
+            edges += 1;
+        }
+    }
+    out.push(0);
+    for n in [slots.len() as u64, paths.len() as u64, edges] {
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+    Ok(out)
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_acl_list(out: &mut Vec<u8>, acl: &[Acl]) {
+    out.extend_from_slice(&(acl.len() as u32).to_be_bytes());
+    for a in acl {
+        out.extend_from_slice(&a.perms.to_be_bytes());
+        put_str(out, &a.scheme);
+        put_str(out, &a.id);
+    }
+}
