@@ -141,6 +141,7 @@ pub fn load(
     };
     let fuzzy_until = snap.digest.map(|d| d.zxid).filter(|&z| z > snap.zxid);
     let mut replay = Replay {
+        snapshot: snap.path.clone(),
         tree: snap.tree,
         sessions: snap.sessions,
         pending_digest: None,
@@ -153,7 +154,7 @@ pub fn load(
     match snap.digest {
         Some(d) if d.zxid > 0 && d.zxid >= snap.zxid && d.digest_version == DIGEST_VERSION => {
             replay.pending_digest = Some(d);
-            replay.check_snapshot_digest(snap.zxid, &snap.path)?;
+            replay.check_snapshot_digest(snap.zxid)?;
         }
         Some(d) if d.zxid > 0 && d.zxid >= snap.zxid => notes.push(format!(
             "{}: digest version {} is not {DIGEST_VERSION}: not compared",
@@ -216,6 +217,7 @@ pub fn load(
 }
 
 struct Replay {
+    snapshot: PathBuf,
     tree: DataTree,
     sessions: BTreeMap<i64, i32>,
     /// The snapshot's digest, until the replay reaches its zxid (the fuzzy range).
@@ -237,7 +239,7 @@ impl Replay {
         }
     }
 
-    fn check_snapshot_digest(&mut self, zxid: i64, file: &Path) -> Result<(), ZkDataError> {
+    fn check_snapshot_digest(&mut self, zxid: i64) -> Result<(), ZkDataError> {
         let Some(d) = self.pending_digest.filter(|d| d.zxid == zxid) else {
             return Ok(());
         };
@@ -245,9 +247,9 @@ impl Replay {
         self.digests_checked += 1;
         if self.tree.digest() != d.digest {
             return self.mismatch(format!(
-                "digest of the tree at zxid {zxid:#x} is {:#x}, {} says {:#x}",
+                "digest of the tree at zxid {zxid:#x} is {:#x}, the snapshot {} says {:#x}",
                 self.tree.digest(),
-                file.display(),
+                self.snapshot.display(),
                 d.digest
             ));
         }
@@ -287,7 +289,7 @@ impl Replay {
         self.last = zxid;
         self.replayed += 1;
         if self.pending_digest.is_some() {
-            self.check_snapshot_digest(zxid, file)?;
+            self.check_snapshot_digest(zxid)?;
             if self.pending_digest.is_some() {
                 // Still in the fuzzy range: the tree is not yet what the txn's digest covers.
                 return Ok(());
