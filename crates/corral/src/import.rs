@@ -106,7 +106,7 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
         refuse_existing(log, &["log."])?;
     }
     let from_log = opts.from_log.as_deref().unwrap_or(&opts.from);
-    let loaded = corral_zkdata::load(
+    let mut loaded = corral_zkdata::load(
         &opts.from,
         from_log,
         LoadOptions {
@@ -127,6 +127,11 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
     }
     let zxid = loaded.tree.last_processed_zxid;
     let bytes = tree_snapshot(&loaded.tree)?;
+    // ZooKeeper's tree is not needed any more: free it before Corral's is built.
+    let zk_nodes = loaded.tree.len();
+    // A fresh Corral tree has /zookeeper/config, which ZooKeeper before 3.5 did not write.
+    let added = usize::from(loaded.tree.get("/zookeeper/config").is_none());
+    loaded.tree = corral_zkdata::DataTree::new();
     let config = DataTreeConfig {
         extended_types_enabled: true,
         ..DataTreeConfig::default()
@@ -134,13 +139,11 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
     let tree =
         DataTree::read_snapshot(&mut &bytes[..], config).context("building the Corral tree")?;
     drop(bytes);
-    // A fresh Corral tree has /zookeeper/config, which ZooKeeper before 3.5 did not write.
-    let added = usize::from(loaded.tree.get("/zookeeper/config").is_none());
-    if tree.node_count() != loaded.tree.len() + 1 + added {
+    if tree.node_count() != zk_nodes + 1 + added {
         bail!(
             "the Corral tree has {} nodes, ZooKeeper's {}",
             tree.node_count() - 1,
-            loaded.tree.len()
+            zk_nodes
         );
     }
     let payload = corral_server::durability::snapshot_payload(&tree, &loaded.sessions);
@@ -152,7 +155,7 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
     println!(
         "imported {} znodes and {} sessions at zxid 0x{zxid:x} from {} and {} txns from the \
          log ({} digests checked) into {} in {:.2} s",
-        loaded.tree.len(),
+        zk_nodes,
         loaded.sessions.len(),
         loaded
             .snapshot
@@ -173,11 +176,6 @@ const BATCH: usize = 4096;
 /// pre-order (the root is node 0), an EDGE from each parent to each child, the end record.
 fn tree_snapshot(zk: &ZkTree) -> Result<Vec<u8>> {
     let paths = zk.paths_preorder();
-    let ids: BTreeMap<&str, u32> = paths
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.as_str(), i as u32))
-        .collect();
     let mut out = Vec::with_capacity(64 + paths.len() * 128);
     out.extend_from_slice(&TREE_SNAPSHOT_MAGIC);
     out.push(TREE_SNAPSHOT_VERSION);
@@ -200,6 +198,8 @@ fn tree_snapshot(zk: &ZkTree) -> Result<Vec<u8>> {
         out.extend_from_slice(&slot.to_be_bytes());
         put_acl_list(&mut out, &acl);
     }
+    // Node ids are the pre-order positions (the root is 0).
+    let mut id: usize = 0;
     for batch in paths.chunks(BATCH) {
         out.push(2);
         let len_at = out.len();
@@ -233,21 +233,26 @@ fn tree_snapshot(zk: &ZkTree) -> Result<Vec<u8>> {
                     i32::try_from(d.len()).context("data over 2 GiB")?
                 }
             };
-            index.extend_from_slice(&ids[path.as_str()].to_be_bytes());
+            index.extend_from_slice(&(id as u32).to_be_bytes());
+            id += 1;
             index.extend_from_slice(&len.to_be_bytes());
         }
         let bodies_len = (out.len() - bodies) as u64;
         out[len_at..len_at + 8].copy_from_slice(&bodies_len.to_be_bytes());
         out.extend_from_slice(&index);
     }
+    // Each node's parent is on the stack of its ancestors (pre-order).
     let mut edges: u64 = 0;
-    for path in &paths {
-        let Some(node) = zk.get(path) else { continue };
-        let parent = ids[path.as_str()];
-        for name in &node.children {
-            let child = format!("{path}/{name}");
-            let Some(&child) = ids.get(child.as_str()) else {
-                bail!("child {name:?} of {path:?} is missing");
+    let mut ancestors: Vec<(&str, u32)> = Vec::new();
+    for (child, path) in paths.iter().enumerate() {
+        let child = child as u32;
+        if let Some(slash) = path.rfind('/') {
+            let (parent, name) = (&path[..slash], &path[slash + 1..]);
+            while ancestors.last().is_some_and(|(p, _)| *p != parent) {
+                ancestors.pop();
+            }
+            let Some(&(_, parent)) = ancestors.last() else {
+                bail!("the parent of {path:?} does not come before it");
             };
             out.push(3);
             out.extend_from_slice(&parent.to_be_bytes());
@@ -255,6 +260,7 @@ fn tree_snapshot(zk: &ZkTree) -> Result<Vec<u8>> {
             put_str(&mut out, name);
             edges += 1;
         }
+        ancestors.push((path.as_str(), child));
     }
     out.push(0);
     for n in [slots.len() as u64, paths.len() as u64, edges] {
