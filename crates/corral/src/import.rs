@@ -20,55 +20,23 @@ use corral_storage::{SnapshotStore, VERSION_DIR};
 use corral_zkdata::{Acl, DataTree as ZkTree, LoadOptions};
 
 /// What `corral import` was asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct ImportOptions {
-    /// ZooKeeper's dataDir (snapshots).
+    /// ZooKeeper's dataDir (its version-2/snapshot.* files)
+    #[arg(long, value_name = "DIR")]
     pub from: PathBuf,
-    /// ZooKeeper's dataLogDir (txn logs), when not the dataDir.
+    /// ZooKeeper's dataLogDir (its version-2/log.* files), when not the dataDir
+    #[arg(long, value_name = "DIR")]
     pub from_log: Option<PathBuf>,
-    /// The Corral dataDir to create.
+    /// The Corral dataDir to create (it must hold no snapshot or log)
+    #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
-    /// The Corral dataLogDir, when not the dataDir (it must hold no log).
+    /// The Corral dataLogDir, when not the dataDir (it must hold no log)
+    #[arg(long, value_name = "DIR")]
     pub to_log: Option<PathBuf>,
-    /// Refuse on a digest mismatch (default).
+    /// Take a digest mismatch as a note instead of refusing (ZooKeeper only logs one)
+    #[arg(long = "no-verify-digests", action = clap::ArgAction::SetFalse)]
     pub verify_digests: bool,
-}
-
-/// The usage line.
-pub const USAGE: &str = "corral import --from <ZooKeeper dataDir> [--from-log <dataLogDir>] --to <Corral dataDir> [--to-log <dataLogDir>] [--no-verify-digests]";
-
-impl ImportOptions {
-    /// Parses the arguments after `import`.
-    pub fn parse(args: &[String]) -> Result<ImportOptions> {
-        let (mut from, mut from_log, mut to, mut to_log) = (None, None, None, None);
-        let mut verify_digests = true;
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let mut value = || {
-                it.next()
-                    .map(PathBuf::from)
-                    .with_context(|| format!("{arg} needs a value\nusage: {USAGE}"))
-            };
-            match arg.as_str() {
-                "--from" => from = Some(value()?),
-                "--from-log" => from_log = Some(value()?),
-                "--to" => to = Some(value()?),
-                "--to-log" => to_log = Some(value()?),
-                "--no-verify-digests" => verify_digests = false,
-                other => bail!("unknown argument {other:?}\nusage: {USAGE}"),
-            }
-        }
-        match (from, to) {
-            (Some(from), Some(to)) => Ok(ImportOptions {
-                from,
-                from_log,
-                to,
-                to_log,
-                verify_digests,
-            }),
-            _ => bail!("--from and --to are required\nusage: {USAGE}"),
-        }
-    }
 }
 
 /// Refuses a target that already holds Corral snapshots or logs.

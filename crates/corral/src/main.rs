@@ -10,7 +10,14 @@
 //!   ZooKeeper (import.rs, export.rs).
 //! - `corral shell [-server host:port[/chroot]] [-c "cmd; cmd"]` is ZooKeeper's command-line
 //!   client (zkCli 3.8's commands and output), for Corral and ZooKeeper alike.
+//! - `corral completions <bash|zsh|fish|elvish|powershell>` prints a shell completion script.
+//!
+//! The command line is parsed by clap (cli.rs): `--help` on every subcommand, and a usage
+//! error exits with code 2. `corral shell`'s own options keep zkCli's single-dash syntax
+//! (`-server`, `-timeout`, `-c`), which clap does not express: clap hands them through as
+//! trailing arguments and the shell parses them as zkCli does.
 
+mod cli;
 mod export;
 mod import;
 mod inspect;
@@ -20,54 +27,42 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::Parser;
+use cli::{Cli, Command, Dump};
 use corral_server::{Server, ServerConfig};
 
-const USAGE: &str = "usage:
-  corral server [path/to/zoo.cfg]
-  corral log dump [--json] <dataLogDir/version-2/log.N>
-  corral snapshot dump [--json] <dataDir/version-2/snapshot.N>
-  corral import --from <ZooKeeper dataDir> [--from-log <dataLogDir>] --to <Corral dataDir> [--to-log <dataLogDir>] [--no-verify-digests]
-  corral export --from <Corral dataDir> [--from-log <dataLogDir>] --to <ZooKeeper dataDir> [--compression none|gz|snappy]
-  corral shell [-server host:port[,host:port...][/chroot]] [-timeout ms] [-c \"cmd; cmd\"] [cmd args...]";
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("shell") {
+    // Usage errors print clap's message and exit with code 2; --help and --version exit 0.
+    let result = match Cli::parse().command {
         // The shell's output is zkCli's: no log lines on stderr.
-        return shell::run(&args[1..]);
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
-    let result = match args.first().map(String::as_str) {
-        Some("server") if args.len() <= 2 => serve(args.get(1).map(PathBuf::from)),
-        Some(kind @ ("log" | "snapshot")) if args.get(1).map(String::as_str) == Some("dump") => {
-            let rest = &args[2..];
-            let json = rest.iter().any(|a| a == "--json");
-            let files: Vec<&String> = rest.iter().filter(|a| *a != "--json").collect();
-            match files.as_slice() {
-                [file] if kind == "log" => inspect::log_dump(&PathBuf::from(file), json),
-                [file] => inspect::snapshot_dump(&PathBuf::from(file), json),
-                _ => {
-                    eprintln!("{USAGE}");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        Some("import") => import::ImportOptions::parse(&args[1..]).and_then(|o| import::run(&o)),
-        Some("export") => export::ExportOptions::parse(&args[1..]).and_then(|o| export::run(&o)),
-        Some("-h") | Some("--help") | Some("help") => {
-            println!("{USAGE}");
+        Command::Shell { args } => return shell::run(&args),
+        Command::Completions { shell } => {
+            cli::write_completions(shell, &mut std::io::stdout());
             return ExitCode::SUCCESS;
         }
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
+        Command::Server { config } => {
+            init_logging();
+            serve(config)
+        }
+        Command::Log {
+            action: Dump::Dump { json, file },
+        } => {
+            init_logging();
+            inspect::log_dump(&file, json)
+        }
+        Command::Snapshot {
+            action: Dump::Dump { json, file },
+        } => {
+            init_logging();
+            inspect::snapshot_dump(&file, json)
+        }
+        Command::Import(options) => {
+            init_logging();
+            import::run(&options)
+        }
+        Command::Export(options) => {
+            init_logging();
+            export::run(&options)
         }
     };
     match result {
@@ -84,6 +79,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Log lines on stderr, filtered by RUST_LOG (default info).
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }
 
 fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {

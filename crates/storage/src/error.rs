@@ -82,6 +82,23 @@ pub enum StorageError {
         /// The first zxid in the log.
         first_log_zxid: i64,
     },
+    /// An `acceptedEpoch` / `currentEpoch` file that is not one decimal number.
+    #[error("{path}: found {found:?}, expected an epoch number")]
+    InvalidEpochFile {
+        /// The file.
+        path: PathBuf,
+        /// What it holds (its start).
+        found: String,
+    },
+    /// A received snapshot's chunks did not arrive in order, or an install named a
+    /// snapshot that was not received.
+    #[error("received snapshot {zxid:#x}: {reason}")]
+    SnapshotReception {
+        /// The snapshot's zxid.
+        zxid: i64,
+        /// What went wrong.
+        reason: String,
+    },
     /// The background writer thread is gone (shut down, or panicked).
     #[error("the txn log writer thread has stopped")]
     WriterStopped,

@@ -14,6 +14,9 @@
 //! - **snapshots** ([`SnapshotStore`]): `snapshot.<zxid hex>` in `dataDir/version-2`,
 //!   atomic (temp file, fsync, rename, directory fsync) with a trailing crc;
 //!   [`SnapshotStore::latest_valid`] skips damaged ones;
+//! - for a ZAB server: ZooKeeper's **`acceptedEpoch` / `currentEpoch`** files
+//!   ([`EpochFiles`]) and one **ordered stream of durable effects** across log, epoch files
+//!   and received snapshots ([`QuorumWriter`], see [`mod@quorum`]);
 //! - ZooKeeper's **snapshot trigger** ([`SnapPolicy`]) and **purge** ([`purge`]) rules, and
 //!   ZAB's **TRUNC** ([`TxnLog::truncate`]) and **DIFF** reads ([`LogView::read_from`]).
 //!
@@ -73,10 +76,12 @@
 
 mod crc;
 pub mod disk;
+mod epoch;
 mod error;
 pub mod format;
 mod log;
 mod policy;
+pub mod quorum;
 mod segment;
 mod snapshot;
 mod storage;
@@ -88,10 +93,12 @@ mod writer;
 mod tests;
 
 pub use disk::{Disk, Fault, FaultyDisk, RealDisk};
+pub use epoch::{EpochFiles, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 pub use error::StorageError;
 pub use format::MAX_PAYLOAD;
 pub use log::{LogConfig, LogRecovery, TxnLog};
 pub use policy::{purge, PurgeReport, SnapPolicy, MIN_SNAP_RETAIN_COUNT};
+pub use quorum::{QuorumFiles, QuorumOp, QuorumWriter};
 pub use segment::{LogRecord, SegmentEnd, SegmentFile};
 pub use snapshot::{read_snapshot_file, Snapshot, SnapshotStore, SnapshotWriter};
 pub use storage::{Recovered, Storage, StorageConfig, VERSION_DIR};

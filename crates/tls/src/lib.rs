@@ -10,7 +10,8 @@
 //!
 //! What it is not: no sockets (the server wraps its streams with the [`rustls::ServerConfig`]
 //! built here), no zoo.cfg parsing (corral-server maps the keys onto [`TlsSettings`]), no
-//! revocation checks, no PKCS#12 stores yet, no client side.
+//! revocation checks, no PKCS#12 stores yet, no client side beyond the check of another
+//! server's certificate for TLS between ensemble servers ([`peer_verify`]).
 //!
 //! ```no_run
 //! use corral_tls::{ClientAuth, ServerTls, StoreSpec, TlsSettings};
@@ -28,6 +29,7 @@
 
 pub mod der;
 pub mod keystore;
+pub mod peer_verify;
 pub mod verify;
 pub mod x509;
 

@@ -145,6 +145,17 @@ pub(crate) fn verify_signature(
         .map_err(|_| TlsError::Certificate("handshake signature does not verify".into()))
 }
 
+/// [`verify_signature`] as rustls's verifiers answer it.
+pub(crate) fn handshake_signature(
+    message: &[u8],
+    cert: &[u8],
+    dss: &DigitallySignedStruct,
+    tls13: bool,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    verify_signature(message, cert, dss.scheme, dss.signature(), tls13).map_err(rejected)?;
+    Ok(HandshakeSignatureValid::assertion())
+}
+
 /// The schemes [`verify_signature`] handles, strongest first.
 pub(crate) fn supported_schemes() -> Vec<SignatureScheme> {
     vec![
@@ -160,7 +171,7 @@ pub(crate) fn supported_schemes() -> Vec<SignatureScheme> {
     ]
 }
 
-fn rejected(e: TlsError) -> rustls::Error {
+pub(crate) fn rejected(e: TlsError) -> rustls::Error {
     rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(e))))
 }
 
@@ -221,8 +232,7 @@ impl ClientCertVerifier for JavaCompatibleClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_signature(message, cert, dss.scheme, dss.signature(), false).map_err(rejected)?;
-        Ok(HandshakeSignatureValid::assertion())
+        handshake_signature(message, cert, dss, false)
     }
 
     fn verify_tls13_signature(
@@ -231,8 +241,7 @@ impl ClientCertVerifier for JavaCompatibleClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_signature(message, cert, dss.scheme, dss.signature(), true).map_err(rejected)?;
-        Ok(HandshakeSignatureValid::assertion())
+        handshake_signature(message, cert, dss, true)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use bytes::Bytes;
-use corral_zab::{Config, Message, PeerId, Persisted, Role, VoterSet, Zab};
+use corral_zab::{Config, MemoryLog, Message, PeerId, Persisted, Role, VoterSet, Zab};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -32,7 +32,7 @@ fn main() {
             };
             (
                 id,
-                Zab::new(cfg, Persisted::default()).expect("valid config"),
+                Zab::new(cfg, Persisted::default(), MemoryLog::default()).expect("valid config"),
             )
         })
         .collect();

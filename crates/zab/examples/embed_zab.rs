@@ -14,7 +14,10 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::{channel, Receiver, Sender};
 
 use bytes::Bytes;
-use corral_zab::{Config, Entry, Message, PeerId, Persist, Persisted, Role, VoterSet, Zab};
+use corral_zab::{
+    snapshot_chunks, Config, Entry, MemoryLog, Message, PeerId, Persist, Persisted, Role, VoterSet,
+    Zab,
+};
 
 /// One server: the engine and everything the engine asks its caller to keep.
 struct Server {
@@ -26,6 +29,8 @@ struct Server {
     current_epoch: u32,
     /// The state machine.
     kv: BTreeMap<String, String>,
+    /// A snapshot being received from the leader.
+    receiving: Vec<u8>,
 }
 
 type Network = BTreeMap<PeerId, Sender<(PeerId, Message)>>;
@@ -50,7 +55,8 @@ fn main() {
             voters: VoterSet::new(ids),
             ..Config::default()
         };
-        let zab = Zab::new(config, Persisted::default()).expect("valid config");
+        let zab =
+            Zab::new(config, Persisted::default(), MemoryLog::default()).expect("valid config");
         let inbox = inboxes.remove(&id).expect("one inbox per server");
         servers.insert(
             id,
@@ -61,6 +67,7 @@ fn main() {
                 accepted_epoch: 0,
                 current_epoch: 0,
                 kv: BTreeMap::new(),
+                receiving: Vec::new(),
             },
         );
     }
@@ -142,9 +149,13 @@ fn pump(id: PeerId, server: &mut Server, network: &Network) -> bool {
             match op {
                 Persist::Append(entry) => server.log.push(entry.clone()),
                 Persist::Truncate { to } => server.log.retain(|e| e.zxid <= *to),
-                Persist::InstallSnapshot { data, .. } => {
+                Persist::SnapshotChunk { offset, data, .. } => {
+                    server.receiving.truncate(*offset as usize);
+                    server.receiving.extend_from_slice(data);
+                }
+                Persist::InstallSnapshot { .. } => {
                     server.log.clear();
-                    server.kv = decode(data);
+                    server.kv = decode(&std::mem::take(&mut server.receiving));
                 }
                 Persist::AcceptedEpoch(e) => server.accepted_epoch = *e,
                 Persist::CurrentEpoch(e) => server.current_epoch = *e,
@@ -159,7 +170,7 @@ fn pump(id: PeerId, server: &mut Server, network: &Network) -> bool {
         }
         // (3) a learner too far behind gets our state as a snapshot.
         let kv = &server.kv;
-        ready.fill_snapshots(|_| encode(kv));
+        ready.insert_snapshots(|_| snapshot_chunks(&encode(kv), 64 * 1024));
         // (4) send; (5) the disk is already durable, so the rest goes too.
         for (to, msg) in ready.messages.into_iter().chain(ready.send_after_persist) {
             if let Some(tx) = network.get(&to) {

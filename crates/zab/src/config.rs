@@ -42,6 +42,11 @@ pub struct Config {
     /// with a DIFF (ZooKeeper's `commitLogCount`, 500); a learner further
     /// behind gets a SNAP.
     pub diff_window: usize,
+    /// The most proposals a DIFF or TRUNC sends, read from the log (the
+    /// in-memory window, then the caller's [`LogSource`](crate::LogSource)),
+    /// as ZooKeeper's leader syncs from its txn log; a learner further behind
+    /// gets a SNAP.
+    pub max_diff: usize,
     /// Deliberately broken behaviour for the simulator's self-test.
     #[cfg(any(test, feature = "sim"))]
     pub faults: Faults,
@@ -64,6 +69,7 @@ impl Default for Config {
             max_election_ticks: 120,
             finalize_wait: 1,
             diff_window: 500,
+            max_diff: 100_000,
             #[cfg(any(test, feature = "sim"))]
             faults: Faults::default(),
             #[cfg(any(test, feature = "sim"))]
@@ -169,12 +175,21 @@ pub struct Faults {
     /// The leader establishes its epoch without storing it as its current
     /// epoch.
     pub leader_skips_current_epoch: bool,
+    /// The leader DIFFs a learner from the learner's last zxid even when its
+    /// own log does not hold that zxid (a TRUNC was due): the offset the
+    /// DIFF is read from is wrong.
+    pub diff_from_wrong_offset: bool,
+    /// The leader SNAPs a learner too far behind for `max_diff` even below the
+    /// history they share (what the engine did before the runtime's simulator
+    /// found the loss; its test `catches_a_snap_below_the_shared_history`
+    /// replays that run).
+    pub snap_below_shared: bool,
 }
 
 #[cfg(any(test, feature = "sim"))]
 impl Faults {
     /// Every variant, by the name `CORRAL_SIM_FAULTS` uses.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 10] = [
         "ack_before_durable",
         "commit_out_of_order",
         "skip_sync",
@@ -183,6 +198,8 @@ impl Faults {
         "ackepoch_before_durable",
         "leaderinfo_before_durable",
         "leader_skips_current_epoch",
+        "diff_from_wrong_offset",
+        "snap_below_shared",
     ];
 
     fn flag(&mut self, name: &str) -> Option<&mut bool> {
@@ -195,6 +212,8 @@ impl Faults {
             "ackepoch_before_durable" => &mut self.ackepoch_before_durable,
             "leaderinfo_before_durable" => &mut self.leaderinfo_before_durable,
             "leader_skips_current_epoch" => &mut self.leader_skips_current_epoch,
+            "diff_from_wrong_offset" => &mut self.diff_from_wrong_offset,
+            "snap_below_shared" => &mut self.snap_below_shared,
             _ => return None,
         })
     }

@@ -49,6 +49,9 @@ pub(crate) fn reject(next: Next, reason: impl Into<String>) -> Handled {
     })
 }
 
+/// Committed entries one `Ready` carries at most.
+pub(crate) const MAX_COMMITTED_PER_READY: usize = 4096;
+
 #[derive(Debug)]
 pub(crate) struct Core {
     pub cfg: Config,
@@ -68,6 +71,12 @@ pub(crate) struct Core {
     pub vote: FinalVote,
     pub role: Role,
     pub role_changed: bool,
+    /// The `established` value the last `Ready` reported.
+    pub reported_established: bool,
+    /// The log could not be read: no more committed entries are handed out.
+    pub halted: bool,
+    /// How this server was last synchronised with a leader.
+    pub last_sync: Option<crate::SyncKind>,
     pub out: Ready,
     /// Number the next `Ready` will carry.
     pub next_ready: u64,
@@ -95,6 +104,16 @@ impl Core {
         }
     }
 
+    /// Breaks the stream to `peer`: what was queued for it is dropped, and
+    /// the caller closes the connection before sending this `Ready`.
+    pub(crate) fn reset_stream(&mut self, peer: PeerId) {
+        self.out.messages.retain(|(to, _)| *to != peer);
+        self.out.send_after_persist.retain(|(to, _)| *to != peer);
+        if !self.out.reset.contains(&peer) {
+            self.out.reset.push(peer);
+        }
+    }
+
     /// Sends once everything persisted so far is durable.
     pub(crate) fn send_after_persist(&mut self, to: PeerId, msg: Message) {
         self.out.send_after_persist.push((to, msg));
@@ -106,7 +125,9 @@ impl Core {
             Persist::Append(e) => Some(Zxid(e.zxid.0.saturating_sub(1))),
             Persist::Truncate { to } => Some(*to),
             Persist::InstallSnapshot { .. } => Some(Zxid::ZERO),
-            Persist::AcceptedEpoch(_) | Persist::CurrentEpoch(_) => None,
+            Persist::AcceptedEpoch(_)
+            | Persist::CurrentEpoch(_)
+            | Persist::SnapshotChunk { .. } => None,
         };
         if let Some(floor) = floor {
             // Nothing above `floor` can be trusted durable until this
@@ -149,22 +170,43 @@ impl Core {
         self.commit.min(self.durable).min(self.log.last())
     }
 
-    /// Moves newly applicable entries into `Ready::committed`.
+    /// Moves newly applicable entries into `Ready::committed`, at most
+    /// [`MAX_COMMITTED_PER_READY`] at a time (after a restart they are read
+    /// from the caller's log; the next `Ready` carries the rest).
     pub(crate) fn emit_committed(&mut self, leader: bool) {
         let upto = self.applicable();
-        if upto <= self.applied {
+        if upto <= self.applied || self.halted {
             return;
         }
+        let entries = match self.log.range(self.applied, upto, MAX_COMMITTED_PER_READY) {
+            Ok(e) if !e.is_empty() => e,
+            Ok(_) => {
+                self.halt(ZabError::Storage(format!(
+                    "no entries after {:?} up to {upto:?} in the log",
+                    self.applied
+                )));
+                return;
+            }
+            Err(e) => {
+                self.halt(e);
+                return;
+            }
+        };
+        let last = entries.last().map_or(upto, |e| e.zxid);
         let start = self.out.committed.len();
-        let entries: Vec<Entry> = self.log.range(self.applied, upto).cloned().collect();
         self.out.committed.extend(entries);
         #[cfg(any(test, feature = "sim"))]
         if leader && self.cfg.faults.commit_out_of_order {
             self.out.committed[start..].reverse();
         }
         let _ = (leader, start);
-        self.applied = upto;
+        self.applied = last;
         self.log.trim(self.applied, self.cfg.diff_window);
+    }
+
+    fn halt(&mut self, e: ZabError) {
+        self.halted = true;
+        self.out.failed = Some(e);
     }
 
     pub(crate) fn set_role(&mut self, role: Role) {

@@ -130,6 +130,71 @@ fn send_leader_info(core: &mut Core, to: PeerId, epoch: u32) {
     core.send_after_persist(to, info);
 }
 
+/// How to synchronise one learner.
+enum Plan {
+    /// This header (DIFF or TRUNC), then these proposals.
+    Log(Message, Vec<Entry>),
+    /// A SNAP of what we applied, then the proposals after it.
+    Snap,
+    /// Nothing now: our log cannot be read. The learner is dropped and
+    /// registers again (with another leader, if need be).
+    Drop,
+}
+
+/// DIFF or TRUNC for a learner whose last zxid is `peer_last`, with the
+/// proposals up to `target` that follow (ZooKeeper's `syncFollower`, from the
+/// in-memory window or the log on disk); a SNAP when the learner is behind
+/// the start of our log or more than `max_diff` proposals behind.
+///
+/// Never a SNAP below the history the learner shares with us: installing it
+/// drops, durably, entries the learner holds and may have acknowledged (they
+/// come back as the proposals after the snapshot, but a broken stream in
+/// between would leave the learner without them, its current epoch claiming
+/// otherwise, and able to win the next election: the runtime's simulator
+/// found that loss). A leader that has not applied that far yet (just
+/// elected, its log not committed) sends the whole DIFF instead.
+fn plan_sync(core: &Core, peer_last: Zxid, target: Zxid) -> Plan {
+    let limit = core.cfg.max_diff;
+    let shared = match core.log.floor(peer_last.min(target)) {
+        Ok(Some(z)) => z,
+        Ok(None) => return Plan::Snap,
+        Err(_) => return Plan::Drop,
+    };
+    #[allow(unused_mut)]
+    let mut from = shared;
+    #[allow(unused_mut)]
+    let mut header = if shared == peer_last {
+        Message::Diff { zxid: target }
+    } else {
+        Message::Trunc { zxid: shared }
+    };
+    #[cfg(any(test, feature = "sim"))]
+    if core.cfg.faults.skip_sync {
+        return Plan::Log(Message::Diff { zxid: target }, Vec::new());
+    }
+    #[cfg(any(test, feature = "sim"))]
+    if core.cfg.faults.diff_from_wrong_offset && peer_last <= target {
+        from = peer_last;
+        header = Message::Diff { zxid: target };
+    }
+    #[allow(unused_mut)]
+    let mut snap_allowed = core.applied >= shared;
+    #[cfg(any(test, feature = "sim"))]
+    if core.cfg.faults.snap_below_shared {
+        snap_allowed = true;
+    }
+    let max = if snap_allowed {
+        limit.saturating_add(1)
+    } else {
+        usize::MAX
+    };
+    match core.log.range(from, target, max) {
+        Ok(entries) if entries.len() > limit && snap_allowed => Plan::Snap,
+        Ok(entries) => Plan::Log(header, entries),
+        Err(_) => Plan::Drop,
+    }
+}
+
 impl Leader {
     /// Starts leading, or refuses to when our accepted epoch has no
     /// successor.
@@ -254,7 +319,7 @@ impl Leader {
                 }
                 if let Some(c) = current_epoch {
                     if (c, last_zxid) > (core.current_epoch, core.log.last()) {
-                        self.learners.remove(&from);
+                        self.drop_learner(core, from);
                         return reject(Next::Stay, "follower is ahead of the leader");
                     }
                 }
@@ -306,7 +371,7 @@ impl Leader {
                     ..
                 } if !p.observer => {
                     if zxid > p.sent {
-                        self.learners.remove(&from);
+                        self.drop_learner(core, from);
                         return reject(
                             Next::Stay,
                             format!("ACK {zxid:?} for a proposal never sent"),
@@ -322,7 +387,7 @@ impl Leader {
             },
             Message::Ping => Ok(Next::Stay),
             other => {
-                self.learners.remove(&from);
+                self.drop_learner(core, from);
                 reject(
                     Next::Stay,
                     format!("unexpected {} from a learner", other.kind()),
@@ -370,6 +435,20 @@ impl Leader {
             self.learners.insert(from, peer);
             return Ok(self.check_epoch_quorum(core));
         }
+        if accepted > self.epoch {
+            // It accepted a later epoch from a leader that never established
+            // it, and will refuse ours for as long as we lead (ZooKeeper's
+            // learner throws and retries forever: the runtime's simulator
+            // found that stall). Step down: the next election proposes an
+            // epoch above it. Bounded: epochs only grow.
+            return reject(
+                Next::Look,
+                format!(
+                    "learner accepted epoch {accepted}, beyond ours ({}): stepping down",
+                    self.epoch
+                ),
+            );
+        }
         // The epoch is settled: a late learner gets it at once.
         send_leader_info(core, from, self.epoch);
         peer.stage = Stage::EpochSent;
@@ -391,41 +470,41 @@ impl Leader {
             .map(|(&id, _)| id)
             .collect();
         for id in ids {
-            let Some(p) = self.learners.get_mut(&id) else {
+            let Some(&LearnerPeer {
+                stage: Stage::NeedSync(peer_last),
+                observer,
+                ..
+            }) = self.learners.get(&id)
+            else {
                 continue;
             };
-            let Stage::NeedSync(peer_last) = p.stage else {
-                continue;
-            };
-            let target = if p.observer && self.phase == Phase::Established {
+            let target = if observer && self.phase == Phase::Established {
                 core.commit
             } else {
                 core.log.last()
             };
-            #[allow(unused_mut)]
-            let mut plan = match core.log.floor(peer_last.min(target)) {
-                Some(z) if z == peer_last => (Message::Diff { zxid: target }, z),
-                Some(z) => (Message::Trunc { zxid: z }, z),
-                None => {
-                    core.out.snapshot.push(SnapshotRequest {
-                        to: id,
-                        zxid: core.applied,
-                    });
-                    let snap = Message::Snap {
-                        zxid: core.applied,
-                        data: Bytes::new(),
-                    };
-                    (snap, core.applied)
+            let snap = Message::Snap { zxid: core.applied };
+            let (header, entries) = match plan_sync(core, peer_last, target) {
+                Plan::Log(header, entries) => (header, entries),
+                Plan::Snap => match core.log.range(core.applied, target, usize::MAX) {
+                    Ok(entries) => {
+                        core.out.snapshot.push(SnapshotRequest {
+                            to: id,
+                            zxid: core.applied,
+                        });
+                        (snap, entries)
+                    }
+                    Err(_) => {
+                        self.drop_learner(core, id);
+                        continue;
+                    }
+                },
+                Plan::Drop => {
+                    self.drop_learner(core, id);
+                    continue;
                 }
             };
-            #[cfg(any(test, feature = "sim"))]
-            if core.cfg.faults.skip_sync {
-                core.out.snapshot.retain(|r| r.to != id);
-                plan = (Message::Diff { zxid: target }, target);
-            }
-            let (header, from) = plan;
             core.send(id, header);
-            let entries: Vec<Entry> = core.log.range(from, target).cloned().collect();
             for e in entries {
                 core.send(
                     id,
@@ -441,6 +520,9 @@ impl Leader {
                     zxid: Zxid::new(self.epoch, 0),
                 },
             );
+            let Some(p) = self.learners.get_mut(&id) else {
+                continue;
+            };
             p.stage = Stage::Forwarding {
                 newleader_acked: false,
                 synced_to: target,
@@ -457,19 +539,34 @@ impl Leader {
                 .any(|p| matches!(p.stage, Stage::NeedSync(_)))
     }
 
-    pub(crate) fn propose(&mut self, core: &mut Core, payload: Bytes) -> Result<Zxid, ZabError> {
+    /// The zxid the next proposal gets, or why there is none.
+    pub(crate) fn next_zxid(&self, core: &Core) -> Result<Zxid, ZabError> {
         if self.phase != Phase::Established {
             return Err(ZabError::NotLeader { leader: None });
         }
         let epoch = self.epoch;
         let limit = core.cfg.counter_limit();
-        let next = match core.log.last().successor_in(epoch) {
-            Some(z) if !self.rollover && z.counter() <= limit => z,
-            _ => {
-                self.rollover = true;
-                return Err(ZabError::ZxidRollover { epoch });
+        match core.log.last().successor_in(epoch) {
+            Some(z) if !self.rollover && z.counter() <= limit => Ok(z),
+            _ => Err(ZabError::ZxidRollover { epoch }),
+        }
+    }
+
+    pub(crate) fn propose(
+        &mut self,
+        core: &mut Core,
+        build: impl FnOnce(Zxid) -> Bytes,
+    ) -> Result<Zxid, ZabError> {
+        let next = match self.next_zxid(core) {
+            Ok(z) => z,
+            Err(e) => {
+                if matches!(e, ZabError::ZxidRollover { .. }) {
+                    self.rollover = true;
+                }
+                return Err(e);
             }
         };
+        let payload = build(next);
         core.append(Entry {
             zxid: next,
             payload: payload.clone(),
@@ -516,12 +613,16 @@ impl Leader {
         if let Some(c) = candidate.filter(|&c| c > core.commit) {
             let old = core.commit;
             core.commit = c;
+            let mut unreadable = Vec::new();
             for (&id, p) in self.learners.iter_mut() {
                 if !matches!(p.stage, Stage::Forwarding { .. }) {
                     continue;
                 }
                 if p.observer {
-                    let entries: Vec<Entry> = core.log.range(old.max(p.sent), c).cloned().collect();
+                    let Ok(entries) = core.log.range(old.max(p.sent), c, usize::MAX) else {
+                        unreadable.push(id);
+                        continue;
+                    };
                     for e in entries {
                         p.sent = e.zxid;
                         core.send(
@@ -535,6 +636,9 @@ impl Leader {
                 } else {
                     core.send(id, Message::Commit { zxid: c });
                 }
+            }
+            for id in unreadable {
+                self.drop_learner(core, id);
             }
         }
         self.check_rollover(core)
@@ -554,6 +658,18 @@ impl Leader {
         self.learners.remove(&peer);
     }
 
+    /// Forgets a learner and breaks its stream (ZooKeeper's
+    /// `LearnerHandler.shutdown` closes the socket), so it re-registers.
+    fn drop_learner(&mut self, core: &mut Core, peer: PeerId) {
+        self.learners.remove(&peer);
+        core.reset_stream(peer);
+    }
+
+    /// Every learner with a session.
+    pub(crate) fn learner_ids(&self) -> Vec<PeerId> {
+        self.learners.keys().copied().collect()
+    }
+
     pub(crate) fn tick(&mut self, core: &mut Core) -> Next {
         let now = core.now;
         if self.phase != Phase::Established
@@ -570,7 +686,8 @@ impl Leader {
             }
         }
         let (sync_limit, init_limit) = (core.cfg.sync_limit, core.cfg.init_limit);
-        self.learners.retain(|_, p| {
+        let mut dropped = Vec::new();
+        self.learners.retain(|&id, p| {
             let limit = if matches!(
                 p.stage,
                 Stage::Forwarding {
@@ -587,8 +704,14 @@ impl Leader {
                 .unacked
                 .front()
                 .is_some_and(|&(_, t)| now.saturating_sub(t) > sync_limit);
+            if silent || lagging {
+                dropped.push(id);
+            }
             !(silent || lagging)
         });
+        for id in dropped {
+            core.reset_stream(id);
+        }
         if self.phase == Phase::Established {
             let mut synced: BTreeSet<PeerId> = self
                 .learners

@@ -20,12 +20,19 @@
 //! LOOKING, as ZooKeeper's learner does when its connection throws.
 
 use crate::core::{reject, Core, Handled, Next};
-use crate::{Entry, Message, PeerId, Persist, Zxid};
+use crate::{Entry, Message, PeerId, Persist, SyncKind, Zxid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Discovery,
-    Sync { header: bool },
+    Sync {
+        header: bool,
+    },
+    /// Receiving the snapshot a SNAP announced: `received` bytes so far.
+    Snapshot {
+        zxid: Zxid,
+        received: u64,
+    },
     Broadcast,
 }
 
@@ -37,6 +44,8 @@ pub(crate) struct Learner {
     last_heard: u64,
     pub epoch: u32,
     pub up_to_date: bool,
+    /// The tick of the last PING sent while receiving a snapshot.
+    progress_ping: Option<u64>,
 }
 
 impl Learner {
@@ -55,6 +64,7 @@ impl Learner {
             last_heard: core.now,
             epoch: 0,
             up_to_date: false,
+            progress_ping: None,
         }
     }
 
@@ -101,6 +111,7 @@ impl Learner {
         match self.phase {
             Phase::Discovery => self.discovery(core, msg),
             Phase::Sync { header } => self.sync(core, header, msg),
+            Phase::Snapshot { zxid, received } => self.snapshot(core, zxid, received, msg),
             Phase::Broadcast => self.broadcast(core, msg),
         }
     }
@@ -150,14 +161,18 @@ impl Learner {
 
     fn sync(&mut self, core: &mut Core, header: bool, msg: Message) -> Handled {
         match (header, msg) {
-            (false, Message::Diff { .. }) => {}
+            (false, Message::Diff { .. }) => core.last_sync = Some(SyncKind::Diff),
             (false, Message::Trunc { zxid }) => {
                 if zxid > core.log.last() || zxid < core.applied {
                     return reject(Next::Look, format!("TRUNC to {zxid:?} outside our log"));
                 }
                 // Everything after the applied point is in memory, so the
                 // log knows whether we hold `zxid` (see `follows`).
-                if core.log.floor(zxid) != Some(zxid) {
+                let held = match core.log.floor(zxid) {
+                    Ok(f) => f == Some(zxid),
+                    Err(e) => return reject(Next::Look, format!("TRUNC: {e}")),
+                };
+                if !held {
                     return reject(
                         Next::Look,
                         format!("TRUNC to {zxid:?}, which we do not hold"),
@@ -166,18 +181,18 @@ impl Learner {
                 core.log.truncate(zxid);
                 core.commit = core.commit.min(zxid).max(core.applied);
                 core.persist(Persist::Truncate { to: zxid });
+                core.last_sync = Some(SyncKind::Trunc);
             }
-            (false, Message::Snap { zxid, data }) => {
+            (false, Message::Snap { zxid }) => {
                 if zxid < core.applied {
                     return reject(
                         Next::Look,
                         format!("SNAP at {zxid:?} behind what we applied"),
                     );
                 }
-                core.log.reset(zxid);
-                core.commit = zxid;
-                core.applied = zxid;
-                core.persist(Persist::InstallSnapshot { zxid, data });
+                self.phase = Phase::Snapshot { zxid, received: 0 };
+                core.last_sync = Some(SyncKind::Snap);
+                return Ok(Next::Stay);
             }
             (true, Message::Proposal { zxid, payload }) => {
                 if !follows(core.log.last(), zxid, self.epoch) {
@@ -209,6 +224,44 @@ impl Learner {
                 );
             }
         }
+        self.phase = Phase::Sync { header: true };
+        Ok(Next::Stay)
+    }
+
+    /// The chunks of a SNAP, stored as they come; the last one installs the
+    /// snapshot (ZooKeeper's `syncWithLeader` deserialises the whole
+    /// snapshot from the stream before it reads on).
+    fn snapshot(&mut self, core: &mut Core, zxid: Zxid, received: u64, msg: Message) -> Handled {
+        let Message::SnapChunk { data, last } = msg else {
+            return reject(Next::Look, format!("{} inside the SNAP stream", msg.kind()));
+        };
+        let len = data.len() as u64;
+        // A snapshot in progress is no stall: initLimit counts from the last
+        // chunk, as ZooKeeper's learner socket times out a read, not the
+        // whole transfer.
+        self.since = core.now;
+        // The leader's PINGs wait behind the snapshot on our stream, so we
+        // show we are alive: one PING per tick while chunks arrive.
+        if self.progress_ping != Some(core.now) {
+            self.progress_ping = Some(core.now);
+            core.send(self.leader, Message::Ping);
+        }
+        core.persist(Persist::SnapshotChunk {
+            zxid,
+            offset: received,
+            data,
+        });
+        if !last {
+            self.phase = Phase::Snapshot {
+                zxid,
+                received: received + len,
+            };
+            return Ok(Next::Stay);
+        }
+        core.log.reset(zxid);
+        core.commit = zxid;
+        core.applied = zxid;
+        core.persist(Persist::InstallSnapshot { zxid });
         self.phase = Phase::Sync { header: true };
         Ok(Next::Stay)
     }

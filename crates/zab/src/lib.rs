@@ -17,28 +17,32 @@
 //! # The caller's loop
 //!
 //! 1. Build an engine from a [`Config`] (ids, voters, observers, tick
-//!    budgets) and what storage holds ([`Persisted`]): [`Zab::new`]. It starts
-//!    LOOKING.
+//!    budgets), what storage holds ([`Persisted`]: epochs, snapshot zxid) and
+//!    a [`LogSource`] through which the engine reads the durable log when it
+//!    needs entries it no longer keeps in memory (after a restart, for a DIFF
+//!    from disk): [`Zab::new`]. It starts LOOKING.
 //! 2. Call [`Zab::tick`] at a fixed period, [`Zab::step`] for every message
 //!    that arrives, [`Zab::disconnected`] when a peer's stream breaks, and
-//!    [`Zab::propose`] on the leader for every write (it returns the zxid).
+//!    [`Zab::propose`] (or [`Zab::propose_with`], when the payload must
+//!    carry its own zxid) on the leader for every write.
 //!    An `Err` from `tick` or `step` reports what the engine refused; it has
 //!    already reacted, the caller only logs it.
 //! 3. Whenever [`Zab::has_ready`], take [`Zab::ready`] and do what it says:
-//!    store `persist`, apply `committed`, serialise `snapshot`s, send
-//!    `messages`; once the storage is durable send `send_after_persist` (a
-//!    follower's ACK, ACKEPOCH) and call [`Zab::advance`] with the `Ready`'s
-//!    number.
-//! 4. Watch `ready.role` (or [`Zab::status`]) to learn the server's role.
+//!    break the streams in `reset`, store `persist`, apply `committed`,
+//!    stream the `snapshot`s a SNAP needs, send `messages`; once the storage
+//!    is durable send `send_after_persist` (a follower's ACK, ACKEPOCH) and
+//!    call [`Zab::advance`] with the `Ready`'s number.
+//! 4. Watch `ready.role` and `ready.established` (or [`Zab::status`]) to
+//!    learn the server's role and whether its quorum is established.
 //!
 //! A standalone server (one voter) shows the whole loop:
 //!
 //! ```
 //! use bytes::Bytes;
-//! use corral_zab::{Config, Persist, Persisted, Role, VoterSet, Zab};
+//! use corral_zab::{Config, MemoryLog, Persist, Persisted, Role, VoterSet, Zab};
 //!
 //! let config = Config { id: 1, voters: VoterSet::new([1]), ..Config::default() };
-//! let mut zab = Zab::new(config, Persisted::default()).unwrap();
+//! let mut zab = Zab::new(config, Persisted::default(), MemoryLog::default()).unwrap();
 //! let mut disk = Vec::new(); // what we stored
 //! let mut applied = Vec::new(); // our state machine
 //! let mut drive = |zab: &mut Zab| {
@@ -84,10 +88,15 @@
 //!   finalize wait, resend back-off, observers answered but never counted.
 //! * Discovery and synchronisation (`leader`, `learner`): FOLLOWERINFO /
 //!   LEADERINFO / ACKEPOCH with accepted and current epochs persisted; DIFF
-//!   from the in-memory window of the leader's log (`diff_window`), TRUNC to
+//!   from the in-memory window of the leader's log (`diff_window`) or, beyond
+//!   it, from the log on disk through the [`LogSource`] (up to `max_diff`
+//!   proposals, as ZooKeeper's `syncFollower` reads its txn log), TRUNC to
 //!   the last shared zxid (also across epochs, where ZooKeeper falls back to
 //!   a SNAP; the learner checks that the stream leaves no hole), SNAP of the
-//!   caller's state beyond the window; NEWLEADER and UPTODATE.
+//!   caller's state streamed in [`Message::SnapChunk`]s (the caller produces
+//!   them, from a snapshot it can take without stopping its state machine;
+//!   the learner stores each chunk and installs the whole atomically);
+//!   NEWLEADER and UPTODATE.
 //! * Broadcast: pipelined PROPOSALs, cumulative ACKs sent only after fsync,
 //!   COMMIT in zxid order, INFORM for observers, pings, `initLimit` /
 //!   `syncLimit`, a leader stepping down without a quorum, zxid counter
@@ -99,8 +108,11 @@
 //! * Left out: dynamic reconfiguration (the voter set is already a value,
 //!   [`VoterSet`]), hierarchical / weighted quorums, the observer master,
 //!   session tracking and request forwarding (the server's job, over its own
-//!   messages), `sync`, read-only mode, the leader's transaction-log-based
-//!   sync beyond the in-memory window (SNAP covers it), quorum SASL auth.
+//!   messages), `sync`, read-only mode, quorum SASL auth.
+//!
+//! A leader that steps down, or drops a learner, asks the caller to break
+//! those streams at once (`Ready::reset`, as ZooKeeper closes the sockets);
+//! a learner that gives up on its leader does the same.
 //!
 //! Between any two servers the caller keeps one FIFO stream; messages to one
 //! peer must leave in the order `Ready` lists them, `messages` of a `Ready`
@@ -124,9 +136,10 @@ pub use config::Config;
 #[cfg(any(test, feature = "sim"))]
 pub use config::Faults;
 pub use error::ZabError;
-pub use message::{Entry, Message, Notification, Role};
+pub use log::{LogSource, MemoryLog};
+pub use message::{Entry, Message, Notification, Role, SyncKind};
 pub use quorum::VoterSet;
-pub use ready::{Persist, Ready, SnapshotRequest};
+pub use ready::{snapshot_chunks, Persist, Ready, SnapshotRequest};
 pub use zab::{Persisted, Status, Zab};
 pub use zxid::Zxid;
 

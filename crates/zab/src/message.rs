@@ -22,6 +22,18 @@ pub enum Role {
     Observing,
 }
 
+/// How a learner was brought up to date with its leader (ZooKeeper's DIFF,
+/// TRUNC and SNAP sync packets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SyncKind {
+    /// The missing proposals only.
+    Diff,
+    /// Proposals the leader does not have removed, then the missing ones.
+    Trunc,
+    /// A snapshot of the leader's state, then the proposals after it.
+    Snap,
+}
+
 /// A fast-leader-election notification (ZooKeeper `FastLeaderElection.Notification`):
 /// the sender's vote, its election round and its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,14 +97,22 @@ pub enum Message {
         /// The last zxid to keep.
         zxid: Zxid,
     },
-    /// Sync header: replace state and log with this snapshot of the leader's
-    /// applied state at `zxid`; proposals follow (SNAP).
+    /// Sync header: replace state and log with a snapshot of the leader's
+    /// applied state at `zxid` (SNAP). The snapshot itself follows in
+    /// [`Message::SnapChunk`]s, then the proposals after it.
     Snap {
         /// The zxid the snapshot state is at.
         zxid: Zxid,
-        /// The caller's serialised state machine (filled by the leader's
-        /// caller through [`Ready::fill_snapshots`](crate::Ready::fill_snapshots)).
+    },
+    /// A piece of the snapshot a SNAP announced, in order; the leader's
+    /// caller produces them (see [`Ready::snapshot`](crate::Ready::snapshot))
+    /// and sends them right after the SNAP header, before anything else to
+    /// that learner. Bounded pieces keep a large state from being one message.
+    SnapChunk {
+        /// The bytes, in order.
         data: Bytes,
+        /// The snapshot's last piece.
+        last: bool,
     },
     /// A proposal to log (PROPOSAL); also used inside a synchronisation.
     Proposal {
@@ -145,6 +165,7 @@ impl Message {
             Message::Diff { .. } => "DIFF",
             Message::Trunc { .. } => "TRUNC",
             Message::Snap { .. } => "SNAP",
+            Message::SnapChunk { .. } => "SNAPCHUNK",
             Message::Proposal { .. } => "PROPOSAL",
             Message::NewLeader { .. } => "NEWLEADER",
             Message::Ack { .. } => "ACK",

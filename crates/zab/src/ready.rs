@@ -17,14 +17,25 @@ pub enum Persist {
         /// The last zxid to keep.
         to: Zxid,
     },
-    /// Replace the state machine and the whole log with this snapshot, taken
-    /// at `zxid` (ZAB SNAP). Restore the state machine from `data` before
-    /// applying this `Ready`'s `committed`.
+    /// Write `data` at `offset` of the snapshot at `zxid` being received
+    /// (ZAB SNAP). Offset 0 starts a new one; whatever an earlier, unfinished
+    /// reception left is discarded. Nothing is installed yet.
+    SnapshotChunk {
+        /// The zxid the snapshot is at.
+        zxid: Zxid,
+        /// Where `data` goes in the snapshot.
+        offset: u64,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// The snapshot received at `zxid` is complete: make it durable, then
+    /// replace the state machine and the whole log with it, atomically (a
+    /// crash leaves either the old state and log, or the new snapshot and an
+    /// empty log after it). Restore the state machine from it before applying
+    /// this `Ready`'s `committed`.
     InstallSnapshot {
         /// The zxid the snapshot is at.
         zxid: Zxid,
-        /// The leader's serialised state.
-        data: Bytes,
     },
     /// Store the accepted epoch (ZooKeeper's `acceptedEpoch` file).
     AcceptedEpoch(u32),
@@ -32,8 +43,12 @@ pub enum Persist {
     CurrentEpoch(u32),
 }
 
-/// A request to serialise the caller's state machine for a learner that is
-/// too far behind for a DIFF.
+/// A request to stream the caller's state machine to a learner that is too
+/// far behind for a DIFF: the state at `zxid` (once this `Ready`'s
+/// `committed` is applied), as [`Message::SnapChunk`]s sent right after the
+/// `Snap { zxid }` header to `to` and before anything that follows it. The
+/// caller may serialise it later (from a snapshot it took at `zxid`), as long
+/// as that order holds; [`Ready::insert_snapshots`] does it at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotRequest {
     /// The learner that receives it.
@@ -48,14 +63,19 @@ pub struct SnapshotRequest {
 ///    earlier `Ready`s. An `InstallSnapshot` also replaces the state machine.
 /// 2. `committed`: apply these entries to the state machine, in order. They
 ///    are already durable on this server.
-/// 3. `snapshot`: if not empty, call [`Ready::fill_snapshots`] with a
-///    function that serialises the state machine (now at `zxid`).
+/// 3. `snapshot`: for each request, take a snapshot of the state machine
+///    (now at its `zxid`) and stream it behind the `Snap` header (see
+///    [`SnapshotRequest`]).
 /// 4. `messages`: send, in order.
 /// 5. Once the operations of this and every earlier `Ready` are durable
 ///    (fsync): send `send_after_persist`, in order, then call
 ///    [`Zab::advance`](crate::Zab::advance) with `number`.
 ///
-/// `role` is the server's new role if it changed since the last `Ready`.
+/// `role` is the server's new role if it changed since the last `Ready`, and
+/// `established` whether the server is now part of an established quorum
+/// (a leader: a quorum acknowledged NEWLEADER; a learner: UPTODATE seen) if
+/// that changed. `reset` lists the peers whose stream the caller must break
+/// before sending this `Ready`'s messages (see [`Ready::reset`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[must_use = "a Ready must be persisted, applied and sent"]
 pub struct Ready {
@@ -63,6 +83,15 @@ pub struct Ready {
     pub number: u64,
     /// The new role, when it changed.
     pub role: Option<Role>,
+    /// `Some(true)` when the quorum this server belongs to became
+    /// established, `Some(false)` when it was lost; `None` if unchanged.
+    pub established: Option<bool>,
+    /// Break the FIFO stream to each of these peers (close the connection;
+    /// the peer sees it break, as a ZooKeeper learner sees its leader's
+    /// socket close) before sending `messages`. The engine has already
+    /// forgotten their session and dropped what it had queued for them;
+    /// messages of this `Ready` to them go on the next stream.
+    pub reset: Vec<PeerId>,
     /// Storage operations, in order.
     pub persist: Vec<Persist>,
     /// Messages that may be sent at once.
@@ -72,7 +101,12 @@ pub struct Ready {
     pub send_after_persist: Vec<(PeerId, Message)>,
     /// Committed entries to apply, in zxid order.
     pub committed: Vec<Entry>,
-    /// Snapshots to serialise into the `Snap` messages of `messages`.
+    /// The engine could not read its log (see
+    /// [`LogSource`](crate::LogSource)): it stops handing out committed
+    /// entries. The caller should stop and restart from its disk.
+    pub failed: Option<crate::ZabError>,
+    /// Snapshots to stream behind the `Snap` headers of `messages` or
+    /// `send_after_persist`.
     pub snapshot: Vec<SnapshotRequest>,
 }
 
@@ -80,28 +114,52 @@ impl Ready {
     /// Nothing to do at all.
     pub fn is_empty(&self) -> bool {
         self.role.is_none()
+            && self.established.is_none()
+            && self.reset.is_empty()
             && self.persist.is_empty()
             && self.messages.is_empty()
             && self.send_after_persist.is_empty()
             && self.committed.is_empty()
             && self.snapshot.is_empty()
+            && self.failed.is_none()
     }
 
-    /// Fills the data of every `Snap` message with `serialize(zxid)`, the
-    /// caller's state machine serialised at `zxid`. Call it after applying
-    /// `committed`.
-    pub fn fill_snapshots(&mut self, mut serialize: impl FnMut(Zxid) -> Bytes) {
-        if self.snapshot.is_empty() {
-            return;
-        }
-        for (_, msg) in self
-            .messages
-            .iter_mut()
-            .chain(self.send_after_persist.iter_mut())
-        {
-            if let Message::Snap { zxid, data } = msg {
-                *data = serialize(*zxid);
+    /// Puts the chunks `stream(request)` returns right after the `Snap`
+    /// header of every [`SnapshotRequest`], for a caller that serialises its
+    /// state synchronously. Call it after applying `committed`.
+    pub fn insert_snapshots(&mut self, mut stream: impl FnMut(&SnapshotRequest) -> Vec<Message>) {
+        for req in std::mem::take(&mut self.snapshot) {
+            for list in [&mut self.messages, &mut self.send_after_persist] {
+                let at = list.iter().position(|(to, m)| {
+                    *to == req.to && matches!(m, Message::Snap { zxid } if *zxid == req.zxid)
+                });
+                if let Some(at) = at {
+                    let chunks = stream(&req);
+                    let tail = list.split_off(at + 1);
+                    list.extend(chunks.into_iter().map(|m| (req.to, m)));
+                    list.extend(tail);
+                    break;
+                }
             }
         }
+    }
+}
+
+/// Cuts a serialised snapshot into [`Message::SnapChunk`]s of at most
+/// `chunk` bytes (at least one, the last marked).
+pub fn snapshot_chunks(data: &Bytes, chunk: usize) -> Vec<Message> {
+    let chunk = chunk.max(1);
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        let end = (at + chunk).min(data.len());
+        out.push(Message::SnapChunk {
+            data: data.slice(at..end),
+            last: end == data.len(),
+        });
+        if end == data.len() {
+            return out;
+        }
+        at = end;
     }
 }

@@ -8,10 +8,11 @@ use crate::core::{Core, FinalVote, Next, Why};
 use crate::election::{self, Election};
 use crate::leader::Leader;
 use crate::learner::Learner;
-use crate::log::Log;
-use crate::{Config, Entry, Message, PeerId, Ready, Role, ZabError, Zxid};
+use crate::log::{Log, LogSource};
+use crate::{Config, Message, PeerId, Ready, Role, ZabError, Zxid};
 
-/// What the caller's storage held when the server (re)started.
+/// What the caller's storage held when the server (re)started, beside the
+/// log (which the engine reads through a [`LogSource`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Persisted {
     /// The last stored accepted epoch (0 on a fresh server).
@@ -19,12 +20,10 @@ pub struct Persisted {
     /// The last stored current epoch (0 on a fresh server).
     pub current_epoch: u32,
     /// The zxid of the snapshot the caller restored its state machine from
-    /// (`Zxid::ZERO` for an empty state).
-    pub snapshot: Zxid,
-    /// Every durable log entry after `snapshot`, in zxid order. The engine
-    /// does not assume they are committed: it hands them out in
+    /// (`Zxid::ZERO` for an empty state). The durable log entries after it
+    /// are not assumed committed: the engine hands them out in
     /// `Ready::committed` once the leader says so. Do not apply them yourself.
-    pub log: Vec<Entry>,
+    pub snapshot: Zxid,
 }
 
 /// A snapshot of the engine's state, for tests, metrics and four-letter words.
@@ -54,6 +53,9 @@ pub struct Status {
     pub durable: Zxid,
     /// Election round.
     pub logical_clock: u64,
+    /// How this server was last synchronised with a leader (as a learner,
+    /// since it started): DIFF, TRUNC or SNAP.
+    pub last_sync: Option<crate::SyncKind>,
 }
 
 #[derive(Debug)]
@@ -78,7 +80,11 @@ pub struct Zab {
 
 impl Zab {
     /// A server restarting from `persisted`; it starts LOOKING.
-    pub fn new(cfg: Config, persisted: Persisted) -> Result<Zab, ZabError> {
+    pub fn new(
+        cfg: Config,
+        persisted: Persisted,
+        log: impl LogSource + 'static,
+    ) -> Result<Zab, ZabError> {
         cfg.validate()?;
         if persisted.current_epoch > persisted.accepted_epoch {
             return Err(ZabError::Storage(format!(
@@ -86,18 +92,15 @@ impl Zab {
                 persisted.current_epoch, persisted.accepted_epoch
             )));
         }
-        let mut prev = persisted.snapshot;
-        for e in &persisted.log {
-            if e.zxid <= prev {
-                return Err(ZabError::Storage(format!(
-                    "log entry {:?} does not follow {:?}",
-                    e.zxid, prev
-                )));
-            }
-            prev = e.zxid;
-        }
         let snapshot = persisted.snapshot;
-        let log = Log::new(snapshot, persisted.log);
+        if snapshot < log.start() || snapshot > log.last() {
+            return Err(ZabError::Storage(format!(
+                "snapshot {snapshot:?} outside the log ({:?}, {:?}]",
+                log.start(),
+                log.last()
+            )));
+        }
+        let log = Log::new(Box::new(log));
         let durable = log.last();
         let mut core = Core {
             cfg,
@@ -117,6 +120,9 @@ impl Zab {
             },
             role: Role::Looking,
             role_changed: true,
+            reported_established: false,
+            halted: false,
+            last_sync: None,
             out: Ready::default(),
             next_ready: 1,
             advanced: 0,
@@ -209,13 +215,23 @@ impl Zab {
         };
         // Only `Next::Lead` can fail, and a broken stream never leads.
         let _ = self.transition(next);
+        self.core.out.reset.retain(|p| *p != peer);
     }
 
     /// Proposes `payload`; only the established leader accepts. Returns the
     /// zxid it will be committed under, if it is committed.
     pub fn propose(&mut self, payload: Bytes) -> Result<Zxid, ZabError> {
+        self.propose_with(|_| payload)
+    }
+
+    /// Proposes the payload `build` makes for the zxid it will carry: a
+    /// caller whose payload holds its own zxid (ZooKeeper's server puts it in
+    /// Stat fields) builds it here. `build` is called only when the proposal
+    /// is accepted, so a refusal ([`ZabError::NotLeader`],
+    /// [`ZabError::ZxidRollover`]) leaves nothing to undo.
+    pub fn propose_with(&mut self, build: impl FnOnce(Zxid) -> Bytes) -> Result<Zxid, ZabError> {
         match &mut self.state {
-            State::Leading(l) => l.propose(&mut self.core, payload),
+            State::Leading(l) => l.propose(&mut self.core, build),
             State::Learning(l) => Err(ZabError::NotLeader {
                 leader: Some(l.leader),
             }),
@@ -223,11 +239,33 @@ impl Zab {
         }
     }
 
+    /// The zxid the next accepted proposal will carry, or the error
+    /// `propose` would return now. Nothing is reserved: the answer holds
+    /// until the engine is next called.
+    pub fn next_zxid(&self) -> Result<Zxid, ZabError> {
+        match &self.state {
+            State::Leading(l) => l.next_zxid(&self.core),
+            State::Learning(l) => Err(ZabError::NotLeader {
+                leader: Some(l.leader),
+            }),
+            State::Looking(_) => Err(ZabError::NotLeader { leader: None }),
+        }
+    }
+
+    fn is_established(&self) -> bool {
+        match &self.state {
+            State::Looking(_) => false,
+            State::Learning(l) => l.up_to_date,
+            State::Leading(l) => l.is_established(),
+        }
+    }
+
     /// Is there anything for the caller to do?
     pub fn has_ready(&self) -> bool {
         !self.core.out.is_empty()
             || self.core.role_changed
-            || self.core.applicable() > self.core.applied
+            || self.is_established() != self.core.reported_established
+            || (self.core.applicable() > self.core.applied && !self.core.halted)
             || matches!(&self.state, State::Leading(l) if l.has_pending_sync())
     }
 
@@ -244,6 +282,11 @@ impl Zab {
         if self.core.role_changed {
             ready.role = Some(self.core.role);
             self.core.role_changed = false;
+        }
+        let established = self.is_established();
+        if established != self.core.reported_established {
+            ready.established = Some(established);
+            self.core.reported_established = established;
         }
         if !ready.send_after_persist.is_empty() {
             self.core.defer_through = ready.number;
@@ -287,6 +330,7 @@ impl Zab {
             applied: c.applied,
             durable: c.durable,
             logical_clock: c.logical_clock,
+            last_sync: c.last_sync,
         }
     }
 
@@ -322,11 +366,12 @@ impl Zab {
                 c.log.last()
             ));
         }
-        if c.log.base() > c.applied {
+        if c.log.base() > c.applied.max(c.durable) {
             problems.push(format!(
-                "log window {:?} starts after applied {:?}",
+                "log window {:?} starts after applied {:?} and durable {:?}: entries in between are nowhere",
                 c.log.base(),
-                c.applied
+                c.applied,
+                c.durable
             ));
         }
         if let State::Leading(l) = &self.state {
@@ -349,9 +394,26 @@ impl Zab {
         &self.core.cfg
     }
 
+    /// Leaving a leader's or a learner's session: break the streams it ran
+    /// on, so that the other ends learn it at once (ZooKeeper closes the
+    /// sockets; a follower would otherwise wait `sync_limit` ticks).
+    fn reset_session(&mut self) {
+        let peers: Vec<PeerId> = match &self.state {
+            State::Looking(_) => Vec::new(),
+            State::Learning(l) => vec![l.leader],
+            State::Leading(l) => l.learner_ids(),
+        };
+        for p in peers {
+            self.core.reset_stream(p);
+        }
+    }
+
     /// Moves to the role `next` names. The one `Err` is a refusal to lead
     /// ([`ZabError::EpochsExhausted`]), after which the server is LOOKING.
     fn transition(&mut self, next: Next) -> Result<(), ZabError> {
+        if next != Next::Stay {
+            self.reset_session();
+        }
         let mut next = next;
         let mut refused = None;
         // Starting a role can settle at once (a one-voter ensemble), so loop.

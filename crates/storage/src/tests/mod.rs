@@ -2,6 +2,7 @@
 
 mod crash;
 mod log;
+mod quorum;
 mod snapshot;
 mod suite;
 mod writer;

@@ -10,6 +10,7 @@
 //! the one command that replays it:
 //! `CORRAL_SIM_SEED=<seed> cargo test -p corral-zab --lib sim::tests::replay -- --nocapture`.
 
+pub mod chaos;
 // The models and checkers are documented per module; their items are
 // simulator internals.
 #[allow(missing_docs)]
@@ -31,6 +32,7 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::{Config, Faults, Message, PeerId, Role, VoterSet, Zab, Zxid};
+use chaos::{Chaos, Chaotic};
 use checkers::{Checkers, Violation};
 use network::Network;
 use rng::Rng;
@@ -63,6 +65,8 @@ pub struct SimOptions {
     pub counter_limit: u32,
     /// The leaders' DIFF window.
     pub diff_window: usize,
+    /// The most proposals a DIFF sends (from memory or the log).
+    pub max_diff: usize,
     /// Deliberately broken engine behaviour.
     pub faults: Faults,
     /// Print every event as it happens.
@@ -97,6 +101,11 @@ impl SimOptions {
             verbose: false,
             disabled: Vec::new(),
             initial_epoch: 0,
+            max_diff: if r.chance(0.5) {
+                r.range(1, 200) as usize
+            } else {
+                100_000
+            },
         }
     }
 }
@@ -112,10 +121,12 @@ struct Node {
     last_ready: u64,
     /// State length at the last compaction.
     compacted: usize,
+    /// The snapshot being received (SNAP chunks so far).
+    receiving: Vec<u8>,
 }
 
-/// The state machine's snapshot format: `[zxid u64][len u32][payload]*`.
-fn encode(state: &[(Zxid, Bytes)]) -> Bytes {
+/// The simulated state machine's snapshot format: `[zxid u64][len u32][payload]*`.
+pub fn encode_state(state: &[(Zxid, Bytes)]) -> Bytes {
     let mut b = BytesMut::new();
     for (z, p) in state {
         b.put_u64(z.0);
@@ -125,16 +136,30 @@ fn encode(state: &[(Zxid, Bytes)]) -> Bytes {
     b.freeze()
 }
 
-fn decode(mut data: &[u8]) -> Vec<(Zxid, Bytes)> {
+/// Reads [`encode_state`]'s format; `Err` on stray or missing bytes.
+pub fn decode_state(mut data: &[u8]) -> Result<Vec<(Zxid, Bytes)>, String> {
     let mut out = Vec::new();
-    while data.len() >= 12 {
-        let z = u64::from_be_bytes(data[..8].try_into().unwrap_or_default());
-        let len = u32::from_be_bytes(data[8..12].try_into().unwrap_or_default()) as usize;
-        let end = (12 + len).min(data.len());
-        out.push((Zxid(z), Bytes::copy_from_slice(&data[12..end])));
-        data = &data[end..];
+    while !data.is_empty() {
+        let (Some(z), Some(len)) = (data.get(..8), data.get(8..12)) else {
+            return Err(format!("{} stray bytes", data.len()));
+        };
+        let z = u64::from_be_bytes(z.try_into().map_err(|_| "short zxid")?);
+        let len = u32::from_be_bytes(len.try_into().map_err(|_| "short length")?) as usize;
+        let payload = data
+            .get(12..12 + len)
+            .ok_or("a payload runs past the end")?;
+        out.push((Zxid(z), Bytes::copy_from_slice(payload)));
+        data = &data[12 + len..];
     }
-    out
+    Ok(out)
+}
+
+fn encode(state: &[(Zxid, Bytes)]) -> Bytes {
+    encode_state(state)
+}
+
+fn decode(data: &[u8]) -> Vec<(Zxid, Bytes)> {
+    decode_state(data).unwrap_or_default()
 }
 
 /// One simulated ensemble.
@@ -152,11 +177,9 @@ pub struct Sim {
     p_deliver: f64,
     p_fsync: f64,
     p_propose: f64,
-    p_crash: f64,
-    p_restart: f64,
-    p_partition: f64,
-    p_heal: f64,
-    p_reset: f64,
+    chaos: Chaos,
+    /// Bytes per SNAP chunk.
+    snap_chunk: usize,
     next_payload: u64,
     pending_violation: Option<Violation>,
 }
@@ -180,6 +203,7 @@ impl Sim {
                 max_election_ticks: 16,
                 finalize_wait: 1,
                 diff_window: opts.diff_window,
+                max_diff: opts.max_diff,
                 faults: opts.faults,
                 counter_limit: opts.counter_limit,
             };
@@ -197,6 +221,7 @@ impl Sim {
                     deferred: VecDeque::new(),
                     last_ready: 0,
                     compacted: 0,
+                    receiving: Vec::new(),
                 },
             );
         }
@@ -208,15 +233,21 @@ impl Sim {
             p_deliver: 0.5 + rng.below(5) as f64 / 10.0,
             p_fsync,
             p_propose: 0.05 + rng.below(5) as f64 / 10.0,
-            p_crash: if crashy {
-                0.001 + rng.below(8) as f64 / 1000.0
-            } else {
-                0.0
+            chaos: Chaos {
+                p_crash: if crashy {
+                    0.001 + rng.below(8) as f64 / 1000.0
+                } else {
+                    0.0
+                },
+                p_restart: 0.01 + rng.below(5) as f64 / 100.0,
+                p_partition: rng.below(4) as f64 / 1000.0,
+                p_heal: 0.01 + rng.below(3) as f64 / 100.0,
+                p_reset: rng.below(5) as f64 / 1000.0,
             },
-            p_restart: 0.01 + rng.below(5) as f64 / 100.0,
-            p_partition: rng.below(4) as f64 / 1000.0,
-            p_heal: 0.01 + rng.below(3) as f64 / 100.0,
-            p_reset: rng.below(5) as f64 / 1000.0,
+            // Several chunks for a large state, yet few enough to fit a
+            // synchronisation within initLimit, as a real chunk size (64 KiB)
+            // does for a real snapshot.
+            snap_chunk: rng.range(1024, 8192) as usize,
             rng,
             summary: Summary {
                 servers: nodes.len(),
@@ -342,16 +373,18 @@ impl Sim {
     fn start(&mut self, id: PeerId) -> Result<(), Violation> {
         let (persisted, state) = {
             let node = &self.nodes[&id];
-            let d = &node.disk.durable;
-            (node.disk.persisted(), decode(&d.snapshot_data))
+            let data = node.disk.durable().snapshot_data.clone();
+            (node.disk.persisted(), decode(&data))
         };
         let node = self.nodes.get_mut(&id).expect("known id");
         node.zab = Some(
-            Zab::new(node.cfg.clone(), persisted).expect("the sim's own storage is consistent"),
+            Zab::new(node.cfg.clone(), persisted, node.disk.source())
+                .expect("the sim's own storage is consistent"),
         );
         node.compacted = state.len();
         node.state = state;
         node.deferred.clear();
+        node.receiving.clear();
         node.last_ready = 0;
         self.event(|| format!("start {id}"));
         let state = self.nodes[&id].state.clone();
@@ -390,45 +423,40 @@ impl Sim {
     fn chaos(&mut self) {
         let ids = self.ids();
         let up = self.up();
-        if self.rng.chance(self.p_crash) && !up.is_empty() {
-            let id = up[self.rng.below(up.len() as u64) as usize];
-            self.crash(id);
+        let chaos = self.chaos;
+        // Every action here records its own violations for the next step.
+        let _ = chaos.step(self, &ids, &up);
+    }
+}
+
+impl Chaotic for Sim {
+    fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+
+    fn crash(&mut self, id: PeerId) -> Result<(), Violation> {
+        Sim::crash(self, id);
+        Ok(())
+    }
+
+    fn restart(&mut self, id: PeerId) -> Result<(), Violation> {
+        // A restart failing a check is reported by the next step.
+        if let Err(v) = self.start(id) {
+            self.pending_violation = Some(v);
         }
-        let down: Vec<PeerId> = ids.iter().copied().filter(|id| !up.contains(id)).collect();
-        if !down.is_empty() && self.rng.chance(self.p_restart) {
-            let id = down[self.rng.below(down.len() as u64) as usize];
-            // A restart failing a check is reported by the next step.
-            if let Err(v) = self.start(id) {
-                self.pending_violation = Some(v);
-            }
-        }
-        if self.rng.chance(self.p_partition) {
-            let side: Vec<PeerId> = ids
-                .iter()
-                .copied()
-                .filter(|_| self.rng.chance(0.5))
-                .collect();
-            self.event(|| format!("PARTITION {side:?} | rest"));
-            for &a in &side {
-                for &b in &ids {
-                    if !side.contains(&b) && !self.net.is_cut(a, b) {
-                        self.net.cut(a, b);
-                        self.break_link(a, b);
-                    }
-                }
-            }
-        }
-        if self.rng.chance(self.p_heal) {
-            self.net.heal();
-        }
-        if self.rng.chance(self.p_reset) {
-            let a = ids[self.rng.below(ids.len() as u64) as usize];
-            let b = ids[self.rng.below(ids.len() as u64) as usize];
-            if a != b {
-                self.event(|| format!("RESET link {a}-{b}"));
-                self.break_link(a, b);
-            }
-        }
+        Ok(())
+    }
+
+    fn net(&mut self) -> &mut Network {
+        &mut self.net
+    }
+
+    fn break_link(&mut self, a: PeerId, b: PeerId) {
+        Sim::break_link(self, a, b);
+    }
+
+    fn trace(&mut self, line: String) {
+        self.event(|| line);
     }
 }
 
@@ -566,15 +594,37 @@ impl Sim {
             if let Some(role) = ready.role {
                 self.event(|| format!("{id} is now {role:?}"));
             }
+            if let Some(e) = ready.failed.take() {
+                // The engine's idea of its durable log disagrees with the
+                // disk (or the disk failed): never in a correct run.
+                self.checkers.keep(Err::<(), _>(Violation {
+                    invariant: "log_source",
+                    detail: format!("server {id} could not read its log: {e}"),
+                }))?;
+            }
+            if let Some(established) = ready.established {
+                self.event(|| format!("{id} established: {established}"));
+            }
+            for &peer in &ready.reset {
+                self.event(|| format!("{id} resets its stream to {peer}"));
+                self.break_link(id, peer);
+            }
             let node = self.nodes.get_mut(&id).expect("known id");
             for op in &ready.persist {
                 node.disk.write(ready.number, op.clone());
             }
             let mut installed = None;
             for op in &ready.persist {
-                if let crate::Persist::InstallSnapshot { zxid, data } = op {
-                    node.state = decode(data);
-                    installed = Some(*zxid);
+                match op {
+                    crate::Persist::SnapshotChunk { offset, data, .. } => {
+                        node.receiving.truncate(*offset as usize);
+                        node.receiving.extend_from_slice(data);
+                    }
+                    crate::Persist::InstallSnapshot { zxid } => {
+                        node.state = decode(&std::mem::take(&mut node.receiving));
+                        installed = Some(*zxid);
+                    }
+                    _ => {}
                 }
             }
             if let Some(zxid) = installed {
@@ -600,7 +650,8 @@ impl Sim {
                         });
                     }
                 }
-                ready.fill_snapshots(|_| encode(state));
+                let chunk = self.snap_chunk;
+                ready.insert_snapshots(|_| crate::snapshot_chunks(&encode(state), chunk));
             }
             if !ready.send_after_persist.is_empty() {
                 node.deferred
@@ -623,7 +674,7 @@ impl Sim {
         // The sender is up: messages of a crashed server are dropped first.
         let accepted = node.zab.as_ref().map_or(0, |z| z.status().accepted_epoch);
         self.checkers
-            .sent(from, &msg, accepted, &node.disk.durable)?;
+            .sent(from, &msg, accepted, &node.disk.durable())?;
         let delay = self.rng.range(1, self.max_delay);
         self.net.send(from, to, msg, self.step, delay);
         Ok(())
@@ -666,12 +717,15 @@ fn short(m: &Message) -> String {
         } => format!("ACKEPOCH({current_epoch:?}, {last_zxid:?})"),
         Message::Diff { zxid }
         | Message::Trunc { zxid }
-        | Message::Snap { zxid, .. }
+        | Message::Snap { zxid }
         | Message::Proposal { zxid, .. }
         | Message::NewLeader { zxid }
         | Message::Ack { zxid }
         | Message::Commit { zxid }
         | Message::Inform { zxid, .. } => format!("{}({zxid:?})", m.kind()),
+        Message::SnapChunk { data, last } => {
+            format!("SNAPCHUNK({} bytes, last {last})", data.len())
+        }
         Message::UpToDate | Message::Ping => m.kind().to_string(),
     }
 }

@@ -3,31 +3,13 @@
 
 use bytes::Bytes;
 
-use super::sync::{follower, leader};
+use super::sync::{follower, leader_awaiting_newleader_ack};
 use super::*;
 use crate::{Persist, ZabError};
 
 /// Leader 3 established in epoch 1 with follower 1 synchronised.
 fn established() -> Zab {
-    let mut l = leader(Persisted::default());
-    l.step(
-        1,
-        Message::FollowerInfo {
-            accepted_epoch: 0,
-            observer: false,
-        },
-    )
-    .unwrap();
-    let _ = flush(&mut l);
-    l.step(
-        1,
-        Message::AckEpoch {
-            current_epoch: Some(0),
-            last_zxid: Zxid::ZERO,
-        },
-    )
-    .unwrap();
-    let _ = flush(&mut l);
+    let mut l = leader_awaiting_newleader_ack();
     l.step(1, Message::Ack { zxid: z(1, 0) }).unwrap();
     let _ = flush(&mut l);
     assert!(l.status().established);
@@ -68,7 +50,7 @@ fn propose_ack_commit_pipelined() {
 
 #[test]
 fn a_follower_acks_only_after_persisting() {
-    let mut f = follower(Persisted::default());
+    let mut f = follower(empty());
     for m in [
         Message::LeaderInfo { epoch: 1 },
         Message::Diff { zxid: Zxid::ZERO },
@@ -120,7 +102,7 @@ fn a_follower_acks_only_after_persisting() {
 
 #[test]
 fn only_the_established_leader_proposes() {
-    let mut f = follower(Persisted::default());
+    let mut f = follower(empty());
     assert_eq!(
         f.propose(Bytes::new()),
         Err(ZabError::NotLeader { leader: Some(3) })
@@ -159,7 +141,7 @@ fn rollover_refuses_then_steps_down_once_drained() {
     let mut c = cfg(3, &[1, 2, 3]);
     c.finalize_wait = 0;
     c.counter_limit = 2;
-    let mut l = Zab::new(c, Persisted::default()).unwrap();
+    let mut l = Zab::new(c, Persisted::default(), MemoryLog::default()).unwrap();
     let _ = flush(&mut l);
     l.step(2, notif(3, Zxid::ZERO, 1, 0, Role::Looking))
         .unwrap();

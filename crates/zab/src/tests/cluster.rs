@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::Bytes;
 
 use super::cfg;
-use crate::{Entry, Message, PeerId, Persisted, Role, Zab};
+use crate::{Entry, MemoryLog, Message, PeerId, Persisted, Role, Zab};
 
 pub(crate) struct Cluster {
     pub nodes: BTreeMap<PeerId, Zab>,
@@ -21,7 +21,10 @@ impl Cluster {
         for &id in voters.iter().chain(observers) {
             let mut c = cfg(id, voters);
             c.observers = observers.iter().copied().collect();
-            nodes.insert(id, Zab::new(c, Persisted::default()).unwrap());
+            nodes.insert(
+                id,
+                Zab::new(c, Persisted::default(), MemoryLog::default()).unwrap(),
+            );
         }
         Cluster {
             applied: nodes.keys().map(|&id| (id, Vec::new())).collect(),
@@ -44,7 +47,9 @@ impl Cluster {
                         .extend(r.committed.iter().cloned());
                     let mut r = r;
                     let log = self.applied[&id].clone();
-                    r.fill_snapshots(|_| Bytes::from(format!("{}", log.len())));
+                    r.insert_snapshots(|_| {
+                        crate::snapshot_chunks(&Bytes::from(format!("{}", log.len())), 1)
+                    });
                     for (to, m) in r.messages.into_iter().chain(r.send_after_persist) {
                         self.queue.push_back((id, to, m));
                     }
@@ -134,10 +139,10 @@ fn observer_learns_without_voting_and_a_restarted_follower_rejoins() {
         accepted_epoch: 1,
         current_epoch: 1,
         snapshot: crate::Zxid::ZERO,
-        log: stored,
     };
+    let log = MemoryLog::new(crate::Zxid::ZERO, stored);
     c.nodes
-        .insert(1, Zab::new(cfg(1, &[1, 2, 3]), persisted).unwrap());
+        .insert(1, Zab::new(cfg(1, &[1, 2, 3]), persisted, log).unwrap());
     c.applied.insert(1, Vec::new());
     c.nodes.get_mut(&3).unwrap().disconnected(1);
     for _ in 0..3 {

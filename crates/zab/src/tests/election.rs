@@ -55,9 +55,9 @@ fn votes_order_by_peer_epoch_then_zxid_then_id() {
         accepted_epoch: 2,
         current_epoch: 2,
         snapshot: z(2, 4),
-        log: vec![],
     };
-    let mut a = Zab::new(cfg(1, &[1, 2, 3]), p).unwrap();
+    let log = MemoryLog::new(z(2, 4), vec![]);
+    let mut a = Zab::new(cfg(1, &[1, 2, 3]), p, log).unwrap();
     let _ = flush(&mut a);
     a.step(3, looking(3, z(1, 9), 1, 1)).unwrap();
     assert!(
@@ -92,7 +92,7 @@ fn a_later_round_resets_the_tally_and_an_earlier_one_is_answered() {
 fn a_better_vote_during_the_finalize_wait_reopens_it_a_worse_one_is_dropped() {
     let mut c = cfg(2, &[1, 2, 3]);
     c.finalize_wait = 3;
-    let mut a = Zab::new(c, Persisted::default()).unwrap();
+    let mut a = Zab::new(c, Persisted::default(), MemoryLog::default()).unwrap();
     let _ = flush(&mut a);
     a.step(1, looking(2, Zxid::ZERO, 1, 0)).unwrap(); // 1 agrees with us: quorum
     a.tick().unwrap();
@@ -141,7 +141,7 @@ fn a_restarted_server_rejoins_a_running_leader_through_out_of_election_votes() {
 fn observers_never_vote_and_follow_the_settled_quorum() {
     let mut c = cfg(9, &[1, 2, 3]);
     c.observers.insert(9);
-    let mut o = Zab::new(c, Persisted::default()).unwrap();
+    let mut o = Zab::new(c, Persisted::default(), MemoryLog::default()).unwrap();
     let r = flush(&mut o);
     assert_eq!(r.messages.len(), 3, "asks every voter");
     o.step(1, looking(1, Zxid::ZERO, 1, 0)).unwrap();
@@ -168,7 +168,7 @@ fn observers_never_vote_and_follow_the_settled_quorum() {
     // A voter answers an observer's vote with its own and never counts it.
     let mut c = cfg(1, &[1, 2, 3]);
     c.observers.insert(9);
-    let mut v = Zab::new(c, Persisted::default()).unwrap();
+    let mut v = Zab::new(c, Persisted::default(), MemoryLog::default()).unwrap();
     let _ = flush(&mut v);
     v.step(9, looking(9, Zxid::ZERO, 1, 0)).unwrap();
     assert_eq!(
@@ -228,7 +228,7 @@ fn a_round_of_u64_max_from_the_network_does_not_overflow_the_next_round() {
 fn a_finalize_wait_of_u64_max_never_decides_and_does_not_overflow() {
     let mut c = cfg(1, &[1, 2, 3]);
     c.finalize_wait = u64::MAX;
-    let mut a = Zab::new(c, Persisted::default()).unwrap();
+    let mut a = Zab::new(c, Persisted::default(), MemoryLog::default()).unwrap();
     let _ = flush(&mut a);
     a.tick().unwrap();
     a.step(3, looking(3, Zxid::ZERO, 1, 0)).unwrap();

@@ -4,11 +4,22 @@
 mod broadcast;
 mod cluster;
 mod election;
+mod events;
 mod sync;
 
 use bytes::Bytes;
 
-use crate::{Config, Entry, Message, Notification, PeerId, Persisted, Role, VoterSet, Zab, Zxid};
+use crate::{
+    Config, Entry, MemoryLog, Message, Notification, PeerId, Persisted, Role, VoterSet, Zab, Zxid,
+};
+
+/// What a server's disk holds at start: epochs and snapshot, and the log.
+pub(crate) type Start = (Persisted, MemoryLog);
+
+/// A fresh server's disk.
+pub(crate) fn empty() -> Start {
+    (Persisted::default(), MemoryLog::default())
+}
 
 pub(crate) fn z(epoch: u32, counter: u32) -> Zxid {
     Zxid::new(epoch, counter)
@@ -46,7 +57,7 @@ pub(crate) fn notif(
 }
 
 pub(crate) fn fresh(id: PeerId, voters: &[PeerId]) -> Zab {
-    Zab::new(cfg(id, voters), Persisted::default()).unwrap()
+    Zab::new(cfg(id, voters), Persisted::default(), MemoryLog::default()).unwrap()
 }
 
 /// Takes a `Ready` and reports it durable at once.

@@ -8,12 +8,12 @@ use super::*;
 use crate::{Persist, Ready, SnapshotRequest, ZabError};
 
 /// Server 3 of {1,2,3} elected leader from `p` (finalize wait 0).
-pub(crate) fn leader(p: Persisted) -> Zab {
+pub(crate) fn leader((p, log): Start) -> Zab {
     let mut c = cfg(3, &[1, 2, 3]);
     c.finalize_wait = 0;
-    let last = p.log.last().map_or(p.snapshot, |e| e.zxid);
+    let last = log.entries.last().map_or(p.snapshot, |e| e.zxid);
     let pe = p.current_epoch;
-    let mut l = Zab::new(c, p).unwrap();
+    let mut l = Zab::new(c, p, log).unwrap();
     let _ = flush(&mut l);
     l.step(2, notif(3, last, 1, pe, Role::Looking)).unwrap();
     assert_eq!(l.status().role, Role::Leading);
@@ -21,9 +21,34 @@ pub(crate) fn leader(p: Persisted) -> Zab {
     l
 }
 
+/// Leader 3 of {1,2,3} from a fresh start with follower 1 through discovery,
+/// NEWLEADER sent.
+pub(crate) fn leader_awaiting_newleader_ack() -> Zab {
+    let mut l = leader(empty());
+    l.step(
+        1,
+        Message::FollowerInfo {
+            accepted_epoch: 0,
+            observer: false,
+        },
+    )
+    .unwrap();
+    let _ = flush(&mut l);
+    l.step(
+        1,
+        Message::AckEpoch {
+            current_epoch: Some(0),
+            last_zxid: Zxid::ZERO,
+        },
+    )
+    .unwrap();
+    let _ = flush(&mut l);
+    l
+}
+
 /// Server 1 following 3 (told by a settled quorum).
-pub(crate) fn follower(p: Persisted) -> Zab {
-    let mut f = Zab::new(cfg(1, &[1, 2, 3]), p).unwrap();
+pub(crate) fn follower((p, log): Start) -> Zab {
+    let mut f = Zab::new(cfg(1, &[1, 2, 3]), p, log).unwrap();
     let _ = flush(&mut f);
     f.step(2, notif(3, Zxid::ZERO, 5, 0, Role::Following))
         .unwrap();
@@ -34,13 +59,14 @@ pub(crate) fn follower(p: Persisted) -> Zab {
     f
 }
 
-fn history(current: u32, snapshot: Zxid, log: &[(u32, u32)]) -> Persisted {
-    Persisted {
+fn history(current: u32, snapshot: Zxid, log: &[(u32, u32)]) -> Start {
+    let p = Persisted {
         accepted_epoch: current,
         current_epoch: current,
         snapshot,
-        log: log.iter().map(|&(e, c)| entry(e, c)).collect(),
-    }
+    };
+    let log = MemoryLog::new(snapshot, log.iter().map(|&(e, c)| entry(e, c)).collect());
+    (p, log)
 }
 
 fn proposal(e: u32, c: u32) -> Message {
@@ -204,21 +230,35 @@ fn snap_when_the_learner_is_behind_the_window() {
             zxid: z(1, 5)
         }]
     );
-    r.fill_snapshots(|zxid| Bytes::from(format!("state@{zxid:?}")));
+    let header = Message::Snap { zxid: z(1, 5) };
     assert_eq!(
         r.messages,
         vec![
-            (
-                1,
-                Message::Snap {
-                    zxid: z(1, 5),
-                    data: Bytes::from("state@1:5")
-                }
-            ),
+            (1, header.clone()),
+            (1, proposal(1, 6)),
+            (1, Message::NewLeader { zxid: z(2, 0) }),
+        ],
+        "the caller streams the state behind the header"
+    );
+    r.insert_snapshots(|req| {
+        crate::snapshot_chunks(&Bytes::from(format!("state@{:?}", req.zxid)), 4)
+    });
+    let chunk = |data: &'static str, last| Message::SnapChunk {
+        data: Bytes::from_static(data.as_bytes()),
+        last,
+    };
+    assert_eq!(
+        r.messages,
+        vec![
+            (1, header),
+            (1, chunk("stat", false)),
+            (1, chunk("e@1:", false)),
+            (1, chunk("5", true)),
             (1, proposal(1, 6)),
             (1, Message::NewLeader { zxid: z(2, 0) }),
         ]
     );
+    assert!(r.snapshot.is_empty(), "taken care of");
 }
 
 #[test]
@@ -254,7 +294,7 @@ fn a_follower_ahead_of_the_leader_is_dropped() {
 /// another leader. Counting it lets two leaders establish the same epoch.
 #[test]
 fn an_ackepoch_without_epoch_does_not_count_towards_the_epoch_quorum() {
-    let mut l = leader(Persisted::default());
+    let mut l = leader(empty());
     let info = |accepted_epoch| Message::FollowerInfo {
         accepted_epoch,
         observer: false,
@@ -318,7 +358,7 @@ fn a_server_without_a_next_epoch_refuses_to_lead() {
             current_epoch: 1,
             ..Persisted::default()
         };
-        let mut l = Zab::new(c, p).unwrap();
+        let mut l = Zab::new(c, p, MemoryLog::default()).unwrap();
         let _ = flush(&mut l);
         assert_eq!(
             l.step(2, notif(3, Zxid::ZERO, 1, 1, Role::Looking)),
@@ -343,7 +383,7 @@ fn a_server_without_a_next_epoch_refuses_to_lead() {
             current_epoch: accepted,
             ..Persisted::default()
         };
-        let mut z = Zab::new(c, p).unwrap();
+        let mut z = Zab::new(c, p, MemoryLog::default()).unwrap();
         let _ = flush(&mut z);
         z
     };
@@ -377,7 +417,7 @@ fn learners_with_the_last_or_the_reserved_epoch() {
         accepted_epoch,
         observer: false,
     };
-    let mut l = leader(Persisted::default());
+    let mut l = leader(empty());
     assert!(matches!(
         l.step(1, info(u32::MAX)),
         Err(ZabError::Protocol { from: 1, .. })
@@ -398,7 +438,7 @@ fn learners_with_the_last_or_the_reserved_epoch() {
     // The same registration waiting in the backlog while we were LOOKING.
     let mut c = cfg(3, &[1, 2, 3]);
     c.finalize_wait = 0;
-    let mut l = Zab::new(c, Persisted::default()).unwrap();
+    let mut l = Zab::new(c, Persisted::default(), MemoryLog::default()).unwrap();
     let _ = flush(&mut l);
     l.step(1, info(Zxid::MAX_EPOCH)).unwrap();
     assert_eq!(
@@ -415,7 +455,7 @@ fn learners_with_the_last_or_the_reserved_epoch() {
 /// lead or follow after it: refused, nothing stored.
 #[test]
 fn a_leaderinfo_with_the_reserved_epoch_is_refused() {
-    let mut f = follower(Persisted::default());
+    let mut f = follower(empty());
     assert!(matches!(
         f.step(3, Message::LeaderInfo { epoch: u32::MAX }),
         Err(ZabError::Protocol { from: 3, .. })
@@ -423,7 +463,7 @@ fn a_leaderinfo_with_the_reserved_epoch_is_refused() {
     assert_eq!(f.status().role, Role::Looking);
     assert_eq!(f.status().accepted_epoch, 0);
     assert!(flush(&mut f).persist.is_empty());
-    let mut g = follower(Persisted::default());
+    let mut g = follower(empty());
     g.step(
         3,
         Message::LeaderInfo {
@@ -448,7 +488,7 @@ fn the_leader_gives_up_after_init_limit() {
 
 #[test]
 fn follower_discovery_and_diff() {
-    let mut f = follower(Persisted::default());
+    let mut f = follower(empty());
     f.step(3, Message::LeaderInfo { epoch: 1 }).unwrap();
     let r = f.ready();
     assert_eq!(r.persist, vec![Persist::AcceptedEpoch(1)]);
@@ -529,27 +569,45 @@ fn follower_trunc_and_snap() {
         ]
     );
     assert_eq!(f.status().last_zxid, z(2, 1));
+    assert_eq!(f.status().last_sync, Some(crate::SyncKind::Trunc));
 
     let mut g = follower(history(1, Zxid::ZERO, &[(1, 1)]));
     g.step(3, Message::LeaderInfo { epoch: 2 }).unwrap();
     let _ = flush(&mut g);
-    g.step(
-        3,
-        Message::Snap {
-            zxid: z(1, 5),
-            data: Bytes::from_static(b"S"),
+    g.step(3, Message::Snap { zxid: z(1, 5) }).unwrap();
+    let chunk = |data: &'static [u8], last| Message::SnapChunk {
+        data: Bytes::from_static(data),
+        last,
+    };
+    g.step(3, chunk(b"S1", false)).unwrap();
+    let r = flush(&mut g);
+    assert_eq!(
+        r,
+        Ready {
+            number: r.number,
+            persist: vec![Persist::SnapshotChunk {
+                zxid: z(1, 5),
+                offset: 0,
+                data: Bytes::from_static(b"S1")
+            }],
+            messages: vec![(3, Message::Ping)],
+            ..Ready::default()
         },
-    )
-    .unwrap();
+        "a chunk is stored, nothing installed yet; the leader hears we are alive (once per tick)"
+    );
+    assert_eq!(g.status().applied, Zxid::ZERO);
+    g.step(3, chunk(b"S2", true)).unwrap();
     g.step(3, Message::NewLeader { zxid: z(2, 0) }).unwrap();
     let r = flush(&mut g);
     assert_eq!(
         r.persist,
         vec![
-            Persist::InstallSnapshot {
+            Persist::SnapshotChunk {
                 zxid: z(1, 5),
-                data: Bytes::from_static(b"S")
+                offset: 2,
+                data: Bytes::from_static(b"S2")
             },
+            Persist::InstallSnapshot { zxid: z(1, 5) },
             Persist::CurrentEpoch(2)
         ]
     );
@@ -558,6 +616,17 @@ fn follower_trunc_and_snap() {
         "the snapshot is the state: nothing to re-apply"
     );
     assert_eq!(g.status().applied, z(1, 5));
+    assert_eq!(g.status().last_sync, Some(crate::SyncKind::Snap));
+
+    // Anything but a chunk inside the SNAP stream breaks the session.
+    let mut h = follower(history(1, Zxid::ZERO, &[(1, 1)]));
+    h.step(3, Message::LeaderInfo { epoch: 2 }).unwrap();
+    let _ = flush(&mut h);
+    h.step(3, Message::Snap { zxid: z(1, 5) }).unwrap();
+    assert!(h.step(3, proposal(1, 6)).is_err());
+    let r = h.ready();
+    assert_eq!((r.role, r.reset), (Some(Role::Looking), vec![3]));
+    assert!(r.persist.is_empty(), "nothing of the snapshot was stored");
 }
 
 /// The synchronisation stream of a correct leader truncates to a zxid the
@@ -618,7 +687,7 @@ fn a_sync_stream_that_would_leave_a_hole_is_refused() {
 
 #[test]
 fn a_packet_out_of_place_sends_the_learner_back_to_looking() {
-    let mut f = follower(Persisted::default());
+    let mut f = follower(empty());
     f.step(3, Message::LeaderInfo { epoch: 1 }).unwrap();
     assert!(
         f.step(3, proposal(1, 1)).is_err(),
@@ -631,7 +700,7 @@ fn a_packet_out_of_place_sends_the_learner_back_to_looking() {
 fn a_registration_that_arrives_while_looking_is_served_once_leading() {
     let mut c = cfg(3, &[1, 2, 3]);
     c.finalize_wait = 0;
-    let mut l = Zab::new(c, Persisted::default()).unwrap();
+    let mut l = Zab::new(c, Persisted::default(), MemoryLog::default()).unwrap();
     let _ = flush(&mut l);
     // Server 1 decided faster than 3 did.
     l.step(
@@ -655,9 +724,60 @@ fn a_registration_that_arrives_while_looking_is_served_once_leading() {
 
 #[test]
 fn a_broken_stream_ends_the_learner_session() {
-    let mut f = follower(Persisted::default());
+    let mut f = follower(empty());
     f.disconnected(2);
     assert_eq!(f.status().role, Role::Following, "not our leader");
     f.disconnected(3);
     assert_eq!(f.status().role, Role::Looking);
+}
+
+/// A leader that has not applied its history yet (just restarted and
+/// elected) never SNAPs a learner below what they share: the SNAP would drop,
+/// durably, entries the learner holds. It sends the whole DIFF, even beyond
+/// `max_diff`.
+#[test]
+fn no_snap_below_the_history_a_learner_shares() {
+    let log: Vec<(u32, u32)> = (1..=10).map(|c| (1, c)).collect();
+    let (p, source) = history(1, Zxid::ZERO, &log);
+    let mut c = cfg(3, &[1, 2, 3]);
+    c.finalize_wait = 0;
+    c.max_diff = 1;
+    let mut l = Zab::new(c, p, source).unwrap();
+    let _ = flush(&mut l);
+    l.step(2, notif(3, z(1, 10), 1, 1, Role::Looking)).unwrap();
+    let _ = flush(&mut l);
+    l.step(
+        1,
+        Message::FollowerInfo {
+            accepted_epoch: 1,
+            observer: false,
+        },
+    )
+    .unwrap();
+    let _ = flush(&mut l);
+    l.step(
+        1,
+        Message::AckEpoch {
+            current_epoch: Some(1),
+            last_zxid: z(1, 7),
+        },
+    )
+    .unwrap();
+    let r = l.ready();
+    assert_eq!(
+        r,
+        Ready {
+            number: r.number,
+            persist: vec![Persist::CurrentEpoch(2)],
+            messages: vec![
+                (1, Message::Diff { zxid: z(1, 10) }),
+                (1, proposal(1, 8)),
+                (1, proposal(1, 9)),
+                (1, proposal(1, 10)),
+                (1, Message::NewLeader { zxid: z(2, 0) }),
+            ],
+            ..Ready::default()
+        },
+        "applied is 0:0, below the shared 1:7: a SNAP at 0:0 would drop 1:1..1:7 on the learner"
+    );
 }

@@ -1,0 +1,203 @@
+//! The production disk: corral-storage's txn log, snapshots and epoch files, written in
+//! one order by its [`QuorumWriter`] thread, and read back at start and for DIFFs.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use corral_storage::{
+    EpochFiles, LogView, QuorumFiles, QuorumOp, QuorumWriter, SnapshotStore, StorageConfig, TxnLog,
+    ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE,
+};
+use corral_zab::{Entry, LogSource, Persist, Persisted, ZabError, Zxid};
+
+use crate::traits::DiskIo;
+use crate::RuntimeError;
+
+/// What a data directory held at start.
+pub struct OnDisk {
+    /// Epochs and the snapshot's zxid, for the engine.
+    pub persisted: Persisted,
+    /// The log, for the engine to read.
+    pub log: StorageLog,
+    /// The newest valid snapshot's payload (restore the state machine from it), if any.
+    pub snapshot: Option<Bytes>,
+    /// The writer, to hand to [`StorageDisk::new`].
+    pub files: QuorumFiles,
+}
+
+fn storage(e: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Storage(e.to_string())
+}
+
+/// Opens (creating) a data directory: recovers the log (cutting a torn tail), finds the
+/// newest valid snapshot and reads the epoch files. A missing `currentEpoch` is the epoch
+/// of the last logged zxid and a missing `acceptedEpoch` the current one, as ZooKeeper's
+/// `QuorumPeer.loadDataBase` decides.
+pub fn open(config: &StorageConfig) -> Result<OnDisk, RuntimeError> {
+    let log = TxnLog::open(config.log_config()).map_err(storage)?;
+    let snapshots =
+        SnapshotStore::open_with(config.snap_dir(), Arc::clone(&config.disk)).map_err(storage)?;
+    let epochs = EpochFiles::open(config.snap_dir(), Arc::clone(&config.disk)).map_err(storage)?;
+    let snapshot = snapshots.latest_valid().map_err(storage)?;
+    let snap_zxid = Zxid(snapshot.as_ref().map_or(0, |s| s.zxid as u64));
+    let last = Zxid(log.last_zxid().unwrap_or(0) as u64).max(snap_zxid);
+    let current = match epochs.read(CURRENT_EPOCH_FILE).map_err(storage)? {
+        Some(e) => e,
+        None => last.epoch(),
+    };
+    let accepted = epochs
+        .read(ACCEPTED_EPOCH_FILE)
+        .map_err(storage)?
+        .unwrap_or(current);
+    let source = StorageLog {
+        view: log.view(),
+        start: Arc::new(AtomicU64::new(snap_zxid.0)),
+        last,
+    };
+    Ok(OnDisk {
+        persisted: Persisted {
+            accepted_epoch: accepted,
+            current_epoch: current,
+            snapshot: snap_zxid,
+        },
+        log: source,
+        snapshot: snapshot.map(|s| s.payload),
+        files: QuorumFiles {
+            log,
+            snapshots,
+            epochs,
+        },
+    })
+}
+
+/// The engine's reads of the on-disk log. Clones share the start point, which moves up
+/// when a local snapshot lets older segments go ([`StorageLog::compact_to`]).
+#[derive(Debug, Clone)]
+pub struct StorageLog {
+    view: LogView,
+    start: Arc<AtomicU64>,
+    last: Zxid,
+}
+
+impl StorageLog {
+    fn start_zxid(&self) -> Zxid {
+        Zxid(self.start.load(Ordering::SeqCst))
+    }
+
+    /// A snapshot at `zxid` is durable: records up to it may be purged. Moves the start
+    /// first, so the engine never reads where segments are going away.
+    pub fn compact_to(&self, zxid: Zxid) {
+        self.start.fetch_max(zxid.0, Ordering::SeqCst);
+    }
+
+    /// The log's read handle.
+    pub fn view(&self) -> &LogView {
+        &self.view
+    }
+}
+
+impl LogSource for StorageLog {
+    fn start(&self) -> Zxid {
+        self.start_zxid()
+    }
+
+    fn last(&self) -> Zxid {
+        self.last
+    }
+
+    fn entries(&self, after: Zxid, upto: Zxid, max: usize) -> Result<Vec<Entry>, ZabError> {
+        let start = self.start_zxid();
+        if after < start {
+            // The start moved up meanwhile (a local snapshot): those records may be gone.
+            return Err(ZabError::Storage(format!(
+                "log records after {after:?} requested, the log starts after {start:?}"
+            )));
+        }
+        let mut out = Vec::new();
+        for record in self.view.read_from(after.0 as i64) {
+            let (zxid, payload) = record.map_err(|e| ZabError::Storage(e.to_string()))?;
+            let zxid = Zxid(zxid as u64);
+            if zxid > upto || out.len() >= max {
+                break;
+            }
+            out.push(Entry { zxid, payload });
+        }
+        Ok(out)
+    }
+
+    fn floor(&self, zxid: Zxid) -> Result<Option<Zxid>, ZabError> {
+        let start = self.start_zxid();
+        if zxid < start {
+            return Ok(None);
+        }
+        // Rare (a TRUNC decision beyond the in-memory window): a scan from the start.
+        let mut best = start;
+        for record in self.view.read_from(start.0 as i64) {
+            let (z, _) = record.map_err(|e| ZabError::Storage(e.to_string()))?;
+            let z = Zxid(z as u64);
+            if z > zxid {
+                break;
+            }
+            best = z;
+        }
+        Ok(Some(best))
+    }
+}
+
+/// The [`DiskIo`] on corral-storage: operations go to the [`QuorumWriter`] thread, which
+/// reports durability through `on_durable` (no lock taken).
+pub struct StorageDisk {
+    writer: QuorumWriter,
+    failed: Option<Box<dyn FnMut(String) + Send>>,
+}
+
+impl StorageDisk {
+    /// Starts the writer thread on `files`; `on_durable` gets every durable tag, or the
+    /// error that stopped the writer.
+    pub fn new(
+        files: QuorumFiles,
+        on_durable: impl FnMut(Result<u64, String>) + Send + Clone + 'static,
+    ) -> Result<StorageDisk, RuntimeError> {
+        let mut report = on_durable.clone();
+        let writer = QuorumWriter::spawn(files, move |r| report(r.map_err(|e| e.to_string())))
+            .map_err(storage)?;
+        let mut fail = on_durable;
+        Ok(StorageDisk {
+            writer,
+            failed: Some(Box::new(move |e| fail(Err(e)))),
+        })
+    }
+}
+
+/// The storage operation of a [`Persist`].
+pub fn quorum_op(op: Persist) -> QuorumOp {
+    match op {
+        Persist::Append(e) => QuorumOp::Append {
+            zxid: e.zxid.0 as i64,
+            payload: e.payload,
+        },
+        Persist::Truncate { to } => QuorumOp::Truncate { zxid: to.0 as i64 },
+        Persist::SnapshotChunk { zxid, offset, data } => QuorumOp::SnapshotChunk {
+            zxid: zxid.0 as i64,
+            offset,
+            data,
+        },
+        Persist::InstallSnapshot { zxid } => QuorumOp::InstallSnapshot {
+            zxid: zxid.0 as i64,
+        },
+        Persist::AcceptedEpoch(e) => QuorumOp::AcceptedEpoch(e),
+        Persist::CurrentEpoch(e) => QuorumOp::CurrentEpoch(e),
+    }
+}
+
+impl DiskIo for StorageDisk {
+    fn submit(&mut self, tag: u64, ops: Vec<Persist>) {
+        let ops = ops.into_iter().map(quorum_op).collect();
+        if let Err(e) = self.writer.submit(tag, ops) {
+            if let Some(mut f) = self.failed.take() {
+                f(e.to_string());
+            }
+        }
+    }
+}
