@@ -11,6 +11,7 @@
 //! - `cargo xtask bench [--quick]`: Corral vs Apache ZooKeeper (xtask/src/bench.rs).
 
 mod bench;
+mod fuzz;
 mod kazoo;
 mod runner;
 mod setup;
@@ -46,6 +47,12 @@ commands:
                           throughput, latency, memory, restart; writes
                           target/bench/{results.md,results.json,chart.svg}
                           (--quick: debug build, short, target/bench/quick)
+  fuzz [--seconds N] [target...]
+                          cargo-fuzz (stable toolchain, RUSTC_BOOTSTRAP=1) of
+                          the parsers of untrusted input that are ours:
+                          jute_frame, sasl_digest_md5, jks, x509; N seconds
+                          each (default 60); `cargo test` runs their bounded
+                          proptest counterparts
   help                    this text
 ";
 
@@ -114,6 +121,7 @@ fn main() -> ExitCode {
         Some("sim") => sim(&args[1..]),
         Some("kazoo") => kazoo::command(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
+        Some("fuzz") => fuzz::command(&args[1..]),
         Some("help") | Some("-h") | Some("--help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::hist::Histogram;
-use crate::json::Json;
+use crate::json::{json, Json};
 use crate::procfs::Mount;
 
 /// Bytes written before each fdatasync: one txn of the write workloads as the servers log it.
@@ -119,20 +119,19 @@ impl FsyncLoop {
     }
 
     fn to_json(&self) -> Json {
-        Json::obj()
-            .with("when", self.when.key())
-            .with("cpus", self.cpus.key())
-            .with("fsyncs", self.fsyncs)
-            .with("secs", self.secs)
-            .with("fsyncs_per_sec", self.per_sec())
-            .with(
-                "latency_us",
-                Json::obj()
-                    .with("mean", self.mean_us)
-                    .with("p50", self.p50_us)
-                    .with("p99", self.p99_us)
-                    .with("max", self.max_us),
-            )
+        json!({
+            "when": self.when.key(),
+            "cpus": self.cpus.key(),
+            "fsyncs": self.fsyncs,
+            "secs": self.secs,
+            "fsyncs_per_sec": self.per_sec(),
+            "latency_us": {
+                "mean": self.mean_us,
+                "p50": self.p50_us,
+                "p99": self.p99_us,
+                "max": self.max_us,
+            },
+        })
     }
 }
 
@@ -201,37 +200,28 @@ impl FsyncProbe {
     }
 
     pub fn to_json(&self) -> Json {
-        Json::obj()
-            .with("dir", self.dir.display().to_string())
-            .with("filesystem", self.mount.as_ref().map(|m| m.fstype.clone()))
-            .with("device", self.mount.as_ref().map(|m| m.device.clone()))
-            .with("mount_point", self.mount.as_ref().map(|m| m.point.clone()))
-            .with(
-                "mount_options",
-                self.mount.as_ref().map(|m| m.options.clone()),
-            )
-            .with("record_bytes", RECORD_BYTES)
-            .with("preallocated_bytes", PREALLOC_BYTES)
-            .with("max_fsyncs_per_loop", MAX_FSYNCS)
-            .with(
-                "method",
-                "serial: write one record at the next offset, fdatasync, repeat; one fsync at a \
-                 time is the most an unbatched server could acknowledge. cpus idle: the loop \
-                 alone; busy: one spinning SCHED_IDLE thread per core meanwhile, as under a \
-                 server's load",
-            )
-            .with(
-                "loops",
-                Json::Arr(self.loops.iter().map(FsyncLoop::to_json).collect()),
-            )
-            .with(
-                "mean_fsyncs_per_sec",
-                Json::obj()
-                    .with("idle", self.mean_per_sec(Cpus::Idle))
-                    .with("busy", self.mean_per_sec(Cpus::Busy)),
-            )
-            .with("ratios_divide_by", self.ceiling().map(|(c, _)| c.key()))
-            .with("raw_fsyncs_per_sec", self.ceiling().map(|(_, r)| r))
+        let mount = self.mount.as_ref();
+        json!({
+            "dir": self.dir.display().to_string(),
+            "filesystem": mount.map(|m| &m.fstype),
+            "device": mount.map(|m| &m.device),
+            "mount_point": mount.map(|m| &m.point),
+            "mount_options": mount.map(|m| &m.options),
+            "record_bytes": RECORD_BYTES,
+            "preallocated_bytes": PREALLOC_BYTES,
+            "max_fsyncs_per_loop": MAX_FSYNCS,
+            "method": "serial: write one record at the next offset, fdatasync, repeat; one fsync \
+                at a time is the most an unbatched server could acknowledge. cpus idle: the loop \
+                alone; busy: one spinning SCHED_IDLE thread per core meanwhile, as under a \
+                server's load",
+            "loops": self.loops.iter().map(FsyncLoop::to_json).collect::<Vec<_>>(),
+            "mean_fsyncs_per_sec": {
+                "idle": self.mean_per_sec(Cpus::Idle),
+                "busy": self.mean_per_sec(Cpus::Busy),
+            },
+            "ratios_divide_by": self.ceiling().map(|(c, _)| c.key()),
+            "raw_fsyncs_per_sec": self.ceiling().map(|(_, r)| r),
+        })
     }
 }
 
@@ -372,6 +362,7 @@ pub fn writes_per_fsync(writes_per_sec: f64, fsyncs_per_sec: Option<f64>) -> f64
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::Render;
 
     fn fsync_loop(when: When, cpus: Cpus, fsyncs: u64, secs: f64) -> FsyncLoop {
         FsyncLoop {

@@ -1,150 +1,39 @@
-//! Just enough JSON to write the raw results (no parser: nothing reads JSON back).
+//! results.json's values are serde_json's (`json!` builds them); [`Render`] writes them
+//! indented, fields in the order they were written (serde_json's `preserve_order`).
 
-use std::fmt::Write;
+pub use serde_json::{json, Value as Json};
 
-#[derive(Debug, Clone)]
-pub enum Json {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
+/// Pretty JSON text, two-space indent, with a final newline.
+pub trait Render {
+    fn render(&self) -> String;
 }
 
-impl Json {
-    pub fn obj() -> Json {
-        Json::Obj(Vec::new())
-    }
-
-    /// Adds a field to an object (no-op on other values), builder style.
-    pub fn with(mut self, key: &str, value: impl Into<Json>) -> Json {
-        self.push(key, value);
-        self
-    }
-
-    pub fn push(&mut self, key: &str, value: impl Into<Json>) {
-        if let Json::Obj(fields) = self {
-            fields.push((key.to_string(), value.into()));
-        }
-    }
-
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        self.write(&mut out, 0);
+impl Render for Json {
+    fn render(&self) -> String {
+        let mut value = self.clone();
+        whole_numbers_as_integers(&mut value);
+        // Serialising a Value cannot fail: its keys are strings and non-finite floats are
+        // already null.
+        let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
         out.push('\n');
         out
     }
+}
 
-    fn write(&self, out: &mut String, indent: usize) {
-        match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Json::Num(n) if !n.is_finite() => out.push_str("null"),
-            Json::Num(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-                let _ = write!(out, "{}", *n as i64);
-            }
-            Json::Num(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Json::Str(s) => write_str(out, s),
-            Json::Arr(items) if items.is_empty() => out.push_str("[]"),
-            Json::Arr(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    out.push_str(if i == 0 { "\n" } else { ",\n" });
-                    pad(out, indent + 1);
-                    item.write(out, indent + 1);
+/// Rates and means that happen to be whole print as `8000`, not `8000.0`, as results.json
+/// always had them.
+fn whole_numbers_as_integers(value: &mut Json) {
+    match value {
+        Json::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                if f.abs() < 9.0e15 {
+                    *value = Json::from(f as i64);
                 }
-                out.push('\n');
-                pad(out, indent);
-                out.push(']');
-            }
-            Json::Obj(fields) if fields.is_empty() => out.push_str("{}"),
-            Json::Obj(fields) => {
-                out.push('{');
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    out.push_str(if i == 0 { "\n" } else { ",\n" });
-                    pad(out, indent + 1);
-                    write_str(out, k);
-                    out.push_str(": ");
-                    v.write(out, indent + 1);
-                }
-                out.push('\n');
-                pad(out, indent);
-                out.push('}');
             }
         }
-    }
-}
-
-fn pad(out: &mut String, indent: usize) {
-    for _ in 0..indent {
-        out.push_str("  ");
-    }
-}
-
-fn write_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-impl From<f64> for Json {
-    fn from(v: f64) -> Json {
-        Json::Num(v)
-    }
-}
-impl From<u64> for Json {
-    fn from(v: u64) -> Json {
-        Json::Num(v as f64)
-    }
-}
-impl From<usize> for Json {
-    fn from(v: usize) -> Json {
-        Json::Num(v as f64)
-    }
-}
-impl From<u32> for Json {
-    fn from(v: u32) -> Json {
-        Json::Num(f64::from(v))
-    }
-}
-impl From<bool> for Json {
-    fn from(v: bool) -> Json {
-        Json::Bool(v)
-    }
-}
-impl From<&str> for Json {
-    fn from(v: &str) -> Json {
-        Json::Str(v.to_string())
-    }
-}
-impl From<String> for Json {
-    fn from(v: String) -> Json {
-        Json::Str(v)
-    }
-}
-impl<T: Into<Json>> From<Option<T>> for Json {
-    fn from(v: Option<T>) -> Json {
-        v.map_or(Json::Null, Into::into)
-    }
-}
-impl<T: Into<Json>> From<Vec<T>> for Json {
-    fn from(v: Vec<T>) -> Json {
-        Json::Arr(v.into_iter().map(Into::into).collect())
+        Json::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Json::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
     }
 }
 
@@ -153,17 +42,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders() {
-        let j = Json::obj()
-            .with("a", 1u64)
-            .with("b", 1.5)
-            .with("c", "x\"y\n")
-            .with("d", vec![Json::Null, Json::Bool(true)])
-            .with("e", f64::NAN)
-            .with("f", Json::obj());
+    fn renders_in_insertion_order() {
+        let j = json!({
+            "b": 1u64,
+            "a": 1.5,
+            "w": 8000.0,
+            "c": "x\"y\n",
+            "d": [Json::Null, true],
+            "e": f64::NAN,
+            "f": {},
+        });
         assert_eq!(
             j.render(),
-            "{\n  \"a\": 1,\n  \"b\": 1.5,\n  \"c\": \"x\\\"y\\n\",\n  \"d\": [\n    null,\n    true\n  ],\n  \"e\": null,\n  \"f\": {}\n}\n"
+            "{\n  \"b\": 1,\n  \"a\": 1.5,\n  \"w\": 8000,\n  \"c\": \"x\\\"y\\n\",\n  \"d\": [\n    null,\n    true\n  ],\n  \"e\": null,\n  \"f\": {}\n}\n"
         );
     }
 }

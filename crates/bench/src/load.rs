@@ -14,7 +14,7 @@ use corral_client::{Client, CreateMode, Error, ErrorCode};
 use tokio::task::JoinSet;
 
 use crate::hist::Histogram;
-use crate::json::Json;
+use crate::json::{json, Json};
 use crate::procfs::{CpuSnapshot, CpuUse};
 
 /// Bytes of data of every node the benchmark creates or sets.
@@ -141,31 +141,26 @@ impl RunResult {
     }
 
     pub fn to_json(&self) -> Json {
-        let mut errors = Json::obj();
-        for (k, v) in &self.errors {
-            errors.push(k, *v);
-        }
-        Json::obj()
-            .with("ops", self.ops)
-            .with("secs", self.secs)
-            .with("ops_per_sec", self.ops_per_sec)
-            .with("latency_us", {
-                Json::obj()
-                    .with("mean", self.mean_us)
-                    .with("p50", self.p50_us)
-                    .with("p90", self.p90_us)
-                    .with("p99", self.p99_us)
-                    .with("p999", self.p999_us)
-                    .with("max", self.max_us)
-            })
-            .with("errors", errors)
-            .with("cpu_cores", {
-                Json::obj()
-                    .with("server", self.cpu.server_cores)
-                    .with("load_generator", self.cpu.bench_cores)
-                    .with("other", self.cpu.other_cores)
-                    .with("idle", self.cpu.idle_cores)
-            })
+        json!({
+            "ops": self.ops,
+            "secs": self.secs,
+            "ops_per_sec": self.ops_per_sec,
+            "latency_us": {
+                "mean": self.mean_us,
+                "p50": self.p50_us,
+                "p90": self.p90_us,
+                "p99": self.p99_us,
+                "p999": self.p999_us,
+                "max": self.max_us,
+            },
+            "errors": self.errors,
+            "cpu_cores": {
+                "server": self.cpu.server_cores,
+                "load_generator": self.cpu.bench_cores,
+                "other": self.cpu.other_cores,
+                "idle": self.cpu.idle_cores,
+            },
+        })
     }
 }
 

@@ -25,6 +25,7 @@ mod report;
 mod server;
 mod suite;
 
+use crate::json::Render;
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};

@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use corral_datatree::{DataTree, DataTreeConfig, Txn, TxnBody};
 use corral_storage::{read_snapshot_file, SegmentEnd, SegmentFile};
+use serde::Serialize;
 
 /// Prints every record of one log segment.
 pub fn log_dump(path: &Path, json: bool) -> Result<()> {
@@ -24,7 +25,14 @@ pub fn log_dump(path: &Path, json: bool) -> Result<()> {
     }
     for record in segment.records() {
         let line = match Txn::decode(&record.payload) {
-            Ok(txn) if json => txn_json(record.offset, &txn),
+            Ok(txn) if json => to_json(&TxnLine {
+                offset: record.offset,
+                zxid: txn.zxid,
+                time: txn.time_ms,
+                session: txn.session_id,
+                cxid: txn.cxid,
+                txn: body_text(&txn.body),
+            })?,
             Ok(txn) => format!(
                 "offset {} zxid 0x{:x} time {} session 0x{:x} cxid 0x{:x} {}",
                 record.offset,
@@ -34,12 +42,11 @@ pub fn log_dump(path: &Path, json: bool) -> Result<()> {
                 txn.cxid,
                 body_text(&txn.body)
             ),
-            Err(e) if json => format!(
-                "{{\"offset\":{},\"zxid\":{},\"error\":{}}}",
-                record.offset,
-                record.zxid,
-                quote(&e.to_string())
-            ),
+            Err(e) if json => to_json(&UndecodableLine {
+                offset: record.offset,
+                zxid: record.zxid,
+                error: e.to_string(),
+            })?,
             Err(e) => format!(
                 "offset {} zxid 0x{:x} undecodable txn: {e}",
                 record.offset, record.zxid
@@ -58,7 +65,7 @@ pub fn log_dump(path: &Path, json: bool) -> Result<()> {
         other => format!("{other:?}"),
     };
     if json {
-        writeln!(out, "{{\"end\":{}}}", quote(&end))?;
+        writeln!(out, "{}", to_json(&EndLine { end })?)?;
     } else {
         writeln!(
             out,
@@ -96,14 +103,22 @@ pub fn snapshot_dump(path: &Path, json: bool) -> Result<()> {
             continue;
         };
         if json {
-            writeln!(
-            out,
-                "{{\"path\":{},\"czxid\":{},\"mzxid\":{},\"pzxid\":{},\"ctime\":{},\"mtime\":{},\"version\":{},\"cversion\":{},\"aversion\":{},\"ephemeralOwner\":{},\"dataLength\":{},\"numChildren\":{},\"data\":{}}}",
-                quote(&path), stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime,
-                stat.version, stat.cversion, stat.aversion, stat.ephemeral_owner,
-                stat.data_length, stat.num_children,
-                data.as_deref().map_or("null".to_string(), |d| quote(&String::from_utf8_lossy(d)))
-            )?;
+            let line = NodeLine {
+                path: &path,
+                czxid: stat.czxid,
+                mzxid: stat.mzxid,
+                pzxid: stat.pzxid,
+                ctime: stat.ctime,
+                mtime: stat.mtime,
+                version: stat.version,
+                cversion: stat.cversion,
+                aversion: stat.aversion,
+                ephemeral_owner: stat.ephemeral_owner,
+                data_length: stat.data_length,
+                num_children: stat.num_children,
+                data: data.as_deref().map(String::from_utf8_lossy),
+            };
+            writeln!(out, "{}", to_json(&line)?)?;
         } else {
             writeln!(
             out,
@@ -116,7 +131,11 @@ pub fn snapshot_dump(path: &Path, json: bool) -> Result<()> {
     }
     for (id, timeout) in &sessions {
         if json {
-            writeln!(out, "{{\"session\":{id},\"timeout\":{timeout}}}")?;
+            let line = SessionLine {
+                session: *id,
+                timeout: *timeout,
+            };
+            writeln!(out, "{}", to_json(&line)?)?;
         } else {
             writeln!(out, "Session 0x{id:x} timeout {timeout}")?;
         }
@@ -189,44 +208,76 @@ fn data_text(data: Option<&[u8]>) -> String {
     }
 }
 
-fn txn_json(offset: u64, txn: &Txn) -> String {
-    format!(
-        "{{\"offset\":{offset},\"zxid\":{},\"time\":{},\"session\":{},\"cxid\":{},\"txn\":{}}}",
-        txn.zxid,
-        txn.time_ms,
-        txn.session_id,
-        txn.cxid,
-        quote(&body_text(&txn.body))
-    )
+/// One line of `--json` output: a compact JSON object, fields in declaration order.
+fn to_json(line: &impl Serialize) -> Result<String> {
+    serde_json::to_string(line).context("writing JSON")
 }
 
-/// A JSON string literal.
-fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// A txn of `log dump --json`.
+#[derive(Serialize)]
+struct TxnLine {
+    offset: u64,
+    zxid: i64,
+    time: i64,
+    session: i64,
+    cxid: i32,
+    txn: String,
+}
+
+/// A record of `log dump --json` whose payload is not a txn.
+#[derive(Serialize)]
+struct UndecodableLine {
+    offset: u64,
+    zxid: i64,
+    error: String,
+}
+
+/// The last line of `log dump --json`: how the segment ends.
+#[derive(Serialize)]
+struct EndLine {
+    end: String,
+}
+
+/// A znode of `snapshot dump --json` (Stat fields by ZooKeeper's names).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NodeLine<'a> {
+    path: &'a str,
+    czxid: i64,
+    mzxid: i64,
+    pzxid: i64,
+    ctime: i64,
+    mtime: i64,
+    version: i32,
+    cversion: i32,
+    aversion: i32,
+    ephemeral_owner: i64,
+    data_length: i32,
+    num_children: i32,
+    data: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// A session of `snapshot dump --json`.
+#[derive(Serialize)]
+struct SessionLine {
+    session: i64,
+    timeout: i32,
 }
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::*;
 
     #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(quote("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\u0001\"");
+    fn json_lines_keep_field_order_and_escape_strings() {
+        let line = UndecodableLine {
+            offset: 16,
+            zxid: -1,
+            error: "a\"b\\c\n\u{1}".into(),
+        };
+        assert_eq!(
+            to_json(&line).expect("json"),
+            r#"{"offset":16,"zxid":-1,"error":"a\"b\\c\n\u0001"}"#
+        );
     }
 }

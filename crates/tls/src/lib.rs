@@ -4,7 +4,7 @@
 //! stores its `ssl.keyStore.*` / `ssl.trustStore.*` keys name (JKS and PEM files; see
 //! [`keystore`]), the `ssl.clientAuth` modes, `ssl.protocol` / `ssl.enabledProtocols` /
 //! `ssl.ciphersuites`, client certificates checked the way Java's trust manager checks them
-//! (version 1 certificates included; see [`verify`]), and the id ZooKeeper's `x509` scheme
+//! (version 1 certificates included, read with x509-parser; see [`verify`] and [`x509`]), and the id ZooKeeper's `x509` scheme
 //! gives an authenticated client: its certificate's subject as RFC 2253 text
 //! ([`peer_x509_id`]).
 //!
@@ -27,7 +27,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod der;
 pub mod keystore;
 pub mod peer_verify;
 pub mod verify;

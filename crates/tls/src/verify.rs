@@ -1,8 +1,9 @@
 //! Client certificate checks as Java's PKIX trust manager makes them for ZooKeeper: the
 //! chain must lead to a certificate of the trust store, each link's signature must verify,
 //! the leaf and every intermediate must be within their validity, intermediates must be CA
-//! certificates, a leaf with extendedKeyUsage must allow clientAuth, and no certificate may
-//! carry a critical extension this reader does not understand. Unlike webpki (rustls's own
+//! certificates (keyCertSign in their keyUsage when they have one, and within the
+//! pathLenConstraint of each), a leaf with extendedKeyUsage must allow clientAuth, and no
+//! certificate may carry a critical extension this reader does not understand. Unlike webpki (rustls's own
 //! verifier), version 1 certificates are accepted, as Java accepts them.
 //!
 //! Not checked (ZooKeeper leaves them off by default too): revocation (CRL, OCSP), and the
@@ -16,7 +17,7 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
-use crate::x509::{oid, Certificate, PublicKeyInfo};
+use crate::x509::{curve_of, oid, Certificate};
 use crate::TlsError;
 
 /// The longest chain followed from the leaf to a trust anchor.
@@ -32,15 +33,10 @@ pub fn verify_chain(
 ) -> Result<(), TlsError> {
     let leaf_cert = Certificate::parse(leaf)?;
     check_usable(&leaf_cert, now, "client certificate")?;
-    if let Some(purposes) = &leaf_cert.extended_key_usage {
-        if !purposes
-            .iter()
-            .any(|p| *p == oid::KP_CLIENT_AUTH || *p == oid::ANY_EXT_KEY_USAGE)
-        {
-            return Err(TlsError::Certificate(
-                "client certificate's extendedKeyUsage does not allow clientAuth".into(),
-            ));
-        }
+    if leaf_cert.client_auth == Some(false) {
+        return Err(TlsError::Certificate(
+            "client certificate's extendedKeyUsage does not allow clientAuth".into(),
+        ));
     }
     if anchors.iter().any(|a| a.as_slice() == leaf) {
         return Ok(());
@@ -53,24 +49,39 @@ pub fn verify_chain(
         .iter()
         .filter_map(|c| Certificate::parse(c).ok())
         .collect();
-    let mut current = leaf_cert;
+    let mut current = &leaf_cert;
+    // Intermediates (not self-issued) between `current` and the leaf: what an issuer's
+    // pathLenConstraint limits.
+    let mut below: u32 = 0;
     for _ in 0..MAX_DEPTH {
         if parsed_anchors
             .iter()
-            .any(|a| a.subject == current.issuer && current.is_signed_by(&a.public_key).is_ok())
+            .any(|a| a.subject == current.issuer && current.is_signed_by(a.public_key()).is_ok())
         {
             return Ok(());
         }
+        let mut refusal = None;
         let next = parsed_intermediates.iter().find(|i| {
-            i.subject == current.issuer
-                && i.version == 3
-                && i.is_ca == Some(true)
-                && check_usable(i, now, "intermediate").is_ok()
-                && current.is_signed_by(&i.public_key).is_ok()
+            if i.subject != current.issuer || current.is_signed_by(i.public_key()).is_err() {
+                return false;
+            }
+            match may_issue(i, below, now) {
+                Ok(()) => true,
+                Err(e) => {
+                    refusal.get_or_insert(e);
+                    false
+                }
+            }
         });
-        match next {
-            Some(i) => current = i.clone(),
-            None => {
+        match (next, refusal) {
+            (Some(i), _) => {
+                if i.subject != i.issuer {
+                    below += 1;
+                }
+                current = i;
+            }
+            (None, Some(e)) => return Err(e),
+            (None, None) => {
                 return Err(TlsError::Certificate(format!(
                     "certificate {} is not signed by a trusted CA",
                     current.subject_name().unwrap_or_else(|_| "?".into())
@@ -81,6 +92,33 @@ pub fn verify_chain(
     Err(TlsError::Certificate(format!(
         "certificate chain longer than {MAX_DEPTH}"
     )))
+}
+
+/// Whether intermediate `i`, with `below` intermediates under it in the chain, may have
+/// issued the certificate under it, as Java's PKIX checks decide: a version 3 CA
+/// certificate (basicConstraints cA), keyCertSign in its keyUsage when it has one, a
+/// pathLenConstraint of at least `below`, within its validity, no unknown critical extension.
+fn may_issue(i: &Certificate<'_>, below: u32, now: i64) -> Result<(), TlsError> {
+    let name = || i.subject_name().unwrap_or_else(|_| "?".into());
+    if i.version != 3 || i.is_ca != Some(true) {
+        return Err(TlsError::Certificate(format!(
+            "intermediate {} is not a CA certificate",
+            name()
+        )));
+    }
+    if i.key_cert_sign == Some(false) {
+        return Err(TlsError::Certificate(format!(
+            "intermediate {}'s keyUsage does not allow keyCertSign",
+            name()
+        )));
+    }
+    if i.path_len.is_some_and(|n| below > n) {
+        return Err(TlsError::Certificate(format!(
+            "intermediate {}'s pathLenConstraint is exceeded",
+            name()
+        )));
+    }
+    check_usable(i, now, "intermediate")
 }
 
 fn check_usable(cert: &Certificate<'_>, now: i64, what: &str) -> Result<(), TlsError> {
@@ -107,9 +145,9 @@ pub(crate) fn verify_signature(
     tls13: bool,
 ) -> Result<(), TlsError> {
     let parsed = Certificate::parse(cert)?;
-    let key: &PublicKeyInfo<'_> = &parsed.public_key;
-    let key_alg = key.algorithm.oid;
-    let curve = key.algorithm.params.map(|p| p.value);
+    let key = parsed.public_key();
+    let key_alg = key.algorithm.algorithm.as_bytes();
+    let curve = curve_of(key);
     let rsa = key_alg == oid::RSA;
     let alg: Option<&'static dyn signature::VerificationAlgorithm> = match scheme {
         SignatureScheme::RSA_PKCS1_SHA256 if rsa && !tls13 => {
@@ -140,7 +178,7 @@ pub(crate) fn verify_signature(
     let alg = alg.ok_or_else(|| {
         TlsError::Certificate(format!("signature scheme {scheme:?} does not fit the key"))
     })?;
-    signature::UnparsedPublicKey::new(alg, key.key)
+    signature::UnparsedPublicKey::new(alg, &key.subject_public_key.data)
         .verify(message, sig)
         .map_err(|_| TlsError::Certificate("handshake signature does not verify".into()))
 }

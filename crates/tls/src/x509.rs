@@ -1,13 +1,19 @@
-//! X.509 certificates as far as a TLS server checking its clients needs them: the signed
-//! part, names (and their RFC 2253 text, which is what Java's
+//! X.509 certificates as far as a TLS server checking its clients needs them, read with the
+//! `x509-parser` crate: the signed part, names (and their RFC 2253 text, which is what Java's
 //! `X500Principal.getName()` prints and ZooKeeper's x509 scheme uses as the id), validity,
 //! the public key, and the extensions that decide whether a certificate may issue others or
 //! authenticate a client. Version 1 certificates are read too: Java accepts them, and
 //! kazoo's test harness makes them.
+//!
+//! What stays ours: the RFC 2253 text (Java's formatting, which no crate reproduces) and the
+//! choice of signature algorithms (which [`Certificate::is_signed_by`] checks with ring).
 
 use ring::signature;
+use x509_parser::asn1_rs::{Any, Class, FromDer as _, Tag, ToDer as _};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::ParsedExtension;
+use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo, X509Name};
 
-use crate::der::{self, tag, DerError, Element, Reader};
 use crate::TlsError;
 
 /// A parsed certificate, borrowing its DER encoding.
@@ -15,12 +21,7 @@ use crate::TlsError;
 pub struct Certificate<'a> {
     /// The whole encoding.
     pub der: &'a [u8],
-    /// The signed part (TBSCertificate, tag and length included).
-    pub tbs: &'a [u8],
-    /// The outer signature algorithm.
-    pub signature_algorithm: AlgorithmId<'a>,
-    /// The signature bits.
-    pub signature: &'a [u8],
+    x509: X509Certificate<'a>,
     /// 1, 2 or 3.
     pub version: u8,
     /// The issuer Name (tag and length included).
@@ -31,32 +32,17 @@ pub struct Certificate<'a> {
     pub not_before: i64,
     /// notAfter, seconds since the Unix epoch.
     pub not_after: i64,
-    /// The subject's public key.
-    pub public_key: PublicKeyInfo<'a>,
     /// basicConstraints' cA flag, when the extension is present.
     pub is_ca: Option<bool>,
-    /// The extendedKeyUsage purposes (OID content octets), when the extension is present.
-    pub extended_key_usage: Option<Vec<&'a [u8]>>,
+    /// basicConstraints' pathLenConstraint, when present.
+    pub path_len: Option<u32>,
+    /// keyUsage's keyCertSign bit, when the extension is present.
+    pub key_cert_sign: Option<bool>,
+    /// Whether extendedKeyUsage allows client authentication (clientAuth or
+    /// anyExtendedKeyUsage), when the extension is present.
+    pub client_auth: Option<bool>,
     /// Critical extensions this reader does not understand (dotted OIDs).
     pub unknown_critical: Vec<String>,
-}
-
-/// An AlgorithmIdentifier: OID content octets and the raw parameters, if any.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AlgorithmId<'a> {
-    /// The OID's content octets.
-    pub oid: &'a [u8],
-    /// The parameters element (NULL, a curve OID, ...), if present.
-    pub params: Option<Element<'a>>,
-}
-
-/// SubjectPublicKeyInfo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PublicKeyInfo<'a> {
-    /// The key's algorithm (and curve, for EC keys).
-    pub algorithm: AlgorithmId<'a>,
-    /// The subjectPublicKey bits (RSAPublicKey DER, an EC point, or an Ed25519 key).
-    pub key: &'a [u8],
 }
 
 /// Object identifiers (content octets) this crate recognises.
@@ -91,176 +77,184 @@ pub mod oid {
     pub const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1D, 0x25];
     /// subjectAltName.
     pub const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1D, 0x11];
-    /// id-kp-clientAuth.
-    pub const KP_CLIENT_AUTH: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
-    /// anyExtendedKeyUsage.
-    pub const ANY_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1D, 0x25, 0x00];
 }
 
-fn bad(what: &str, e: DerError) -> TlsError {
+fn bad(what: &str, e: impl std::fmt::Display) -> TlsError {
     TlsError::Certificate(format!("{what}: {e}"))
 }
 
 impl<'a> Certificate<'a> {
     /// Parses a DER certificate.
     pub fn parse(input: &'a [u8]) -> Result<Certificate<'a>, TlsError> {
-        let outer = der::single(input, tag::SEQUENCE).map_err(|e| bad("certificate", e))?;
-        let mut cert = Reader::new(outer.value);
-        let tbs = cert
-            .tagged(tag::SEQUENCE)
-            .map_err(|e| bad("tbsCertificate", e))?;
-        let signature_algorithm = algorithm(&mut cert).map_err(|e| bad("signatureAlgorithm", e))?;
-        let sig = cert
-            .tagged(tag::BIT_STRING)
-            .map_err(|e| bad("signature", e))?;
-        let signature = der::bit_string_bytes(&sig).map_err(|e| bad("signature", e))?;
-        cert.finish().map_err(|e| bad("certificate", e))?;
-
-        let mut t = Reader::new(tbs.value);
-        let version = match t.optional(tag::CONTEXT_0).map_err(|e| bad("version", e))? {
-            None => 1,
-            Some(v) => {
-                let n = der::single(v.value, tag::INTEGER).map_err(|e| bad("version", e))?;
-                match n.value {
-                    [0] => 1,
-                    [1] => 2,
-                    [2] => 3,
-                    _ => return Err(TlsError::Certificate("unknown certificate version".into())),
-                }
+        let (rest, x509) = X509Certificate::from_der(input).map_err(|e| bad("certificate", e))?;
+        if !rest.is_empty() {
+            return Err(TlsError::Certificate(
+                "certificate: trailing bytes after the certificate".into(),
+            ));
+        }
+        three_elements(input)?;
+        for (what, name) in [
+            ("issuer", &x509.tbs_certificate.issuer),
+            ("subject", &x509.tbs_certificate.subject),
+        ] {
+            if !well_formed_name(name.as_raw()) {
+                return Err(TlsError::Certificate(format!(
+                    "certificate: malformed {what} name"
+                )));
             }
+        }
+        let tbs = &x509.tbs_certificate;
+        let version = match tbs.version.0 {
+            0 => 1,
+            1 => 2,
+            2 => 3,
+            _ => return Err(TlsError::Certificate("unknown certificate version".into())),
         };
-        t.tagged(tag::INTEGER).map_err(|e| bad("serialNumber", e))?;
-        algorithm(&mut t).map_err(|e| bad("signature", e))?;
-        let issuer = t.tagged(tag::SEQUENCE).map_err(|e| bad("issuer", e))?.raw;
-        let mut validity = t.nested(tag::SEQUENCE).map_err(|e| bad("validity", e))?;
-        let not_before = time(&mut validity)?;
-        let not_after = time(&mut validity)?;
-        validity.finish().map_err(|e| bad("validity", e))?;
-        let subject = t.tagged(tag::SEQUENCE).map_err(|e| bad("subject", e))?.raw;
-        let mut spki = t
-            .nested(tag::SEQUENCE)
-            .map_err(|e| bad("subjectPublicKeyInfo", e))?;
-        let key_alg = algorithm(&mut spki).map_err(|e| bad("subjectPublicKeyInfo", e))?;
-        let key_bits = spki
-            .tagged(tag::BIT_STRING)
-            .map_err(|e| bad("subjectPublicKey", e))?;
-        let key = der::bit_string_bytes(&key_bits).map_err(|e| bad("subjectPublicKey", e))?;
-        let _ = t.optional(0x81).map_err(|e| bad("issuerUniqueID", e))?;
-        let _ = t.optional(0x82).map_err(|e| bad("subjectUniqueID", e))?;
         let mut parsed = Certificate {
             der: input,
-            tbs: tbs.raw,
-            signature_algorithm,
-            signature,
             version,
-            issuer,
-            subject,
-            not_before,
-            not_after,
-            public_key: PublicKeyInfo {
-                algorithm: key_alg,
-                key,
-            },
+            issuer: tbs.issuer.as_raw(),
+            subject: tbs.subject.as_raw(),
+            not_before: tbs.validity.not_before.timestamp(),
+            not_after: tbs.validity.not_after.timestamp(),
             is_ca: None,
-            extended_key_usage: None,
+            path_len: None,
+            key_cert_sign: None,
+            client_auth: None,
             unknown_critical: Vec::new(),
+            x509: x509.clone(),
         };
-        if let Some(exts) = t
-            .optional(tag::CONTEXT_3)
-            .map_err(|e| bad("extensions", e))?
-        {
-            parsed.read_extensions(exts.value)?;
+        for ext in x509.extensions() {
+            let id = ext.oid.as_bytes();
+            match ext.parsed_extension() {
+                ParsedExtension::BasicConstraints(bc) => {
+                    parsed.is_ca = Some(bc.ca);
+                    parsed.path_len = bc.path_len_constraint;
+                }
+                ParsedExtension::KeyUsage(ku) => parsed.key_cert_sign = Some(ku.key_cert_sign()),
+                ParsedExtension::ExtendedKeyUsage(eku) => {
+                    parsed.client_auth = Some(eku.client_auth || eku.any);
+                }
+                ParsedExtension::ParseError { error }
+                    if [oid::BASIC_CONSTRAINTS, oid::KEY_USAGE, oid::EXT_KEY_USAGE]
+                        .contains(&id) =>
+                {
+                    return Err(bad(&format!("extension {}", ext.oid.to_id_string()), error));
+                }
+                _ if ext.critical
+                    && ![
+                        oid::KEY_USAGE,
+                        oid::SUBJECT_ALT_NAME,
+                        oid::BASIC_CONSTRAINTS,
+                        oid::EXT_KEY_USAGE,
+                    ]
+                    .contains(&id) =>
+                {
+                    parsed.unknown_critical.push(ext.oid.to_id_string());
+                }
+                _ => {}
+            }
         }
-        t.finish().map_err(|e| bad("tbsCertificate", e))?;
         Ok(parsed)
     }
 
-    fn read_extensions(&mut self, input: &'a [u8]) -> Result<(), TlsError> {
-        let list = der::single(input, tag::SEQUENCE).map_err(|e| bad("extensions", e))?;
-        let mut list = Reader::new(list.value);
-        while !list.is_empty() {
-            let mut ext = list
-                .nested(tag::SEQUENCE)
-                .map_err(|e| bad("extension", e))?;
-            let id = ext.tagged(tag::OID).map_err(|e| bad("extension", e))?.value;
-            let critical = match ext
-                .optional(tag::BOOLEAN)
-                .map_err(|e| bad("extension", e))?
-            {
-                Some(b) => b.value != [0],
-                None => false,
-            };
-            let value = ext
-                .tagged(tag::OCTET_STRING)
-                .map_err(|e| bad("extension", e))?
-                .value;
-            ext.finish().map_err(|e| bad("extension", e))?;
-            if id == oid::BASIC_CONSTRAINTS {
-                let mut bc = Reader::new(
-                    der::single(value, tag::SEQUENCE)
-                        .map_err(|e| bad("basicConstraints", e))?
-                        .value,
-                );
-                let ca = bc
-                    .optional(tag::BOOLEAN)
-                    .map_err(|e| bad("basicConstraints", e))?
-                    .is_some_and(|b| b.value != [0]);
-                self.is_ca = Some(ca);
-            } else if id == oid::EXT_KEY_USAGE {
-                let seq = der::single(value, tag::SEQUENCE).map_err(|e| bad("extKeyUsage", e))?;
-                let mut r = Reader::new(seq.value);
-                let mut purposes = Vec::new();
-                while !r.is_empty() {
-                    purposes.push(r.tagged(tag::OID).map_err(|e| bad("extKeyUsage", e))?.value);
-                }
-                self.extended_key_usage = Some(purposes);
-            } else if critical && id != oid::KEY_USAGE && id != oid::SUBJECT_ALT_NAME {
-                self.unknown_critical.push(der::oid_to_string(id));
-            }
-        }
-        Ok(())
+    /// The signed part (TBSCertificate, tag and length included).
+    pub fn tbs(&self) -> &[u8] {
+        self.x509.tbs_certificate.as_ref()
+    }
+
+    /// The signature bits.
+    pub fn signature(&self) -> &[u8] {
+        &self.x509.signature_value.data
+    }
+
+    /// The subject's public key.
+    pub fn public_key(&self) -> &SubjectPublicKeyInfo<'a> {
+        &self.x509.tbs_certificate.subject_pki
     }
 
     /// The subject as RFC 2253 text (Java's `X500Principal.getName()`): `CN=client,O=Example`.
     pub fn subject_name(&self) -> Result<String, TlsError> {
-        name_to_rfc2253(self.subject)
+        Ok(name_to_rfc2253(&self.x509.tbs_certificate.subject))
     }
 
     /// Whether `issuer` (a CA's certificate or a trust anchor) signed this certificate.
-    pub fn is_signed_by(&self, issuer: &PublicKeyInfo<'_>) -> Result<(), TlsError> {
-        let alg = cert_signature_algorithm(&self.signature_algorithm, issuer)?;
-        signature::UnparsedPublicKey::new(alg, issuer.key)
-            .verify(self.tbs, self.signature)
+    pub fn is_signed_by(&self, issuer: &SubjectPublicKeyInfo<'_>) -> Result<(), TlsError> {
+        let alg = cert_signature_algorithm(&self.x509.signature_algorithm, issuer)?;
+        signature::UnparsedPublicKey::new(alg, &issuer.subject_public_key.data)
+            .verify(self.tbs(), self.signature())
             .map_err(|_| TlsError::Certificate("certificate signature does not verify".into()))
     }
 }
 
-fn algorithm<'a>(r: &mut Reader<'a>) -> Result<AlgorithmId<'a>, DerError> {
-    let mut seq = r.nested(tag::SEQUENCE)?;
-    let oid = seq.tagged(tag::OID)?.value;
-    let params = if seq.is_empty() {
-        None
+/// A Certificate is a SEQUENCE of exactly three elements; x509-parser reads the three and
+/// does not look for more, which Java refuses ("signed overrun").
+fn three_elements(input: &[u8]) -> Result<(), TlsError> {
+    let (_, outer) = Any::from_der(input).map_err(|e| bad("certificate", e))?;
+    let mut rest = outer.data;
+    for _ in 0..3 {
+        rest = Any::from_der(rest).map_err(|e| bad("certificate", e))?.0;
+    }
+    if rest.is_empty() {
+        Ok(())
     } else {
-        Some(seq.any()?)
-    };
-    seq.finish()?;
-    Ok(AlgorithmId { oid, params })
+        Err(TlsError::Certificate(
+            "certificate: trailing bytes after the signature".into(),
+        ))
+    }
 }
 
-fn curve_of(key: &PublicKeyInfo<'_>) -> Option<&'static [u8]> {
-    let p = key.algorithm.params?;
-    if p.tag != tag::OID {
+/// Whether `raw` is exactly one Name: a SEQUENCE of non-empty SETs of
+/// `SEQUENCE { OID, value }`, nothing left over at any level. x509-parser stops reading a
+/// Name at the first element that does not fit (and its raw slice ends there); Java refuses
+/// such a certificate, and the raw bytes are what chains are matched on.
+fn well_formed_name(raw: &[u8]) -> bool {
+    fn each(mut data: &[u8], mut f: impl FnMut(&Any<'_>) -> bool) -> bool {
+        while !data.is_empty() {
+            match Any::from_der(data) {
+                Ok((rest, e)) if f(&e) => data = rest,
+                _ => return false,
+            }
+        }
+        true
+    }
+    let attribute = |ava: &Any<'_>| {
+        ava.tag() == Tag::Sequence
+            && match Any::from_der(ava.data) {
+                Ok((value, oid)) if oid.tag() == Tag::Oid => {
+                    matches!(Any::from_der(value), Ok((rest, _)) if rest.is_empty())
+                }
+                _ => false,
+            }
+    };
+    match Any::from_der(raw) {
+        Ok((rest, seq)) if rest.is_empty() && seq.tag() == Tag::Sequence => each(seq.data, |set| {
+            set.tag() == Tag::Set && !set.data.is_empty() && each(set.data, attribute)
+        }),
+        _ => false,
+    }
+}
+
+/// The named curve of an EC key (its parameters' OID).
+pub(crate) fn curve_of<'k>(key: &'k SubjectPublicKeyInfo<'_>) -> Option<&'k [u8]> {
+    let p = key.algorithm.parameters.as_ref()?;
+    if p.header.class() != Class::Universal || p.header.tag().0 != 6 {
         return None;
     }
-    [oid::P256, oid::P384].into_iter().find(|c| *c == p.value)
+    [oid::P256, oid::P384]
+        .into_iter()
+        .find(|c| *c == p.data)
+        .map(|_| p.data)
 }
 
 fn cert_signature_algorithm(
-    sig: &AlgorithmId<'_>,
-    issuer: &PublicKeyInfo<'_>,
+    sig: &AlgorithmIdentifier<'_>,
+    issuer: &SubjectPublicKeyInfo<'_>,
 ) -> Result<&'static dyn signature::VerificationAlgorithm, TlsError> {
-    let key = issuer.algorithm.oid;
-    let alg: Option<&'static dyn signature::VerificationAlgorithm> = match sig.oid {
+    let key = issuer.algorithm.algorithm.as_bytes();
+    let curve = curve_of(issuer);
+    let alg: Option<&'static dyn signature::VerificationAlgorithm> = match sig.algorithm.as_bytes()
+    {
         o if o == oid::RSA_SHA256 && key == oid::RSA => {
             Some(&signature::RSA_PKCS1_2048_8192_SHA256)
         }
@@ -273,12 +267,12 @@ fn cert_signature_algorithm(
         o if o == oid::RSA_SHA1 && key == oid::RSA => {
             Some(&signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY)
         }
-        o if o == oid::ECDSA_SHA256 && key == oid::EC_PUBLIC_KEY => match curve_of(issuer) {
+        o if o == oid::ECDSA_SHA256 && key == oid::EC_PUBLIC_KEY => match curve {
             Some(c) if c == oid::P256 => Some(&signature::ECDSA_P256_SHA256_ASN1),
             Some(_) => Some(&signature::ECDSA_P384_SHA256_ASN1),
             None => None,
         },
-        o if o == oid::ECDSA_SHA384 && key == oid::EC_PUBLIC_KEY => match curve_of(issuer) {
+        o if o == oid::ECDSA_SHA384 && key == oid::EC_PUBLIC_KEY => match curve {
             Some(c) if c == oid::P256 => Some(&signature::ECDSA_P256_SHA384_ASN1),
             Some(_) => Some(&signature::ECDSA_P384_SHA384_ASN1),
             None => None,
@@ -289,51 +283,10 @@ fn cert_signature_algorithm(
     alg.ok_or_else(|| {
         TlsError::Certificate(format!(
             "unsupported certificate signature algorithm {} (issuer key {})",
-            der::oid_to_string(sig.oid),
-            der::oid_to_string(key)
+            sig.algorithm.to_id_string(),
+            issuer.algorithm.algorithm.to_id_string()
         ))
     })
-}
-
-/// Reads a UTCTime or GeneralizedTime (`...Z`) as seconds since the Unix epoch.
-fn time(r: &mut Reader<'_>) -> Result<i64, TlsError> {
-    let e = r.any().map_err(|e| bad("validity", e))?;
-    let text = std::str::from_utf8(e.value)
-        .map_err(|_| TlsError::Certificate("validity time is not ASCII".into()))?;
-    let digits = text
-        .strip_suffix('Z')
-        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| TlsError::Certificate(format!("unsupported validity time {text:?}")))?;
-    let num = |s: &str| s.parse::<i64>().unwrap_or(0);
-    let (year, rest) = match (e.tag, digits.len()) {
-        (tag::UTC_TIME, 12) => {
-            let yy = num(&digits[..2]);
-            (if yy < 50 { 2000 + yy } else { 1900 + yy }, &digits[2..])
-        }
-        (tag::GENERALIZED_TIME, 14) => (num(&digits[..4]), &digits[4..]),
-        _ => {
-            return Err(TlsError::Certificate(format!(
-                "unsupported validity time {text:?}"
-            )))
-        }
-    };
-    let (month, day) = (num(&rest[..2]), num(&rest[2..4]));
-    let (h, m, s) = (num(&rest[4..6]), num(&rest[6..8]), num(&rest[8..10]));
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return Err(TlsError::Certificate(format!("bad validity time {text:?}")));
-    }
-    Ok(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// The attribute types RFC 2253 names by keyword (the ones Java prints that way).
@@ -353,20 +306,27 @@ fn keyword(type_oid: &[u8]) -> Option<&'static str> {
 }
 
 /// A DirectoryString's text, or nothing for a type that is not a string.
-fn string_value(e: &Element<'_>) -> Option<String> {
-    match e.tag {
-        0x0C | 0x13 | 0x16 => std::str::from_utf8(e.value).ok().map(str::to_string),
-        0x14 => Some(e.value.iter().map(|&b| char::from(b)).collect()),
-        0x1E => {
+fn string_value(e: &Any<'_>) -> Option<String> {
+    if e.header.class() != Class::Universal || e.header.is_constructed() {
+        return None;
+    }
+    match e.header.tag().0 {
+        // UTF8String, PrintableString, IA5String.
+        12 | 19 | 22 => std::str::from_utf8(e.data).ok().map(str::to_string),
+        // TeletexString, read as Latin-1 as Java does.
+        20 => Some(e.data.iter().map(|&b| char::from(b)).collect()),
+        // BMPString (UTF-16BE).
+        30 => {
             let units: Vec<u16> = e
-                .value
+                .data
                 .chunks(2)
-                .map(|c| u16::from_be_bytes([c[0], *c.get(1)?]).into())
+                .map(|c| Some(u16::from_be_bytes([c[0], *c.get(1)?])))
                 .collect::<Option<Vec<u16>>>()?;
             String::from_utf16(&units).ok()
         }
-        0x1C => e
-            .value
+        // UniversalString (UTF-32BE).
+        28 => e
+            .data
             .chunks(4)
             .map(|c| {
                 let b: [u8; 4] = c.try_into().ok()?;
@@ -390,34 +350,28 @@ fn escape_rfc2253(value: &str, out: &mut String) {
     }
 }
 
-/// A Name (SEQUENCE OF RelativeDistinguishedName, tag and length included) as RFC 2253 text:
-/// the last RDN first, `+` between the values of one RDN, keywords where RFC 2253 has them,
-/// else the dotted OID and `#` with the value's DER in hex.
-pub fn name_to_rfc2253(name: &[u8]) -> Result<String, TlsError> {
-    let seq = der::single(name, tag::SEQUENCE).map_err(|e| bad("name", e))?;
+/// A Name as RFC 2253 text: the last RDN first, `+` between the values of one RDN, keywords
+/// where RFC 2253 has them, else the dotted OID and `#` with the value's DER in hex.
+pub fn name_to_rfc2253(name: &X509Name<'_>) -> String {
     let mut rdns = Vec::new();
-    let mut r = Reader::new(seq.value);
-    while !r.is_empty() {
-        let mut set = r.nested(tag::SET).map_err(|e| bad("name", e))?;
+    for rdn in name.iter() {
         let mut text = String::new();
-        while !set.is_empty() {
-            let mut ava = set.nested(tag::SEQUENCE).map_err(|e| bad("name", e))?;
-            let type_oid = ava.tagged(tag::OID).map_err(|e| bad("name", e))?.value;
-            let value = ava.any().map_err(|e| bad("name", e))?;
-            ava.finish().map_err(|e| bad("name", e))?;
+        for ava in rdn.iter() {
             if !text.is_empty() {
                 text.push('+');
             }
-            match (keyword(type_oid), string_value(&value)) {
+            let type_oid = ava.attr_type();
+            let value = ava.attr_value();
+            match (keyword(type_oid.as_bytes()), string_value(value)) {
                 (Some(k), Some(s)) => {
                     text.push_str(k);
                     text.push('=');
                     escape_rfc2253(&s, &mut text);
                 }
                 (k, _) => {
-                    text.push_str(&k.map_or_else(|| der::oid_to_string(type_oid), str::to_string));
+                    text.push_str(&k.map_or_else(|| type_oid.to_id_string(), str::to_string));
                     text.push_str("=#");
-                    for b in value.raw {
+                    for b in value.to_der_vec().unwrap_or_default() {
                         text.push_str(&format!("{b:02x}"));
                     }
                 }
@@ -426,18 +380,17 @@ pub fn name_to_rfc2253(name: &[u8]) -> Result<String, TlsError> {
         rdns.push(text);
     }
     rdns.reverse();
-    Ok(rdns.join(","))
+    rdns.join(",")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn civil_days() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(days_from_civil(2026, 11, 23), 20_780);
+    fn name(der: &[u8]) -> String {
+        let (rest, name) = X509Name::from_der(der).expect("name");
+        assert!(rest.is_empty());
+        name_to_rfc2253(&name)
     }
 
     #[test]
@@ -449,12 +402,56 @@ mod tests {
         let o = [
             0x30, 0x0A, 0x06, 0x03, 0x55, 0x04, 0x0A, 0x13, 0x03, b'O', b'r', b'g',
         ];
-        let mut name = vec![0x30, 2 * (cn.len() as u8 + 2)];
+        let mut der = vec![0x30, 2 * (cn.len() as u8 + 2)];
         for ava in [&cn[..], &o[..]] {
-            name.push(0x31);
-            name.push(ava.len() as u8);
-            name.extend_from_slice(ava);
+            der.push(0x31);
+            der.push(ava.len() as u8);
+            der.extend_from_slice(ava);
         }
-        assert_eq!(name_to_rfc2253(&name).expect("name"), "O=Org,CN=a\\,b");
+        assert_eq!(name(&der), "O=Org,CN=a\\,b");
+    }
+
+    #[test]
+    fn names_with_left_over_bytes_are_malformed() {
+        let cn = [
+            0x31, 0x0C, 0x30, 0x0A, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0C, 0x03, b'a', b'b', b'c',
+        ];
+        let mut good = vec![0x30, cn.len() as u8];
+        good.extend_from_slice(&cn);
+        assert!(well_formed_name(&good));
+        // A stray NULL after the RDN, inside the Name.
+        let mut stray = vec![0x30, cn.len() as u8 + 2];
+        stray.extend_from_slice(&cn);
+        stray.extend_from_slice(&[0x05, 0x00]);
+        assert!(!well_formed_name(&stray));
+        // What x509-parser keeps of it: a Name whose length runs past its raw slice.
+        let (_, lenient) = X509Name::from_der(&stray).expect("x509-parser reads it");
+        assert!(!well_formed_name(lenient.as_raw()));
+        // An empty RDN, an attribute with two values, a Name followed by more bytes.
+        assert!(!well_formed_name(&[0x30, 0x02, 0x31, 0x00]));
+        let two = [
+            0x30, 0x0D, 0x31, 0x0B, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x03, 0x05, 0x00, 0x05,
+            0x00,
+        ];
+        assert!(Any::from_der(&two[..]).is_ok_and(|(rest, _)| rest.is_empty()));
+        assert!(!well_formed_name(&two[..]));
+        let mut after = good.clone();
+        after.push(0);
+        assert!(!well_formed_name(&after));
+    }
+
+    #[test]
+    fn unknown_types_and_non_strings_print_as_hex() {
+        // SEQUENCE { SET { SEQ { 1.2.3, INTEGER 5 } , SEQ { CN, BMPString "é" } } }
+        let odd = [0x30, 0x07, 0x06, 0x02, 0x2A, 0x03, 0x02, 0x01, 0x05];
+        let bmp = [
+            0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x03, 0x1E, 0x02, 0x00, 0xE9,
+        ];
+        let mut set = vec![0x31, (odd.len() + bmp.len()) as u8];
+        set.extend_from_slice(&odd);
+        set.extend_from_slice(&bmp);
+        let mut der = vec![0x30, set.len() as u8];
+        der.extend_from_slice(&set);
+        assert_eq!(name(&der), "1.2.3=#020105+CN=é");
     }
 }

@@ -208,3 +208,96 @@ fn a_key_that_does_not_match_its_certificate_is_refused_at_start() {
     assert!(err.to_string().contains("does not match"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Chains through intermediate CAs (fixtures/make-chains.sh). Java's trust manager
+/// (TrustManagerFactory PKIX, checkClientTrusted) gives the same outcomes for each:
+/// int-leaf via int-ca accepted; int2-leaf via int2-ca and int-ca refused ("pathLenConstraint
+/// violated"); nosign-leaf via nosign-ca refused ("keyCertSign bit is not set").
+#[test]
+fn intermediates_must_allow_certificate_signing_within_their_path_length() {
+    let anchors = vec![pem_cert("ca.pem")];
+    let int_ca = pem_cert("int-ca.pem");
+    let parsed = Certificate::parse(&int_ca).expect("int-ca");
+    assert_eq!(
+        (parsed.is_ca, parsed.path_len, parsed.key_cert_sign),
+        (Some(true), Some(0), Some(true))
+    );
+    let leaf = pem_cert("int-leaf.pem");
+    verify_chain(&leaf, &[int_ca.as_slice()], &anchors, NOW).expect("leaf <- int-ca <- ca");
+    // Without its intermediate the leaf does not chain.
+    assert!(verify_chain(&leaf, &[], &anchors, NOW).is_err());
+
+    let int2_ca = pem_cert("int2-ca.pem");
+    let int2_leaf = pem_cert("int2-leaf.pem");
+    let err = verify_chain(
+        &int2_leaf,
+        &[int2_ca.as_slice(), int_ca.as_slice()],
+        &anchors,
+        NOW,
+    )
+    .expect_err("int-ca has pathlen:0 and int2-ca under it");
+    assert!(err.to_string().contains("pathLenConstraint"), "{err}");
+
+    let nosign_ca = pem_cert("nosign-ca.pem");
+    assert_eq!(
+        Certificate::parse(&nosign_ca)
+            .expect("nosign")
+            .key_cert_sign,
+        Some(false)
+    );
+    let err = verify_chain(
+        &pem_cert("nosign-leaf.pem"),
+        &[nosign_ca.as_slice()],
+        &anchors,
+        NOW,
+    )
+    .expect_err("nosign-ca may not sign certificates");
+    assert!(err.to_string().contains("keyCertSign"), "{err}");
+}
+
+/// Redundant length bytes (BER, not DER). Java 17's CertificateFactory parses both cases
+/// below and its trust manager accepts both (it checks the signature over a re-encoding of the
+/// TBSCertificate with minimal lengths). With x509-parser Corral now accepts the first, as
+/// Java does (the old DER reader refused it); the second stays refused, since the signature
+/// is checked over the bytes as sent, which are not the bytes the CA signed. No client
+/// re-encodes a certificate it was issued, so the remaining difference is theoretical.
+#[test]
+fn redundant_length_bytes_outside_and_inside_the_signed_part() {
+    let anchors = vec![pem_cert("ca.pem")];
+    let client = pem_cert("client.pem");
+    // The outer SEQUENCE's length in one more byte than needed: 30 82 xx xx -> 30 83 00 xx xx.
+    assert_eq!(client[1], 0x82, "a certificate of 256..65535 bytes");
+    let mut outer = vec![0x30, 0x83, 0x00];
+    outer.extend_from_slice(&client[2..]);
+    verify_chain(&outer, &[], &anchors, NOW).expect("Java accepts it too");
+    // The same inside the signed part (the TBSCertificate at offset 4).
+    assert_eq!(client[5], 0x82);
+    let mut inner = client[..4].to_vec();
+    let outer_len = u16::from_be_bytes([client[2], client[3]]) + 1;
+    inner[2..4].copy_from_slice(&outer_len.to_be_bytes());
+    inner.extend_from_slice(&[0x30, 0x83, 0x00]);
+    inner.extend_from_slice(&client[6..]);
+    let err = verify_chain(&inner, &[], &anchors, NOW).expect_err("signed bytes changed");
+    assert!(
+        err.to_string().contains("not signed by a trusted CA"),
+        "{err}"
+    );
+}
+
+/// An element after the signature inside the Certificate SEQUENCE: Java 17 refuses it
+/// ("signed overrun, bytes = 2"); x509-parser would read past it, corral-tls checks.
+#[test]
+fn an_element_after_the_signature_is_refused() {
+    let client = pem_cert("client.pem");
+    let len = u16::from_be_bytes([client[2], client[3]]) + 2;
+    let mut overrun = vec![0x30, 0x82];
+    overrun.extend_from_slice(&len.to_be_bytes());
+    overrun.extend_from_slice(&client[4..]);
+    overrun.extend_from_slice(&[0x05, 0x00]);
+    let err = Certificate::parse(&overrun).expect_err("signed overrun");
+    assert!(
+        err.to_string()
+            .contains("trailing bytes after the signature"),
+        "{err}"
+    );
+}

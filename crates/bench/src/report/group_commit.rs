@@ -8,7 +8,7 @@ use super::figures::{ms, ratio};
 use crate::fsync::{
     writes_per_fsync, Cpus, FsyncProbe, When, MAX_FSYNCS, PREALLOC_BYTES, RECORD_BYTES,
 };
-use crate::json::Json;
+use crate::json::{json, Json};
 use crate::suite::{Cell, Results};
 
 /// A writes-per-fsync figure as the table prints it.
@@ -179,26 +179,21 @@ pub(crate) fn cell_json(c: &Cell, res: &Results) -> Option<Json> {
     }
     let fsyncs_per_sec = divisor(res);
     let (z, k) = (c.zookeeper.ops_per_sec, c.corral.ops_per_sec);
-    Some(
-        Json::obj()
-            .with(
-                "writes_per_sec",
-                Json::obj().with("zookeeper", z).with("corral", k),
-            )
-            .with("raw_fsyncs_per_sec", fsyncs_per_sec)
-            .with(
-                "writes_per_raw_fsync",
-                Json::obj()
-                    .with("zookeeper", writes_per_fsync(z, fsyncs_per_sec))
-                    .with("corral", writes_per_fsync(k, fsyncs_per_sec)),
-            ),
-    )
+    Some(json!({
+        "writes_per_sec": { "zookeeper": z, "corral": k },
+        "raw_fsyncs_per_sec": fsyncs_per_sec,
+        "writes_per_raw_fsync": {
+            "zookeeper": writes_per_fsync(z, fsyncs_per_sec),
+            "corral": writes_per_fsync(k, fsyncs_per_sec),
+        },
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fsync::FsyncLoop;
+    use crate::json::Render;
     use crate::load::Workload;
     use crate::report::tests::{cell, results};
 

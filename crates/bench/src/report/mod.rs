@@ -17,6 +17,7 @@ pub use results_json::json;
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::json::Render;
     use crate::load::{RunResult, Workload};
     use crate::server::Kind;
     use crate::suite::{Cell, Results};

@@ -9,7 +9,9 @@ use ring::digest::{Context, SHA1_FOR_LEGACY_USE_ONLY};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use super::StoreContents;
-use crate::der::{self, tag, Reader};
+use x509_parser::asn1_rs::{Any, FromDer as _, Tag};
+use x509_parser::x509::AlgorithmIdentifier;
+
 use crate::TlsError;
 
 const MAGIC: u32 = 0xFEED_FEED;
@@ -19,6 +21,28 @@ const TRUSTED_CERT_ENTRY: u32 = 2;
 const KEY_PROTECTOR_OID: &[u8] = &[0x2B, 0x06, 0x01, 0x04, 0x01, 0x2A, 0x02, 0x11, 0x01, 0x01];
 /// More entries than any real store holds: a bound against hostile counts.
 const MAX_ENTRIES: u32 = 100_000;
+
+/// The encrypted bytes of an EncryptedPrivateKeyInfo (PKCS#8) protected by Sun's scheme:
+/// `SEQUENCE { AlgorithmIdentifier { 1.3.6.1.4.1.42.2.17.1.1 }, OCTET STRING }`.
+fn protected_key_data(protected: &[u8]) -> Result<&[u8], TlsError> {
+    let bad = |e: &dyn std::fmt::Display| err(format!("protected key: {e}"));
+    let (rest, info) = Any::from_der(protected).map_err(|e| bad(&e))?;
+    if !rest.is_empty() || info.tag() != Tag::Sequence {
+        return Err(err("protected key: not one DER SEQUENCE"));
+    }
+    let (rest, alg) = AlgorithmIdentifier::from_der(info.data).map_err(|e| bad(&e))?;
+    if alg.algorithm.as_bytes() != KEY_PROTECTOR_OID {
+        return Err(err(format!(
+            "unsupported key protection {}",
+            alg.algorithm.to_id_string()
+        )));
+    }
+    let (_, data) = Any::from_der(rest).map_err(|e| bad(&e))?;
+    if data.tag() != Tag::OctetString {
+        return Err(err("protected key: no OCTET STRING"));
+    }
+    Ok(data.data)
+}
 
 fn err(message: impl Into<String>) -> TlsError {
     TlsError::Store(message.into())
@@ -140,27 +164,7 @@ pub fn read_jks(bytes: &[u8], password: Option<&str>) -> Result<StoreContents, T
 
 /// Recovers a PKCS#8 key from its JKS protection.
 fn unprotect_key(protected: &[u8], password: &str) -> Result<Vec<u8>, TlsError> {
-    let mut info = Reader::new(
-        der::single(protected, tag::SEQUENCE)
-            .map_err(|e| err(format!("protected key: {e}")))?
-            .value,
-    );
-    let mut alg = info
-        .nested(tag::SEQUENCE)
-        .map_err(|e| err(format!("protected key: {e}")))?;
-    let oid = alg
-        .tagged(tag::OID)
-        .map_err(|e| err(format!("protected key: {e}")))?;
-    if oid.value != KEY_PROTECTOR_OID {
-        return Err(err(format!(
-            "unsupported key protection {}",
-            der::oid_to_string(oid.value)
-        )));
-    }
-    let data = info
-        .tagged(tag::OCTET_STRING)
-        .map_err(|e| err(format!("protected key: {e}")))?
-        .value;
+    let data = protected_key_data(protected)?;
     if data.len() < 40 {
         return Err(err("protected key too short"));
     }

@@ -75,29 +75,18 @@ pub fn read_pem(bytes: &[u8]) -> Result<StoreContents, TlsError> {
     })
 }
 
-/// Standard base64 (RFC 4648) with optional padding.
+/// Standard base64 (RFC 4648) with optional padding and lenient trailing bits (the
+/// `base64` crate).
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine;
+    const PEM_BODY: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    PEM_BODY.decode(text).ok()
 }
 
 #[cfg(test)]
@@ -109,6 +98,8 @@ mod tests {
         assert_eq!(base64_decode("Zm9vYmFy").as_deref(), Some(&b"foobar"[..]));
         assert_eq!(base64_decode("Zm9vYg==").as_deref(), Some(&b"foob"[..]));
         assert_eq!(base64_decode("Zm8=").as_deref(), Some(&b"fo"[..]));
+        assert_eq!(base64_decode("Zm8").as_deref(), Some(&b"fo"[..]));
+        assert_eq!(base64_decode("Zh=="), Some(b"f".to_vec()));
         assert_eq!(base64_decode("Z!"), None);
     }
 
