@@ -36,6 +36,8 @@ FREE_PORT = "$FREE_PORT"
 # Netty, for ZooKeeper's NettyServerCnxnFactory (the one that serves secureClientPort) and
 # the Java client's ClientCnxnSocketNetty: the jar's manifest misses these.
 NETTY_JARS = ("netty-codec.jar", "netty-resolver.jar", "netty-transport-native-unix-common.jar")
+# snappy-java, for snapshot.compression.method=snappy (a dependency of Debian's zookeeper).
+OPTIONAL_JARS = ("snappy-java.jar",)
 
 DEFAULT_CONFIG: dict[str, str] = {
     "tickTime": "2000",
@@ -58,7 +60,9 @@ atexit.register(_stop_all_at_exit)
 
 
 def zookeeper_classpath() -> str:
-    parts = [ZK_JAR] + [str(JAVA_DIR / j) for j in NETTY_JARS if (JAVA_DIR / j).exists()]
+    parts = [ZK_JAR] + [
+        str(JAVA_DIR / j) for j in NETTY_JARS + OPTIONAL_JARS if (JAVA_DIR / j).exists()
+    ]
     for name in SLF4J_BINDINGS:
         if (JAVA_DIR / name).exists():
             parts.append(str(JAVA_DIR / name))

@@ -49,6 +49,10 @@ pub enum Command {
         )]
         args: Vec<String>,
     },
+    /// Import an Apache ZooKeeper dataDir (snapshots, logs) into a new Corral dataDir.
+    Import(crate::import::ImportOptions),
+    /// Export a Corral dataDir as an Apache ZooKeeper 3.8 dataDir that ZooKeeper starts from.
+    Export(crate::export::ExportOptions),
     /// Print a completion script for a shell (e.g. `corral completions bash > /etc/bash_completion.d/corral`).
     Completions {
         /// The shell to complete in

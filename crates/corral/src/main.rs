@@ -5,6 +5,9 @@
 //!   Corral's embedded default (127.0.0.1:2181, data under ./corral-data).
 //! - `corral log dump [--json] <log.N>` and `corral snapshot dump [--json] <snapshot.N>` print
 //!   a txn log segment or a snapshot readably.
+//! - `corral import --from <ZooKeeper dataDir> --to <Corral dataDir>` and `corral export
+//!   --from <Corral dataDir> --to <ZooKeeper dataDir>` move data from and back to Apache
+//!   ZooKeeper (import.rs, export.rs).
 //! - `corral shell [-server host:port[/chroot]] [-c "cmd; cmd"]` is ZooKeeper's command-line
 //!   client (zkCli 3.8's commands and output), for Corral and ZooKeeper alike.
 //! - `corral completions <bash|zsh|fish|elvish|powershell>` prints a shell completion script.
@@ -15,6 +18,8 @@
 //! trailing arguments and the shell parses them as zkCli does.
 
 mod cli;
+mod export;
+mod import;
 mod inspect;
 mod shell;
 
@@ -50,6 +55,14 @@ fn main() -> ExitCode {
         } => {
             init_logging();
             inspect::snapshot_dump(&file, json)
+        }
+        Command::Import(options) => {
+            init_logging();
+            import::run(&options)
+        }
+        Command::Export(options) => {
+            init_logging();
+            export::run(&options)
         }
     };
     match result {

@@ -263,6 +263,13 @@ impl DataTree {
             .map(|n| (n.stat, crate::node::len_i32(n.children.len())))
     }
 
+    /// The `ephemeralOwner` a node stores (the session, or the container / TTL marker that
+    /// [`DataTree::stat`] shows as 0), or `None` if absent: what an export to ZooKeeper's
+    /// files writes.
+    pub fn stored_ephemeral_owner(&self, path: &str) -> Option<i64> {
+        self.find(path).map(|n| n.stat.ephemeral_owner)
+    }
+
     /// The paths of a session's ephemeral nodes, sorted.
     pub fn ephemerals(&self, session_id: i64) -> Vec<String> {
         self.ephemerals
