@@ -5,6 +5,10 @@
 //! of cycles (3 by default); the sync each rejoin used (DIFF, TRUNC, SNAP) is printed
 //! (`--nocapture`). Every child is killed and reaped by its handle in every path; every wait
 //! is bounded.
+//!
+//! It runs the example binary cargo built last: `cargo test -p corral-zab-runtime --features
+//! grpc` builds it; after changing the example or the runtime with a filtered run (`--test
+//! kill9`), `cargo build -p corral-zab-runtime --features grpc --example kv_grpc` first.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -121,7 +125,16 @@ impl Ensemble {
                     return format!("{} as {}", w[4], w[1]);
                 }
             }
-            assert!(Instant::now() < deadline, "server {id} did not rejoin");
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.join(format!("server{id}.log")))
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
+                panic!(
+                    "server {id} did not rejoin (data and logs kept in {}); its log ends:\n{}",
+                    self.dir.display(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
