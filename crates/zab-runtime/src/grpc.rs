@@ -5,6 +5,18 @@
 //! [`NetEvent`]s. Engine frames travel on [`Channel::ENGINE`]; frames of other channels are
 //! not the engine's and are dropped here.
 //!
+//! ```no_run
+//! # async fn demo<S: corral_zab_runtime::StateMachine>(
+//! #     servers: std::collections::BTreeMap<u64, std::net::SocketAddr>,
+//! #     config: corral_zab_runtime::RuntimeConfig,
+//! #     sm: S,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! let (peer, events) = corral_peer::Transport::start(corral_peer::Config::new(1, servers)).await?;
+//! let (transport, inbound) = corral_zab_runtime::attach(peer, events);
+//! let runtime = corral_zab_runtime::Runtime::start(config, sm, transport, inbound)?;
+//! # let _ = runtime; Ok(()) }
+//! ```
+//!
 //! # One stream, as the engine sees it
 //!
 //! corral-peer puts a frame on a link once its owner has read that link's `Connected`. The
