@@ -296,6 +296,30 @@ impl Transport {
     /// the frame is over `max_frame`, or when the peer's queue is full, which also drops the
     /// link (a `Disconnected` follows).
     pub fn send(&self, peer: PeerId, channel: Channel, payload: Bytes) -> Result<(), PeerError> {
+        self.send_to(peer, None, channel, payload)
+    }
+
+    /// As [`Transport::send`], but only on the link [`Transport::active_link`] named
+    /// (`NotConnected` if that link is gone, even when a newer one is up): an owner that
+    /// hands `Connected` on to another task (a replication engine) keeps the frames it
+    /// sent for one link off the next.
+    pub fn send_on(
+        &self,
+        peer: PeerId,
+        link: u64,
+        channel: Channel,
+        payload: Bytes,
+    ) -> Result<(), PeerError> {
+        self.send_to(peer, Some(link), channel, payload)
+    }
+
+    fn send_to(
+        &self,
+        peer: PeerId,
+        only: Option<u64>,
+        channel: Channel,
+        payload: Bytes,
+    ) -> Result<(), PeerError> {
         let max = self.shared.cfg.max_frame;
         if payload.len() > max {
             return Err(PeerError::FrameTooLarge {
@@ -307,7 +331,11 @@ impl Transport {
         let Some(slot) = slots.get_mut(&peer) else {
             return Err(PeerError::NotConnected(peer));
         };
-        let Some(link) = slot.active.as_ref() else {
+        let Some(link) = slot
+            .active
+            .as_ref()
+            .filter(|l| only.is_none_or(|id| l.id == id))
+        else {
             return Err(PeerError::NotConnected(peer));
         };
         let len = payload.len();
@@ -346,6 +374,47 @@ impl Transport {
             .lock()
             .get(&peer)
             .is_some_and(|s| s.active.is_some())
+    }
+
+    /// The id of the link `send` uses for `peer`: the one whose `Connected` the owner read
+    /// last, while it is up. Read right after that `Connected`, it names that link.
+    pub fn active_link(&self, peer: PeerId) -> Option<u64> {
+        let slots = self.shared.slots.lock();
+        slots
+            .get(&peer)
+            .and_then(|s| s.active.as_ref())
+            .map(|l| l.id)
+    }
+
+    /// Is there room for more frames to `peer` (its active link's queue under half full, in
+    /// frames and bytes)? A sender of bulk data (snapshot chunks) waits while there is not.
+    pub fn has_room(&self, peer: PeerId) -> bool {
+        let slots = self.shared.slots.lock();
+        slots
+            .get(&peer)
+            .and_then(|s| s.active.as_ref())
+            .is_some_and(|l| {
+                l.queued.load(Ordering::Relaxed) < self.shared.cfg.queue_bytes / 2
+                    && l.out.capacity() > self.shared.cfg.queue / 2
+            })
+    }
+
+    /// Ends the link to `peer` now if it is `link` (any link when `None`): both ends see
+    /// it break (a `Disconnected` follows) and the transport reconnects.
+    pub fn disconnect(&self, peer: PeerId, link: Option<u64>) {
+        let mut slots = self.shared.slots.lock();
+        let Some(slot) = slots.get_mut(&peer) else {
+            return;
+        };
+        if let Some(l) = slot
+            .active
+            .as_ref()
+            .filter(|l| link.is_none_or(|id| l.id == id))
+        {
+            tracing::info!(peer, link = l.id, "peer {peer}: link dropped by its owner");
+            l.kill.cancel();
+            slot.active = None;
+        }
     }
 
     /// The id of the newest link to `peer` (for tests of the tie-break).

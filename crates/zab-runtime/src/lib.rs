@@ -9,8 +9,9 @@
 //! committed.
 //!
 //! **What it is not.** It has no transport of its own beyond an in-memory one for tests and
-//! examples ([`MemNetwork`]): the gRPC peer transport implements [`Transport`] and feeds
-//! [`NetEvent`]s. It knows nothing of ZooKeeper's data model: payloads are bytes.
+//! examples ([`MemNetwork`]) and, with the `grpc` feature, corral-peer's gRPC transport
+//! adapted in module `grpc` (`attach(transport, events)`; `examples/kv_grpc.rs` runs three
+//! processes on it). It knows nothing of ZooKeeper's data model: payloads are bytes.
 //!
 //! # Shape: a sans-I/O core and a thin shell
 //!
@@ -60,6 +61,8 @@
 pub mod codec;
 mod disk;
 mod error;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 mod mem_net;
 mod node;
 mod outbound;
@@ -68,6 +71,8 @@ mod traits;
 
 pub use disk::{open, quorum_op, OnDisk, StorageDisk, StorageLog};
 pub use error::RuntimeError;
+#[cfg(feature = "grpc")]
+pub use grpc::{attach, GrpcTransport};
 pub use mem_net::{MemNetwork, MemTransport};
 pub use node::{Event, Node, RuntimeFaults, Waiter};
 pub use shell::{Runtime, RuntimeConfig};

@@ -140,6 +140,9 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
         match event {
             NetEvent::Frame { from, frame } => self.frame(from, frame),
             NetEvent::Disconnected(peer) => self.forget_peer(peer),
+            // The engine needs nothing: whoever is LOOKING resends its vote on its own, and
+            // a learner introduces itself to its leader (FOLLOWERINFO) on the new stream.
+            NetEvent::Connected(peer) => self.net.connected(peer),
         }
         self.drive();
     }

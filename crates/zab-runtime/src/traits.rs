@@ -58,6 +58,9 @@ pub trait Transport: Send + 'static {
     fn send(&mut self, to: PeerId, frame: Bytes);
     /// Breaks the stream to `peer` now (drop what is queued); both ends see it break.
     fn reset(&mut self, peer: PeerId);
+    /// The runtime has read [`NetEvent::Connected`] for `peer`: frames it sends from now on
+    /// may go on that new stream (never before: they would belong to the one that broke).
+    fn connected(&mut self, _peer: PeerId) {}
     /// Is there room in `peer`'s queue for another frame? The runtime sends snapshot
     /// chunks only while there is, so a large SNAP does not overflow a bounded queue.
     fn has_room(&self, _peer: PeerId) -> bool {
@@ -75,6 +78,9 @@ pub enum NetEvent {
         /// The frame.
         frame: Bytes,
     },
+    /// A new stream to `peer` is up (after the `Disconnected` of any earlier one); a
+    /// transport whose streams are always up (as [`crate::MemNetwork`]) never says it.
+    Connected(PeerId),
     /// The stream to `peer` broke; whatever was in flight may be lost.
     Disconnected(PeerId),
 }
