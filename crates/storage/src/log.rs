@@ -494,6 +494,12 @@ impl TxnLog {
                 .metadata()
                 .map_err(|e| StorageError::io("stat", &seg.path, e))?
                 .len();
+            // The new end is recorded before the bytes past it are zeroed, so that a read in
+            // flight which finds its records cut short sees why and reads again (LogIter).
+            if let Some(info) = self.shared.segments.write().last_mut() {
+                info.end = Some(cut_at);
+                info.last_zxid = Some(last);
+            }
             zero_from(&self.config, &file, &seg.path, cut_at, len.max(allocated))?;
             self.active = Some(Active {
                 file,
@@ -502,10 +508,6 @@ impl TxnLog {
                 allocated: len.max(allocated),
                 txns: kept,
             });
-            if let Some(info) = self.shared.segments.write().last_mut() {
-                info.end = Some(cut_at);
-                info.last_zxid = Some(last);
-            }
             self.last_zxid = Some(last);
             break;
         }

@@ -81,6 +81,7 @@ impl LogView {
             .rposition(|s| s.first_zxid <= zxid.saturating_add(1))
             .unwrap_or(0);
         LogIter {
+            shared: Arc::clone(&self.shared),
             segments: segments.into_iter().skip(start).collect(),
             next_segment: 0,
             after: zxid,
@@ -122,6 +123,7 @@ impl LogView {
 /// ends) on damage or an unreadable file.
 #[derive(Debug)]
 pub struct LogIter {
+    shared: Arc<Shared>,
     segments: Vec<SegmentInfo>,
     next_segment: usize,
     after: i64,
@@ -132,7 +134,38 @@ pub struct LogIter {
     done: bool,
 }
 
+/// How many times a segment is read again when a truncation moved its end meanwhile.
+const TRUNCATED_RETRIES: usize = 4;
+
 impl LogIter {
+    /// Loads `seg`, as the log holds it now: a ZAB TRUNC running while this read is in
+    /// flight zeroes the segment past its new end (recording the new end first), so a read
+    /// that finds its records ending before the end it was given reads the segment again at
+    /// the end the log now records. Anything else wrong is an error, as before.
+    fn load_current(&mut self, mut seg: SegmentInfo) -> Result<(), StorageError> {
+        let mut retries = 0;
+        loop {
+            let err = match self.load(&seg) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let now = self
+                .shared
+                .segments
+                .read()
+                .iter()
+                .find(|s| s.path == seg.path)
+                .cloned();
+            match now {
+                Some(now) if now.end != seg.end && retries < TRUNCATED_RETRIES => {
+                    retries += 1;
+                    seg = now;
+                }
+                _ => return Err(err),
+            }
+        }
+    }
+
     fn load(&mut self, seg: &SegmentInfo) -> Result<(), StorageError> {
         let buf = read_file(&seg.path, seg.end)?;
         if let Some(end) = seg.end {
@@ -209,7 +242,7 @@ impl Iterator for LogIter {
                 break;
             };
             self.next_segment += 1;
-            if let Err(e) = self.load(&seg) {
+            if let Err(e) = self.load_current(seg) {
                 self.done = true;
                 return Some(Err(e));
             }

@@ -314,6 +314,20 @@ fn truncate_across_segments() {
 }
 
 #[test]
+fn a_read_in_flight_during_a_truncate_sees_the_cut_log() {
+    // ZAB: a learner's TRUNC runs on the writer thread while the engine reads committed
+    // records below the cut. The read took the segment list (and the newest segment's end)
+    // before the cut; it must read the cut segment again, not report corruption.
+    let d = TempDir::new("trunc-read");
+    let mut log = open(d.path());
+    fill(&mut log, 1..=13);
+    let in_flight = log.read_from(0);
+    log.truncate(12).unwrap();
+    let got: Vec<i64> = in_flight.map(|r| r.unwrap().0).collect();
+    assert_eq!(got, (1..=12).collect::<Vec<_>>());
+}
+
+#[test]
 fn truncate_also_drops_buffered_records() {
     let d = TempDir::new("trunc-buf");
     let mut log = open(d.path());
