@@ -167,6 +167,25 @@ fn ci() -> Result<bool> {
     r.step("cargo test", || {
         run_cmd(ctx.cargo().args(["test", "--workspace"]))
     });
+    // The ZAB runtime's gRPC transport is a default-off feature (embedders with their own
+    // transport do not build tonic): lint it and run its tests (three processes, kill -9).
+    r.step("corral-zab-runtime --features grpc", || {
+        run_cmd(ctx.cargo().args([
+            "clippy",
+            "-p",
+            "corral-zab-runtime",
+            "--features",
+            "grpc",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        run_cmd(
+            ctx.cargo()
+                .args(["test", "-p", "corral-zab-runtime", "--features", "grpc"]),
+        )
+    });
     let built = r.step("build corral", || build_corral(&ctx));
     if built {
         // CI always tests the real server, whatever the environment says.
