@@ -117,7 +117,7 @@ fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
             .run(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
-            .await;
+            .await?;
         tracing::info!("shut down");
         Ok(())
     })

@@ -46,6 +46,9 @@ pub enum ServerError {
     /// The data directory could not be opened or recovered (names the file and offset).
     #[error("storage: {0}")]
     Storage(#[from] corral_storage::StorageError),
+    /// The loop that owns the server's state ended by itself (a panic): the server stopped.
+    #[error("the server's core loop stopped: {0}")]
+    CoreStopped(String),
     /// A snapshot or txn on disk could not be understood.
     #[error("cannot recover from {what}: {message}")]
     Recovery {

@@ -24,7 +24,7 @@
 //! let config = ServerConfig::parse("dataDir=/tmp/corral\nclientPort=2181\nclientPortAddress=127.0.0.1\n")?;
 //! let server = Server::bind(config).await?;
 //! println!("serving on {:?}", server.local_addr());
-//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await;
+//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await?;
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]

@@ -142,9 +142,13 @@ impl Server {
     /// Serves clients until `shutdown` completes, then stops: every connection task ends,
     /// the owner loop ends, the log writer syncs what was queued and stops. When this returns
     /// nothing of the server runs any more, so another can start on the same data directory.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+    ///
+    /// An error says the owner loop ended by itself (it panicked): the server then stops
+    /// serving at once rather than accept connections it cannot answer.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let (to_core, inbox) = mpsc::channel(INBOX);
-        let owner = tokio::spawn(self.owner.run(inbox, self.events));
+        let mut owner = tokio::spawn(self.owner.run(inbox, self.events));
+        let mut owner_ended = None;
         let mut tasks = JoinSet::new();
         if let Some((every, purger)) = self.durability_purge {
             tasks.spawn(async move {
@@ -165,6 +169,16 @@ impl Server {
             while tasks.try_join_next().is_some() {}
             tokio::select! {
                 _ = &mut shutdown => break,
+                ended = &mut owner => {
+                    let why = match ended {
+                        Err(e) if e.is_panic() => "it panicked".to_string(),
+                        Err(e) => e.to_string(),
+                        Ok(()) => "it returned".to_string(),
+                    };
+                    tracing::error!("the server's core loop stopped ({why}): shutting down");
+                    owner_ended = Some(why);
+                    break;
+                }
                 accepted = self.listener.accept() => match accepted {
                     Ok((socket, remote)) => {
                         let conn = conn.clone();
@@ -198,7 +212,13 @@ impl Server {
         let _ = to_core.send(ToCore::Stop).await;
         drop(conn);
         drop(to_core);
-        let _ = owner.await;
+        match owner_ended {
+            Some(why) => Err(ServerError::CoreStopped(why)),
+            None => {
+                let _ = owner.await;
+                Ok(())
+            }
+        }
     }
 }
 
@@ -310,11 +330,13 @@ async fn serve_connection<R, W>(
             loop {
                 match decode_frame(&mut buf, max_buffer) {
                     Ok(Some(frame)) => {
-                        let nonce = needs_nonce(&frame).then(|| {
+                        // No nonce (the OS had no randomness): the core fails the exchange.
+                        let nonce = if needs_nonce(&frame) {
                             let mut nonce: Nonce = Default::default();
-                            os_random(&mut nonce);
-                            nonce
-                        });
+                            os_random(&mut nonce).then_some(nonce)
+                        } else {
+                            None
+                        };
                         frames.push((frame, nonce));
                     }
                     Ok(None) => break,

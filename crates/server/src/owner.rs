@@ -42,21 +42,27 @@ impl Clock {
     }
 }
 
-/// Random bytes from the OS (SASL nonces, the snapshot jitter); zeros if it has none, with
-/// an error logged (a SASL exchange then still works, with a predictable nonce).
-pub(crate) fn os_random(buf: &mut [u8]) {
+/// Random bytes from the OS (SASL nonces, the snapshot jitter). `false`, with an error
+/// logged and `buf` zeroed, when the OS has none: a caller that needs unpredictable bytes
+/// (a SASL nonce) must then refuse, never go on with zeros.
+pub(crate) fn os_random(buf: &mut [u8]) -> bool {
     use std::io::Read;
     let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf));
-    if let Err(e) = read {
-        tracing::error!("no random bytes from /dev/urandom: {e}");
-        buf.fill(0);
+    match read {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!("no random bytes from /dev/urandom: {e}");
+            buf.fill(0);
+            false
+        }
     }
 }
 
 /// A random draw in `0..bound` (the snapshot jitter; ZooKeeper's SyncRequestProcessor).
 pub(crate) fn random_below(bound: u64) -> u64 {
     let mut b = [0u8; 8];
-    os_random(&mut b);
+    // Without the OS's randomness the jitter is 0 (logged): snapshots stay correct.
+    let _ = os_random(&mut b);
     u64::from_le_bytes(b) % bound.max(1)
 }
 
@@ -164,12 +170,14 @@ impl Owner {
                 Some(event) = events.recv() => self.input(event),
                 // One snapshot step per turn at most, so that a busy server still finishes it.
                 Some(permit) = reserve(chunks.as_ref()) => self.snapshot_step(permit),
+                // Before the inbox: under a load that keeps the inbox full, sessions must
+                // still expire and containers be reaped (both rare and cheap).
+                _ = tick.tick() => self.input(Input::Tick),
+                _ = reap.tick() => self.input(Input::ReapContainers),
                 msg = inbox.recv() => match msg {
                     None | Some(ToCore::Stop) => stop = true,
                     Some(msg) => self.message(msg),
                 },
-                _ = tick.tick() => self.input(Input::Tick),
-                _ = reap.tick() => self.input(Input::ReapContainers),
             }
             for _ in 0..BATCH {
                 match inbox.try_recv() {

@@ -29,7 +29,7 @@ pub fn fresh_dir(tag: &str) -> PathBuf {
 pub struct Running {
     pub addr: std::net::SocketAddr,
     stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<Result<(), corral_server::ServerError>>,
 }
 
 impl Running {
