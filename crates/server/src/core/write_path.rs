@@ -167,7 +167,15 @@ pub struct Standalone {
     /// Logged, not durable yet, in zxid order.
     logged: VecDeque<Txn>,
     failed: bool,
+    /// Where txns are encoded: each logged txn is a slice split off it, so encoding a txn
+    /// does not allocate (and grow) a buffer of its own.
+    scratch: BytesMut,
 }
+
+/// The scratch buffer gets this much more room when less than [`SCRATCH_LOW`] is left.
+const SCRATCH_CHUNK: usize = 64 << 10;
+/// See [`SCRATCH_CHUNK`].
+const SCRATCH_LOW: usize = 4 << 10;
 
 impl Standalone {
     /// Continues after `applied_zxid` with the session tracker `tracker`.
@@ -178,6 +186,7 @@ impl Standalone {
             tracker,
             logged: VecDeque::new(),
             failed: false,
+            scratch: BytesMut::new(),
         }
     }
 
@@ -198,12 +207,12 @@ impl Standalone {
             cxid: who.cxid,
             body: body(zxid, &mut self.pending),
         };
-        let mut encoded = BytesMut::new();
-        txn.encode(&mut encoded);
+        if self.scratch.capacity() - self.scratch.len() < SCRATCH_LOW {
+            self.scratch.reserve(SCRATCH_CHUNK);
+        }
+        txn.encode(&mut self.scratch);
+        let encoded = self.scratch.split().freeze();
         self.logged.push_back(txn);
-        Some(Effect::Log {
-            zxid,
-            txn: encoded.freeze(),
-        })
+        Some(Effect::Log { zxid, txn: encoded })
     }
 }
