@@ -91,6 +91,12 @@ pub struct ServerConfig {
     pub x509_super_user: Option<String>,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
+    /// The ensemble (`server.N` lines and `myid`); `None`: standalone.
+    pub ensemble: Option<crate::ensemble_stub::EnsembleConfig>,
+    /// `server.N` lines parsed, before myid is read.
+    pub server_lines: std::collections::BTreeMap<u64, crate::ensemble_stub::QuorumServer>,
+    /// initLimit, syncLimit.
+    pub limits: (u32, u32),
 }
 
 /// The JAAS file named in zoo.cfg, and the line that names it (for errors).
@@ -159,14 +165,15 @@ impl Default for ServerConfig {
             tls: None,
             x509_super_user: None,
             ignored: Vec::new(),
+            ensemble: None,
+            server_lines: Default::default(),
+            limits: (10, 5),
         }
     }
 }
 
 /// ZooKeeper keys that Corral accepts without using them yet (no warning beyond one line).
 const KNOWN_UNUSED: &[&str] = &[
-    "initLimit",
-    "syncLimit",
     "admin.enableServer",
     "admin.serverPort",
     "admin.serverAddress",
@@ -200,6 +207,18 @@ impl ServerConfig {
         }
         cfg.ignored.sort();
         cfg.sasl_users = cfg.read_jaas()?;
+        cfg.ensemble = crate::ensemble_stub::build(
+            std::mem::take(&mut cfg.server_lines),
+            &cfg.data_dir,
+            cfg.limits.0,
+            cfg.limits.1,
+        )?;
+        if let Some(e) = &cfg.ensemble {
+            cfg.server_id = e.my_id as u8;
+            if let Some(a) = e.me().client_addr {
+                cfg.client_addr = a;
+            }
+        }
         Ok(cfg)
     }
 
@@ -282,6 +301,12 @@ impl ServerConfig {
                     }
                 }
                 "dataDir" => cfg.data_dir = PathBuf::from(value),
+                "initLimit" => cfg.limits.0 = number(value)?,
+                "syncLimit" => cfg.limits.1 = number(value)?,
+                k if k.starts_with("server.") => {
+                    let s = crate::ensemble_stub::server_line(line_no, k, value)?;
+                    cfg.server_lines.insert(s.id, s);
+                }
                 "dataLogDir" => cfg.data_log_dir = Some(PathBuf::from(value)),
                 "clientPort" => {
                     port = Some(
@@ -488,8 +513,8 @@ mod tests {
         assert_eq!(cfg.max_client_cnxns, 0);
         assert!(cfg.four_letter_words.allows("ruok"));
         assert!(!cfg.four_letter_words.allows("mntr"));
-        assert_eq!(cfg.ignored.len(), 2);
-        assert_eq!(cfg.ignored[1].0, 9);
+        assert_eq!(cfg.ignored.len(), 1);
+        assert_eq!(cfg.ignored[0].0, 9);
     }
 
     #[test]

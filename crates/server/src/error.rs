@@ -47,6 +47,10 @@ pub enum ServerError {
     #[error("storage: {0}")]
     Storage(#[from] corral_storage::StorageError),
     /// The loop that owns the server's state ended by itself (a panic): the server stopped.
+    /// The ensemble member could not start or stopped (peer transport, quorum storage, a
+    /// committed txn that cannot be applied).
+    #[error("ensemble: {0}")]
+    Ensemble(String),
     #[error("the server's core loop stopped: {0}")]
     CoreStopped(String),
     /// A snapshot or txn on disk could not be understood.

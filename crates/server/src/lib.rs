@@ -33,8 +33,10 @@ mod auth_order;
 pub mod config;
 pub mod core;
 pub mod durability;
+mod ensemble_stub;
 mod error;
 pub mod fourlw;
+mod member;
 mod net;
 mod owner;
 pub mod stats;
@@ -42,5 +44,6 @@ mod tls_config;
 
 pub use crate::config::ServerConfig;
 pub use crate::core::{Core, Effect, Input, Now};
+pub use crate::ensemble_stub::{EnsembleConfig, LearnerType, QuorumServer};
 pub use crate::error::ServerError;
 pub use crate::net::Server;

@@ -44,13 +44,33 @@ struct ConnSettings {
     config: Arc<ServerConfig>,
 }
 
-/// A standalone Corral server bound to its client port (and secure client port, if set).
+/// What owns the core: a standalone server's owner loop, or an ensemble member's.
+enum Engine {
+    Standalone {
+        owner: Box<Owner>,
+        events: mpsc::UnboundedReceiver<Input>,
+    },
+    Member(Box<crate::member::Member>),
+}
+
+impl Engine {
+    async fn run(self, inbox: mpsc::Receiver<ToCore>) -> Result<(), ServerError> {
+        match self {
+            Engine::Standalone { owner, events } => {
+                owner.run(inbox, events).await;
+                Ok(())
+            }
+            Engine::Member(member) => member.run(inbox).await,
+        }
+    }
+}
+
+/// A Corral server (standalone, or a member of an ensemble) bound to its client port (and secure client port, if set).
 pub struct Server {
     listener: TcpListener,
     secure: Option<Arc<SecurePort>>,
     config: Arc<ServerConfig>,
-    owner: Owner,
-    events: mpsc::UnboundedReceiver<Input>,
+    engine: Engine,
     durability_purge: Option<(Duration, Arc<crate::durability::Purger>)>,
 }
 
@@ -90,6 +110,24 @@ impl Server {
             _ => None,
         };
         let clock = Clock::new();
+        if config.ensemble.is_some() {
+            let settings = OwnerSettings {
+                tick: Duration::from_millis(u64::from(config.tick_time_ms.clamp(20, 2000) / 4)),
+                container_check: Duration::from_millis(u64::from(
+                    config.container_check_interval_ms,
+                )),
+                snap_roll_bound: 0,
+            };
+            let core = Core::new(config.clone(), clock.now())?;
+            let member = crate::member::Member::start(&config, core, clock, settings).await?;
+            return Ok(Server {
+                listener,
+                secure,
+                config: Arc::new(config),
+                engine: Engine::Member(Box::new(member)),
+                durability_purge: None,
+            });
+        }
         let (events_tx, events) = mpsc::unbounded_channel();
         let durable_tx = events_tx.clone();
         let (state, durability) = Durability::open(&config, disk, move |report| {
@@ -123,8 +161,10 @@ impl Server {
             listener,
             secure,
             config: Arc::new(config),
-            owner: Owner::new(core, clock, durability, events_tx, settings),
-            events,
+            engine: Engine::Standalone {
+                owner: Box::new(Owner::new(core, clock, durability, events_tx, settings)),
+                events,
+            },
             durability_purge,
         })
     }
@@ -147,7 +187,7 @@ impl Server {
     /// serving at once rather than accept connections it cannot answer.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let (to_core, inbox) = mpsc::channel(INBOX);
-        let mut owner = tokio::spawn(self.owner.run(inbox, self.events));
+        let mut owner = tokio::spawn(self.engine.run(inbox));
         let mut owner_ended = None;
         let mut tasks = JoinSet::new();
         if let Some((every, purger)) = self.durability_purge {
@@ -173,7 +213,8 @@ impl Server {
                     let why = match ended {
                         Err(e) if e.is_panic() => "it panicked".to_string(),
                         Err(e) => e.to_string(),
-                        Ok(()) => "it returned".to_string(),
+                        Ok(Err(e)) => e.to_string(),
+                        Ok(Ok(())) => "it returned".to_string(),
                     };
                     tracing::error!("the server's core loop stopped ({why}): shutting down");
                     owner_ended = Some(why);

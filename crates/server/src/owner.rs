@@ -119,12 +119,88 @@ pub(crate) struct OwnerSettings {
 /// At most this many messages are handled before the effects are carried out.
 const BATCH: usize = 256;
 
+/// The connections' writers: what carries out the core's effects on clients, and the
+/// connection messages every owner loop (standalone or ensemble member) hands the core.
+#[derive(Default)]
+pub(crate) struct Writers(HashMap<ConnId, UnboundedSender<Outbound>>);
+
+impl Writers {
+    /// Hands a connection's message to `core` (not [`ToCore::Stop`]).
+    pub(crate) fn message(&mut self, core: &mut Core, clock: &Clock, msg: ToCore) {
+        match msg {
+            ToCore::Open {
+                remote,
+                tls_ids,
+                reply,
+            } => {
+                let opened = core
+                    .open_connection(remote, tls_ids, clock.now())
+                    .map(|conn| {
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        self.0.insert(conn, tx);
+                        (conn, rx)
+                    });
+                if let Err(Some((conn, _))) = reply.send(opened) {
+                    self.gone(core, clock, conn);
+                }
+            }
+            ToCore::Frames { conn, frames } => {
+                let now = clock.now();
+                for (frame, nonce) in frames {
+                    core.handle(Input::Frame { conn, frame, nonce }, now);
+                }
+            }
+            ToCore::Closed { conn } => self.gone(core, clock, conn),
+            ToCore::FourLetter {
+                word,
+                remote,
+                io,
+                reply,
+            } => {
+                let text = core.four_letter_word(word, clock.now(), remote, &io);
+                let _ = reply.send(text);
+            }
+            ToCore::Stop => {}
+        }
+    }
+
+    fn gone(&mut self, core: &mut Core, clock: &Clock, conn: ConnId) {
+        self.0.remove(&conn);
+        core.handle(Input::Closed { conn }, clock.now());
+    }
+
+    /// Carries out a frame or a close; any other effect is handed back.
+    pub(crate) fn deliver(&mut self, effect: Effect) -> Option<Effect> {
+        match effect {
+            Effect::Send { conn, frame } => {
+                if let Some(w) = self.0.get(&conn) {
+                    // Fails only when the writer is gone: the connection is closing.
+                    let _ = w.send(Outbound::Frame(frame));
+                }
+                None
+            }
+            Effect::Close { conn } => {
+                if let Some(w) = self.0.get(&conn) {
+                    let _ = w.send(Outbound::Close);
+                }
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    /// Drops every writer (the owner stops).
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// The owner: the core and what carries out its effects.
 pub(crate) struct Owner {
     core: Core,
     clock: Clock,
     durability: Durability,
-    writers: HashMap<ConnId, UnboundedSender<Outbound>>,
+    writers: Writers,
     snapshot: Option<SnapshotJob>,
     /// Where the log writer and the snapshot thread report.
     events: UnboundedSender<Input>,
@@ -144,7 +220,7 @@ impl Owner {
             core,
             clock,
             durability,
-            writers: HashMap::new(),
+            writers: Writers::default(),
             snapshot: None,
             events,
             settings,
@@ -213,49 +289,7 @@ impl Owner {
     }
 
     fn message(&mut self, msg: ToCore) {
-        match msg {
-            ToCore::Open {
-                remote,
-                tls_ids,
-                reply,
-            } => {
-                let opened = self
-                    .core
-                    .open_connection(remote, tls_ids, self.clock.now())
-                    .map(|conn| {
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        self.writers.insert(conn, tx);
-                        (conn, rx)
-                    });
-                if let Err(Some((conn, _))) = reply.send(opened) {
-                    self.gone(conn);
-                }
-            }
-            ToCore::Frames { conn, frames } => {
-                let now = self.clock.now();
-                for (frame, nonce) in frames {
-                    self.core.handle(Input::Frame { conn, frame, nonce }, now);
-                }
-            }
-            ToCore::Closed { conn } => self.gone(conn),
-            ToCore::FourLetter {
-                word,
-                remote,
-                io,
-                reply,
-            } => {
-                let text = self
-                    .core
-                    .four_letter_word(word, self.clock.now(), remote, &io);
-                let _ = reply.send(text);
-            }
-            ToCore::Stop => {}
-        }
-    }
-
-    fn gone(&mut self, conn: ConnId) {
-        self.writers.remove(&conn);
-        self.core.handle(Input::Closed { conn }, self.clock.now());
+        self.writers.message(&mut self.core, &self.clock, msg);
     }
 
     /// Carries out the effects of what was handled, in order.
@@ -264,20 +298,13 @@ impl Owner {
         // The list keeps its capacity from turn to turn.
         let mut effects = std::mem::take(&mut self.effects);
         for effect in effects.drain(..) {
-            match effect {
-                Effect::Send { conn, frame } => {
-                    if let Some(w) = self.writers.get(&conn) {
-                        // Fails only when the writer is gone: the connection is closing.
-                        let _ = w.send(Outbound::Frame(frame));
-                    }
+            match self.writers.deliver(effect) {
+                None => {}
+                Some(Effect::Log { zxid, txn }) => self.durability.append(zxid, txn),
+                Some(Effect::SnapshotBegun { zxid, sessions }) => {
+                    self.start_snapshot(zxid, sessions)
                 }
-                Effect::Close { conn } => {
-                    if let Some(w) = self.writers.get(&conn) {
-                        let _ = w.send(Outbound::Close);
-                    }
-                }
-                Effect::Log { zxid, txn } => self.durability.append(zxid, txn),
-                Effect::SnapshotBegun { zxid, sessions } => self.start_snapshot(zxid, sessions),
+                Some(other) => tracing::error!("a standalone server cannot {other:?}"),
             }
         }
         self.effects = effects;

@@ -3,7 +3,15 @@
 //! [`attach`] takes a started [`corral_peer::Transport`] and its [`corral_peer::Events`] and
 //! returns what [`crate::Runtime::start`] takes: a [`GrpcTransport`] and the inbound
 //! [`NetEvent`]s. Engine frames travel on [`Channel::ENGINE`]; frames of other channels are
-//! not the engine's and are dropped here.
+//! not the engine's and are dropped there.
+//!
+//! A service with messages of its own between servers (ZooKeeper's learners forward
+//! requests and session touches to the leader on the stream that carries the protocol) uses
+//! [`attach_with_service`]: its [`Inbound`] queue carries the engine's events and the other
+//! channels' frames in the one order they arrived, and [`GrpcTransport::send_service`] sends
+//! on the link the engine's frames go on. A message sent after the engine's frames reaches
+//! the peer after them (one FIFO stream): a leader's answer to a learner's `sync` follows the
+//! COMMITs it must come after.
 //!
 //! ```no_run
 //! # async fn demo<S: corral_zab_runtime::StateMachine>(
@@ -69,15 +77,63 @@ pub fn attach(
     let peer = Arc::new(transport);
     let links = Arc::new(Mutex::new(Links::default()));
     let (tx, rx) = unbounded_channel();
-    tokio::spawn(pump(Arc::downgrade(&peer), links.clone(), events, tx));
+    tokio::spawn(pump(
+        Arc::downgrade(&peer),
+        links.clone(),
+        events,
+        tx,
+        engine_only,
+    ));
     (GrpcTransport { peer, links }, rx)
 }
 
-async fn pump(
+fn engine_only(inbound: Inbound) -> Option<NetEvent> {
+    match inbound {
+        Inbound::Net(ev) => Some(ev),
+        Inbound::Service { from, channel, .. } => {
+            tracing::debug!(peer = from, channel = channel.0, "frame not for the engine");
+            None
+        }
+    }
+}
+
+/// What [`attach_with_service`] delivers, in arrival order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// For the engine: hand to [`crate::Node::receive`].
+    Net(NetEvent),
+    /// A frame of another channel than [`Channel::ENGINE`], for the service.
+    Service {
+        /// The sender.
+        from: PeerId,
+        /// Its channel.
+        channel: Channel,
+        /// The frame.
+        frame: Bytes,
+    },
+}
+
+/// As [`attach`], for a service that also sends messages of its own between servers (see
+/// the module docs): the engine's events and the service's frames arrive on one queue, in
+/// order.
+pub fn attach_with_service(
+    transport: corral_peer::Transport,
+    events: Events,
+) -> (GrpcTransport, UnboundedReceiver<Inbound>) {
+    let peer = Arc::new(transport);
+    let links = Arc::new(Mutex::new(Links::default()));
+    let (tx, rx) = unbounded_channel();
+    tokio::spawn(pump(Arc::downgrade(&peer), links.clone(), events, tx, Some));
+    (GrpcTransport { peer, links }, rx)
+}
+
+/// Hands corral-peer's events on, as `deliver` makes them (`None`: dropped).
+async fn pump<T: Send + 'static>(
     peer: std::sync::Weak<corral_peer::Transport>,
     links: Arc<Mutex<Links>>,
     mut events: Events,
-    tx: UnboundedSender<NetEvent>,
+    tx: UnboundedSender<T>,
+    deliver: fn(Inbound) -> Option<T>,
 ) {
     loop {
         let event = tokio::select! {
@@ -90,16 +146,20 @@ async fn pump(
                 // Read right after its `Connected`, the active link is that one (or gone).
                 let link = peer.upgrade().and_then(|t| t.active_link(p));
                 links.lock().announced.entry(p).or_default().push_back(link);
-                NetEvent::Connected(p)
+                Inbound::Net(NetEvent::Connected(p))
             }
-            Event::Disconnected(p) => NetEvent::Disconnected(p),
-            Event::Frame(p, Channel::ENGINE, frame) => NetEvent::Frame { from: p, frame },
-            Event::Frame(p, channel, _) => {
-                tracing::debug!(peer = p, channel = channel.0, "frame not for the engine");
-                continue;
+            Event::Disconnected(p) => Inbound::Net(NetEvent::Disconnected(p)),
+            Event::Frame(p, Channel::ENGINE, frame) => {
+                Inbound::Net(NetEvent::Frame { from: p, frame })
             }
+            Event::Frame(from, channel, frame) => Inbound::Service {
+                from,
+                channel,
+                frame,
+            },
         };
-        if tx.send(net).is_err() {
+        let Some(out) = deliver(net) else { continue };
+        if tx.send(out).is_err() {
             return;
         }
     }
@@ -110,15 +170,24 @@ impl GrpcTransport {
     pub fn peer(&self) -> &corral_peer::Transport {
         &self.peer
     }
-}
 
-impl Transport for GrpcTransport {
-    fn send(&mut self, to: PeerId, frame: Bytes) {
+    /// Sends a service frame on `channel` (not [`Channel::ENGINE`]) to `to`, on the link the
+    /// engine's frames go on; `false` when no link is open or the send broke it (as an
+    /// engine frame's failure, the engine then hears `Disconnected`).
+    pub fn send_service(&mut self, to: PeerId, channel: Channel, frame: Bytes) -> bool {
+        debug_assert!(
+            channel != Channel::ENGINE,
+            "the engine's channel is the runtime's"
+        );
+        self.send_frame(to, channel, frame)
+    }
+
+    fn send_frame(&mut self, to: PeerId, channel: Channel, frame: Bytes) -> bool {
         let Some(link) = self.links.lock().open.get(&to).copied() else {
-            return;
+            return false;
         };
-        match self.peer.send_on(to, link, Channel::ENGINE, frame) {
-            Ok(()) => {}
+        match self.peer.send_on(to, link, channel, frame) {
+            Ok(()) => true,
             Err(e) => {
                 self.links.lock().open.remove(&to);
                 match e {
@@ -128,8 +197,15 @@ impl Transport for GrpcTransport {
                         self.peer.disconnect(to, Some(link));
                     }
                 }
+                false
             }
         }
+    }
+}
+
+impl Transport for GrpcTransport {
+    fn send(&mut self, to: PeerId, frame: Bytes) {
+        self.send_frame(to, Channel::ENGINE, frame);
     }
 
     fn reset(&mut self, peer: PeerId) {

@@ -72,8 +72,8 @@ mod traits;
 pub use disk::{open, quorum_op, OnDisk, StorageDisk, StorageLog};
 pub use error::RuntimeError;
 #[cfg(feature = "grpc")]
-pub use grpc::{attach, GrpcTransport};
+pub use grpc::{attach, attach_with_service, GrpcTransport, Inbound};
 pub use mem_net::{MemNetwork, MemTransport};
 pub use node::{Event, Node, RuntimeFaults, Waiter};
-pub use shell::{Runtime, RuntimeConfig};
+pub use shell::{open_node, Compaction, Runtime, RuntimeConfig};
 pub use traits::{DiskIo, NetEvent, StateMachine, Transport};

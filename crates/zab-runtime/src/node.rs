@@ -238,6 +238,17 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
         Ok(zxid)
     }
 
+    /// The zxid the next accepted proposal will carry, or why `propose` would refuse now
+    /// (nothing is reserved: the answer holds until the node is next called). A caller that
+    /// writes the zxid into its payload (ZooKeeper's Stat fields) preps with it, then
+    /// proposes.
+    pub fn next_zxid(&self) -> Result<Zxid, RuntimeError> {
+        if let Some(e) = &self.stopped {
+            return Err(e.clone());
+        }
+        self.zab.next_zxid().map_err(RuntimeError::Refused)
+    }
+
     /// Sends the next chunks of running snapshot streams while the transport has room;
     /// whether any went out. The shell calls it after every input and while streaming.
     pub fn pump(&mut self) -> bool {

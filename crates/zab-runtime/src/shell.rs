@@ -38,19 +38,25 @@ enum Cmd<S> {
     Read(Box<dyn FnOnce(&S) + Send>),
 }
 
-/// Local snapshots and the purge after them, off the runtime's task.
+/// Local snapshots and the purge after them, off the runtime's task: what [`Runtime`] does
+/// every `snap_count` applied entries, for an embedder that drives a [`Node`] itself.
 #[derive(Clone)]
-struct Compaction {
+pub struct Compaction {
     snapshots: corral_storage::SnapshotStore,
     log: crate::StorageLog,
     every: u64,
 }
 
 impl Compaction {
+    /// Take a snapshot every this many applied entries (0: never).
+    pub fn every(&self) -> u64 {
+        self.every
+    }
+
     /// Writes the snapshot of `zxid` (atomic: temp file, fsync, rename), then lets the log
     /// start after it and purges older snapshots and log segments (the newest three
     /// snapshots kept, as ZooKeeper's autopurge.snapRetainCount minimum).
-    fn run(&self, zxid: Zxid, chunks: impl Iterator<Item = Bytes>) {
+    pub fn run(&self, zxid: Zxid, chunks: impl Iterator<Item = Bytes>) {
         use std::io::Write;
         let write = || -> Result<(), corral_storage::StorageError> {
             let mut w = self.snapshots.begin(zxid.0 as i64)?;
@@ -74,6 +80,40 @@ impl Compaction {
     }
 }
 
+/// Opens the data directory, restores `sm` from its newest snapshot and builds the [`Node`]
+/// that [`Runtime::start`] runs, for an embedder with a loop of its own: durability reports
+/// go to `on_durable` (hand them to [`Node::durable`] / [`Node::disk_failed`] on the node's
+/// task), and the [`Compaction`] writes local snapshots when the embedder asks.
+pub fn open_node<S: StateMachine, T: Transport>(
+    config: &RuntimeConfig,
+    mut sm: S,
+    transport: T,
+    on_durable: impl FnMut(Result<u64, String>) + Send + Clone + 'static,
+) -> Result<(Node<S, StorageDisk, T>, Compaction), RuntimeError> {
+    let on_disk = disk::open(&config.storage)?;
+    let snap_zxid = on_disk.persisted.snapshot;
+    if let Some(data) = &on_disk.snapshot {
+        sm.restore_chunk(snap_zxid, 0, data);
+        sm.restore(snap_zxid)
+            .map_err(|e| RuntimeError::Storage(format!("snapshot {snap_zxid}: {e}")))?;
+    }
+    let compaction = Compaction {
+        snapshots: on_disk.files.snapshots.clone(),
+        log: on_disk.log.clone(),
+        every: config.snap_count,
+    };
+    let disk = StorageDisk::new(on_disk.files, on_durable)?;
+    let node = Node::new(
+        config.zab.clone(),
+        on_disk.persisted,
+        on_disk.log,
+        sm,
+        disk,
+        transport,
+    )?;
+    Ok((node, compaction))
+}
+
 /// A running server. Dropping it (or [`Runtime::shutdown`]) stops its task.
 pub struct Runtime<S: StateMachine> {
     cmds: UnboundedSender<Cmd<S>>,
@@ -87,34 +127,14 @@ impl<S: StateMachine> Runtime<S> {
     /// server on `transport` (whose events arrive on `inbound`).
     pub fn start<T: Transport>(
         config: RuntimeConfig,
-        mut sm: S,
+        sm: S,
         transport: T,
         inbound: UnboundedReceiver<NetEvent>,
     ) -> Result<Runtime<S>, RuntimeError> {
-        let on_disk = disk::open(&config.storage)?;
-        let snap_zxid = on_disk.persisted.snapshot;
-        if let Some(data) = &on_disk.snapshot {
-            sm.restore_chunk(snap_zxid, 0, data);
-            sm.restore(snap_zxid)
-                .map_err(|e| RuntimeError::Storage(format!("snapshot {snap_zxid}: {e}")))?;
-        }
-        let compaction = Compaction {
-            snapshots: on_disk.files.snapshots.clone(),
-            log: on_disk.log.clone(),
-            every: config.snap_count,
-        };
         let (durable_tx, durable_rx) = unbounded_channel();
-        let disk = StorageDisk::new(on_disk.files, move |r| {
+        let (node, compaction) = open_node(&config, sm, transport, move |r| {
             let _ = durable_tx.send(r);
         })?;
-        let node = Node::new(
-            config.zab,
-            on_disk.persisted,
-            on_disk.log,
-            sm,
-            disk,
-            transport,
-        )?;
         Ok(Self::spawn(
             node,
             config.tick,

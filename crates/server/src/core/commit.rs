@@ -47,7 +47,7 @@ impl Core {
     }
 
     /// Runs what a session queued, up to the next request that must wait again.
-    fn drain(&mut self, session_id: i64, now: Now) {
+    pub(super) fn drain(&mut self, session_id: i64, now: Now) {
         while let Some((conn, xid, req, nonce)) = self.conns.next_runnable(session_id) {
             self.run(conn, session_id, xid, req, nonce, now);
         }
@@ -128,11 +128,14 @@ impl Core {
                     }
                 }
             }
-            TxnKind::Write => {}
+            TxnKind::Write | TxnKind::Sync => {}
         }
         if let Some(waiter) = waiter {
             self.answer(txn, waiter, applied.result, now);
         }
+        // A sync waiting for this zxid is answered before anything later is applied: its
+        // session's next write may be the very next txn.
+        self.answer_syncs(now);
         if txn.session_id != 0 {
             self.drain(txn.session_id, now);
         }
@@ -157,6 +160,12 @@ impl Core {
                     }
                     self.send_close(conn);
                 }
+            }
+            Waiter::Sync { conn, xid, .. } => {
+                // Never queued for a txn (TxnKind::Sync matches no txn); answered by
+                // answer_syncs.
+                tracing::warn!("a sync waited for txn 0x{zxid:x}");
+                self.reply(conn, xid, zxid, ErrorCode::Ok, None, now)
             }
             Waiter::Write { conn, xid, op } => match result {
                 TxnResult::Error(code) => self.reply(conn, xid, zxid, code, None, now),
@@ -254,6 +263,10 @@ impl Core {
     /// Begins a snapshot when snapCount (with its random offset) txns were applied since the
     /// last one, unless one is still being written.
     fn maybe_snapshot(&mut self) {
+        // An ensemble member's snapshots are the ZAB runtime's (taken on the apply path).
+        if self.role != super::ServerRole::Standalone {
+            return;
+        }
         if !self
             .snap
             .policy

@@ -101,13 +101,25 @@ pub enum Waiter {
         /// The client's xid, when it asked.
         xid: Option<i32>,
     },
+    /// A sync in an ensemble: answered (with its path) once the zxid the leader named is
+    /// applied here.
+    Sync {
+        /// The connection.
+        conn: ConnId,
+        /// Its xid.
+        xid: i32,
+        /// The path the reply echoes.
+        path: String,
+    },
 }
 
 impl Waiter {
     /// The connection waiting, if any.
     pub fn conn(&self) -> Option<ConnId> {
         match self {
-            Waiter::Write { conn, .. } | Waiter::Connect { conn, .. } => Some(*conn),
+            Waiter::Write { conn, .. }
+            | Waiter::Connect { conn, .. }
+            | Waiter::Sync { conn, .. } => Some(*conn),
             Waiter::CloseSession { conn, .. } => *conn,
         }
     }
@@ -122,6 +134,8 @@ pub enum TxnKind {
     CloseSession,
     /// Any other write (or its error txn).
     Write,
+    /// Not a txn: a sync whose zxid was applied.
+    Sync,
 }
 
 impl TxnKind {
@@ -131,6 +145,7 @@ impl TxnKind {
             (TxnKind::CreateSession, Waiter::Connect { .. })
                 | (TxnKind::CloseSession, Waiter::CloseSession { .. })
                 | (TxnKind::Write, Waiter::Write { .. })
+                | (TxnKind::Sync, Waiter::Sync { .. })
         )
     }
 }
@@ -346,6 +361,12 @@ impl Connections {
             Some((c, w)) if *c == cxid && kind.matches(w) => q.writes.pop_front().map(|(_, w)| w),
             _ => None,
         }
+    }
+
+    /// Forgets every session's waiting and queued requests (the server's role changed: its
+    /// connections are being closed and none of them will be answered).
+    pub fn clear_queues(&mut self) {
+        self.queues.clear();
     }
 
     /// Every waiting write, in order (the log failed: none will be answered).

@@ -31,6 +31,24 @@ pub enum Effect {
         /// The encoded txn.
         txn: Bytes,
     },
+    /// Propose this txn to the ensemble (a leader): the engine must give it `zxid`; it is
+    /// applied once committed (the core's [`super::Core::apply_txn`]).
+    Propose {
+        /// The zxid it was prepped with.
+        zxid: i64,
+        /// The encoded txn.
+        txn: Bytes,
+    },
+    /// Send this server-level message ([`super::peer_msg::PeerMsg`]) to the leader (a
+    /// learner).
+    Forward(Bytes),
+    /// Send this server-level message to the ensemble's server `peer` (a leader's answer).
+    ToPeer {
+        /// The server's id.
+        peer: u64,
+        /// The message.
+        msg: Bytes,
+    },
     /// A snapshot of the state at `zxid` has begun: the I/O layer writes it out, taking the
     /// tree's records with [`super::Core::snapshot_step`], then the session table.
     SnapshotBegun {

@@ -30,6 +30,12 @@ impl Core {
         if !self.config.four_letter_words.allows(word) {
             return format!("{word} is not executed because it is not in the whitelist.\n");
         }
+        // ZooKeeper's words that need a running server say so while it is not serving (a
+        // member not in an established quorum).
+        let needs_server = !matches!(word, "ruok" | "conf" | "envi" | "isro" | "srst" | "crst");
+        if needs_server && !self.role.serves() {
+            return "This ZooKeeper instance is not currently serving requests\n".to_string();
+        }
         match word {
             "ruok" => "imok".to_string(),
             "srvr" => self.srvr(false),
@@ -98,7 +104,7 @@ impl Core {
         let _ = writeln!(out, "Connections: {}", self.conns.len());
         let _ = writeln!(out, "Outstanding: 0");
         let _ = writeln!(out, "Zxid: 0x{:x}", self.state.tree().last_zxid());
-        let _ = writeln!(out, "Mode: standalone");
+        let _ = writeln!(out, "Mode: {}", self.role.name());
         let _ = writeln!(out, "Node count: {}", self.state.tree().node_count());
         out
     }
@@ -108,7 +114,7 @@ impl Core {
         let watches = self.conns.watches().summary(corral_watch::WatchScope::All);
         let rows: Vec<(&str, String)> = vec![
             ("zk_version", version()),
-            ("zk_server_state", "standalone".into()),
+            ("zk_server_state", self.role.name().into()),
             (
                 "zk_ephemerals_count",
                 self.state.tree().ephemeral_count().to_string(),

@@ -22,6 +22,8 @@ pub mod effects;
 mod fourlw;
 mod fourlw_dump;
 mod ops;
+pub mod peer_msg;
+mod quorum;
 mod sasl;
 pub mod state;
 #[cfg(test)]
@@ -49,6 +51,8 @@ use self::conns::Connections;
 pub use self::conns::Waiter;
 pub use self::effects::{Effect, Effects};
 pub use self::fourlw::FourLetterIo;
+pub use self::peer_msg::PeerMsg;
+pub use self::quorum::{QuorumRole, ServerRole};
 use self::state::ReplicatedState;
 use self::write_path::{Proposer, Standalone, WritePath};
 use crate::config::ServerConfig;
@@ -120,6 +124,13 @@ pub enum Input {
     Tick,
     /// The container check interval: delete empty containers and expired TTL nodes.
     ReapContainers,
+    /// A server-level message ([`PeerMsg`]) from the ensemble's server `from`.
+    Peer {
+        /// The sender's id.
+        from: u64,
+        /// The encoded message.
+        frame: Bytes,
+    },
     /// The snapshot begun by [`Effect::SnapshotBegun`] was written (`ok`) or abandoned;
     /// `next_roll` is a random draw in `0..snapCount/2` for the next one's jitter.
     SnapshotFinished {
@@ -156,6 +167,10 @@ pub struct Core {
     out: Effects,
     /// Scratch for committed txns (kept to reuse its capacity).
     committed: Vec<corral_datatree::Txn>,
+    /// What this server is in its ensemble (standalone: `Standalone`).
+    role: ServerRole,
+    /// Syncs waiting for a zxid to be applied: (zxid, session id, cxid).
+    syncs: Vec<(i64, i64, i32)>,
 }
 
 impl Core {
@@ -192,7 +207,19 @@ impl Core {
             tracker.insert_existing(SessionId(*id), (*timeout).max(0) as u32, now.mono_ms());
         }
         let state = ReplicatedState::new(tree, sessions);
-        let write = WritePath::Standalone(Standalone::new(state.applied_zxid(), tracker));
+        // An ensemble member starts looking for its leader and serves no client until it is
+        // in an established quorum.
+        let (write, role) = if config.ensemble.is_some() {
+            (
+                WritePath::Learner(write_path::Learner::new(tracker)),
+                ServerRole::Looking,
+            )
+        } else {
+            (
+                WritePath::Standalone(Standalone::new(state.applied_zxid(), tracker)),
+                ServerRole::Standalone,
+            )
+        };
         Ok(Core {
             conns: Connections::new(config.max_client_cnxns as usize),
             snap: SnapSchedule {
@@ -211,6 +238,8 @@ impl Core {
             started_mono_ms: now.mono_ms(),
             out: Effects::default(),
             committed: Vec::new(),
+            role,
+            syncs: Vec::new(),
         })
     }
 
@@ -236,8 +265,19 @@ impl Core {
             Input::Closed { conn } => self.conns.remove(conn),
             Input::Durable(zxid) => self.durable(zxid, now),
             Input::LogFailed(reason) => self.log_failed(&reason),
-            Input::Tick => self.expire_sessions(now),
-            Input::ReapContainers => self.reap_containers(now),
+            Input::Tick => {
+                if self.write.owns_sessions() {
+                    self.expire_sessions(now)
+                } else {
+                    self.report_touches()
+                }
+            }
+            Input::ReapContainers => {
+                if self.write.owns_sessions() && self.role.serves() {
+                    self.reap_containers(now)
+                }
+            }
+            Input::Peer { from, frame } => self.peer_message(from, frame, now),
             Input::SnapshotFinished { ok, next_roll } => {
                 if !ok {
                     self.state.tree_mut().abort_snapshot();
@@ -312,6 +352,12 @@ impl Core {
             }
             _ => return,
         };
+        if !self.role.serves() {
+            // As ZooKeeper's "ZooKeeperServer not running": the client tries another server.
+            tracing::debug!("closing connection from {remote}: not in an established quorum");
+            self.send_close(conn);
+            return;
+        }
         let result = if has_session {
             self.handle_request(conn, frame, nonce, now)
         } else {
@@ -457,9 +503,7 @@ impl Core {
         }
         // Every request is a sign of life. A request of a session that is closing or gone is
         // answered SessionExpired in its turn (after the session's earlier requests).
-        self.write
-            .sessions_mut()
-            .touch(SessionId(session_id), now.mono_ms());
+        self.write.touch(session_id, now.mono_ms());
         let queued = (conn, header.xid, request, nonce);
         if let Some((conn, xid, req, nonce)) = self.conns.run_or_queue(session_id, queued) {
             self.run(conn, session_id, xid, req, nonce, now);

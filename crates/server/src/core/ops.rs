@@ -46,6 +46,10 @@ impl Core {
                     now,
                 );
             }
+            // In an ensemble a sync makes this server catch up with the leader first.
+            Request::Sync(r) if self.role != super::ServerRole::Standalone => {
+                self.submit_sync(conn, session_id, xid, r.path, now)
+            }
             Request::Auth(packet) => self.add_auth(conn, xid, &packet, now),
             Request::Sasl(req) => self.sasl(conn, xid, &req.token.0, nonce, now),
             Request::SetWatches(w) => self.set_watches(

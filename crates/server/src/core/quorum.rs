@@ -1,0 +1,327 @@
+//! The core as an ensemble member: role changes, committed txns from ZAB, the server-level
+//! messages between servers ([`PeerMsg`]) and `sync`.
+//!
+//! The owner loop runs the ZAB runtime's `Node` with the core inside it as its state machine:
+//! committed txns come in through [`Core::apply_txn`] in zxid order on every server; a leader's
+//! writes leave as [`Effect::Propose`], a learner's as [`Effect::Forward`]. When the server's
+//! place in the quorum changes ([`Core::set_role`]) every client connection is closed, as
+//! ZooKeeper restarts its ZooKeeperServer then: the clients move to another server with their
+//! sessions, and nothing half-done survives the change (pending prep, forwarded requests,
+//! syncs).
+
+use bytes::Bytes;
+use corral_datatree::{DataTree, Txn};
+use corral_jute::codes::{ErrorCode, OpCode};
+use corral_jute::io::Reader;
+use corral_jute::records::PathResponse;
+use corral_jute::request::Request;
+use corral_session::{SessionId, SessionTable};
+
+use super::conns::{TxnKind, Waiter};
+use super::effects::Effect;
+use super::peer_msg::PeerMsg;
+use super::write_path::{Leader, Learner, Proposer, WritePath};
+use super::{ConnId, Core, Now};
+
+/// What a server is, as `srvr` and `mntr` say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerRole {
+    /// Not in an ensemble.
+    Standalone,
+    /// An ensemble member looking for (or syncing with) its leader: serves no client.
+    Looking,
+    /// The established leader.
+    Leader,
+    /// A follower, up to date with its leader.
+    Follower,
+    /// An observer, up to date with its leader.
+    Observer,
+}
+
+impl ServerRole {
+    /// ZooKeeper's name (`Mode:` in srvr, `zk_server_state` in mntr).
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerRole::Standalone => "standalone",
+            ServerRole::Looking => "looking",
+            ServerRole::Leader => "leader",
+            ServerRole::Follower => "follower",
+            ServerRole::Observer => "observer",
+        }
+    }
+
+    /// Whether client requests are served.
+    pub fn serves(self) -> bool {
+        self != ServerRole::Looking
+    }
+}
+
+/// The place in the quorum the owner tells the core about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuorumRole {
+    /// Not in an established quorum.
+    Looking,
+    /// The established leader, whose next proposal gets `next_zxid`.
+    Leading {
+        /// The engine's next zxid.
+        next_zxid: i64,
+    },
+    /// A follower up to date with `leader`.
+    Following,
+    /// An observer up to date with its leader.
+    Observing,
+}
+
+impl Core {
+    /// This server's role.
+    pub fn role(&self) -> ServerRole {
+        self.role
+    }
+
+    /// The server's place in the quorum changed. Every client connection is closed (their
+    /// requests in flight are never answered: the clients see a connection loss and move
+    /// on), what was being prepped or forwarded is dropped, and the write path becomes the
+    /// role's. A new leader gives every session a fresh timeout, as ZooKeeper's does.
+    pub fn set_role(&mut self, role: QuorumRole, now: Now) {
+        let conns: Vec<ConnId> = self.conns.iter().map(|(id, _)| id).collect();
+        for conn in conns {
+            self.send_close(conn);
+        }
+        self.conns.clear_queues();
+        self.syncs.clear();
+        let mut tracker = match SessionTable::new(
+            self.config.session_config(),
+            self.config.server_id,
+            now.wall_ms.max(0) as u64,
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                // The same settings built the first tracker: this cannot fail now.
+                tracing::error!("session tracker: {e}");
+                return;
+            }
+        };
+        for (id, timeout) in self.state.sessions() {
+            tracker.insert_existing(SessionId(*id), (*timeout).max(0) as u32, now.mono_ms());
+        }
+        let (write, server_role) = match role {
+            QuorumRole::Looking => (
+                WritePath::Learner(Learner::new(tracker)),
+                ServerRole::Looking,
+            ),
+            QuorumRole::Leading { next_zxid } => (
+                WritePath::Leader(Leader::new(next_zxid, tracker)),
+                ServerRole::Leader,
+            ),
+            QuorumRole::Following => (
+                WritePath::Learner(Learner::new(tracker)),
+                ServerRole::Follower,
+            ),
+            QuorumRole::Observing => (
+                WritePath::Learner(Learner::new(tracker)),
+                ServerRole::Observer,
+            ),
+        };
+        tracing::info!(
+            "now {} at zxid 0x{:x}",
+            server_role.name(),
+            self.state.applied_zxid()
+        );
+        self.write = write;
+        self.role = server_role;
+    }
+
+    /// A txn the ensemble committed, in zxid order: applied, its watches fired, the local
+    /// request waiting for it answered. `Err` when the payload is not a txn (the leader
+    /// sent something no server of ours writes: the caller stops).
+    pub fn apply_txn(&mut self, payload: &Bytes, now: Now) -> Result<(), String> {
+        let txn = Txn::decode(payload).map_err(|e| format!("committed txn: {e}"))?;
+        self.apply_committed(&txn, now);
+        Ok(())
+    }
+
+    /// Replaces the replicated state with a snapshot (a learner too far behind for a DIFF).
+    pub fn replace_state(
+        &mut self,
+        tree: DataTree,
+        sessions: std::collections::BTreeMap<i64, i32>,
+    ) {
+        self.state = super::state::ReplicatedState::new(tree, sessions);
+        self.syncs.clear();
+    }
+
+    /// A learner's tick: tells the leader which sessions its clients kept alive.
+    pub(super) fn report_touches(&mut self) {
+        let sessions = self.write.take_touched();
+        if !sessions.is_empty() && self.role.serves() {
+            self.out
+                .push(Effect::Forward(PeerMsg::Touch { sessions }.encode()));
+        }
+    }
+
+    /// A client's sync in an ensemble: answered once this server has applied everything
+    /// the leader had proposed when it saw the sync (ZooKeeper's Leader.processSync); a
+    /// learner asks its leader first.
+    pub(super) fn submit_sync(
+        &mut self,
+        conn: ConnId,
+        session_id: i64,
+        xid: i32,
+        path: String,
+        now: Now,
+    ) {
+        let waiter = Waiter::Sync { conn, xid, path };
+        match self.write.sync_point(self.state.applied_zxid()) {
+            Some(zxid) => {
+                self.conns.wait_for_txn(session_id, xid, waiter);
+                self.syncs.push((zxid, session_id, xid));
+                self.answer_syncs(now);
+            }
+            None => {
+                let forward = Effect::Forward(
+                    PeerMsg::Sync {
+                        session_id,
+                        cxid: xid,
+                    }
+                    .encode(),
+                );
+                self.logged(session_id, xid, waiter, Some(forward));
+            }
+        }
+    }
+
+    /// Answers the syncs whose zxid is applied.
+    pub(super) fn answer_syncs(&mut self, now: Now) {
+        if self.syncs.is_empty() {
+            return;
+        }
+        let applied = self.state.applied_zxid();
+        let mut i = 0;
+        while i < self.syncs.len() {
+            let (zxid, session_id, cxid) = self.syncs[i];
+            if zxid > applied {
+                i += 1;
+                continue;
+            }
+            self.syncs.swap_remove(i);
+            match self.conns.take_waiter(session_id, cxid, TxnKind::Sync) {
+                Some(Waiter::Sync { conn, xid, path }) => {
+                    let body = PathResponse { path };
+                    self.reply(conn, xid, applied, ErrorCode::Ok, Some(&body), now);
+                    self.drain(session_id, now);
+                }
+                _ => tracing::warn!(
+                    "sync 0x{:x}:{} is not its session's next request; dropped",
+                    session_id,
+                    cxid
+                ),
+            }
+        }
+    }
+
+    /// A server-level message from `from`.
+    pub(super) fn peer_message(&mut self, from: u64, frame: Bytes, now: Now) {
+        let msg = match PeerMsg::decode(frame) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("server {from} sent a malformed message: {e}");
+                return;
+            }
+        };
+        let leading = matches!(self.write, WritePath::Leader(_));
+        match msg {
+            PeerMsg::Synced {
+                session_id,
+                cxid,
+                zxid,
+            } if !leading => {
+                self.syncs.push((zxid, session_id, cxid));
+                self.answer_syncs(now);
+            }
+            PeerMsg::Touch { sessions } if leading => {
+                for id in sessions {
+                    self.write
+                        .sessions_mut()
+                        .touch(SessionId(id), now.mono_ms());
+                }
+            }
+            PeerMsg::Sync { session_id, cxid } if leading => {
+                let zxid = self
+                    .write
+                    .sync_point(self.state.applied_zxid())
+                    .unwrap_or_default();
+                let msg = PeerMsg::Synced {
+                    session_id,
+                    cxid,
+                    zxid,
+                };
+                self.out.push(Effect::ToPeer {
+                    peer: from,
+                    msg: msg.encode(),
+                });
+            }
+            PeerMsg::CreateSession {
+                session_id,
+                timeout_ms,
+            } if leading => {
+                let who = Proposer {
+                    session_id,
+                    cxid: 0,
+                    auth_ids: &[],
+                    wall_ms: now.wall_ms,
+                };
+                let effect = self.write.create_session(&who, timeout_ms.max(0) as u32);
+                if let Some(e) = effect {
+                    self.out.push(e);
+                }
+            }
+            PeerMsg::CloseSession { session_id, cxid } if leading => {
+                self.write
+                    .sessions_mut()
+                    .mark_closing(SessionId(session_id));
+                let who = Proposer {
+                    session_id,
+                    cxid,
+                    auth_ids: &[],
+                    wall_ms: now.wall_ms,
+                };
+                let effect =
+                    self.write
+                        .close_session(self.state.tree(), &who, self.config.auth_providers());
+                if let Some(e) = effect {
+                    self.out.push(e);
+                }
+            }
+            PeerMsg::Request {
+                session_id,
+                cxid,
+                op,
+                auth_ids,
+                body,
+            } if leading => {
+                let req = OpCode::from_code(op)
+                    .map_err(|e| e.to_string())
+                    .and_then(|op| {
+                        Request::decode(op, &mut Reader::new(body)).map_err(|e| e.to_string())
+                    });
+                match req {
+                    Ok(req) => {
+                        self.write
+                            .sessions_mut()
+                            .touch(SessionId(session_id), now.mono_ms());
+                        let effect = self.log_write(session_id, cxid, &auth_ids, &req, now);
+                        if let Some(e) = effect {
+                            self.out.push(e);
+                        }
+                    }
+                    Err(e) => tracing::warn!("server {from} forwarded a malformed request: {e}"),
+                }
+            }
+            other => tracing::debug!(
+                "server {from}: {:?} is not for a {}",
+                other,
+                self.role.name()
+            ),
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! An ensemble member's owner loop: the [`Core`] runs inside the ZAB runtime's `Node` as its
+//! state machine, and one task drives both.
+//!
+//! The node executes the engine's decisions against the disk (corral-storage's quorum
+//! writer: txn log, epoch files, snapshots) and the peer transport (corral-peer's gRPC
+//! stream per pair of servers); committed txns reach the core through [`Replica::apply`] in
+//! zxid order on every server. The core's ensemble effects are carried out here: a leader's
+//! [`Effect::Propose`] goes to the node (with the zxid the core prepped it with, which the
+//! engine must confirm), a learner's [`Effect::Forward`] and a leader's [`Effect::ToPeer`]
+//! go on the transport's server channel, beside the engine's frames on the same stream.
+//!
+//! After every turn the engine's status decides the core's role ([`QuorumRole`]): an
+//! established leader that has applied its whole log leads; an up-to-date follower or
+//! observer learns; anything else is looking and serves no client.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use corral_peer::Channel;
+use corral_zab::{Role, Status, VoterSet, Zxid};
+use corral_zab_runtime::{
+    attach_with_service, open_node, Compaction, GrpcTransport, Inbound, Node, RuntimeConfig,
+    StateMachine, StorageDisk,
+};
+use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
+use tokio::task::JoinHandle;
+
+use crate::config::ServerConfig;
+use crate::core::{Core, Effect, Input, Now, QuorumRole, ServerRole};
+use crate::durability::{parse_snapshot_payload, snapshot_payload};
+use crate::owner::{Clock, OwnerSettings, ToCore, Writers};
+use crate::ServerError;
+
+/// The transport channel of the server-level messages ([`crate::core::PeerMsg`]).
+pub(crate) const SERVER_CHANNEL: Channel = Channel(1);
+
+/// How often the engine ticks. ZooKeeper's election and sync run on their own timers
+/// (200 ms notification and finalize waits) rather than on tickTime; the engine's limits
+/// are converted from tickTime units into these ticks.
+const ENGINE_TICK: Duration = Duration::from_millis(50);
+
+/// Snapshot chunks for a learner (and the local snapshot file).
+const SNAPSHOT_CHUNK: usize = 1 << 20;
+
+/// The core as the runtime's state machine.
+pub(crate) struct Replica {
+    core: Core,
+    /// The clock reading of the input being handled (set before every node call).
+    now: Now,
+    /// A snapshot from the leader being received.
+    restoring: Vec<u8>,
+    tree_config: corral_datatree::DataTreeConfig,
+    /// Why a committed payload could not be applied (the server stops).
+    failed: Option<String>,
+}
+
+impl StateMachine for Replica {
+    type Snapshot = std::vec::IntoIter<Bytes>;
+
+    fn apply(&mut self, _zxid: Zxid, payload: &Bytes) {
+        if let Err(e) = self.core.apply_txn(payload, self.now) {
+            tracing::error!("{e}");
+            self.failed.get_or_insert(e);
+        }
+    }
+
+    fn snapshot(&mut self) -> Self::Snapshot {
+        let state = self.core.state();
+        let payload = Bytes::from(snapshot_payload(state.tree(), state.sessions()));
+        let mut chunks = Vec::with_capacity(payload.len() / SNAPSHOT_CHUNK + 1);
+        let mut at = 0;
+        while at < payload.len() {
+            let end = (at + SNAPSHOT_CHUNK).min(payload.len());
+            chunks.push(payload.slice(at..end));
+            at = end;
+        }
+        chunks.into_iter()
+    }
+
+    fn restore_chunk(&mut self, _zxid: Zxid, offset: u64, data: &Bytes) {
+        if offset == 0 {
+            self.restoring.clear();
+        }
+        self.restoring.extend_from_slice(data);
+    }
+
+    fn restore(&mut self, zxid: Zxid) -> Result<(), String> {
+        let data = std::mem::take(&mut self.restoring);
+        let (tree, sessions) = parse_snapshot_payload(&data, self.tree_config)?;
+        tracing::info!(
+            "restored the snapshot of 0x{:x}: {} znodes, {} sessions",
+            zxid.0,
+            tree.node_count(),
+            sessions.len()
+        );
+        self.core.replace_state(tree, sessions);
+        Ok(())
+    }
+}
+
+type MemberNode = Node<Replica, StorageDisk, GrpcTransport>;
+
+/// An ensemble member: the node (with the core inside), its inputs, and the local
+/// snapshots.
+pub(crate) struct Member {
+    node: MemberNode,
+    inbound: UnboundedReceiver<Inbound>,
+    durable: UnboundedReceiver<Result<u64, String>>,
+    compaction: Compaction,
+    last_snapshot: u64,
+    writing: Option<JoinHandle<()>>,
+    clock: Clock,
+    writers: Writers,
+    settings: OwnerSettings,
+    effects: Vec<Effect>,
+}
+
+/// The engine's limits in [`ENGINE_TICK`]s from zoo.cfg's tickTime units.
+fn engine_config(config: &ServerConfig) -> Result<corral_zab::Config, ServerError> {
+    let ensemble = config
+        .ensemble
+        .as_ref()
+        .ok_or_else(|| ServerError::Config {
+            line: 0,
+            key: "server.N".into(),
+            message: "no ensemble configured".into(),
+        })?;
+    let per_tick = u64::from(config.tick_time_ms) / ENGINE_TICK.as_millis() as u64;
+    let per_tick = per_tick.max(1);
+    let ms_to_ticks = |ms: u64| (ms / ENGINE_TICK.as_millis() as u64).max(1);
+    Ok(corral_zab::Config {
+        id: ensemble.my_id,
+        voters: VoterSet::new(ensemble.voters()),
+        observers: ensemble.observers().collect(),
+        // ZooKeeper's leader pings its learners every tickTime / 2.
+        ping_ticks: (per_tick / 2).max(1),
+        init_limit: u64::from(ensemble.init_limit) * per_tick,
+        sync_limit: u64::from(ensemble.sync_limit) * per_tick,
+        // ZooKeeper's notification timeout starts at 200 ms and doubles up to 60 s; its
+        // finalizeWait is 200 ms.
+        election_ticks: ms_to_ticks(200),
+        max_election_ticks: ms_to_ticks(60_000),
+        finalize_wait: ms_to_ticks(200),
+        ..corral_zab::Config::default()
+    })
+}
+
+impl Member {
+    /// Opens the data directory (restoring the core from the newest snapshot: the node
+    /// replays the log), starts the peer transport on this server's quorum address, and
+    /// builds the node around `core`.
+    pub(crate) async fn start(
+        config: &ServerConfig,
+        core: Core,
+        clock: Clock,
+        settings: OwnerSettings,
+    ) -> Result<Member, ServerError> {
+        let zab = engine_config(config)?;
+        let ensemble = config
+            .ensemble
+            .as_ref()
+            .ok_or_else(|| ServerError::Ensemble("no ensemble configured".into()))?;
+        let servers: BTreeMap<u64, std::net::SocketAddr> = ensemble
+            .servers
+            .values()
+            .map(|s| (s.id, s.quorum_addr))
+            .collect();
+        let (peer, events) =
+            corral_peer::Transport::start(corral_peer::Config::new(ensemble.my_id, servers))
+                .await
+                .map_err(|e| ServerError::Ensemble(format!("peer transport: {e}")))?;
+        let (transport, inbound) = attach_with_service(peer, events);
+        let runtime_config = RuntimeConfig {
+            zab,
+            tick: ENGINE_TICK,
+            storage: crate::durability::storage_config(config),
+            snap_count: config.snap_count,
+        };
+        let replica = Replica {
+            core,
+            now: clock.now(),
+            restoring: Vec::new(),
+            tree_config: corral_datatree::DataTreeConfig {
+                extended_types_enabled: config.extended_types_enabled,
+                enforce_quota: config.enforce_quota,
+            },
+            failed: None,
+        };
+        let (durable_tx, durable) = tokio::sync::mpsc::unbounded_channel();
+        let (node, compaction) = open_node(&runtime_config, replica, transport, move |r| {
+            let _ = durable_tx.send(r);
+        })
+        .map_err(|e| ServerError::Ensemble(e.to_string()))?;
+        tracing::info!(
+            "ensemble member {} of {:?}, quorum port {}",
+            ensemble.my_id,
+            ensemble.servers.keys().collect::<Vec<_>>(),
+            ensemble.me().quorum_addr
+        );
+        Ok(Member {
+            node,
+            inbound,
+            durable,
+            compaction,
+            last_snapshot: 0,
+            writing: None,
+            clock,
+            writers: Writers::default(),
+            settings,
+            effects: Vec::new(),
+        })
+    }
+
+    fn core(&mut self) -> &mut Core {
+        &mut self.node.state_machine_mut().core
+    }
+
+    /// The clock reading the core sees for what the node does next.
+    fn stamp(&mut self) -> Now {
+        let now = self.clock.now();
+        self.node.state_machine_mut().now = now;
+        now
+    }
+
+    /// Runs until [`ToCore::Stop`] or the node stops (a disk failure, a txn that cannot be
+    /// applied): then `Err`, and the server stops.
+    pub(crate) async fn run(mut self, mut inbox: Receiver<ToCore>) -> Result<(), ServerError> {
+        let mut engine_tick = tokio::time::interval(ENGINE_TICK);
+        engine_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut session_tick = tokio::time::interval(self.settings.tick);
+        let mut reap = tokio::time::interval(self.settings.container_check);
+        reap.tick().await;
+        let mut pause = Duration::ZERO;
+        let mut stop = false;
+        while !stop {
+            tokio::select! {
+                biased;
+                r = self.durable.recv() => {
+                    self.stamp();
+                    match r {
+                        Some(Ok(tag)) => self.node.durable(tag),
+                        Some(Err(e)) => self.node.disk_failed(e),
+                        None => self.node.disk_failed("the disk writer stopped".into()),
+                    }
+                }
+                ev = self.inbound.recv() => {
+                    let now = self.stamp();
+                    match ev {
+                        Some(Inbound::Net(ev)) => self.node.receive(ev),
+                        Some(Inbound::Service { from, channel, frame }) if channel == SERVER_CHANNEL => {
+                            self.core().handle(Input::Peer { from, frame }, now)
+                        }
+                        Some(Inbound::Service { from, channel, .. }) => {
+                            tracing::debug!("server {from}: frame on unknown channel {}", channel.0)
+                        }
+                        None => self.node.disk_failed("the peer transport stopped".into()),
+                    }
+                }
+                _ = engine_tick.tick() => {
+                    self.stamp();
+                    self.node.tick();
+                }
+                _ = session_tick.tick() => {
+                    let now = self.stamp();
+                    self.core().handle(Input::Tick, now);
+                }
+                _ = reap.tick() => {
+                    let now = self.stamp();
+                    self.core().handle(Input::ReapContainers, now);
+                }
+                msg = inbox.recv() => match msg {
+                    None | Some(ToCore::Stop) => stop = true,
+                    Some(msg) => self.message(msg),
+                },
+                _ = tokio::time::sleep(pause), if self.node.streaming() => {
+                    pause = if self.node.pump() { Duration::ZERO } else { Duration::from_millis(2) };
+                }
+            }
+            for _ in 0..256 {
+                match inbox.try_recv() {
+                    Ok(ToCore::Stop) => {
+                        stop = true;
+                        break;
+                    }
+                    Ok(msg) => self.message(msg),
+                    Err(_) => break,
+                }
+            }
+            self.settle();
+            if let Some(why) = self.stopped() {
+                self.writers.clear();
+                return Err(ServerError::Ensemble(why));
+            }
+            self.compact();
+        }
+        self.writers.clear();
+        Ok(())
+    }
+
+    fn message(&mut self, msg: ToCore) {
+        self.stamp();
+        let clock = self.clock;
+        let core = &mut self.node.state_machine_mut().core;
+        self.writers.message(core, &clock, msg);
+    }
+
+    fn stopped(&self) -> Option<String> {
+        if let Some(e) = &self.node.state_machine().failed {
+            return Some(e.clone());
+        }
+        self.node.stopped().map(|e| e.to_string())
+    }
+
+    /// Brings the core's role in line with the engine's status, and carries out the core's
+    /// effects until there are none (proposing may apply, applying may answer).
+    fn settle(&mut self) {
+        for event in self.node.take_events() {
+            tracing::info!("zab: {event:?}");
+        }
+        for _ in 0..64 {
+            self.follow_status();
+            let mut effects = std::mem::take(&mut self.effects);
+            self.core().drain_effects(&mut effects);
+            if effects.is_empty() {
+                self.effects = effects;
+                return;
+            }
+            for effect in effects.drain(..) {
+                let Some(effect) = self.writers.deliver(effect) else {
+                    continue;
+                };
+                self.quorum_effect(effect);
+            }
+            self.effects = effects;
+        }
+    }
+
+    /// The role the engine's status calls for.
+    fn wanted_role(&self, status: &Status) -> QuorumRole {
+        if !status.established {
+            return QuorumRole::Looking;
+        }
+        let leading_now = self.node.state_machine().core.role() == ServerRole::Leader;
+        match status.role {
+            // A new leader serves once it has applied its whole history (prep must see it);
+            // later its own proposals are in flight, and prep sees them as pending.
+            Role::Leading if leading_now || status.applied == status.last_zxid => {
+                match self.node.next_zxid() {
+                    Ok(z) => QuorumRole::Leading {
+                        next_zxid: z.0 as i64,
+                    },
+                    Err(_) => QuorumRole::Looking,
+                }
+            }
+            Role::Following => QuorumRole::Following,
+            Role::Observing => QuorumRole::Observing,
+            Role::Leading | Role::Looking => QuorumRole::Looking,
+        }
+    }
+
+    fn follow_status(&mut self) {
+        let status = self.node.status();
+        let wanted = self.wanted_role(&status);
+        let current = self.node.state_machine().core.role();
+        let same = matches!(
+            (wanted, current),
+            (QuorumRole::Looking, ServerRole::Looking)
+                | (QuorumRole::Leading { .. }, ServerRole::Leader)
+                | (QuorumRole::Following, ServerRole::Follower)
+                | (QuorumRole::Observing, ServerRole::Observer)
+        );
+        if !same {
+            tracing::info!(
+                "zab status: {:?} leader {:?} epoch {} established {} last 0x{:x} applied 0x{:x}",
+                status.role,
+                status.leader,
+                status.epoch,
+                status.established,
+                status.last_zxid.0,
+                status.applied.0
+            );
+            let now = self.stamp();
+            self.core().set_role(wanted, now);
+        }
+    }
+
+    fn quorum_effect(&mut self, effect: Effect) {
+        match effect {
+            Effect::Propose { zxid, txn } => {
+                self.stamp();
+                match self.node.propose(txn, Box::new(|_| {})) {
+                    Ok(z) if z.0 as i64 == zxid => {}
+                    outcome => {
+                        // The engine moved on (it lost the lead) or the core's count is off:
+                        // drop everything in flight and let the status decide again.
+                        tracing::warn!(
+                            "proposal prepped for 0x{zxid:x} was {outcome:?}; resetting the write path"
+                        );
+                        let now = self.stamp();
+                        self.core().set_role(QuorumRole::Looking, now);
+                    }
+                }
+            }
+            Effect::Forward(msg) => {
+                let leader = self.node.status().leader;
+                let sent = leader
+                    .is_some_and(|l| self.node.transport().send_service(l, SERVER_CHANNEL, msg));
+                if !sent {
+                    // No stream to the leader: the engine is about to hear it broke; the
+                    // status then closes every client connection.
+                    tracing::debug!("no leader to forward to ({leader:?})");
+                }
+            }
+            Effect::ToPeer { peer, msg } => {
+                self.node
+                    .transport()
+                    .send_service(peer, SERVER_CHANNEL, msg);
+            }
+            other => tracing::error!("an ensemble member cannot {other:?}"),
+        }
+    }
+
+    /// Every snapCount applied txns: a local snapshot, then the purge (off this task).
+    fn compact(&mut self) {
+        let every = self.compaction.every();
+        let due = every > 0
+            && self.node.applied_count() >= self.last_snapshot + every
+            && self.writing.as_ref().is_none_or(|w| w.is_finished());
+        if due {
+            self.last_snapshot = self.node.applied_count();
+            let (zxid, chunks) = self.node.snapshot_now();
+            let c = self.compaction.clone();
+            self.writing = Some(tokio::task::spawn_blocking(move || c.run(zxid, chunks)));
+        }
+    }
+}
