@@ -114,6 +114,8 @@ pub(crate) struct Member {
     writers: Writers,
     settings: OwnerSettings,
     effects: Vec<Effect>,
+    /// Voters in the ensemble.
+    quorum_size: usize,
 }
 
 /// The engine's limits in [`ENGINE_TICK`]s from zoo.cfg's tickTime units.
@@ -209,6 +211,7 @@ impl Member {
             writers: Writers::default(),
             settings,
             effects: Vec::new(),
+            quorum_size: ensemble.voters().count(),
         })
     }
 
@@ -288,6 +291,7 @@ impl Member {
                 }
             }
             self.settle();
+            self.report_quorum();
             if let Some(why) = self.stopped() {
                 self.writers.clear();
                 return Err(ServerError::Ensemble(why));
@@ -334,6 +338,13 @@ impl Member {
             }
             self.effects = effects;
         }
+    }
+
+    /// Tells the core what `mntr` reports about the ensemble.
+    fn report_quorum(&mut self) {
+        let learners = self.node.learner_counts();
+        let size = self.quorum_size;
+        self.core().set_quorum_view(size, learners);
     }
 
     /// The role the engine's status calls for.
@@ -389,6 +400,8 @@ impl Member {
         match effect {
             Effect::Propose { zxid, txn } => {
                 self.stamp();
+                let size = txn.len();
+                self.core().proposed(size);
                 match self.node.propose(txn, Box::new(|_| {})) {
                     Ok(z) if z.0 as i64 == zxid => {}
                     outcome => {

@@ -249,6 +249,11 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
         self.zab.next_zxid().map_err(RuntimeError::Refused)
     }
 
+    /// A leader's learners (`None` unless leading).
+    pub fn learner_counts(&self) -> Option<corral_zab::LearnerCounts> {
+        self.zab.learner_counts()
+    }
+
     /// Sends the next chunks of running snapshot streams while the transport has room;
     /// whether any went out. The shell calls it after every input and while streaming.
     pub fn pump(&mut self) -> bool {

@@ -85,6 +85,17 @@ impl LearnerPeer {
     }
 }
 
+/// A leader's learners, as ZooKeeper's `mntr` counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LearnerCounts {
+    /// Learners with a session (ZooKeeper's `zk_learners`).
+    pub learners: usize,
+    /// Followers synchronised and acknowledging proposals (`zk_synced_followers`).
+    pub synced_followers: usize,
+    /// Observers synchronised and receiving commits (`zk_synced_observers`).
+    pub synced_observers: usize,
+}
+
 #[derive(Debug)]
 pub(crate) struct Leader {
     pub epoch: u32,
@@ -663,6 +674,25 @@ impl Leader {
     fn drop_learner(&mut self, core: &mut Core, peer: PeerId) {
         self.learners.remove(&peer);
         core.reset_stream(peer);
+    }
+
+    /// How many learners are connected and synchronised.
+    pub(crate) fn learner_counts(&self) -> LearnerCounts {
+        let forwarding = |p: &&LearnerPeer| matches!(p.stage, Stage::Forwarding { .. });
+        LearnerCounts {
+            learners: self.learners.len(),
+            synced_followers: self
+                .learners
+                .values()
+                .filter(|p| p.is_synced_voter())
+                .count(),
+            synced_observers: self
+                .learners
+                .values()
+                .filter(|p| p.observer)
+                .filter(forwarding)
+                .count(),
+        }
     }
 
     /// Every learner with a session.

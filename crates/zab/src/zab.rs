@@ -334,6 +334,14 @@ impl Zab {
         }
     }
 
+    /// The learners of a leader (`None` unless leading).
+    pub fn learner_counts(&self) -> Option<crate::LearnerCounts> {
+        match &self.state {
+            State::Leading(l) => Some(l.learner_counts()),
+            _ => None,
+        }
+    }
+
     /// Checks the engine's internal invariants (openraft's `validate()`);
     /// the simulator calls it after every step.
     #[cfg(any(test, feature = "sim"))]

@@ -142,8 +142,9 @@ impl Core {
                 now_mono_ms.saturating_sub(self.started_mono_ms).to_string(),
             ),
         ];
+        let quorum = self.quorum_rows(now_mono_ms);
         let mut out = String::new();
-        for (k, v) in rows {
+        for (k, v) in rows.into_iter().chain(quorum) {
             let _ = writeln!(out, "{k}\t{v}");
         }
         out

@@ -171,6 +171,8 @@ pub struct Core {
     role: ServerRole,
     /// Syncs waiting for a zxid to be applied: (zxid, session id, cxid).
     syncs: Vec<(i64, i64, i32)>,
+    /// What the ensemble looks like from here (mntr).
+    quorum: quorum::QuorumStats,
 }
 
 impl Core {
@@ -240,6 +242,7 @@ impl Core {
             committed: Vec::new(),
             role,
             syncs: Vec::new(),
+            quorum: quorum::QuorumStats::default(),
         })
     }
 

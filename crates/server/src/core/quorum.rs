@@ -56,6 +56,19 @@ impl ServerRole {
     }
 }
 
+/// What `mntr` says about the ensemble, as the owner last reported it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuorumStats {
+    /// Voters in the ensemble (`zk_quorum_size`).
+    pub quorum_size: usize,
+    /// A leader's learners, when leading.
+    pub learners: Option<corral_zab::LearnerCounts>,
+    /// When this server became the leader (monotonic ms).
+    pub leading_since_ms: u64,
+    /// Proposal sizes: last, min, max (bytes).
+    pub proposal_sizes: (usize, usize, usize),
+}
+
 /// The place in the quorum the owner tells the core about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuorumRole {
@@ -76,6 +89,52 @@ impl Core {
     /// This server's role.
     pub fn role(&self) -> ServerRole {
         self.role
+    }
+
+    /// The ensemble's size and, on a leader, its learners (for `mntr`).
+    pub fn set_quorum_view(
+        &mut self,
+        quorum_size: usize,
+        learners: Option<corral_zab::LearnerCounts>,
+    ) {
+        self.quorum.quorum_size = quorum_size;
+        self.quorum.learners = learners;
+    }
+
+    /// A proposal of `size` bytes went to the ensemble.
+    pub fn proposed(&mut self, size: usize) {
+        let (_, min, max) = self.quorum.proposal_sizes;
+        let min = if min == 0 { size } else { min.min(size) };
+        self.quorum.proposal_sizes = (size, min, max.max(size));
+    }
+
+    /// `mntr`'s ensemble rows (none for a standalone server).
+    pub(super) fn quorum_rows(&self, now_mono_ms: u64) -> Vec<(&'static str, String)> {
+        let mut rows = Vec::new();
+        if self.role == ServerRole::Standalone {
+            return rows;
+        }
+        rows.push(("zk_quorum_size", self.quorum.quorum_size.to_string()));
+        if let (ServerRole::Leader, Some(l)) = (self.role, self.quorum.learners) {
+            let (last, min, max) = self.quorum.proposal_sizes;
+            rows.extend([
+                ("zk_learners", l.learners.to_string()),
+                ("zk_synced_followers", l.synced_followers.to_string()),
+                ("zk_synced_non_voting_followers", "0".to_string()),
+                ("zk_synced_observers", l.synced_observers.to_string()),
+                ("zk_pending_syncs", self.syncs.len().to_string()),
+                (
+                    "zk_leader_uptime",
+                    now_mono_ms
+                        .saturating_sub(self.quorum.leading_since_ms)
+                        .to_string(),
+                ),
+                ("zk_last_proposal_size", last.to_string()),
+                ("zk_max_proposal_size", max.to_string()),
+                ("zk_min_proposal_size", min.to_string()),
+            ]);
+        }
+        rows
     }
 
     /// The server's place in the quorum changed. Every client connection is closed (their
@@ -129,6 +188,10 @@ impl Core {
         );
         self.write = write;
         self.role = server_role;
+        if server_role == ServerRole::Leader {
+            self.quorum.leading_since_ms = now.mono_ms();
+            self.quorum.proposal_sizes = (0, 0, 0);
+        }
     }
 
     /// A txn the ensemble committed, in zxid order: applied, its watches fired, the local
