@@ -416,13 +416,20 @@ impl Member {
                 }
             }
             Effect::Forward(msg) => {
+                let msg_copy = msg.clone();
                 let leader = self.node.status().leader;
                 let sent = leader
                     .is_some_and(|l| self.node.transport().send_service(l, SERVER_CHANNEL, msg));
                 if !sent {
-                    // No stream to the leader: the engine is about to hear it broke; the
-                    // status then closes every client connection.
+                    // No stream to the leader (the engine is about to hear it broke): the
+                    // request is lost, so its client must not wait for an answer.
                     tracing::debug!("no leader to forward to ({leader:?})");
+                    let session = crate::core::PeerMsg::decode(msg_copy)
+                        .ok()
+                        .and_then(|m| m.request_session());
+                    if let Some(session_id) = session {
+                        self.core().refused(session_id);
+                    }
                 }
             }
             Effect::ToPeer { peer, msg } => {

@@ -363,6 +363,11 @@ impl Connections {
         }
     }
 
+    /// Forgets what `session` has waiting or queued (none of it will be answered).
+    pub fn drop_queue(&mut self, session: i64) {
+        self.queues.remove(&session);
+    }
+
     /// Forgets every session's waiting and queued requests (the server's role changed: its
     /// connections are being closed and none of them will be answered).
     pub fn clear_queues(&mut self) {

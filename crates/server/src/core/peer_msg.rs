@@ -68,6 +68,14 @@ pub enum PeerMsg {
         /// The last zxid the leader had proposed when it saw the sync.
         zxid: i64,
     },
+    /// Leader -> learner: a request of this session reached a server that is not (or not
+    /// yet) leading, and was dropped: the learner closes the session's connection so that
+    /// the client retries (it sees a connection loss, as when ZooKeeper's learner loses
+    /// its leader).
+    Refused {
+        /// The session.
+        session_id: i64,
+    },
 }
 
 const REQUEST: u8 = 1;
@@ -76,8 +84,20 @@ const CLOSE_SESSION: u8 = 3;
 const SYNC: u8 = 4;
 const TOUCH: u8 = 5;
 const SYNCED: u8 = 6;
+const REFUSED: u8 = 7;
 
 impl PeerMsg {
+    /// The session a learner's request is for (`None`: not a request).
+    pub fn request_session(&self) -> Option<i64> {
+        match self {
+            PeerMsg::Request { session_id, .. }
+            | PeerMsg::CreateSession { session_id, .. }
+            | PeerMsg::CloseSession { session_id, .. }
+            | PeerMsg::Sync { session_id, .. } => Some(*session_id),
+            PeerMsg::Touch { .. } | PeerMsg::Synced { .. } | PeerMsg::Refused { .. } => None,
+        }
+    }
+
     /// The frame.
     pub fn encode(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(32);
@@ -134,6 +154,10 @@ impl PeerMsg {
                 cxid.write(&mut out);
                 zxid.write(&mut out);
             }
+            PeerMsg::Refused { session_id } => {
+                out.put_u8(REFUSED);
+                session_id.write(&mut out);
+            }
         }
         out.freeze()
     }
@@ -188,6 +212,9 @@ impl PeerMsg {
                 session_id: r.read_i64()?,
                 cxid: r.read_i32()?,
                 zxid: r.read_i64()?,
+            },
+            REFUSED => PeerMsg::Refused {
+                session_id: r.read_i64()?,
             },
             // Not a message of ours (a newer server's?): refused like an unknown op.
             other => return Err(JuteError::UnknownOpCode(i32::from(other))),
@@ -244,6 +271,7 @@ mod tests {
                 cxid: 7,
                 zxid: 0x1_0000_0004,
             },
+            PeerMsg::Refused { session_id: 11 },
         ];
         for msg in all {
             let frame = msg.encode();

@@ -213,6 +213,17 @@ impl Core {
         self.syncs.clear();
     }
 
+    /// A request of `session_id` could not reach the leader, or the server it reached was
+    /// not leading: the client's connection closes (it retries, as after a connection loss)
+    /// and the session's requests here are forgotten.
+    pub fn refused(&mut self, session_id: i64) {
+        if let Some(conn) = self.conns.holder(session_id) {
+            self.send_close(conn);
+        }
+        self.conns.drop_queue(session_id);
+        self.syncs.retain(|s| s.1 != session_id);
+    }
+
     /// A learner's tick: tells the leader which sessions its clients kept alive.
     pub(super) fn report_touches(&mut self) {
         let sessions = self.write.take_touched();
@@ -380,11 +391,20 @@ impl Core {
                     Err(e) => tracing::warn!("server {from} forwarded a malformed request: {e}"),
                 }
             }
-            other => tracing::debug!(
-                "server {from}: {:?} is not for a {}",
-                other,
-                self.role.name()
-            ),
+            PeerMsg::Refused { session_id } if !leading => self.refused(session_id),
+            other => {
+                tracing::debug!(
+                    "server {from}: {:?} is not for a {}",
+                    other,
+                    self.role.name()
+                );
+                if let Some(session_id) = other.request_session() {
+                    self.out.push(Effect::ToPeer {
+                        peer: from,
+                        msg: PeerMsg::Refused { session_id }.encode(),
+                    });
+                }
+            }
         }
     }
 }
