@@ -173,7 +173,7 @@ async fn writes_through_any_member_are_read_everywhere_and_survive_the_leader() 
         let mut c = RawClient::connect(e.members[&id].client).await;
         sync(&mut c, 1).await;
         for from in 1..=3 {
-            let got = c.get(2 + from as i32, &format!("/from{from}")).await;
+            let got = c.get(2 + from, &format!("/from{from}")).await;
             assert!(got.is_ok(), "server {id} sees /from{from}");
         }
     }
