@@ -16,14 +16,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start a standalone server.
+    /// Start a server: standalone, or an ensemble member when zoo.cfg lists `server.N` lines.
     ///
     /// With a zoo.cfg as the one argument, as ZooKeeper's QuorumPeerMain takes it; with none,
-    /// on the embedded default (127.0.0.1:2181, data under ./corral-data).
+    /// on the embedded default (standalone, 127.0.0.1:2181, data under ./corral-data).
     Server {
         /// ZooKeeper's config file (zoo.cfg format)
         config: Option<PathBuf>,
     },
+    /// Run a pseudo-cluster: N servers on 127.0.0.1, one directory each, until Ctrl-C.
+    Cluster(crate::cluster::ClusterOptions),
     /// Read a txn log segment (dataLogDir/version-2/log.N).
     Log {
         #[command(subcommand)]

@@ -18,6 +18,7 @@
 //! trailing arguments and the shell parses them as zkCli does.
 
 mod cli;
+mod cluster;
 mod export;
 mod import;
 mod inspect;
@@ -55,6 +56,10 @@ fn main() -> ExitCode {
         } => {
             init_logging();
             inspect::snapshot_dump(&file, json)
+        }
+        Command::Cluster(options) => {
+            init_logging();
+            cluster::run(&options)
         }
         Command::Import(options) => {
             init_logging();
@@ -107,11 +112,13 @@ fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         .build()
         .context("starting the tokio runtime")?;
     runtime.block_on(async move {
+        let ensemble = config.ensemble.is_some();
         let server = Server::bind(config).await?;
         let addr = server.local_addr().context("reading the bound address")?;
         tracing::info!(
-            "Corral {} serving standalone on {addr}",
-            env!("CARGO_PKG_VERSION")
+            "Corral {} serving {} on {addr}",
+            env!("CARGO_PKG_VERSION"),
+            if ensemble { "as an ensemble member" } else { "standalone" }
         );
         server
             .run(async {
