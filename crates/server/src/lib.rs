@@ -1,4 +1,4 @@
-//! # corral-server: the standalone server, composed
+//! # corral-server: the server, composed (standalone or an ensemble member)
 //!
 //! The thin layer that turns the pure crates into a ZooKeeper-compatible server: a tokio
 //! listener on the client port, one task per connection (reader and batching writer), one
@@ -15,7 +15,14 @@
 //!
 //! What it is not: it holds no logic of its own about znodes, sessions or watches (those live
 //! in the crates above; durability is corral-storage's log and snapshots, driven from
-//! [`durability`]), and it does not form ensembles yet.
+//! [`durability`]; an ensemble's agreement is corral-zab's, run by corral-zab-runtime over
+//! corral-peer's gRPC streams).
+//!
+//! With `server.N` lines in zoo.cfg (and `myid` in dataDir) the server is an ensemble member:
+//! the core runs inside the ZAB runtime as its state machine; the leader preps and proposes,
+//! followers and observers forward writes, createSession, closeSession and sync to it with
+//! the connection's auth ids, and every server applies the committed txns in zxid order and
+//! answers its own clients (ARCHITECTURE.md, "An ensemble member").
 //!
 //! ```no_run
 //! use corral_server::{Server, ServerConfig};
