@@ -59,7 +59,10 @@ pub fn zoo_cfg(options: &ClusterOptions, id: u16, data_dir: &Path) -> anyhow::Re
 /// Writes the servers' directories, starts them and waits for Ctrl-C (or a server's exit).
 pub fn run(options: &ClusterOptions) -> anyhow::Result<()> {
     if options.size < 2 {
-        bail!("--size {}: an ensemble has at least 2 servers (3 tolerates one failure)", options.size);
+        bail!(
+            "--size {}: an ensemble has at least 2 servers (3 tolerates one failure)",
+            options.size
+        );
     }
     let exe = std::env::current_exe().context("finding the corral binary")?;
     let mut children: Vec<(u16, Child)> = Vec::new();

@@ -118,7 +118,11 @@ fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         tracing::info!(
             "Corral {} serving {} on {addr}",
             env!("CARGO_PKG_VERSION"),
-            if ensemble { "as an ensemble member" } else { "standalone" }
+            if ensemble {
+                "as an ensemble member"
+            } else {
+                "standalone"
+            }
         );
         server
             .run(async {

@@ -179,6 +179,17 @@ impl Member {
             storage: crate::durability::storage_config(config),
             snap_count: config.snap_count,
         };
+        let mut core = core;
+        // The consistency checker's self-test runs a deliberately broken server.
+        if let Ok(fault) = std::env::var("CORRAL_TEST_FAULT") {
+            match fault.as_str() {
+                "stale-sync" => {
+                    tracing::warn!("CORRAL_TEST_FAULT=stale-sync: sync does not wait for the leader (BROKEN ON PURPOSE)");
+                    core.set_test_faults(crate::core::TestFaults { stale_sync: true });
+                }
+                other => tracing::warn!("CORRAL_TEST_FAULT={other}: unknown, ignored"),
+            }
+        }
         let replica = Replica {
             core,
             now: clock.now(),

@@ -52,7 +52,7 @@ pub use self::conns::Waiter;
 pub use self::effects::{Effect, Effects};
 pub use self::fourlw::FourLetterIo;
 pub use self::peer_msg::PeerMsg;
-pub use self::quorum::{QuorumRole, ServerRole};
+pub use self::quorum::{QuorumRole, ServerRole, TestFaults};
 use self::state::ReplicatedState;
 use self::write_path::{Proposer, Standalone, WritePath};
 use crate::config::ServerConfig;
@@ -173,6 +173,8 @@ pub struct Core {
     syncs: Vec<(i64, i64, i32)>,
     /// What the ensemble looks like from here (mntr).
     quorum: quorum::QuorumStats,
+    /// Deliberately broken behaviour (tests of checkers only).
+    faults: quorum::TestFaults,
 }
 
 impl Core {
@@ -243,6 +245,7 @@ impl Core {
             role,
             syncs: Vec::new(),
             quorum: quorum::QuorumStats::default(),
+            faults: quorum::TestFaults::default(),
         })
     }
 

@@ -56,6 +56,14 @@ impl ServerRole {
     }
 }
 
+/// Deliberately broken behaviour, for the consistency checker's self-test only (set from the
+/// `CORRAL_TEST_FAULT` environment variable by the ensemble member; never in production).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TestFaults {
+    /// A learner answers `sync` at once, from its own state, so a synced read can be stale.
+    pub stale_sync: bool,
+}
+
 /// What `mntr` says about the ensemble, as the owner last reported it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QuorumStats {
@@ -86,6 +94,11 @@ pub enum QuorumRole {
 }
 
 impl Core {
+    /// Switches on deliberately broken behaviour (see [`TestFaults`]).
+    pub fn set_test_faults(&mut self, faults: TestFaults) {
+        self.faults = faults;
+    }
+
     /// This server's role.
     pub fn role(&self) -> ServerRole {
         self.role
@@ -245,7 +258,14 @@ impl Core {
         now: Now,
     ) {
         let waiter = Waiter::Sync { conn, xid, path };
-        match self.write.sync_point(self.state.applied_zxid()) {
+        let point = if self.faults.stale_sync {
+            // Deliberately broken (the consistency checker's self-test): answer from what
+            // this server has, without asking the leader.
+            Some(self.state.applied_zxid())
+        } else {
+            self.write.sync_point(self.state.applied_zxid())
+        };
+        match point {
             Some(zxid) => {
                 self.conns.wait_for_txn(session_id, xid, waiter);
                 self.syncs.push((zxid, session_id, xid));
