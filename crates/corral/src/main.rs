@@ -101,6 +101,16 @@ fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     for (line, what) in &config.ignored {
         tracing::warn!("zoo.cfg line {line}: ignoring {what}");
     }
+    if let Some(ensemble) = &config.ensemble {
+        // Never a half-started ensemble member: serving alone would accept writes no quorum saw.
+        anyhow::bail!(
+            "zoo.cfg makes this server {} of an ensemble of {} (server.N lines, myid): ensemble \
+             mode is not wired into `corral server` yet; remove the server.N lines to run \
+             standalone",
+            ensemble.my_id,
+            ensemble.servers.len()
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -15,7 +15,9 @@
 //!
 //! What it is not: it holds no logic of its own about znodes, sessions or watches (those live
 //! in the crates above; durability is corral-storage's log and snapshots, driven from
-//! [`durability`]), and it does not form ensembles yet.
+//! [`durability`]), and it does not form ensembles yet: zoo.cfg's ensemble keys are read and
+//! checked ([`config::ensemble`] -> [`EnsembleConfig`] in [`ServerConfig::ensemble`]), nothing
+//! runs them.
 //!
 //! ```no_run
 //! use corral_server::{Server, ServerConfig};
@@ -40,7 +42,7 @@ mod owner;
 pub mod stats;
 mod tls_config;
 
-pub use crate::config::ServerConfig;
+pub use crate::config::{EnsembleConfig, LearnerType, QuorumServer, ServerConfig};
 pub use crate::core::{Core, Effect, Input, Now};
 pub use crate::error::ServerError;
 pub use crate::net::Server;
