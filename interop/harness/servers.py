@@ -70,6 +70,20 @@ def zookeeper_classpath() -> str:
     return ":".join(parts)
 
 
+def zookeeper_command(cfg: Path, properties: dict[str, str] | None = None) -> list[str]:
+    """Apache ZooKeeper in the foreground on `cfg`, with `-Dkey=value` system properties."""
+    return [
+        "java",
+        "-Xms64m",
+        "-XX:+UseSerialGC",
+        *(f"-D{k}={v}" for k, v in (properties or {}).items()),
+        "-cp",
+        zookeeper_classpath(),
+        "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+        str(cfg),
+    ]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -158,16 +172,9 @@ class Server:
 
     def _command(self, cfg: Path) -> list[str]:
         if self.kind == "zookeeper":
-            return [
-                "java",
-                "-Xms64m",
-                "-XX:+UseSerialGC",
-                *(f"-D{k}={self.config[k]}" for k in JVM_PROPERTIES if k in self.config),
-                "-cp",
-                zookeeper_classpath(),
-                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-                str(cfg),
-            ]
+            return zookeeper_command(
+                cfg, {k: self.config[k] for k in JVM_PROPERTIES if k in self.config}
+            )
         if not self.corral_bin:
             raise ServerStartError("no Corral binary (CORRAL_BIN) given")
         return [self.corral_bin, "server", str(cfg)]

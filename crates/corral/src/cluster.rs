@@ -47,7 +47,7 @@ pub fn zoo_cfg(options: &ClusterOptions, id: u16, data_dir: &Path) -> anyhow::Re
         };
         let _ = writeln!(
             cfg,
-            "server.{n}=127.0.0.1:{}:{};{}",
+            "server.{n}=127.0.0.1:{}:{};127.0.0.1:{}",
             port(2888)?,
             port(3888)?,
             port(2181)?

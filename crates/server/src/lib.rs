@@ -40,7 +40,6 @@ mod auth_order;
 pub mod config;
 pub mod core;
 pub mod durability;
-mod ensemble_stub;
 mod error;
 pub mod fourlw;
 mod member;
@@ -49,8 +48,7 @@ mod owner;
 pub mod stats;
 mod tls_config;
 
-pub use crate::config::ServerConfig;
+pub use crate::config::{EnsembleConfig, LearnerType, QuorumServer, ServerConfig};
 pub use crate::core::{Core, Effect, Input, Now};
-pub use crate::ensemble_stub::{EnsembleConfig, LearnerType, QuorumServer};
 pub use crate::error::ServerError;
 pub use crate::net::Server;

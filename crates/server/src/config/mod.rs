@@ -2,15 +2,23 @@
 //!
 //! Known keys are parsed and validated; a bad value is an error naming the key and the line.
 //! Keys ZooKeeper knows but Corral does not use yet, and unknown keys, are kept and reported
-//! as warnings so one file can start either server.
+//! as warnings so one file can start either server. The ensemble keys (`server.N`, `peerType`,
+//! `initLimit`, `syncLimit`, `standaloneEnabled`, `dataDir/myid`) are read in [`ensemble`].
+//!
+//! Refused because Corral would otherwise run differently from ZooKeeper without saying so:
+//! `dynamicConfigFile` (the server lines must be in zoo.cfg), `group.*` and `weight.*`
+//! (hierarchical quorums; Corral counts majorities).
+
+pub mod ensemble;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use crate::ServerError;
+pub use ensemble::{EnsembleConfig, LearnerType, QuorumKeys, QuorumServer};
 
-/// The settings of a standalone server.
+/// The settings of a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// `tickTime`, ms: the unit of session timeouts and expiry buckets.
@@ -19,8 +27,13 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// `dataLogDir` (defaults to `dataDir`).
     pub data_log_dir: Option<PathBuf>,
-    /// `clientPortAddress` + `clientPort`.
+    /// The client address served: `clientPortAddress` + `clientPort`, or in an ensemble this
+    /// server's `server.N` client part (set by [`ServerConfig::load`]; after
+    /// [`ServerConfig::parse`] of a file without `clientPort` it is `0.0.0.0:0`).
     pub client_addr: SocketAddr,
+    /// The line of `clientPort` (`None`: not set; then the client address must come from this
+    /// server's `server.N` line).
+    pub client_port_line: Option<usize>,
     /// `minSessionTimeout`, ms (default 2 x tickTime).
     pub min_session_timeout_ms: Option<u32>,
     /// `maxSessionTimeout`, ms (default 20 x tickTime).
@@ -62,8 +75,15 @@ pub struct ServerConfig {
     pub reconfig_enabled: bool,
     /// The server id session ids carry in their top byte (ZooKeeper's
     /// SessionTrackerImpl.initializeNextSessionId). A standalone ZooKeeper uses 1
-    /// (ZooKeeperServer's createSessionTrackerServerId); an ensemble member will use its myid.
+    /// (ZooKeeperServer's createSessionTrackerServerId); an ensemble member its myid (1-254,
+    /// see [`ensemble::MAX_SERVER_ID`]), set by [`ServerConfig::load`].
     pub server_id: u8,
+    /// The ensemble keys as written (`server.N` lines, `peerType`, `initLimit`, `syncLimit`,
+    /// `standaloneEnabled`).
+    pub quorum: QuorumKeys,
+    /// The ensemble, built by [`ServerConfig::load`] from `quorum` and `dataDir/myid`;
+    /// `None`: standalone (also after [`ServerConfig::parse`], which reads no file).
+    pub ensemble: Option<EnsembleConfig>,
     /// `authProvider.N=org.apache.zookeeper.server.auth.SASLAuthenticationProvider` (or
     /// `zookeeper.authProvider.N`): the `sasl` ACL scheme exists only with it, as in ZooKeeper.
     /// Other `authProvider.N` classes are ignored with a warning.
@@ -91,12 +111,6 @@ pub struct ServerConfig {
     pub x509_super_user: Option<String>,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
-    /// The ensemble (`server.N` lines and `myid`); `None`: standalone.
-    pub ensemble: Option<crate::ensemble_stub::EnsembleConfig>,
-    /// `server.N` lines parsed, before myid is read.
-    pub server_lines: std::collections::BTreeMap<u64, crate::ensemble_stub::QuorumServer>,
-    /// initLimit, syncLimit.
-    pub limits: (u32, u32),
 }
 
 /// The JAAS file named in zoo.cfg, and the line that names it (for errors).
@@ -140,6 +154,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("corral-data"),
             data_log_dir: None,
             client_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2181),
+            client_port_line: None,
             min_session_timeout_ms: None,
             max_session_timeout_ms: None,
             max_client_cnxns: 60,
@@ -156,6 +171,8 @@ impl Default for ServerConfig {
             purge_interval_hours: 0,
             reconfig_enabled: false,
             server_id: 1,
+            quorum: QuorumKeys::default(),
+            ensemble: None,
             container_max_never_used_ms: 0,
             sasl_auth_provider: false,
             jaas_config: None,
@@ -165,9 +182,6 @@ impl Default for ServerConfig {
             tls: None,
             x509_super_user: None,
             ignored: Vec::new(),
-            ensemble: None,
-            server_lines: Default::default(),
-            limits: (10, 5),
         }
     }
 }
@@ -177,7 +191,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "admin.enableServer",
     "admin.serverPort",
     "admin.serverAddress",
-    "standaloneEnabled",
     "metricsProvider.className",
     "metricsProvider.httpPort",
     "metricsProvider.httpHost",
@@ -185,12 +198,16 @@ const KNOWN_UNUSED: &[&str] = &[
     "globalOutstandingLimit",
     "skipACL",
     "serverCnxnFactory",
-    "electionAlg",
     "quorumListenOnAllIPs",
+    "cnxTimeout",
+    "quorumCnxnTimeoutMs",
+    "connectToLearnerMasterLimit",
+    "syncEnabled",
 ];
 
 impl ServerConfig {
-    /// Reads and parses a zoo.cfg file.
+    /// Reads and parses a zoo.cfg file, then the files it names: the JAAS file and
+    /// `dataDir/myid`, which decides this server's place in the ensemble (see [`ensemble`]).
     pub fn load(path: &Path) -> Result<ServerConfig, ServerError> {
         let text = std::fs::read_to_string(path).map_err(|source| ServerError::ConfigRead {
             path: path.to_path_buf(),
@@ -205,21 +222,30 @@ impl ServerConfig {
                 message: "dataDir is not set".into(),
             });
         }
+        cfg.resolve_ensemble()?;
         cfg.ignored.sort();
         cfg.sasl_users = cfg.read_jaas()?;
-        cfg.ensemble = crate::ensemble_stub::build(
-            std::mem::take(&mut cfg.server_lines),
-            &cfg.data_dir,
-            cfg.limits.0,
-            cfg.limits.1,
-        )?;
-        if let Some(e) = &cfg.ensemble {
-            cfg.server_id = e.my_id as u8;
-            if let Some(a) = e.me().client_addr {
-                cfg.client_addr = a;
-            }
-        }
         Ok(cfg)
+    }
+
+    /// Reads `dataDir/myid` and builds [`ServerConfig::ensemble`] from the `server.N` lines;
+    /// sets the client address and, for an ensemble member, `server_id` = myid.
+    pub fn resolve_ensemble(&mut self) -> Result<(), ServerError> {
+        let myid_path = self.data_dir.join("myid");
+        let my_id = ensemble::read_myid(&myid_path)?;
+        let client_port = self.client_port_line.map(|line| (self.client_addr, line));
+        let resolved = self.quorum.resolve(my_id, &myid_path, client_port)?;
+        self.client_addr = resolved.client_addr.ok_or_else(client_port_not_set)?;
+        self.ignored.extend(resolved.warnings);
+        if let Some(ensemble) = &resolved.ensemble {
+            self.server_id = u8::try_from(ensemble.my_id).map_err(|_| ServerError::Config {
+                line: 0,
+                key: "myid".into(),
+                message: format!("{} is out of range", ensemble.my_id),
+            })?;
+        }
+        self.ensemble = resolved.ensemble;
+        Ok(())
     }
 
     /// Reads the JAAS file, if one is named: the DIGEST-MD5 users of its `Server` section
@@ -264,8 +290,8 @@ impl ServerConfig {
             client_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 2181),
             ..ServerConfig::default()
         };
-        let mut port: Option<u16> = None;
-        let mut address: Option<IpAddr> = None;
+        let mut port: Option<(u16, usize)> = None;
+        let mut address: Option<(IpAddr, usize)> = None;
         let mut secure_port: Option<(u16, usize)> = None;
         let mut secure_address: Option<(IpAddr, usize)> = None;
         let mut tls_keys = crate::tls_config::TlsKeys::default();
@@ -301,26 +327,38 @@ impl ServerConfig {
                     }
                 }
                 "dataDir" => cfg.data_dir = PathBuf::from(value),
-                "initLimit" => cfg.limits.0 = number(value)?,
-                "syncLimit" => cfg.limits.1 = number(value)?,
-                k if k.starts_with("server.") => {
-                    let s = crate::ensemble_stub::server_line(line_no, k, value)?;
-                    cfg.server_lines.insert(s.id, s);
-                }
                 "dataLogDir" => cfg.data_log_dir = Some(PathBuf::from(value)),
                 "clientPort" => {
-                    port = Some(
-                        value
-                            .parse::<u16>()
-                            .map_err(|_| bad(format!("expected a port number, got {value:?}")))?,
-                    )
+                    let p = value
+                        .parse::<u16>()
+                        .map_err(|_| bad(format!("expected a port number, got {value:?}")))?;
+                    port = Some((p, line_no));
                 }
                 "clientPortAddress" => {
-                    address = Some(
-                        value
-                            .parse::<IpAddr>()
-                            .map_err(|_| bad(format!("expected an IP address, got {value:?}")))?,
-                    )
+                    let a = value
+                        .parse::<IpAddr>()
+                        .map_err(|_| bad(format!("expected an IP address, got {value:?}")))?;
+                    address = Some((a, line_no));
+                }
+                k if cfg.quorum.take(k, value, line_no)? => {}
+                "electionAlg" => {
+                    // QuorumPeerConfig: only the fast leader election (3) exists.
+                    if value.parse::<i32>() != Ok(3) {
+                        return Err(bad(format!("only 3 is supported, got {value:?}")));
+                    }
+                    cfg.ignored
+                        .push((line_no, format!("{key} (not used by Corral)")));
+                }
+                "dynamicConfigFile" => {
+                    return Err(bad(
+                        "not supported by Corral: put the server.N lines in zoo.cfg".into(),
+                    ))
+                }
+                k if k.starts_with("group.") || k.starts_with("weight.") => {
+                    return Err(bad(
+                        "hierarchical quorums are not supported by Corral (it counts majorities)"
+                            .into(),
+                    ))
                 }
                 "secureClientPort" => {
                     let p = value
@@ -423,7 +461,6 @@ impl ServerConfig {
                     cfg.sasl_super_users.push(value.to_string())
                 }
                 k if KNOWN_UNUSED.contains(&k)
-                    || k.starts_with("server.")
                     || k.starts_with("ssl.")
                     || k.starts_with("metricsProvider.")
                     || k.starts_with("authProvider.") =>
@@ -436,13 +473,26 @@ impl ServerConfig {
                     .push((line_no, format!("{other} (unknown key)"))),
             }
         }
-        let port = port.ok_or(ServerError::Config {
-            line: 0,
-            key: "clientPort".into(),
-            message: "clientPort is not set".into(),
-        })?;
-        cfg.client_addr =
-            SocketAddr::new(address.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), port);
+        match (port, address) {
+            (Some((port, line)), address) => {
+                let ip = address.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |(ip, _)| ip);
+                cfg.client_addr = SocketAddr::new(ip, port);
+                cfg.client_port_line = Some(line);
+            }
+            (None, Some((_, line))) => {
+                return Err(ServerError::Config {
+                    line,
+                    key: "clientPortAddress".into(),
+                    message: "clientPortAddress is set but clientPort is not".into(),
+                })
+            }
+            // An ensemble member may take its client port from its server.N line.
+            (None, None) if cfg.quorum.servers.iter().any(|s| s.client.is_some()) => {
+                cfg.client_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+            }
+            (None, None) => return Err(client_port_not_set()),
+        }
+        cfg.quorum.check()?;
         match (secure_port, secure_address) {
             (None, Some((_, line))) => {
                 return Err(ServerError::Config {
@@ -484,6 +534,14 @@ impl ServerConfig {
     }
 }
 
+fn client_port_not_set() -> ServerError {
+    ServerError::Config {
+        line: 0,
+        key: "clientPort".into(),
+        message: "clientPort is not set".into(),
+    }
+}
+
 /// A key as zoo.cfg or as a `zookeeper.`-prefixed system property names it.
 fn without_zookeeper_prefix(key: &str) -> &str {
     key.strip_prefix("zookeeper.").unwrap_or(key)
@@ -513,8 +571,8 @@ mod tests {
         assert_eq!(cfg.max_client_cnxns, 0);
         assert!(cfg.four_letter_words.allows("ruok"));
         assert!(!cfg.four_letter_words.allows("mntr"));
-        assert_eq!(cfg.ignored.len(), 1);
-        assert_eq!(cfg.ignored[0].0, 9);
+        // initLimit is read (it matters to an ensemble); foo is reported.
+        assert_eq!(cfg.ignored, vec![(9, "foo (unknown key)".to_string())]);
     }
 
     #[test]
