@@ -27,7 +27,7 @@ pub struct ClusterOptions {
 
 /// The zoo.cfg of server `id` of the pseudo-cluster, its data in `data_dir`.
 pub fn zoo_cfg(options: &ClusterOptions, id: u16, data_dir: &Path) -> anyhow::Result<String> {
-    let offset = options.client_port.checked_sub(2181).unwrap_or(0);
+    let offset = options.client_port.saturating_sub(2181);
     let mut cfg = String::new();
     let _ = writeln!(cfg, "tickTime=2000");
     let _ = writeln!(cfg, "initLimit=10");
@@ -84,7 +84,7 @@ pub fn run(options: &ClusterOptions) -> anyhow::Result<()> {
             .spawn()
             .with_context(|| format!("starting server {id}"))?;
         children.push((id, child));
-        hosts.push(format!("127.0.0.1:{}", options.client_port + id - 1));
+        hosts.push(format!("127.0.0.1:{}", u32::from(options.client_port) + u32::from(id) - 1));
     }
     println!(
         "{} servers running (logs in {}/server.N/server.log). Connect with:\n  corral shell -server {}\nCtrl-C stops them.",
