@@ -84,7 +84,10 @@ pub fn run(options: &ClusterOptions) -> anyhow::Result<()> {
             .spawn()
             .with_context(|| format!("starting server {id}"))?;
         children.push((id, child));
-        hosts.push(format!("127.0.0.1:{}", u32::from(options.client_port) + u32::from(id) - 1));
+        hosts.push(format!(
+            "127.0.0.1:{}",
+            u32::from(options.client_port) + u32::from(id) - 1
+        ));
     }
     println!(
         "{} servers running (logs in {}/server.N/server.log). Connect with:\n  corral shell -server {}\nCtrl-C stops them.",

@@ -579,6 +579,23 @@ impl DataTree {
         Ok(stat)
     }
 
+    /// What an ensemble member writes into `/zookeeper/config` when it starts (ZooKeeper's
+    /// `ZKDatabase.initConfigInZKDatabase`): its membership, not as a txn (every member writes
+    /// its own, the same text). The node's version becomes -1 and its mzxid `config_version`,
+    /// as ZooKeeper's `setData` call leaves them; `time_ms` is its mtime.
+    pub fn set_ensemble_config(&mut self, data: Bytes, config_version: i64, time_ms: i64) {
+        let mut events = Events::new();
+        // The node exists in every tree (created with it and never deletable).
+        let _ = self.set_data(
+            CONFIG,
+            Some(&data),
+            -1,
+            config_version,
+            time_ms,
+            &mut events,
+        );
+    }
+
     /// ZooKeeper's `DataTree.setACL`: the ACL and the (already incremented) aversion; mzxid
     /// does not move and no watch fires.
     pub(crate) fn set_acl(

@@ -159,7 +159,7 @@ impl Core {
             .map(|d| d.display().to_string())
             .unwrap_or_else(|| data_dir.clone());
         let sc = self.write.sessions().config();
-        format!(
+        let mut out = format!(
             "clientPort={}\nsecureClientPort={}\ndataDir={}\ndataLogDir={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
             c.client_addr.port(),
             c.secure_client_addr.map_or(-1, |a| i32::from(a.port())),
@@ -169,6 +169,26 @@ impl Core {
             c.max_client_cnxns,
             sc.min(),
             sc.max()
-        )
+        );
+        // An ensemble member: ZooKeeper's QuorumZooKeeperServer.dumpConf after the above.
+        if let Some(e) = &c.ensemble {
+            out = out.replace("serverId=0\n", &format!("serverId={}\n", e.my_id));
+            let me = e.me();
+            let peer_type = match me.learner_type {
+                crate::config::LearnerType::Participant => 0,
+                crate::config::LearnerType::Observer => 1,
+            };
+            let _ = write!(
+                out,
+                "initLimit={}\nsyncLimit={}\nelectionAlg=3\nelectionPort={}\nquorumPort={}\npeerType={}\nmembership: \n{}\n",
+                e.init_limit,
+                e.sync_limit,
+                me.election_addr.port(),
+                me.quorum_addr.port(),
+                peer_type,
+                super::quorum::membership_text(e)
+            );
+        }
+        out
     }
 }

@@ -224,7 +224,7 @@ impl Core {
                 ServerRole::Standalone,
             )
         };
-        Ok(Core {
+        let mut core = Core {
             conns: Connections::new(config.max_client_cnxns as usize),
             snap: SnapSchedule {
                 policy: SnapPolicy {
@@ -246,7 +246,9 @@ impl Core {
             syncs: Vec::new(),
             quorum: quorum::QuorumStats::default(),
             faults: quorum::TestFaults::default(),
-        })
+        };
+        core.write_ensemble_config();
+        Ok(core)
     }
 
     /// The replicated state (tree, sessions, applied zxid).

@@ -216,6 +216,19 @@ impl Core {
         Ok(())
     }
 
+    /// Writes the ensemble's membership into `/zookeeper/config`, as every ZooKeeper member
+    /// does when it starts (not a txn). The mtime is 0 so that every member's tree is the
+    /// same (ZooKeeper stamps its own clock).
+    pub(super) fn write_ensemble_config(&mut self) {
+        let Some(ensemble) = &self.config.ensemble else {
+            return;
+        };
+        let text = membership_text(ensemble);
+        self.state
+            .tree_mut()
+            .set_ensemble_config(Bytes::from(text), 0, 0);
+    }
+
     /// Replaces the replicated state with a snapshot (a learner too far behind for a DIFF).
     pub fn replace_state(
         &mut self,
@@ -224,6 +237,7 @@ impl Core {
     ) {
         self.state = super::state::ReplicatedState::new(tree, sessions);
         self.syncs.clear();
+        self.write_ensemble_config();
     }
 
     /// A request of `session_id` could not reach the leader, or the server it reached was
@@ -427,4 +441,33 @@ impl Core {
             }
         }
     }
+}
+
+/// The membership as ZooKeeper's QuorumMaj prints it: one `server.N=` line per member
+/// (`host:quorumPort:electionPort:type[;clientHost:clientPort]`), then `version=` in hex
+/// (0: a static configuration).
+pub fn membership_text(ensemble: &crate::config::EnsembleConfig) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for s in ensemble.servers.values() {
+        let kind = match s.learner_type {
+            crate::config::LearnerType::Participant => "participant",
+            crate::config::LearnerType::Observer => "observer",
+        };
+        let _ = write!(
+            out,
+            "server.{}={}:{}:{}:{}",
+            s.id,
+            s.quorum_addr.ip(),
+            s.quorum_addr.port(),
+            s.election_addr.port(),
+            kind
+        );
+        if let Some(c) = s.client_addr {
+            let _ = write!(out, ";{}:{}", c.ip(), c.port());
+        }
+        out.push('\n');
+    }
+    out.push_str("version=0");
+    out
 }
