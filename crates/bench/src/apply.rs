@@ -1,7 +1,7 @@
-//! What applying a txn costs: times `DataTree::apply` for N creates, N setData and N deletes
-//! (100-byte data, one parent), txns built before the clock starts. Best of 5 runs, ns per
-//! txn. Run in release: `cargo run -p corral-datatree --release --example apply_cost [N]`.
-//! A measurement, not a test: nothing here asserts a time.
+//! `corral-bench apply [--txns N]`: what applying a txn to the tree costs, without a
+//! server: times `DataTree::apply` for N creates, N setData and N deletes (100-byte data, one
+//! parent), the txns built before the clock starts. Best of 5 runs, ns per txn. Build in
+//! release to mean anything. Nothing here asserts a time.
 
 use std::time::Instant;
 
@@ -30,11 +30,8 @@ fn create(path: String, data: Bytes) -> TxnBody {
     }
 }
 
-fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(100_000);
+/// Runs the measurement with `n` txns per phase and prints one line.
+pub fn run(n: usize) {
     let data = Bytes::from(vec![b'x'; 100]);
     let other = Bytes::from(vec![b'y'; 100]);
     let mut zxid = 1;
