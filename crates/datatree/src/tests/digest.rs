@@ -45,6 +45,20 @@ fn a_fresh_tree_counts_the_root_and_zookeeper_only() {
 }
 
 #[test]
+fn zookeepers_own_digests_of_a_timeless_history() {
+    // Apache ZooKeeper 3.8.0's `hash` after a fresh server saw setACL on "/" three times
+    // (0x80: 2337538853) and five times (0x100: 2621053343), the other txns being sessions
+    // and failed writes (interop/test_digest.py, phase 1).
+    let mut h = Harness::new();
+    for (times, zookeeper) in [(3, 2_337_538_853_i64), (2, 2_621_053_343)] {
+        for _ in 0..times {
+            h.write(&set_acl("/", open(), -1)).unwrap();
+        }
+        assert_eq!(h.tree.digest(), zookeeper);
+    }
+}
+
+#[test]
 fn every_kind_of_change_keeps_the_digest_exact() {
     let mut h = extended();
     let mut last = h.tree.digest();
