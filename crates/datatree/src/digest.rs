@@ -73,6 +73,11 @@ pub(crate) fn node_digest(path: &str, prefix: u32, stat: &NodeStat) -> i64 {
     if excluded(path) {
         return 0;
     }
+    stat_digest(prefix, stat)
+}
+
+/// The [`prefix_crc`] continued over the 60 Stat bytes.
+fn stat_digest(prefix: u32, stat: &NodeStat) -> i64 {
     let mut b = [0u8; 60];
     let longs = [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime];
     for (chunk, v) in b[..40].chunks_exact_mut(8).zip(longs) {
@@ -130,8 +135,8 @@ impl DataTree {
     /// check of [`DataTree::digest`], which is kept incrementally.
     pub fn recompute_digest(&self) -> i64 {
         let mut sum = 0i64;
-        self.walk_paths(|_, path, prefix, stat| {
-            sum = sum.wrapping_add(node_digest(path, prefix, stat));
+        self.walk(|_, _, digest| {
+            sum = sum.wrapping_add(digest);
         });
         sum
     }
@@ -141,9 +146,9 @@ impl DataTree {
     pub(crate) fn rehash_all(&mut self) {
         let mut prefixes = Vec::with_capacity(self.live_nodes());
         let mut sum = 0i64;
-        self.walk_paths(|id, path, prefix, stat| {
+        self.walk(|id, prefix, digest| {
             prefixes.push((id, prefix));
-            sum = sum.wrapping_add(node_digest(path, prefix, stat));
+            sum = sum.wrapping_add(digest);
         });
         for (id, prefix) in prefixes {
             self.node_mut(id).digest_prefix = prefix;
@@ -151,20 +156,60 @@ impl DataTree {
         self.digest = sum;
     }
 
-    /// Every node with its path (the root as `""`), the [`prefix_crc`] of its path and data
-    /// computed afresh, and its Stat.
-    fn walk_paths(&self, mut f: impl FnMut(NodeId, &str, u32, &NodeStat)) {
-        let mut stack = vec![(ROOT, String::new())];
-        while let Some((id, path)) = stack.pop() {
+    /// Every node with its [`prefix_crc`] and its digest, both computed afresh. No path is
+    /// built: a child's path CRC continues its parent's over `/name`, and the nodes under
+    /// `/zookeeper/` are known by their ancestor.
+    fn walk(&self, mut f: impl FnMut(NodeId, u32, i64)) {
+        /// A node to visit: its id, the CRC of its path, and where it is.
+        struct Visit {
+            id: NodeId,
+            path_crc: u32,
+            place: Place,
+        }
+        #[derive(Clone, Copy, PartialEq)]
+        enum Place {
+            Root,
+            Zookeeper,
+            UnderZookeeper,
+            Other,
+        }
+        let mut stack = vec![Visit {
+            id: ROOT,
+            path_crc: 0, // the root's path is "" for the digest
+            place: Place::Root,
+        }];
+        while let Some(Visit {
+            id,
+            path_crc,
+            place,
+        }) = stack.pop()
+        {
             let node = self.node(id);
-            f(
-                id,
-                &path,
-                prefix_crc(&path, node.data.as_deref()),
-                &node.stat,
-            );
+            let mut crc = crc32fast::Hasher::new_with_initial(path_crc);
+            if let Some(data) = &node.data {
+                crc.update(data);
+            }
+            let prefix = crc.finalize();
+            let digest = if place == Place::UnderZookeeper {
+                0
+            } else {
+                stat_digest(prefix, &node.stat)
+            };
+            f(id, prefix, digest);
             for (name, child) in node.children.iter() {
-                stack.push((child, format!("{path}/{}", name.as_str())));
+                let mut crc = crc32fast::Hasher::new_with_initial(path_crc);
+                crc.update(b"/");
+                crc.update(name.as_bytes());
+                let place = match place {
+                    Place::Root if name.as_str() == "zookeeper" => Place::Zookeeper,
+                    Place::Zookeeper | Place::UnderZookeeper => Place::UnderZookeeper,
+                    _ => Place::Other,
+                };
+                stack.push(Visit {
+                    id: child,
+                    path_crc: crc.finalize(),
+                    place,
+                });
             }
         }
     }
