@@ -21,7 +21,7 @@
 //!   added.
 //!
 //! The cost per change: a node keeps the CRC-32 of its path and data
-//! ([`prefix_crc`]); its digest is that CRC continued over the 60 Stat bytes, so a change
+//! (`prefix_crc`); its digest is that CRC continued over the 60 Stat bytes, so a change
 //! to the Stat alone (the parent of a create or delete, a setACL) hashes 2 x 60 bytes, and
 //! only a create or setData hashes the path and data.
 
