@@ -4,11 +4,13 @@
 //! corral-bench suite --corral target/release/corral --out target/bench [--quick] [options]
 //! corral-bench run --addr 127.0.0.1:2181 --workload getData [--sessions 10] [--window 32]
 //!                  [--warmup 2] [--duration 10]
+//! corral-bench apply [--txns 100000]
 //! ```
 //! `suite` (what `cargo xtask bench` runs) starts both servers itself, runs every workload at
 //! every concurrency level on each, alternating, then measures memory and restart time, and
 //! writes results.md, results.json and chart.svg into `--out`. `run` measures one workload
-//! against a server that is already running.
+//! against a server that is already running. `apply` times the tree alone (corral-datatree's
+//! `DataTree::apply` per create / setData / delete), no server, no I/O.
 //!
 //! Suite options: `--workloads a,b`, `--levels 1x1,10x32`, `--warmup S`, `--duration S`,
 //! `--jit-burst S`, `--znodes N`, `--watches N`, `--restarts N`, `--heap 3g` (ZooKeeper's
@@ -16,6 +18,7 @@
 //! runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of the four
 //! serial fsync loops around the throughput workloads; 0 = none).
 
+mod apply;
 mod fsync;
 mod hist;
 mod json;
@@ -50,6 +53,7 @@ usage:
                      [--threads N] [--fsync-loop S]
   corral-bench run --addr HOST:PORT --workload NAME [--sessions N] [--window N]
                    [--warmup S] [--duration S] [--server-pid PID] [--threads N]
+  corral-bench apply [--txns N]
 --threads N: the load generator's tokio threads (default 1: a current-thread runtime)
 --fsync-loop S: each serial fsync loop (the disk's raw fsync rate; before and after the
   throughput workloads, CPUs idle and kept busy: four) (default 3, 1 with --quick; 0: none)
@@ -112,6 +116,15 @@ async fn dispatch(args: &[String], threads: usize) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("suite") => suite_cmd(&args[1..], threads).await,
         Some("run") => run_cmd(&args[1..]).await,
+        Some("apply") => {
+            let n = match args.get(1..) {
+                Some([flag, n]) if flag == "--txns" => n.parse().context("--txns")?,
+                Some([]) | None => 100_000,
+                _ => bail!("{USAGE}"),
+            };
+            apply::run(n);
+            Ok(())
+        }
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

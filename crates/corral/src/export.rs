@@ -81,6 +81,14 @@ pub fn run(opts: &ExportOptions) -> Result<()> {
     let state = corral_server::durability::recover(&storage, config)
         .context("recovering the Corral data")?;
     let zk = zookeeper_tree(&state.tree)?;
+    // The digest ZooKeeper will check is the one Corral kept for its tree.
+    if zk.digest() != state.tree.digest() {
+        bail!(
+            "the export's tree digest {} is not the Corral tree's {}",
+            zk.digest(),
+            state.tree.digest()
+        );
+    }
     let dir = opts.to.join(VERSION_DIR);
     let file = corral_zkdata::write_snapshot(&dir, &zk, &state.sessions, opts.compression.into())?;
     // Read it back as ZooKeeper will: every seal, and the digest at its zxid.

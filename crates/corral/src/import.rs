@@ -8,7 +8,8 @@
 //! version 2, see `corral_datatree::snapshot`), every node with its stored Stat, ACL and
 //! ephemeral owner; the server's own `snapshot_payload` adds the sessions, and corral-storage
 //! writes `snapshot.<zxid>` into the Corral dataDir: exactly what `corral server` recovers
-//! from. The zxid goes on from ZooKeeper's last one.
+//! from. The zxid goes on from ZooKeeper's last one. The Corral tree's digest (corral-datatree
+//! computes ZooKeeper's) must equal the one corral-zkdata computed over ZooKeeper's tree.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -97,6 +98,7 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
     let bytes = tree_snapshot(&loaded.tree)?;
     // ZooKeeper's tree is not needed any more: free it before Corral's is built.
     let zk_nodes = loaded.tree.len();
+    let zk_digest = loaded.tree.digest();
     // A fresh Corral tree has /zookeeper/config, which ZooKeeper before 3.5 did not write.
     let added = usize::from(loaded.tree.get("/zookeeper/config").is_none());
     loaded.tree = corral_zkdata::DataTree::new();
@@ -114,6 +116,13 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
             zk_nodes
         );
     }
+    // Both compute ZooKeeper's tree digest: the Corral tree must be ZooKeeper's to the bit.
+    if tree.digest() != zk_digest {
+        bail!(
+            "the Corral tree's digest {} is not ZooKeeper's {zk_digest}",
+            tree.digest()
+        );
+    }
     let payload = corral_server::durability::snapshot_payload(&tree, &loaded.sessions);
     let store = SnapshotStore::open(opts.to.join(VERSION_DIR))
         .with_context(|| format!("opening {}", opts.to.display()))?;
@@ -122,7 +131,7 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
         .context("writing the Corral snapshot")?;
     println!(
         "imported {} znodes and {} sessions at zxid 0x{zxid:x} from {} and {} txns from the \
-         log ({} digests checked) into {} in {:.2} s",
+         log ({} digests checked) into {} in {:.2} s; tree digest {zk_digest}",
         zk_nodes,
         loaded.sessions.len(),
         loaded

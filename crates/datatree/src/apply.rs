@@ -30,6 +30,8 @@ impl DataTree {
         if txn.zxid > self.last_zxid {
             self.last_zxid = txn.zxid;
         }
+        // As ZooKeeper's processTxn: after every whole txn, whatever its outcome.
+        self.digest_log.after_txn(txn.zxid, self.digest);
         Applied { result, events }
     }
 

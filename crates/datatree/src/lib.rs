@@ -43,6 +43,13 @@
 //!   the tree as it was at `begin_snapshot`. [`DataTree::read_snapshot`] loads either, and the
 //!   version 1 files of older builds. The format and the consistency argument: [`snapshot`].
 //!
+//! - the tree digest: [`DataTree::digest`] is Apache ZooKeeper's (3.6+ `DigestCalculator`,
+//!   version 2: a wrapping sum of a CRC-32 per node over path, data and Stat, nodes under
+//!   `/zookeeper/` left out), kept current by every change and recomputed when a snapshot is
+//!   loaded, so servers (and ZooKeeper's own files) can be compared by one number;
+//!   [`DataTree::digest_log`] is the history ZooKeeper's `hash` four-letter word prints (the
+//!   digest after every txn whose zxid is a multiple of 128, the newest 1024). See [`digest`].
+//!
 //! ```
 //! use corral_datatree::{DataTree, DataTreeConfig, SnapshotProgress, Txn, TxnBody};
 //!
@@ -114,12 +121,17 @@
 //!     ]
 //! );
 //! assert_eq!(tree.get_data("/app")?.0.as_deref(), Some(&b"hello"[..]));
+//!
+//! // The digest moved with the change, exactly as a recompute over the whole tree says.
+//! assert_eq!(tree.digest(), tree.recompute_digest());
+//! assert_ne!(tree.digest(), DataTree::new().digest());
 //! # Ok::<(), corral_jute::codes::ErrorCode>(())
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod apply;
+pub mod digest;
 pub mod ephemeral;
 mod node;
 pub mod path;
@@ -133,6 +145,7 @@ mod txn;
 #[cfg(test)]
 mod tests;
 
+pub use digest::ZxidDigest;
 pub use pending::Pending;
 pub use prep::PrepContext;
 pub use snapshot::{

@@ -255,6 +255,9 @@ pub(crate) struct Node {
     pub stat: NodeStat,
     pub acl: AclId,
     pub children: Children,
+    /// The CRC-32 of the node's path and data, where its digest starts (a cache kept by the
+    /// tree: see [`crate::digest`]).
+    pub digest_prefix: u32,
 }
 
 impl Node {
@@ -465,7 +468,7 @@ mod tests {
 mod size_probe {
     #[test]
     fn node_stays_small() {
-        // data 32 + persisted stat 64 (60 and padding) + acl 4 + children 8; the slab's
+        // data 32 + persisted stat 60 + digest prefix 4 + acl 4 + children 8; the slab's
         // Option lives in the ACL id's niche.
         assert!(std::mem::size_of::<Option<super::Node>>() <= 112);
         // The key of a child entry: 22 bytes inline, a length and a tag.

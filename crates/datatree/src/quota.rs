@@ -489,7 +489,10 @@ impl DataTree {
     /// moves, no watch fires and the approximate data size stays as it was.
     fn overwrite_data(&mut self, path: &str, data: Bytes) {
         if let Some(id) = self.lookup(path) {
-            self.node_mut(id).data = Some(data);
+            self.change_node(id, path, |node| {
+                node.digest_prefix = crate::digest::prefix_crc(path, Some(&data));
+                node.data = Some(data);
+            });
         }
     }
 

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use corral_jute::codes::{ErrorCode, EventType};
 use corral_jute::records::{Acl, Stat};
 
+use crate::digest::{self, DigestLog};
 use crate::ephemeral::{self, EphemeralType};
 use crate::node::{AclTable, Children, Name, Node, NodeId, NodeStat};
 use crate::path;
@@ -59,6 +60,10 @@ pub struct DataTree {
     pub(crate) czxid_high: i64,
     /// The incremental snapshot in progress, if any (not cloned).
     pub(crate) snapshot: SnapshotSlot,
+    /// ZooKeeper's tree digest: the wrapping sum of the node digests (see [`crate::digest`]).
+    pub(crate) digest: i64,
+    /// The digests recorded after txns (ZooKeeper's `digestLog`, printed by `hash`).
+    pub(crate) digest_log: DigestLog,
 }
 
 impl Default for DataTree {
@@ -96,6 +101,8 @@ impl DataTree {
             quotas: QuotaIndex::default(),
             czxid_high: 0,
             snapshot: SnapshotSlot::default(),
+            digest: 0,
+            digest_log: DigestLog::default(),
         };
         let open = tree.acls.intern(&corral_acl::open_acl_unsafe());
         tree.acls.intern(&corral_acl::open_acl_unsafe());
@@ -106,6 +113,7 @@ impl DataTree {
             stat: NodeStat::default(),
             acl,
             children: Children::default(),
+            digest_prefix: 0,
         };
         let root = tree.insert(system(open));
         let zk = tree.insert(system(open));
@@ -122,6 +130,7 @@ impl DataTree {
             .iter()
             .map(|p| path::java_len(p))
             .sum();
+        tree.rehash_all();
         tree
     }
 
@@ -163,6 +172,23 @@ impl DataTree {
             Some(Some(n)) => n,
             _ => unreachable_node(),
         }
+    }
+
+    /// Changes the node `id`, whose path is `path`, with the tree digest kept current
+    /// (ZooKeeper's `preChange` / `postChange`): its digest before `f` is taken off, its
+    /// digest after added. `f` must set `digest_prefix` if it changes the data.
+    pub(crate) fn change_node<R>(
+        &mut self,
+        id: NodeId,
+        path: &str,
+        f: impl FnOnce(&mut Node) -> R,
+    ) -> R {
+        let node = self.node_mut(id);
+        let before = digest::node_digest(path, node.digest_prefix, &node.stat);
+        let out = f(node);
+        let after = digest::node_digest(path, node.digest_prefix, &node.stat);
+        self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
+        out
     }
 
     /// Removes the child `name` of `parent`; a snapshot in progress writes the edge first if
@@ -387,25 +413,30 @@ impl DataTree {
         let data = data.map(|d| Bytes::copy_from_slice(d));
         let data_len = data.as_ref().map_or(0, Bytes::len);
         let acl_id = self.acls.intern(acl);
+        let digest_prefix = digest::prefix_crc(path, data.as_deref());
         let node = Node {
             data,
             stat: NodeStat::created(zxid, time_ms, owner),
             acl: acl_id,
             children: Children::default(),
+            digest_prefix,
         };
         let stat = node.stat(self.config.extended_types_enabled);
+        let node_digest = digest::node_digest(path, digest_prefix, &node.stat);
         let id = self.insert(node);
-        let parent = self.node_mut(parent_id);
-        let new_cversion = if parent_cversion == -1 {
-            parent.stat.cversion.wrapping_add(1)
-        } else {
-            parent_cversion
-        };
-        if new_cversion > parent.stat.cversion {
-            parent.stat.cversion = new_cversion;
-            parent.stat.pzxid = zxid;
-        }
-        parent.children.insert(name, id);
+        self.digest = self.digest.wrapping_add(node_digest);
+        self.change_node(parent_id, parent_path, |parent| {
+            let new_cversion = if parent_cversion == -1 {
+                parent.stat.cversion.wrapping_add(1)
+            } else {
+                parent_cversion
+            };
+            if new_cversion > parent.stat.cversion {
+                parent.stat.cversion = new_cversion;
+                parent.stat.pzxid = zxid;
+            }
+            parent.children.insert(name, id);
+        });
         self.data_size += path::java_len(path) + data_len as u64;
         self.index_owner(path, owner);
         self.quota_on_create(path, data_len);
@@ -510,12 +541,14 @@ impl DataTree {
         let parent_path = path::parent(path);
         let name = path::name(path);
         let parent_id = self.lookup(parent_path).ok_or(ErrorCode::NoNode)?;
-        let parent = self.node_mut(parent_id);
         // As ZooKeeper, the pzxid moves even when the child turns out to be missing.
-        if zxid > parent.stat.pzxid {
-            parent.stat.pzxid = zxid;
-        }
-        let id = parent.children.get(name).ok_or(ErrorCode::NoNode)?;
+        let child = self.change_node(parent_id, parent_path, |parent| {
+            if zxid > parent.stat.pzxid {
+                parent.stat.pzxid = zxid;
+            }
+            parent.children.get(name)
+        });
+        let id = child.ok_or(ErrorCode::NoNode)?;
         if id == ROOT || !self.node(id).children.is_empty() {
             // Only a corrupt txn gets here: prep refuses both.
             return Err(ErrorCode::NotEmpty);
@@ -524,6 +557,9 @@ impl DataTree {
         let Some(node) = self.take_node(id) else {
             return Err(ErrorCode::NoNode);
         };
+        self.digest =
+            self.digest
+                .wrapping_sub(digest::node_digest(path, node.digest_prefix, &node.stat));
         self.acls.release(node.acl);
         self.data_size = self
             .data_size
@@ -566,12 +602,15 @@ impl DataTree {
         let id = self.lookup(path).ok_or(ErrorCode::NoNode)?;
         let data = data.map(|d| Bytes::copy_from_slice(d));
         let new_len = data.as_ref().map_or(0, Bytes::len) as u64;
-        let node = self.node_mut(id);
-        let old_len = node.data_len() as u64;
-        node.data = data;
-        node.stat.mtime = time_ms;
-        node.stat.mzxid = zxid;
-        node.stat.version = version;
+        let old_len = self.change_node(id, path, |node| {
+            let old_len = node.data_len() as u64;
+            node.digest_prefix = digest::prefix_crc(path, data.as_deref());
+            node.data = data;
+            node.stat.mtime = time_ms;
+            node.stat.mzxid = zxid;
+            node.stat.version = version;
+            old_len
+        });
         let stat = self.stat_of(self.node(id));
         self.data_size = (self.data_size + new_len).saturating_sub(old_len);
         self.quota_on_set_data(path, old_len as usize, new_len as usize);
@@ -606,10 +645,10 @@ impl DataTree {
     ) -> Result<Stat, ErrorCode> {
         let id = self.lookup(path).ok_or(ErrorCode::NoNode)?;
         let new_acl = self.acls.intern(acl);
-        let node = self.node_mut(id);
-        let old_acl = node.acl;
-        node.acl = new_acl;
-        node.stat.aversion = aversion;
+        let old_acl = self.change_node(id, path, |node| {
+            node.stat.aversion = aversion;
+            std::mem::replace(&mut node.acl, new_acl)
+        });
         self.acls.release(old_acl);
         Ok(self.stat_of(self.node(id)))
     }

@@ -11,7 +11,7 @@ pub use crate::core::FourLetterIo;
 /// The words Corral answers.
 pub const WORDS: &[&str] = &[
     "ruok", "srvr", "stat", "mntr", "conf", "envi", "srst", "isro", "wchs", "dirs", "cons", "crst",
-    "dump", "wchc", "wchp",
+    "dump", "wchc", "wchp", "hash",
 ];
 
 /// Whether the first four bytes of a connection are a four-letter word rather than a frame

@@ -393,6 +393,17 @@ impl Member {
                 | (QuorumRole::Observing, ServerRole::Observer)
         );
         if !same {
+            if wanted != QuorumRole::Looking && current == ServerRole::Looking {
+                if let (Some(kind), true) = (status.last_sync, status.role != Role::Leading) {
+                    // What tests and operators look for after a restart: how it caught up.
+                    tracing::info!(
+                        "synchronised with leader {:?} by {:?} up to 0x{:x}",
+                        status.leader,
+                        kind,
+                        status.applied.0
+                    );
+                }
+            }
             tracing::info!(
                 "zab status: {:?} leader {:?} epoch {} established {} last 0x{:x} applied 0x{:x}",
                 status.role,

@@ -100,13 +100,7 @@ async fn four_letter_words_answer_in_zookeeper_format() {
         ("srvr", "Mode: standalone"),
         ("mntr", "zk_znode_count\t"),
     ] {
-        let mut s = TcpStream::connect(addr).await.expect("connect");
-        s.write_all(word.as_bytes()).await.expect("write");
-        let mut text = String::new();
-        tokio::time::timeout(STEP, s.read_to_string(&mut text))
-            .await
-            .expect("in time")
-            .expect("read");
+        let text = support::four_letter(addr, word).await;
         assert!(text.contains(expect), "{word}: {text}");
     }
 }

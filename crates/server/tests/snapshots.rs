@@ -116,6 +116,8 @@ async fn every_snapshot_taken_under_writes_is_the_state_at_its_zxid() {
                 "snapshot 0x{zxid:x} differs from the log replayed to its zxid"
             );
             assert_eq!(&snap_sessions, sessions, "sessions of snapshot 0x{zxid:x}");
+            // The digest is recomputed on load: the replayed tree's, kept incrementally.
+            assert_eq!(snap_tree.digest(), tree.digest(), "digest of 0x{zxid:x}");
             checked += 1;
         }
     };

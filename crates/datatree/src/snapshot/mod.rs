@@ -179,6 +179,9 @@ impl DataTree {
             2 => read_v2::read(&mut r, config)?,
             v => return Err(TreeSnapshotError::UnknownVersion(v)),
         };
+        // The digest is not in the file: it is recomputed, as ZooKeeper's load does.
+        let mut tree = tree;
+        tree.rehash_all();
         *input = &input[r.pos..];
         Ok(tree)
     }

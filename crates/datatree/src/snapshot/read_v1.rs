@@ -42,6 +42,8 @@ pub(super) fn read(
             stat: rec.stat,
             acl: rec.acl,
             children: Children::default(),
+            // Set for the whole tree once it is loaded.
+            digest_prefix: 0,
         };
         let id = match frames.last_mut() {
             None if rec.name.is_empty() => {

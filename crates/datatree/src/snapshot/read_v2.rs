@@ -375,6 +375,8 @@ impl Build<'_, '_> {
             stat,
             acl,
             children: Children::default(),
+            // Set for the whole tree once it is loaded.
+            digest_prefix: 0,
         })
     }
 }

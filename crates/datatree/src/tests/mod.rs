@@ -2,6 +2,7 @@
 //! FinalRequestProcessor), with a small harness that plays the server's part.
 
 mod basics;
+mod digest;
 mod errors;
 mod inflight;
 mod model;
@@ -10,6 +11,7 @@ mod quota;
 mod session;
 mod special;
 mod txn_codec;
+mod zk_cross;
 
 use bytes::Bytes;
 use corral_acl::{Acl, Id};
@@ -70,6 +72,20 @@ impl Harness {
             cxid: 7,
             body,
         }
+    }
+
+    /// The closeSession of the harness's session, prepped with the next zxid (not applied).
+    pub fn prep_close(&mut self) -> (i64, TxnBody) {
+        self.zxid += 1;
+        let ctx = PrepContext {
+            session_id: self.session,
+            zxid: self.zxid,
+            time_ms: self.time,
+            auth_ids: &[],
+            providers: corral_acl::Providers::BUILT_IN,
+        };
+        let body = self.tree.prep_close_session(&mut self.pending, &ctx);
+        (self.zxid, body)
     }
 
     /// Applies a prepped body (or its error) as the server does.

@@ -174,6 +174,7 @@ proptest! {
                 prop_assert_eq!(h.tree.get_children(p).map(|c| c.0), Ok(kids));
             }
             prop_assert_eq!(h.tree.node_count(), model.nodes.len() + 4);
+            prop_assert_eq!(h.tree.digest(), h.tree.recompute_digest());
         }
     }
 }

@@ -7,16 +7,7 @@ use corral_jute::codes::{CreateMode, EventType};
 const EPH: i32 = CreateMode::Ephemeral.code();
 
 fn close(h: &mut Harness) -> (i64, TxnBody) {
-    h.zxid += 1;
-    let ctx = PrepContext {
-        session_id: h.session,
-        zxid: h.zxid,
-        time_ms: h.time,
-        auth_ids: &[],
-        providers: corral_acl::Providers::BUILT_IN,
-    };
-    let body = h.tree.prep_close_session(&mut h.pending, &ctx);
-    (h.zxid, body)
+    h.prep_close()
 }
 
 #[test]

@@ -71,6 +71,14 @@ impl Core {
             "dump" => self.dump(now, asker),
             "wchc" => self.watch_dump(false),
             "wchp" => self.watch_dump(true),
+            // ZooKeeper's DigestCommand: the digest history, `{zxid:x}: {digest}` per line.
+            "hash" => {
+                let mut out = String::new();
+                for zd in self.state.tree().digest_log() {
+                    let _ = writeln!(out, "{:x}: {}", zd.zxid, zd.digest);
+                }
+                out
+            }
             _ => String::new(),
         }
     }

@@ -69,6 +69,18 @@ pub async fn start() -> std::net::SocketAddr {
     addr
 }
 
+/// A four-letter word's answer (read until the server closes).
+pub async fn four_letter(addr: std::net::SocketAddr, word: &str) -> String {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(word.as_bytes()).await.expect("write");
+    let mut text = String::new();
+    tokio::time::timeout(STEP, s.read_to_string(&mut text))
+        .await
+        .expect("in time")
+        .expect("read");
+    text
+}
+
 pub struct RawClient {
     pub sock: TcpStream,
     pub buf: BytesMut,
