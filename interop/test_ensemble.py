@@ -432,3 +432,40 @@ def test_fourletter_keys_by_role(ens):
         if not mntr <= zk_mntr:
             problems.append(f"mntr on the {role} has keys ZooKeeper's {role} does not: {sorted(mntr - zk_mntr)}")
     assert not problems, "\n".join(problems)
+
+
+# --- observers: 3 voters + 1 observer ---------------------------------------------------
+
+
+def test_observer_serves_reads_forwards_writes_and_is_not_needed(ensemble):
+    """Its own 4-member ensemble (the module's is stopped meanwhile, to spare the CPU; the
+    next test's `ens` restarts it). The observer forwards a write and serves a synced read;
+    killing it leaves the leader and every write through the voters untouched."""
+    for m in ensemble.members:
+        ensemble.stop(m)
+    r = "/ens_observer"
+    with Ensemble(ensemble.kind, ensemble.binary, observers=1) as ens4:
+        try:
+            modes = ens4.start().modes()
+        except EnsembleError as e:
+            pytest.fail(f"the {ens4.kind} ensemble with an observer did not start:\n{e}", pytrace=False)
+        observer, voters = ens4.members[3], ens4.members[:3]
+        assert modes == {1: modes[1], 2: modes[2], 3: modes[3], 4: "observer"}, modes
+        leader = ens4.leader()
+        assert "zk_synced_observers" in parse_mntr(leader.word("mntr"))
+        with clients(observer.addr, ens4.connect_string(voters)) as (on_observer, on_voters):
+            on_observer.create(f"{r}/through-observer", b"o", makepath=True)
+            on_voters.sync(r)
+            assert on_voters.get(f"{r}/through-observer")[0] == b"o"
+            on_voters.create(f"{r}/through-voter", b"v")
+            on_observer.sync(r)
+            assert on_observer.get(f"{r}/through-voter")[0] == b"v"
+        ens4.kill(observer)
+        with clients(ens4.connect_string(voters)) as (c,):
+            for i in range(10):
+                c.create(f"{r}/while-observer-down-{i}", b"")
+        assert ens4.leader() is leader, ens4.modes()
+        assert ens4.start_member(observer, timeout=HEAL_TIMEOUT_S) == "observer"
+        assert synced_children(observer, r) == (
+            {"through-observer", "through-voter"} | {f"while-observer-down-{i}" for i in range(10)}
+        )
