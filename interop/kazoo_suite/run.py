@@ -448,7 +448,7 @@ def compare(zk, corral, expected, flaky):
         for t, z in corral_better:
             print(f"  {t}: zookeeper {z}")
     if stale:
-        print("listed in expected_failures.txt but the same on both (remove them?):")
+        print("listed as an expected difference but the same on both (remove them?):")
         for t, z in stale:
             print(f"  {t}: {z}")
     if differences:
