@@ -136,6 +136,7 @@ def stop_process_group(proc: subprocess.Popen, grace_s: float) -> None:
             break
         except subprocess.TimeoutExpired:
             continue
+    proc.poll()  # reap it if it had exited before the signals
 
 
 class ServerStartError(RuntimeError):
