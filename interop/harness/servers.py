@@ -116,6 +116,43 @@ def _set_pdeathsig() -> None:
         pass
 
 
+def spawn_server(cmd: list[str], cwd: Path, log) -> subprocess.Popen:
+    """A server process in its own process group (killed as a group), output to `log`,
+    dying with the test process."""
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_set_pdeathsig,
+    )
+
+
+def stop_process_group(proc: subprocess.Popen, grace_s: float) -> None:
+    """SIGTERM the process group led by proc (start_new_session=True), SIGKILL it if it is
+    still there after grace_s, and reap proc."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout=grace_s)
+            # the leader is gone; make sure nothing else of its group stays
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    proc.poll()  # reap it if it had exited before the signals
+
+
 class ServerStartError(RuntimeError):
     def __init__(self, msg: str, retry: bool = True):
         super().__init__(msg)
@@ -189,15 +226,7 @@ class Server:
             self.log_path = self.workdir / "server.log"
             cmd = self._command(cfg)
             with open(self.log_path, "wb") as log:
-                self.proc = subprocess.Popen(
-                    cmd,
-                    cwd=self.workdir,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    preexec_fn=_set_pdeathsig,
-                )
+                self.proc = spawn_server(cmd, self.workdir, log)
             _live.append(self)
             try:
                 self._wait_ready()
@@ -241,25 +270,8 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
-        proc = self.proc
-        if proc is not None:
-            for sig, wait in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, STOP_GRACE_S)):
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                except PermissionError:
-                    proc.send_signal(sig)
-                try:
-                    proc.wait(timeout=wait)
-                    # the leader is gone; make sure nothing else of its group stays
-                    try:
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        if self.proc is not None:
+            stop_process_group(self.proc, STOP_GRACE_S)
             self.proc = None
         if self in _live:
             _live.remove(self)

@@ -2,18 +2,24 @@
 Apache ZooKeeper 3.8 and against Corral, and compare the outcomes.
 
     python interop/kazoo_suite/run.py [--servers zookeeper,corral] [--tests A,B]
-                                      [--junit-dir DIR] [--keep] [-- pytest args]
+                                      [--cluster] [--junit-dir DIR] [--keep]
+                                      [-- pytest args]
 
 Both servers run from the same harness (kazoo/testing/common.py), one server
-each (ZOOKEEPER_CLUSTER_SIZE=1), through the `java` launcher in bin/, which
-execs either Debian's Apache ZooKeeper or $CORRAL_BIN on a loopback-only copy
-of the harness's zoo.cfg. The two pytest runs are concurrent (disjoint ports,
-their own temp dirs, each in its own session; leftover servers killed by pid).
+each (ZOOKEEPER_CLUSTER_SIZE=1; with --cluster three, an ensemble of each kind:
+the harness writes the server.N lines and myid files), through the `java`
+launcher in bin/, which execs either Debian's Apache ZooKeeper or $CORRAL_BIN on
+a loopback-only copy of the harness's zoo.cfg. The two pytest runs are
+concurrent (disjoint ports, their own temp dirs, each in its own session;
+leftover servers killed by pid). With --cluster, a corral binary that cannot run
+a 3-server ensemble (probed once) is not run: "corral ensemble mode not
+available in this build", and only ZooKeeper's counts are printed.
 
 Exit status 0 only if Corral passed every test ZooKeeper passed, skipped what
 it skipped and failed the rest with the same exception class, apart from the
-tests listed in expected_failures.txt (a reason each) and the ones excluded as
-flaky on ZooKeeper itself (flaky.txt). A stale entry is reported, not fatal.
+tests listed in expected_failures.txt (a reason each; with --cluster also
+expected_failures_cluster.txt) and the ones excluded as flaky on ZooKeeper
+itself (flaky.txt). A stale entry is reported, not fatal.
 
 Environment: CORRAL_BIN (the corral binary; copied before the run),
 CORRAL_ORACLE_ONLY=1 (Apache ZooKeeper on the corral side too: checks this
@@ -38,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # interop/: the harness package
+from harness.ensemble import ENSEMBLE_UNAVAILABLE, corral_ensemble_problem  # noqa: E402
 LAUNCHER_DIR = HERE / "bin"
 ZK_VERSION = "3.8.0"
 JAVA_DIR = Path("/usr/share/java")
@@ -53,8 +61,10 @@ ZK_JARS = [
     "log4j-1.2.jar",
 ]
 # kazoo's harness uses base..base+4 for server 1 (client, election, leader,
-# admin, secure client).
+# admin, secure client), base+10.. for server 2, and so on.
 PORTS_PER_SERVER = 5
+PORT_STRIDE = 10
+CLUSTER_SIZE = 3
 # The java that bin/java (first on the runs' PATH) hands ZooKeeper to.
 REAL_JAVA = os.environ.get("KAZOO_SUITE_REAL_JAVA") or shutil.which(
     "java", path=os.pathsep.join(
@@ -80,24 +90,27 @@ def read_list(name):
     return entries
 
 
-def ports_free(base):
-    for port in range(base, base + PORTS_PER_SERVER):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        finally:
-            s.close()
+def ports_free(base, servers):
+    for first in range(base, base + servers * PORT_STRIDE, PORT_STRIDE):
+        for port in range(first, first + PORTS_PER_SERVER):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+            finally:
+                s.close()
     return True
 
 
-def pick_port_base(taken):
-    """A base below the ephemeral range with PORTS_PER_SERVER free ports."""
+def pick_port_base(taken, servers):
+    """A base below the ephemeral range with PORTS_PER_SERVER free ports for each of
+    `servers` servers (PORT_STRIDE apart), clear of the ranges in `taken`."""
     rng = random.Random()
+    span = servers * PORT_STRIDE
     for _ in range(200):
-        base = rng.randrange(20000, 32000, 10)
-        if all(abs(base - t) >= 10 for t in taken) and ports_free(base):
+        base = rng.randrange(20000, 32000 - span, PORT_STRIDE)
+        if all(abs(base - t) >= span for t in taken) and ports_free(base, servers):
             return base
     sys.exit("no free port range found in 20000-32000")
 
@@ -105,8 +118,9 @@ def pick_port_base(taken):
 class Run:
     """One pytest run of kazoo.tests against one server."""
 
-    def __init__(self, server, launch, workdir, port_base, tests, extra_args):
+    def __init__(self, server, launch, workdir, port_base, tests, extra_args, cluster_size):
         self.server = server
+        self.cluster_size = cluster_size
         self.launch = launch  # what bin/java starts: corral or zookeeper
         self.workdir = workdir
         self.port_base = port_base
@@ -133,7 +147,7 @@ class Run:
                 "ZOOKEEPER_CLASSPATH": os.pathsep.join(
                     str(JAVA_DIR / j) for j in ZK_JARS
                 ),
-                "ZOOKEEPER_CLUSTER_SIZE": "1",
+                "ZOOKEEPER_CLUSTER_SIZE": str(self.cluster_size),
                 "ZOOKEEPER_PORT_OFFSET": str(self.port_base),
                 "TMPDIR": str(self.workdir / "tmp"),
                 "PYTHONDONTWRITEBYTECODE": "1",
@@ -275,6 +289,12 @@ def main():
         help="comma-separated files or node ids under kazoo/tests "
         "(test_lock.py,test_client.py::TestClient); default: the whole suite",
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help=f"{CLUSTER_SIZE} servers per run (ZOOKEEPER_CLUSTER_SIZE={CLUSTER_SIZE}): "
+        "a ZooKeeper ensemble and a Corral ensemble",
+    )
     parser.add_argument("--junit-dir", help="copy each run's junit.xml and pytest.log here")
     parser.add_argument("--keep", action="store_true", help="keep the work dirs")
     parser.add_argument("pytest_args", nargs="*")
@@ -296,7 +316,21 @@ def main():
         if not (JAVA_DIR / jar).exists():
             sys.exit(f"{JAVA_DIR / jar} is missing (apt-get install zookeeper)")
 
+    cluster_size = CLUSTER_SIZE if args.cluster else 1
+    skipped_note = None
+    if args.cluster and "corral" in servers and not oracle_only:
+        problem = corral_ensemble_problem(os.environ["CORRAL_BIN"])
+        if problem is not None:
+            # THE SKIP of the Corral ensemble run (remove once ensembles have landed).
+            print(f"corral: SKIPPED, {ENSEMBLE_UNAVAILABLE}:\n    "
+                  + "\n    ".join(problem.strip().splitlines()[:3]))
+            servers.remove("corral")
+            skipped_note = f"corral: SKIPPED ({ENSEMBLE_UNAVAILABLE})"
+            if not servers:
+                return 0
     expected = read_list("expected_failures.txt")
+    if args.cluster:
+        expected.update(read_list("expected_failures_cluster.txt"))
     flaky = read_list("flaky.txt")
     selected = [t.strip() for t in args.tests.split(",") if t.strip()]
     tests = [f"{mod_path()}/{t}" for t in selected] or [mod_path()]
@@ -310,15 +344,16 @@ def main():
         os.environ["CORRAL_BIN"] = str(root / "corral-under-test")
     runs, taken = [], []
     for server in servers:
-        base = pick_port_base(taken)
+        base = pick_port_base(taken, cluster_size)
         taken.append(base)
         workdir = root / server
         workdir.mkdir()
         launch = "zookeeper" if oracle_only else server
-        runs.append(Run(server, launch, workdir, base, tests, args.pytest_args))
+        runs.append(Run(server, launch, workdir, base, tests, args.pytest_args, cluster_size))
 
     print(
         f"kazoo {kazoo_version()} suite ({', '.join(selected) or 'all tests'}) against "
+        + (f"{cluster_size}-server ensembles of " if cluster_size > 1 else "")
         + ", ".join(f"{r.server} (ports {r.port_base}+)" for r in runs)
         + f"; logs under {root}",
         flush=True,
@@ -365,6 +400,8 @@ def main():
         ok = compare(results["zookeeper"], results["corral"], expected, flaky)
     elif ok and servers == ["corral"]:
         print("(corral only: nothing to compare against)")
+    if skipped_note:
+        print(skipped_note)
 
     if not ok:
         for r in runs:
@@ -411,7 +448,7 @@ def compare(zk, corral, expected, flaky):
         for t, z in corral_better:
             print(f"  {t}: zookeeper {z}")
     if stale:
-        print("listed in expected_failures.txt but the same on both (remove them?):")
+        print("listed as an expected difference but the same on both (remove them?):")
         for t, z in stale:
             print(f"  {t}: {z}")
     if differences:

@@ -9,6 +9,12 @@ if [[ $# -ne 2 || $1 != server ]]; then
     exit 2
 fi
 cp=/usr/share/java/zookeeper.jar
+# Netty, for a zoo.cfg that asks for NettyServerCnxnFactory (kazoo's harness does).
+for jar in netty-codec.jar netty-resolver.jar netty-transport-native-unix-common.jar; do
+    if [[ -e /usr/share/java/$jar ]]; then
+        cp="$cp:/usr/share/java/$jar"
+    fi
+done
 for binding in slf4j-simple.jar slf4j-nop.jar; do
     if [[ -e /usr/share/java/$binding ]]; then
         cp="$cp:/usr/share/java/$binding"
@@ -20,5 +26,10 @@ props=()
 jaas=$(sed -n 's/^java\.security\.auth\.login\.config=//p' "$2")
 if [[ -n $jaas ]]; then
     props+=("-Djava.security.auth.login.config=$jaas")
+fi
+# Likewise read-only mode (ZooKeeper reads only the system property).
+readonly_mode=$(sed -n 's/^readonlymode\.enabled=//p' "$2")
+if [[ -n $readonly_mode ]]; then
+    props+=("-Dreadonlymode.enabled=$readonly_mode")
 fi
 exec java -Xms64m -XX:+UseSerialGC "${props[@]}" -cp "$cp" org.apache.zookeeper.server.quorum.QuorumPeerMain "$2"

@@ -7,6 +7,8 @@
 //!
 //! The whole suite runs (about 5 minutes: both servers at once). `KAZOO_SUITE=off` skips the
 //! step; `KAZOO_SUITE_TESTS=test_lock.py,test_client.py::TestClient` runs only those.
+//! `cargo xtask interop --cluster` (or `cargo xtask kazoo --cluster`) runs it once more with
+//! three servers per side (ZooKeeper's harness with ZOOKEEPER_CLUSTER_SIZE=3).
 
 use std::env;
 use std::process::Command;
@@ -17,6 +19,7 @@ use crate::runner::{run_cmd, Runner};
 use crate::{build_corral, oracle_only, setup_steps, Ctx};
 
 const STEP: &str = "kazoo's own test suite (ZooKeeper vs Corral)";
+const CLUSTER_STEP: &str = "kazoo's own test suite, 3-server ensembles (ZooKeeper vs Corral)";
 
 /// `KAZOO_SUITE`: unset, empty or `on` runs the step, `off` (or `0`) skips it.
 fn enabled() -> Result<bool> {
@@ -43,6 +46,20 @@ pub fn step(ctx: &Ctx, r: &mut Runner, built: bool, real_corral: bool, filtered:
         Ok(true) => {
             r.step(STEP, || run(ctx, real_corral, &[]));
         }
+    }
+}
+
+/// The step `cargo xtask interop --cluster` adds (not part of `ci`): the suite with
+/// ZOOKEEPER_CLUSTER_SIZE=3, a ZooKeeper ensemble against a Corral ensemble (`run.py
+/// --cluster`; about 4 minutes for ZooKeeper's side alone). A corral binary without
+/// ensembles is reported by run.py and only ZooKeeper's side runs.
+pub fn cluster_step(ctx: &Ctx, r: &mut Runner, built: bool, real_corral: bool) {
+    if built {
+        r.step(CLUSTER_STEP, || {
+            run(ctx, real_corral, &["--cluster".into()])
+        });
+    } else {
+        r.skip(CLUSTER_STEP, "the corral build failed");
     }
 }
 

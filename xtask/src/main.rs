@@ -4,8 +4,8 @@
 //!   ZooKeeper from Debian, a Python venv with kazoo and pytest), then run
 //!   every check: rustfmt, clippy, the workspace tests, and the differential
 //!   interop suite (Corral vs Apache ZooKeeper).
-//! - `cargo xtask interop [pytest args...]`: only the set-up, the Corral build
-//!   and the interop suite.
+//! - `cargo xtask interop [--cluster] [pytest args...]`: only the set-up, the Corral
+//!   build and the interop suite (`--cluster`: also kazoo's suite on 3-server ensembles).
 //! - `cargo xtask kazoo [args]`: kazoo's own test suite on ZooKeeper and Corral
 //!   (xtask/src/kazoo.rs; also a step of `ci` and `interop`).
 //! - `cargo xtask bench [--quick]`: Corral vs Apache ZooKeeper (xtask/src/bench.rs).
@@ -31,14 +31,17 @@ commands:
   ci                      set up (ZooKeeper, Python venv), then fmt, clippy,
                           tests, build corral, run the interop suite and
                           bench --quick
-  interop [pytest args]   set up, build corral, run only the interop suite
+  interop [--cluster] [pytest args]
+                          set up, build corral, run only the interop suite
                           and kazoo's own test suite (with CORRAL_ORACLE_ONLY=1:
                           no build, Apache ZooKeeper on both sides, to check
-                          the harness)
+                          the harness); --cluster: then kazoo's suite again
+                          with 3-server ensembles of each (not part of ci)
   kazoo [run.py args]     set up, build corral, run kazoo's own test suite on
                           Apache ZooKeeper and Corral and compare
                           (interop/kazoo_suite; KAZOO_SUITE=off skips it in
-                          ci/interop, KAZOO_SUITE_TESTS=a.py,b.py selects)
+                          ci/interop, KAZOO_SUITE_TESTS=a.py,b.py selects;
+                          --cluster: 3-server ensembles)
   sim [--seeds N] [--start S]
                           run N seeds (default 10000) of the ZAB simulator
                           (corral-zab, release build); a failing seed prints
@@ -201,7 +204,10 @@ fn ci() -> Result<bool> {
     Ok(r.finish())
 }
 
-fn interop(pytest_args: &[String]) -> Result<bool> {
+fn interop(args: &[String]) -> Result<bool> {
+    let cluster = args.iter().any(|a| a == "--cluster");
+    let pytest_args: Vec<String> = args.iter().filter(|a| *a != "--cluster").cloned().collect();
+    let pytest_args = pytest_args.as_slice();
     let ctx = Ctx::new()?;
     let mut r = Runner::new("interop");
     if !setup_steps(&ctx, &mut r) {
@@ -225,6 +231,9 @@ fn interop(pytest_args: &[String]) -> Result<bool> {
         r.skip("interop tests", "the corral build failed");
     }
     kazoo::step(&ctx, &mut r, built, !oracle_only, !pytest_args.is_empty());
+    if cluster {
+        kazoo::cluster_step(&ctx, &mut r, built, !oracle_only);
+    }
     Ok(r.finish())
 }
 
