@@ -35,11 +35,9 @@ from kazoo.retry import KazooRetry
 from harness import zkcli
 from harness.kz import stop_client, wait_until
 from harness.ensemble import (
-    ENSEMBLE_UNAVAILABLE,
     Ensemble,
     EnsembleError,
     Member,
-    corral_ensemble_problem,
     parse_mntr,
     parse_srvr,
 )
@@ -55,16 +53,6 @@ SESSION_TIMEOUT_S = 10.0
 KINDS = ["zookeeper", pytest.param("corral", marks=pytest.mark.corral_ensemble)]
 
 
-def corral_ensemble_or_skip(binary: str) -> None:
-    """THE SKIP: the corral parameter runs only if this binary runs a 3-server ensemble
-    (probed once per binary: srvr must say leader/follower on all three). Remove this
-    function's call in `ensemble` once Corral's ensemble mode has landed, so that a broken
-    ensemble fails instead of skipping."""
-    problem = corral_ensemble_problem(binary)
-    if problem is not None:
-        pytest.skip(f"{ENSEMBLE_UNAVAILABLE} ({problem.strip().splitlines()[0][:300]})")
-
-
 @pytest.fixture(scope="module", params=KINDS)
 def ensemble(request, interop_servers) -> Iterator[Ensemble]:
     kind = request.param
@@ -73,7 +61,6 @@ def ensemble(request, interop_servers) -> Iterator[Ensemble]:
         if interop_servers.corral_problem:
             pytest.fail(interop_servers.corral_problem, pytrace=False)
         binary = interop_servers.corral_bin
-        corral_ensemble_or_skip(binary)
     ens = Ensemble(kind, binary)
     try:
         ens.start()

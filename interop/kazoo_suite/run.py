@@ -45,7 +45,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # interop/: the harness package
-from harness.ensemble import ENSEMBLE_UNAVAILABLE, corral_ensemble_problem  # noqa: E402
+from harness.ensemble import corral_ensemble_problem  # noqa: E402
 LAUNCHER_DIR = HERE / "bin"
 ZK_VERSION = "3.8.0"
 JAVA_DIR = Path("/usr/share/java")
@@ -317,17 +317,13 @@ def main():
             sys.exit(f"{JAVA_DIR / jar} is missing (apt-get install zookeeper)")
 
     cluster_size = CLUSTER_SIZE if args.cluster else 1
-    skipped_note = None
     if args.cluster and "corral" in servers and not oracle_only:
         problem = corral_ensemble_problem(os.environ["CORRAL_BIN"])
         if problem is not None:
-            # THE SKIP of the Corral ensemble run (remove once ensembles have landed).
-            print(f"corral: SKIPPED, {ENSEMBLE_UNAVAILABLE}:\n    "
+            # A Corral that cannot run a 3-server ensemble fails the run.
+            print("corral: the ensemble did not start:\n    "
                   + "\n    ".join(problem.strip().splitlines()[:3]))
-            servers.remove("corral")
-            skipped_note = f"corral: SKIPPED ({ENSEMBLE_UNAVAILABLE})"
-            if not servers:
-                return 0
+            return 1
     expected = read_list("expected_failures.txt")
     if args.cluster:
         expected.update(read_list("expected_failures_cluster.txt"))
@@ -400,8 +396,6 @@ def main():
         ok = compare(results["zookeeper"], results["corral"], expected, flaky)
     elif ok and servers == ["corral"]:
         print("(corral only: nothing to compare against)")
-    if skipped_note:
-        print(skipped_note)
 
     if not ok:
         for r in runs:

@@ -53,13 +53,18 @@ pub(crate) struct Replica {
     tree_config: corral_datatree::DataTreeConfig,
     /// Why a committed payload could not be applied (the server stops).
     failed: Option<String>,
+    /// A snapshot chunk arrived out of order: the restore fails.
+    restore_broken: bool,
 }
 
 impl StateMachine for Replica {
     type Snapshot = std::vec::IntoIter<Bytes>;
 
-    fn apply(&mut self, _zxid: Zxid, payload: &Bytes) {
-        if let Err(e) = self.core.apply_txn(payload, self.now) {
+    fn apply(&mut self, zxid: Zxid, payload: &Bytes) {
+        if self.failed.is_some() {
+            return;
+        }
+        if let Err(e) = self.core.apply_txn(zxid.0 as i64, payload, self.now) {
             tracing::error!("{e}");
             self.failed.get_or_insert(e);
         }
@@ -82,10 +87,19 @@ impl StateMachine for Replica {
         if offset == 0 {
             self.restoring.clear();
         }
+        if offset != self.restoring.len() as u64 {
+            // A gap or a repeat: the restore must fail rather than load a damaged state.
+            self.restoring.clear();
+            self.restore_broken = true;
+            return;
+        }
         self.restoring.extend_from_slice(data);
     }
 
     fn restore(&mut self, zxid: Zxid) -> Result<(), String> {
+        if std::mem::take(&mut self.restore_broken) {
+            return Err(format!("snapshot 0x{:x}: chunks out of order", zxid.0));
+        }
         let data = std::mem::take(&mut self.restoring);
         let (tree, sessions) = parse_snapshot_payload(&data, self.tree_config)?;
         tracing::info!(
@@ -116,6 +130,9 @@ pub(crate) struct Member {
     effects: Vec<Effect>,
     /// Voters in the ensemble.
     quorum_size: usize,
+    /// A proposal of this batch was refused: the rest of its proposals are the old write
+    /// path's and are dropped (the role changed).
+    dropping_proposals: bool,
 }
 
 /// The engine's limits in [`ENGINE_TICK`]s from zoo.cfg's tickTime units.
@@ -168,10 +185,14 @@ impl Member {
             .values()
             .map(|s| (s.id, s.quorum_addr))
             .collect();
-        let (peer, events) =
-            corral_peer::Transport::start(corral_peer::Config::new(ensemble.my_id, servers))
-                .await
-                .map_err(|e| ServerError::Ensemble(format!("peer transport: {e}")))?;
+        let mut peer_config = corral_peer::Config::new(ensemble.my_id, servers);
+        // A proposal or a forwarded request carries up to jute.maxbuffer of client data, and
+        // a closeSession lists every ephemeral: a frame over the bound would break the link
+        // (and the resync would send it again).
+        peer_config.max_frame = peer_config.max_frame.max(config.max_buffer * 4 + (1 << 20));
+        let (peer, events) = corral_peer::Transport::start(peer_config)
+            .await
+            .map_err(|e| ServerError::Ensemble(format!("peer transport: {e}")))?;
         let (transport, inbound) = attach_with_service(peer, events);
         let runtime_config = RuntimeConfig {
             zab,
@@ -199,6 +220,7 @@ impl Member {
                 enforce_quota: config.enforce_quota,
             },
             failed: None,
+            restore_broken: false,
         };
         let (durable_tx, durable) = tokio::sync::mpsc::unbounded_channel();
         let (node, compaction) = open_node(&runtime_config, replica, transport, move |r| {
@@ -223,6 +245,7 @@ impl Member {
             settings,
             effects: Vec::new(),
             quorum_size: ensemble.voters().count(),
+            dropping_proposals: false,
         })
     }
 
@@ -263,7 +286,14 @@ impl Member {
                     match ev {
                         Some(Inbound::Net(ev)) => self.node.receive(ev),
                         Some(Inbound::Service { from, channel, frame }) if channel == SERVER_CHANNEL => {
-                            self.core().handle(Input::Peer { from, frame }, now)
+                            // A learner hears only its current leader (a late answer from a
+                            // former one must not close a client's new connection).
+                            let status = self.node.status();
+                            if status.role == Role::Leading || status.leader == Some(from) {
+                                self.core().handle(Input::Peer { from, frame }, now)
+                            } else {
+                                tracing::debug!("server {from} is not our leader: message dropped");
+                            }
                         }
                         Some(Inbound::Service { from, channel, .. }) => {
                             tracing::debug!("server {from}: frame on unknown channel {}", channel.0)
@@ -341,6 +371,7 @@ impl Member {
                 self.effects = effects;
                 return;
             }
+            self.dropping_proposals = false;
             for effect in effects.drain(..) {
                 let Some(effect) = self.writers.deliver(effect) else {
                     continue;
@@ -422,11 +453,27 @@ impl Member {
         match effect {
             Effect::Propose { zxid, txn } => {
                 self.stamp();
+                if self.dropping_proposals {
+                    return;
+                }
+                // The engine must give the txn the zxid it was prepped with (Stat fields
+                // carry it): checked before the engine accepts anything.
+                let next = self.node.next_zxid().map(|z| z.0 as i64);
+                if next != Ok(zxid) {
+                    tracing::warn!(
+                        "proposal prepped for 0x{zxid:x} but the engine's next is {next:?}; resetting the write path"
+                    );
+                    self.dropping_proposals = true;
+                    let now = self.stamp();
+                    self.core().set_role(QuorumRole::Looking, now);
+                    return;
+                }
                 let size = txn.len();
                 self.core().proposed(size);
                 match self.node.propose(txn, Box::new(|_| {})) {
                     Ok(z) if z.0 as i64 == zxid => {}
                     outcome => {
+                        self.dropping_proposals = true;
                         // The engine moved on (it lost the lead) or the core's count is off:
                         // drop everything in flight and let the status decide again.
                         tracing::warn!(

@@ -114,6 +114,9 @@ impl Core {
         let _ = writeln!(out, "Zxid: 0x{:x}", self.state.tree().last_zxid());
         let _ = writeln!(out, "Mode: {}", self.role.name());
         let _ = writeln!(out, "Node count: {}", self.state.tree().node_count());
+        if let Some(line) = self.proposal_sizes_line() {
+            let _ = writeln!(out, "{line}");
+        }
         out
     }
 

@@ -175,6 +175,9 @@ pub struct Core {
     quorum: quorum::QuorumStats,
     /// Deliberately broken behaviour (tests of checkers only).
     faults: quorum::TestFaults,
+    /// A learner's connections resuming a session, waiting for the leader's word: session
+    /// id -> (connection, the client's read-only flag format).
+    revalidating: std::collections::HashMap<i64, (ConnId, bool)>,
 }
 
 impl Core {
@@ -246,6 +249,7 @@ impl Core {
             syncs: Vec::new(),
             quorum: quorum::QuorumStats::default(),
             faults: quorum::TestFaults::default(),
+            revalidating: std::collections::HashMap::new(),
         };
         core.write_ensemble_config();
         Ok(core)
@@ -458,6 +462,18 @@ impl Core {
                 self.send_close(old);
                 self.conns.remove(old);
             }
+        }
+        // A learner checks the password (the same on every server) and asks the leader,
+        // whose tracker alone knows whether the session still lives.
+        if matches!(self.write, WritePath::Learner(_))
+            && self
+                .write
+                .sessions()
+                .password_for(id)
+                .matches(&req.passwd.0)
+        {
+            self.ask_leader_to_revalidate(conn, id.0, read_only_format);
+            return;
         }
         let sessions = self.write.sessions_mut();
         match sessions.revalidate(id, &req.passwd.0, now.mono_ms()) {

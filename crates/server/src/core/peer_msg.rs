@@ -53,6 +53,20 @@ pub enum PeerMsg {
         /// The sync request's xid.
         cxid: i32,
     },
+    /// Learner -> leader: a client resumes this session here (its password checked): is it
+    /// still alive? (ZooKeeper's REVALIDATE: only the leader's tracker knows.)
+    Revalidate {
+        /// The session.
+        session_id: i64,
+    },
+    /// Leader -> learner: the answer to [`PeerMsg::Revalidate`]: the session's timeout, 0
+    /// when it is unknown or closing (the client is told it expired).
+    Revalidated {
+        /// The session.
+        session_id: i64,
+        /// Its timeout, or 0.
+        timeout_ms: i32,
+    },
     /// Learner -> leader: these sessions were active since the last touch.
     Touch {
         /// Session ids.
@@ -85,6 +99,8 @@ const SYNC: u8 = 4;
 const TOUCH: u8 = 5;
 const SYNCED: u8 = 6;
 const REFUSED: u8 = 7;
+const REVALIDATE: u8 = 8;
+const REVALIDATED: u8 = 9;
 
 impl PeerMsg {
     /// The session a learner's request is for (`None`: not a request).
@@ -93,8 +109,12 @@ impl PeerMsg {
             PeerMsg::Request { session_id, .. }
             | PeerMsg::CreateSession { session_id, .. }
             | PeerMsg::CloseSession { session_id, .. }
-            | PeerMsg::Sync { session_id, .. } => Some(*session_id),
-            PeerMsg::Touch { .. } | PeerMsg::Synced { .. } | PeerMsg::Refused { .. } => None,
+            | PeerMsg::Sync { session_id, .. }
+            | PeerMsg::Revalidate { session_id } => Some(*session_id),
+            PeerMsg::Touch { .. }
+            | PeerMsg::Synced { .. }
+            | PeerMsg::Refused { .. }
+            | PeerMsg::Revalidated { .. } => None,
         }
     }
 
@@ -158,6 +178,18 @@ impl PeerMsg {
                 out.put_u8(REFUSED);
                 session_id.write(&mut out);
             }
+            PeerMsg::Revalidate { session_id } => {
+                out.put_u8(REVALIDATE);
+                session_id.write(&mut out);
+            }
+            PeerMsg::Revalidated {
+                session_id,
+                timeout_ms,
+            } => {
+                out.put_u8(REVALIDATED);
+                session_id.write(&mut out);
+                timeout_ms.write(&mut out);
+            }
         }
         out.freeze()
     }
@@ -216,6 +248,13 @@ impl PeerMsg {
             REFUSED => PeerMsg::Refused {
                 session_id: r.read_i64()?,
             },
+            REVALIDATE => PeerMsg::Revalidate {
+                session_id: r.read_i64()?,
+            },
+            REVALIDATED => PeerMsg::Revalidated {
+                session_id: r.read_i64()?,
+                timeout_ms: r.read_i32()?,
+            },
             // Not a message of ours (a newer server's?): refused like an unknown op.
             other => return Err(JuteError::UnknownOpCode(i32::from(other))),
         };
@@ -272,6 +311,11 @@ mod tests {
                 zxid: 0x1_0000_0004,
             },
             PeerMsg::Refused { session_id: 11 },
+            PeerMsg::Revalidate { session_id: 12 },
+            PeerMsg::Revalidated {
+                session_id: 12,
+                timeout_ms: 6000,
+            },
         ];
         for msg in all {
             let frame = msg.encode();

@@ -65,7 +65,7 @@ pub struct TestFaults {
 }
 
 /// What `mntr` says about the ensemble, as the owner last reported it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuorumStats {
     /// Voters in the ensemble (`zk_quorum_size`).
     pub quorum_size: usize,
@@ -73,8 +73,19 @@ pub struct QuorumStats {
     pub learners: Option<corral_zab::LearnerCounts>,
     /// When this server became the leader (monotonic ms).
     pub leading_since_ms: u64,
-    /// Proposal sizes: last, min, max (bytes).
-    pub proposal_sizes: (usize, usize, usize),
+    /// Proposal sizes: last, min, max (bytes; -1 before the first, as ZooKeeper prints).
+    pub proposal_sizes: (i64, i64, i64),
+}
+
+impl Default for QuorumStats {
+    fn default() -> Self {
+        QuorumStats {
+            quorum_size: 0,
+            learners: None,
+            leading_since_ms: 0,
+            proposal_sizes: (-1, -1, -1),
+        }
+    }
 }
 
 /// The place in the quorum the owner tells the core about.
@@ -116,9 +127,29 @@ impl Core {
 
     /// A proposal of `size` bytes went to the ensemble.
     pub fn proposed(&mut self, size: usize) {
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
         let (_, min, max) = self.quorum.proposal_sizes;
-        let min = if min == 0 { size } else { min.min(size) };
+        let min = if min < 0 { size } else { min.min(size) };
         self.quorum.proposal_sizes = (size, min, max.max(size));
+    }
+
+    /// ZooKeeper's detailed peer state (`zk_peer_state`): the role, then the phase.
+    pub(super) fn peer_state(&self) -> &'static str {
+        match self.role {
+            ServerRole::Standalone => "standalone",
+            ServerRole::Looking => "looking - election",
+            ServerRole::Leader => "leading - broadcast",
+            ServerRole::Follower => "following - broadcast",
+            ServerRole::Observer => "observing - broadcast",
+        }
+    }
+
+    /// The leader's `srvr` / `stat` line about proposal sizes (none on other roles).
+    pub(super) fn proposal_sizes_line(&self) -> Option<String> {
+        (self.role == ServerRole::Leader).then(|| {
+            let (last, min, max) = self.quorum.proposal_sizes;
+            format!("Proposal sizes last/min/max: {last}/{min}/{max}")
+        })
     }
 
     /// `mntr`'s ensemble rows (none for a standalone server).
@@ -127,6 +158,7 @@ impl Core {
         if self.role == ServerRole::Standalone {
             return rows;
         }
+        rows.push(("zk_peer_state", self.peer_state().to_string()));
         rows.push(("zk_quorum_size", self.quorum.quorum_size.to_string()));
         if let (ServerRole::Leader, Some(l)) = (self.role, self.quorum.learners) {
             let (last, min, max) = self.quorum.proposal_sizes;
@@ -161,6 +193,7 @@ impl Core {
         }
         self.conns.clear_queues();
         self.syncs.clear();
+        self.revalidating.clear();
         let mut tracker = match SessionTable::new(
             self.config.session_config(),
             self.config.server_id,
@@ -203,15 +236,21 @@ impl Core {
         self.role = server_role;
         if server_role == ServerRole::Leader {
             self.quorum.leading_since_ms = now.mono_ms();
-            self.quorum.proposal_sizes = (0, 0, 0);
+            self.quorum.proposal_sizes = (-1, -1, -1);
         }
     }
 
-    /// A txn the ensemble committed, in zxid order: applied, its watches fired, the local
-    /// request waiting for it answered. `Err` when the payload is not a txn (the leader
-    /// sent something no server of ours writes: the caller stops).
-    pub fn apply_txn(&mut self, payload: &Bytes, now: Now) -> Result<(), String> {
+    /// A txn the ensemble committed at `zxid`, in zxid order: applied, its watches fired, the
+    /// local request waiting for it answered. `Err` when the payload is not a txn of that zxid
+    /// (the leader sent something no server of ours writes: the caller stops).
+    pub fn apply_txn(&mut self, zxid: i64, payload: &Bytes, now: Now) -> Result<(), String> {
         let txn = Txn::decode(payload).map_err(|e| format!("committed txn: {e}"))?;
+        if txn.zxid != zxid {
+            return Err(format!(
+                "committed txn 0x{zxid:x} carries zxid 0x{:x}: the leader prepped it for another",
+                txn.zxid
+            ));
+        }
         self.apply_committed(&txn, now);
         Ok(())
     }
@@ -240,11 +279,67 @@ impl Core {
         self.write_ensemble_config();
     }
 
+    /// A learner: a client resumes `session_id` on `conn` (its password checked here); the
+    /// leader says whether the session lives ([`Core::revalidated`]).
+    pub(super) fn ask_leader_to_revalidate(
+        &mut self,
+        conn: ConnId,
+        session_id: i64,
+        read_only_format: bool,
+    ) {
+        if let Some((old, _)) = self
+            .revalidating
+            .insert(session_id, (conn, read_only_format))
+        {
+            if old != conn {
+                self.send_close(old);
+            }
+        }
+        self.out
+            .push(Effect::Forward(PeerMsg::Revalidate { session_id }.encode()));
+    }
+
+    /// The leader's answer for a session a client resumes here: the ConnectResponse, or the
+    /// expired one and the connection closes.
+    fn revalidated(&mut self, session_id: i64, timeout_ms: i32, now: Now) {
+        let Some((conn, read_only_format)) = self.revalidating.remove(&session_id) else {
+            return;
+        };
+        if self.conns.get(conn).is_none_or(|c| c.is_closing()) {
+            return;
+        }
+        let id = SessionId(session_id);
+        if timeout_ms > 0 {
+            tracing::info!("Reconnected session 0x{:x}", session_id);
+            let tracker = self.write.sessions_mut();
+            // A session this server has not applied yet (it lags the leader) is known from
+            // now on; its createSession will find it here.
+            tracker.insert_existing(id, timeout_ms as u32, now.mono_ms());
+            let passwd = Bytes::copy_from_slice(tracker.password_for(id).as_bytes());
+            let response =
+                super::connect_response(session_id, timeout_ms as u32, passwd, read_only_format);
+            self.send_frame(conn, response);
+            self.conns.bind_session(conn, session_id);
+        } else {
+            tracing::info!(
+                "Invalid session 0x{:x} for client, probably expired",
+                session_id
+            );
+            let passwd = Bytes::from_static(&[0u8; 16]);
+            let response = super::connect_response(0, 0, passwd, read_only_format);
+            self.send_frame(conn, response);
+            self.send_close(conn);
+        }
+    }
+
     /// A request of `session_id` could not reach the leader, or the server it reached was
     /// not leading: the client's connection closes (it retries, as after a connection loss)
     /// and the session's requests here are forgotten.
     pub fn refused(&mut self, session_id: i64) {
         if let Some(conn) = self.conns.holder(session_id) {
+            self.send_close(conn);
+        }
+        if let Some((conn, _)) = self.revalidating.remove(&session_id) {
             self.send_close(conn);
         }
         self.conns.drop_queue(session_id);
@@ -412,7 +507,28 @@ impl Core {
                     .and_then(|op| {
                         Request::decode(op, &mut Reader::new(body)).map_err(|e| e.to_string())
                     });
+                let live = self
+                    .write
+                    .sessions()
+                    .get(SessionId(session_id))
+                    .is_some_and(|s| !s.is_closing());
                 match req {
+                    // As ZooKeeper's PrepRequestProcessor checks the session first: a write of
+                    // a session that is closing or gone becomes a SessionExpired error txn
+                    // (so it cannot create an ephemeral nobody will delete), answered in its
+                    // session's order.
+                    Ok(_) if !live => {
+                        let who = Proposer {
+                            session_id,
+                            cxid,
+                            auth_ids: &[],
+                            wall_ms: now.wall_ms,
+                        };
+                        let effect = self.write.error_txn(&who, ErrorCode::SessionExpired);
+                        if let Some(e) = effect {
+                            self.out.push(e);
+                        }
+                    }
                     Ok(req) => {
                         self.write
                             .sessions_mut()
@@ -422,10 +538,41 @@ impl Core {
                             self.out.push(e);
                         }
                     }
-                    Err(e) => tracing::warn!("server {from} forwarded a malformed request: {e}"),
+                    Err(e) => {
+                        // Never left waiting: the learner closes the client's connection.
+                        tracing::warn!("server {from} forwarded a malformed request: {e}");
+                        self.out.push(Effect::ToPeer {
+                            peer: from,
+                            msg: PeerMsg::Refused { session_id }.encode(),
+                        });
+                    }
                 }
             }
             PeerMsg::Refused { session_id } if !leading => self.refused(session_id),
+            PeerMsg::Revalidate { session_id } if leading => {
+                let id = SessionId(session_id);
+                let tracker = self.write.sessions_mut();
+                let timeout_ms = match tracker.get(id) {
+                    Some(s) if !s.is_closing() => {
+                        let t = s.timeout_ms();
+                        tracker.touch(id, now.mono_ms());
+                        i32::try_from(t).unwrap_or(i32::MAX)
+                    }
+                    _ => 0,
+                };
+                self.out.push(Effect::ToPeer {
+                    peer: from,
+                    msg: PeerMsg::Revalidated {
+                        session_id,
+                        timeout_ms,
+                    }
+                    .encode(),
+                });
+            }
+            PeerMsg::Revalidated {
+                session_id,
+                timeout_ms,
+            } if !leading => self.revalidated(session_id, timeout_ms, now),
             other => {
                 tracing::debug!(
                     "server {from}: {:?} is not for a {}",

@@ -151,6 +151,18 @@ impl WritePath {
         }
     }
 
+    /// An error txn for a request (a leader refusing it before prep, e.g. its session expired):
+    /// it takes a zxid and is committed like any write, so its requester is answered in
+    /// order. `None` unless leading or standalone.
+    pub fn error_txn(&mut self, who: &Proposer<'_>, code: ErrorCode) -> Option<Effect> {
+        let body = |_, _: &mut Pending| TxnBody::Error(code);
+        match self {
+            WritePath::Standalone(s) => s.log(who, body),
+            WritePath::Leader(l) => Some(l.propose(who, body)),
+            WritePath::Learner(_) => None,
+        }
+    }
+
     /// A closeSession for `who.session_id`: its ephemerals are deleted once it commits.
     pub fn close_session(
         &mut self,
