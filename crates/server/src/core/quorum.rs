@@ -467,6 +467,14 @@ impl Core {
                 session_id,
                 timeout_ms,
             } if leading => {
+                // Tracked from now on, as ZooKeeper's PrepRequestProcessor adds the session
+                // before the txn commits: a quorum of followers may commit it (and the client
+                // send its first request through one) before this server applied it.
+                self.write.sessions_mut().insert_existing(
+                    SessionId(session_id),
+                    timeout_ms.max(0) as u32,
+                    now.mono_ms(),
+                );
                 let who = Proposer {
                     session_id,
                     cxid: 0,
