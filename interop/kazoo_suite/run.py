@@ -395,7 +395,7 @@ def main():
     if ok and set(servers) == {"zookeeper", "corral"}:
         ok = compare(results["zookeeper"], results["corral"], expected, flaky)
     elif ok and servers == ["corral"]:
-        print("(corral only: nothing to compare against)")
+        ok = check_alone(results["corral"], expected, flaky)
 
     if not ok:
         for r in runs:
@@ -405,6 +405,29 @@ def main():
     else:
         shutil.rmtree(root, ignore_errors=True)
     return 0 if ok else 1
+
+
+def check_alone(corral, expected, flaky):
+    """Corral without ZooKeeper beside it (CI's time budget): every test passes or is skipped,
+    but for the listed expected failures (and flaky ones). ZooKeeper 3.8 passes every test
+    that is not skipped on this suite (`cargo xtask kazoo --cluster` runs both and compares)."""
+    failed = sorted(t for t, r in corral.items() if r.status not in ("passed", "skipped"))
+    unexpected = [t for t in failed if t not in expected and t not in flaky]
+    stale = sorted(t for t in expected if corral.get(t, MISSING).status == "passed")
+    print()
+    for t in failed:
+        note = expected.get(t) or flaky.get(t)
+        if note:
+            print(f"  expected: {t}: {corral[t]}  # {note}")
+    if stale:
+        print("listed as an expected failure but passed (remove them?): " + ", ".join(stale))
+    if unexpected:
+        print(f"FAILED: {len(unexpected)} unexpected failure(s) on Corral:")
+        for t in unexpected:
+            print(f"  {t}: {corral[t]}")
+        return False
+    print("OK: Corral passed every test but the listed expected failures")
+    return True
 
 
 def compare(zk, corral, expected, flaky):

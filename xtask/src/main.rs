@@ -29,8 +29,9 @@ usage: cargo xtask <command>
 
 commands:
   ci                      set up (ZooKeeper, Python venv), then fmt, clippy,
-                          tests, build corral, run the interop suite and
-                          bench --quick
+                          tests, build corral, run the interop suite, kazoo's
+                          suite (ZooKeeper vs Corral; then a 3-server Corral
+                          ensemble alone) and bench --quick
   interop [--cluster] [pytest args]
                           set up, build corral, run only the interop suite
                           and kazoo's own test suite (with CORRAL_ORACLE_ONLY=1:
@@ -194,11 +195,13 @@ fn ci() -> Result<bool> {
         // CI always tests the real server, whatever the environment says.
         r.step("interop tests", || run_interop(&ctx, &[], true));
         kazoo::step(&ctx, &mut r, true, true, false);
+        kazoo::ci_cluster_step(&ctx, &mut r, true);
         // A smoke test of the benchmark (debug binaries; asserts no time).
         r.step("bench --quick", || bench::ci_step(&ctx));
     } else {
         r.skip("interop tests", "the corral build failed");
         kazoo::step(&ctx, &mut r, false, true, false);
+        kazoo::ci_cluster_step(&ctx, &mut r, false);
         r.skip("bench --quick", "the corral build failed");
     }
     Ok(r.finish())
