@@ -1,0 +1,61 @@
+"""The nemesis: kill -9 one server (the leader half of the time, else a random one), let
+the others go on without it for a moment, restart it (same ports, same data dir) and wait
+until it serves again; in a loop for a given time. At most one server is down at a time,
+so a 3-server ensemble always has a quorum. Every wait is bounded (the launcher's).
+It runs in the test's main thread (see `run_for`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from .ensemble import Ensemble
+
+
+@dataclass
+class KillNemesis:
+    ens: Ensemble
+    seed: int = 0
+    down_s: tuple[float, float] = (0.3, 1.5)
+    up_s: tuple[float, float] = (1.0, 3.0)
+    events: list[str] = field(default_factory=list)
+    kills: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def _log(self, what: str) -> None:
+        self.events.append(f"{time.monotonic_ns()} {what}")
+
+    def run_for(self, seconds: float) -> None:
+        """Kill and restart until `seconds` have passed (then finishes the current restart).
+
+        Runs in the calling thread, which must be the one that started the ensemble and
+        outlives the servers: PR_SET_PDEATHSIG kills a child when the *thread* that forked
+        it exits, so servers restarted from a short-lived thread would die with it.
+        """
+        rng = random.Random(self.seed)
+        deadline = time.monotonic() + seconds
+        try:
+            while True:
+                pause = rng.uniform(*self.up_s)
+                if time.monotonic() + pause >= deadline:
+                    break
+                time.sleep(pause)
+                leader = self.ens.leader()
+                if leader is not None and rng.random() < 0.5:
+                    victim, why = leader, "leader"
+                else:
+                    victim, why = rng.choice(self.ens.members), "random"
+                self._log(f"kill -9 server.{victim.sid} ({why}, pid {victim.pid})")
+                self.ens.kill(victim)
+                self.kills += 1
+                time.sleep(rng.uniform(*self.down_s))
+                self._log(f"restart server.{victim.sid}")
+                self.ens.start_member(victim)
+                self._log(f"server.{victim.sid} serving again")
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.errors.append(repr(e))
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
