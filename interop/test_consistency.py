@@ -5,7 +5,10 @@ updates, stale synced reads and the real-time order of acknowledged writes
 (consistency/checker.py, unit-tested in consistency/test_checker.py).
 
 (a) Apache ZooKeeper 3.8 passes (the oracle: the checker does not fail a correct server);
-(b) Corral passes; (c) Corral started with CORRAL_TEST_FAULT=stale-sync (learners answer
+(b) Corral passes; (a') and (b') the same with partitions too (each server in its own
+network namespace; the nemesis also isolates one server, often the leader, from peers and
+clients for longer than syncLimit ticks; skipped with a message where namespaces cannot be
+made, e.g. not root); (c) Corral started with CORRAL_TEST_FAULT=stale-sync (learners answer
 `sync` without asking the leader) fails with stale synced reads (the checker catches a
 broken server). Each run's figures are printed (run with -s to see them).
 
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from consistency import netns
 from consistency.run import run
 from harness.scenario import env_flag
 from harness.servers import ZK_AS_CORRAL
@@ -40,10 +44,13 @@ def corral_binary() -> str:
     return str(path.resolve())
 
 
-def check_exercised(result) -> None:
+def check_exercised(result, partitions: bool = False) -> None:
     """A run that did not do the work proves nothing, pass or fail."""
     r = result.report
-    assert result.kills >= 1, "the nemesis killed no server:\n" + result.explain()
+    if partitions:
+        assert result.cuts >= 1, "the nemesis made no partition:\n" + result.explain()
+    else:
+        assert result.kills >= 1, "the nemesis killed no server:\n" + result.explain()
     assert r.ok >= 500, f"too few acknowledged operations:\n{result.explain()}"
     assert not result.errors, "the run itself went wrong:\n" + result.explain()
 
@@ -76,3 +83,27 @@ def test_consistency_catches_stale_sync():
         "the checker passed a Corral whose sync is broken on purpose:\n" + result.explain())
     text = "\n".join(result.report.violations)
     assert "stale synced read" in text, result.explain()
+
+
+def partitions_or_skip() -> None:
+    problem = netns.unavailable()
+    if problem:
+        pytest.skip(f"partitions need network namespaces: {problem}")
+
+
+@pytest.mark.timeout(TIMEOUT_S)
+def test_consistency_zookeeper_partitions():
+    partitions_or_skip()
+    result = run("zookeeper", seconds=SECONDS, partitions=True)
+    print(result.figures())
+    check_exercised(result, partitions=True)
+    assert result.report.valid, "Apache ZooKeeper fails the checker:\n" + result.explain()
+
+
+@pytest.mark.timeout(TIMEOUT_S)
+def test_consistency_corral_partitions():
+    partitions_or_skip()
+    result = run("corral", corral_binary(), seconds=SECONDS, partitions=True)
+    print(result.figures())
+    check_exercised(result, partitions=True)
+    assert result.report.valid, "Corral fails the checker:\n" + result.explain()

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import netns  # noqa: F401 (type of `net`)
 from harness.servers import _set_pdeathsig, four_letter, zookeeper_classpath
 
 READY_TIMEOUT_S = 60.0
@@ -120,7 +121,8 @@ class Ensemble:
     """`size` voters of one kind ('zookeeper' or 'corral'); `env` is added to the servers'."""
 
     def __init__(self, kind: str, binary: str | None = None, size: int = 3,
-                 config: dict[str, str] | None = None, env: dict[str, str] | None = None):
+                 config: dict[str, str] | None = None, env: dict[str, str] | None = None,
+                 net: "netns.Network | None" = None):
         if kind not in ("zookeeper", "corral"):
             raise ValueError(f"kind must be zookeeper or corral, not {kind!r}")
         if kind == "corral" and not binary:
@@ -132,15 +134,25 @@ class Ensemble:
         self.env = {**os.environ, **(env or {})}
         self.root: Path | None = None
         self.members: list[Member] = []
+        # with a Network, each member runs in its own network namespace at its own address
+        # (ports fixed: nothing else listens there) and can be cut off (`isolate`)
+        self.net = net
 
     def _layout(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix=f"consistency-{self.kind}-"))
-        ports = _distinct_free_ports(3 * self.size)
-        self.members = [
-            Member(i + 1, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2],
-                   self.root / f"server{i + 1}")
-            for i in range(self.size)
-        ]
+        if self.net is not None:
+            self.members = [
+                Member(i + 1, 2181, 2888, 3888, self.root / f"server{i + 1}",
+                       host=self.net.address(i + 1))
+                for i in range(self.size)
+            ]
+        else:
+            ports = _distinct_free_ports(3 * self.size)
+            self.members = [
+                Member(i + 1, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2],
+                       self.root / f"server{i + 1}")
+                for i in range(self.size)
+            ]
         servers = "".join(
             f"server.{m.sid}={m.host}:{m.quorum_port}:{m.election_port};{m.host}:{m.client_port}\n"
             for m in self.members
@@ -153,6 +165,10 @@ class Ensemble:
             m.cfg.write_text("".join(f"{k}={v}\n" for k, v in lines.items()) + servers)
 
     def _command(self, m: Member) -> list[str]:
+        prefix = self.net.exec_prefix(m.sid) if self.net is not None else []
+        return prefix + self._server_command(m)
+
+    def _server_command(self, m: Member) -> list[str]:
         if self.kind == "zookeeper":
             return ["java", "-Xms64m", "-XX:+UseSerialGC", "-cp", zookeeper_classpath(),
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(m.cfg)]
@@ -229,6 +245,15 @@ class Ensemble:
         self._spawn(m)
         self.wait_serving([m], timeout)
 
+    def isolate(self, m: Member) -> None:
+        """Cut every link of `m` (peers and clients); needs a Network."""
+        assert self.net is not None, "isolate needs an ensemble in network namespaces"
+        self.net.cut(m.sid)
+
+    def heal(self) -> None:
+        if self.net is not None:
+            self.net.heal_all()
+
     def log_tails(self, lines: int = 15) -> str:
         out = []
         for m in self.members:
@@ -241,6 +266,8 @@ class Ensemble:
         """Kill every member by pid; remove the dirs unless `keep` or CORRAL_INTEROP_KEEP=1."""
         for m in self.members:
             self.kill(m)
+        if self.net is not None:
+            self.net.heal_all()
         if self in _live:
             _live.remove(self)
         if self.root is not None and not keep and os.environ.get("CORRAL_INTEROP_KEEP") != "1":

@@ -2,7 +2,10 @@
 the others go on without it for a moment, restart it (same ports, same data dir) and wait
 until it serves again; in a loop for a given time. At most one server is down at a time,
 so a 3-server ensemble always has a quorum. Every wait is bounded (the launcher's).
-It runs in the test's main thread (see `run_for`).
+With `partitions`, every other fault (the first one included) instead isolates one server
+(the leader half of the
+time) from everyone, peers and clients (netns.Network.cut), for longer than syncLimit
+ticks, then heal and wait until all serve. It runs in the test's main thread (`run_for`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ class KillNemesis:
     seed: int = 0
     down_s: tuple[float, float] = (0.3, 1.5)
     up_s: tuple[float, float] = (1.0, 3.0)
+    partitions: bool = False        # also isolate servers (needs an ensemble with a Network)
+    partition_s: tuple[float, float] = (3.0, 5.0)  # over syncLimit x tickTime (2.5 s)
     events: list[str] = field(default_factory=list)
     kills: int = 0
+    cuts: int = 0
     errors: list[str] = field(default_factory=list)
 
     def _log(self, what: str) -> None:
@@ -36,6 +42,7 @@ class KillNemesis:
         """
         rng = random.Random(self.seed)
         deadline = time.monotonic() + seconds
+        rounds = 0
         try:
             while True:
                 pause = rng.uniform(*self.up_s)
@@ -47,6 +54,19 @@ class KillNemesis:
                     victim, why = leader, "leader"
                 else:
                     victim, why = rng.choice(self.ens.members), "random"
+                rounds += 1
+                if self.partitions and rounds % 2 == 1:  # partition first, then alternate
+                    self._log(f"isolate server.{victim.sid} ({why})")
+                    self.ens.isolate(victim)
+                    self.cuts += 1
+                    try:
+                        time.sleep(rng.uniform(*self.partition_s))
+                    finally:
+                        self.ens.heal()
+                    self._log(f"heal server.{victim.sid}")
+                    self.ens.wait_serving()
+                    self._log("all serving again")
+                    continue
                 self._log(f"kill -9 server.{victim.sid} ({why}, pid {victim.pid})")
                 self.ens.kill(victim)
                 self.kills += 1
