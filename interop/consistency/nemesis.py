@@ -3,9 +3,8 @@ the others go on without it for a moment, restart it (same ports, same data dir)
 until it serves again; in a loop for a given time. At most one server is down at a time,
 so a 3-server ensemble always has a quorum. Every wait is bounded (the launcher's).
 With `partitions`, every other fault (the first one included) instead isolates one server
-(the leader half of the
-time) from everyone, peers and clients (netns.Network.cut), for longer than syncLimit
-ticks, then heal and wait until all serve. It runs in the test's main thread (`run_for`).
+(the leader half of the time) from everyone, peers and clients (netns.Network.cut), for
+longer than syncLimit ticks, then heals and waits until all serve. It runs in the test's main thread (`run_for`).
 """
 
 from __future__ import annotations
