@@ -4,8 +4,16 @@ restarts servers; the history is checked per register for linearizability and fo
 updates, stale synced reads and the real-time order of acknowledged writes
 (consistency/checker.py, unit-tested in consistency/test_checker.py).
 
-(a) Apache ZooKeeper 3.8 passes (the oracle: the checker does not fail a correct server);
-(b) Corral passes; (a') and (b') the same with partitions too (each server in its own
+(a) Apache ZooKeeper 3.8 passes (the oracle: the checker does not fail a correct server),
+checked for what ZooKeeper guarantees (checker.ZOOKEEPER: writes and CAS linearizable, no
+lost update, a synced read sees the writes acknowledged through its own server before it
+began): ZooKeeper's `sync` through the leader does not wait for txns the leader committed but
+has not applied yet, so strictly linearizable synced reads fail on ZooKeeper now and then
+(measured here: 2 of 5 runs with one stale read each, always read through the leader right
+after a write acknowledged by a follower; its docs place it "between sequential consistency
+and linearizability", ZOOKEEPER-1675); the strict count is printed, not asserted;
+(b) Corral passes the strict check (checker.LINEARIZABLE: every synced read sees every write
+acknowledged before it began, through any server), as issue 15 asks; (a') and (b') the same with partitions too (each server in its own
 network namespace; the nemesis also isolates one server, often the leader, from peers and
 clients for longer than syncLimit ticks; skipped with a message where namespaces cannot be
 made, e.g. not root); (c) Corral started with CORRAL_TEST_FAULT=stale-sync (learners answer
@@ -24,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from consistency import netns
+from consistency.checker import ZOOKEEPER
 from consistency.run import run
 from harness.scenario import env_flag
 from harness.servers import ZK_AS_CORRAL
@@ -57,7 +66,7 @@ def check_exercised(result, partitions: bool = False) -> None:
 
 @pytest.mark.timeout(TIMEOUT_S)
 def test_consistency_zookeeper():
-    result = run("zookeeper", seconds=SECONDS)
+    result = run("zookeeper", seconds=SECONDS, synced_reads=ZOOKEEPER)
     print(result.figures())
     check_exercised(result)
     assert result.report.valid, "Apache ZooKeeper fails the checker:\n" + result.explain()
@@ -94,7 +103,7 @@ def partitions_or_skip() -> None:
 @pytest.mark.timeout(TIMEOUT_S)
 def test_consistency_zookeeper_partitions():
     partitions_or_skip()
-    result = run("zookeeper", seconds=SECONDS, partitions=True)
+    result = run("zookeeper", seconds=SECONDS, partitions=True, synced_reads=ZOOKEEPER)
     print(result.figures())
     check_exercised(result, partitions=True)
     assert result.report.valid, "Apache ZooKeeper fails the checker:\n" + result.explain()

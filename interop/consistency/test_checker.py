@@ -3,7 +3,7 @@ and unknown outcomes are allowed either way."""
 
 from __future__ import annotations
 
-from .checker import check, linearizable
+from .checker import ZOOKEEPER, check, linearizable
 from .history import CAS, FAIL, OK, READ, UNKNOWN, WRITE, Op
 
 R = "/r0"
@@ -19,8 +19,9 @@ def cas(p, t0, t1, expect, value, version=None, outcome=OK):
               result_version=version)
 
 
-def r(p, t0, t1, value, version, final=False):
-    return Op(p, R, READ, t0, t1, OK, result_value=value, result_version=version, final=final)
+def r(p, t0, t1, value, version, final=False, server=""):
+    return Op(p, R, READ, t0, t1, OK, result_value=value, result_version=version, final=final,
+              server=server)
 
 
 def good_history():
@@ -112,3 +113,24 @@ def test_search_handles_many_concurrent_unknowns():
     ops += [r("z", 100, 101, "v7", 3, final=True)]
     result, states, _ = linearizable(ops)
     assert result is True
+
+
+def test_zookeeper_mode_allows_a_stale_read_through_another_server_only():
+    write = w("a", 0, 10, "a1", 1)
+    write.server = "s1"
+    other = [write, r("b", 12, 20, "0", 0, server="s2"), r("z", 30, 31, "a1", 1, final=True)]
+    assert not check(other).valid
+    assert check(other, synced_reads=ZOOKEEPER).valid, check(other, synced_reads=ZOOKEEPER)
+    same = [write, r("b", 12, 20, "0", 0, server="s1"), r("z", 30, 31, "a1", 1, final=True)]
+    text = "\n".join(check(same, synced_reads=ZOOKEEPER).violations)
+    assert "stale synced read: older than a write acknowledged before it began" in text
+
+
+def test_zookeeper_mode_still_finds_lost_writes():
+    ops = [w("a", 0, 10, "a1", 1), w("b", 11, 20, "b1", 2), w("a", 31, 40, "a2", 2),
+           r("z", 50, 51, "a2", 2, final=True)]
+    text = "\n".join(check(ops, synced_reads=ZOOKEEPER).violations)
+    assert "lost update: two acknowledged writes got the same version" in text
+    ops = [w("a", 0, 10, "a1", 1), w("a", 11, 20, "a2", 2), r("z", 30, 31, "a1", 1, final=True)]
+    text = "\n".join(check(ops, synced_reads=ZOOKEEPER).violations)
+    assert "lost update: the final synced read misses an acknowledged write" in text
