@@ -74,12 +74,13 @@ def _step(state: tuple[str, int], op: Op, claimed: frozenset[int] = frozenset()
 
 
 def _preserving(state: tuple[str, int], op: Op) -> bool:
-    """`op` can be linearized at `state` and leaves it as it is (a read that sees it, a CAS
-    whose version does not match, a failed plain write)."""
+    """`op` can be linearized at `state` and leaves it as it is (a read that sees it, a
+    failed CAS whose version does not match, a failed plain write). Not an unknown CAS whose
+    version does not match: it may still apply later, when the version comes round."""
     if op.kind == READ:
         return (op.result_value, op.result_version) == state
     if op.kind == CAS:
-        return op.outcome != OK and op.expect_version != state[1]
+        return op.outcome == FAIL and op.expect_version != state[1]
     return op.outcome == FAIL
 
 
@@ -147,6 +148,8 @@ def linearizable(ops: list[Op], initial=INITIAL, max_states: int = 2_000_000):
             op = ops[i]
             if op.kind == READ or _preserving(state, op):
                 continue
+            if op.kind == CAS and op.outcome == UNKNOWN and op.expect_version != state[1]:
+                continue  # it would change nothing here; it stays pending (it may never apply)
             nxt = _step(state, op, claimed)
             if nxt is None:
                 continue

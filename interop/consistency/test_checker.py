@@ -134,3 +134,10 @@ def test_zookeeper_mode_still_finds_lost_writes():
     ops = [w("a", 0, 10, "a1", 1), w("a", 11, 20, "a2", 2), r("z", 30, 31, "a1", 1, final=True)]
     text = "\n".join(check(ops, synced_reads=ZOOKEEPER).violations)
     assert "lost update: the final synced read misses an acknowledged write" in text
+
+
+def test_unknown_cas_may_apply_after_its_version_comes_round():
+    # the CAS is invoked while the register is at v0 and applies once a1 made it v1
+    ops = [cas("c", 0, None, 1, "c1", outcome=UNKNOWN), w("a", 1, 5, "a1", 1),
+           r("b", 10, 12, "c1", 2), r("z", 20, 21, "c1", 2, final=True)]
+    assert check(ops).valid, check(ops).violations
