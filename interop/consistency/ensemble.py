@@ -76,6 +76,7 @@ class Member:
     proc: subprocess.Popen | None = None
     starts: int = 0
     host: str = "127.0.0.1"
+    peer_host: str = ""  # the quorum and election ports' address, if not `host`
 
     @property
     def addr(self) -> str:
@@ -143,7 +144,7 @@ class Ensemble:
         if self.net is not None:
             self.members = [
                 Member(i + 1, 2181, 2888, 3888, self.root / f"server{i + 1}",
-                       host=self.net.address(i + 1))
+                       host=self.net.address(i + 1), peer_host=self.net.peer_address(i + 1))
                 for i in range(self.size)
             ]
         else:
@@ -154,7 +155,8 @@ class Ensemble:
                 for i in range(self.size)
             ]
         servers = "".join(
-            f"server.{m.sid}={m.host}:{m.quorum_port}:{m.election_port};{m.host}:{m.client_port}\n"
+            f"server.{m.sid}={m.peer_host or m.host}:{m.quorum_port}:{m.election_port}"
+            f";{m.host}:{m.client_port}\n"
             for m in self.members
         )
         for m in self.members:
@@ -249,6 +251,11 @@ class Ensemble:
         """Cut every link of `m` (peers and clients); needs a Network."""
         assert self.net is not None, "isolate needs an ensemble in network namespaces"
         self.net.cut(m.sid)
+
+    def isolate_peers(self, m: Member) -> None:
+        """Cut `m` off its peers only; its clients still reach it. Needs a Network."""
+        assert self.net is not None, "isolate_peers needs an ensemble in network namespaces"
+        self.net.cut_peers(m.sid)
 
     def heal(self) -> None:
         if self.net is not None:

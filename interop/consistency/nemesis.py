@@ -2,9 +2,10 @@
 the others go on without it for a moment, restart it (same ports, same data dir) and wait
 until it serves again; in a loop for a given time. At most one server is down at a time,
 so a 3-server ensemble always has a quorum. Every wait is bounded (the launcher's).
-With `partitions`, every other fault (the first one included) instead isolates one server
-(the leader half of the time) from everyone, peers and clients (netns.Network.cut), for
-longer than syncLimit ticks, then heals and waits until all serve. It runs in the test's main thread (`run_for`).
+With partitions in `faults` (taken in turn), a fault may instead cut one server off
+everyone, peers and clients ("isolate", the leader half of the time), or cut the leader
+off its peers only ("peers": it keeps its clients while the others elect a new leader),
+for longer than syncLimit ticks, then heal and wait until all serve. It runs in the test's main thread (`run_for`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class KillNemesis:
     seed: int = 0
     down_s: tuple[float, float] = (0.3, 1.5)
     up_s: tuple[float, float] = (1.0, 3.0)
-    partitions: bool = False        # also isolate servers (needs an ensemble with a Network)
+    # in turn: "kill", "isolate" (from peers and clients), "peers" (the leader from its
+    # peers only: its clients still reach it); the partitions need an ensemble with a Network
+    faults: tuple[str, ...] = ("kill",)
     partition_s: tuple[float, float] = (3.0, 5.0)  # over syncLimit x tickTime (2.5 s)
     events: list[str] = field(default_factory=list)
     kills: int = 0
@@ -53,10 +56,18 @@ class KillNemesis:
                     victim, why = leader, "leader"
                 else:
                     victim, why = rng.choice(self.ens.members), "random"
+                fault = self.faults[rounds % len(self.faults)]
                 rounds += 1
-                if self.partitions and rounds % 2 == 1:  # partition first, then alternate
-                    self._log(f"isolate server.{victim.sid} ({why})")
-                    self.ens.isolate(victim)
+                if fault == "peers" and leader is not None:
+                    victim, why = leader, "leader"
+                if fault in ("isolate", "peers"):
+                    self._log(f"{fault}: cut server.{victim.sid} ({why}) off "
+                              + ("its peers (its clients still reach it)"
+                                 if fault == "peers" else "peers and clients"))
+                    if fault == "peers":
+                        self.ens.isolate_peers(victim)
+                    else:
+                        self.ens.isolate(victim)
                     self.cuts += 1
                     try:
                         time.sleep(rng.uniform(*self.partition_s))

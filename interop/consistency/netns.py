@@ -1,9 +1,13 @@
 """Network namespaces for partitions: each server of an ensemble runs in its own namespace
-(`ip netns`), its `eth0` one end of a veth pair whose other end is a port of a bridge in
-the test's namespace; the bridge has an address on the same /24, so the test's clients
-reach every server at its own address. `cut(k)` sets server k's bridge port down: all its
-links, to peers and clients alike, are cut at once (packets dropped, no resets), which is
-the "isolate one server" partition; `heal_all()` sets them up again.
+(`ip netns`) with two interfaces, each one end of a veth pair whose other end is a port of
+a bridge in the test's namespace: `eth0` for clients (the client bridge has an address on
+the same /24, so the test's clients reach every server at its own address) and `eth1` for
+peers (quorum and election ports, on a second bridge and /24). `cut(k)` sets server k's
+two bridge ports down: all its links are cut at once (packets dropped, no resets), the
+"isolate one server" partition; `cut_peers(k)` sets only its peer port down, so it loses
+its quorum but its clients still reach it (a deposed leader that keeps serving);
+`heal_all()` sets them up again. (No iptables/nft here, and tc's filters have no kernel
+modules, hence one interface per kind of link.)
 
 Needs root (CAP_NET_ADMIN) and iproute2: `unavailable()` says why not, for a skip message.
 Names carry the test process's pid (ck<pid>...), so parallel runs do not collide, and
@@ -59,25 +63,33 @@ class Network:
         self.size = size
         tag = os.getpid() % 100000
         self.bridge = f"ck{tag}br"
+        self.peer_bridge = f"ck{tag}pb"
         self.ns = {k: f"ck{tag}n{k}" for k in range(1, size + 1)}
         self.port = {k: f"ck{tag}v{k}" for k in range(1, size + 1)}
+        self.peer_port = {k: f"ck{tag}p{k}" for k in range(1, size + 1)}
         self.subnet = ""
-        self.cut_ports: set[int] = set()
+        self.peer_subnet = ""
+        self.cut_ports: set[str] = set()
         self.made: list[tuple[str, str]] = []
 
     def _free_subnet(self) -> str:
         used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True,
                               timeout=10).stdout + subprocess.run(
             ["ip", "-4", "route"], capture_output=True, text=True, timeout=10).stdout
-        rng = random.Random(os.getpid())
+        rng = random.Random()
         for _ in range(50):
             subnet = f"10.{rng.randrange(200, 250)}.{rng.randrange(1, 250)}"
-            if f"{subnet}." not in used:
+            if f"{subnet}." not in used and subnet != self.subnet:
                 return subnet
         raise NetnsUnavailable("no free 10.x.y.0/24 subnet found")
 
     def address(self, k: int) -> str:
+        """Server k's address for clients (eth0)."""
         return f"{self.subnet}.{k}"
+
+    def peer_address(self, k: int) -> str:
+        """Server k's address for its peers (eth1: quorum and election ports)."""
+        return f"{self.peer_subnet}.{k}"
 
     def exec_prefix(self, k: int) -> list[str]:
         """Prefix of a command line that runs it in server k's namespace (`ip` execs it, so
@@ -91,32 +103,44 @@ class Network:
         _live.append(self)
         try:
             self.subnet = self._free_subnet()
-            _ip("link", "add", self.bridge, "type", "bridge")
-            self.made.append(("link", self.bridge))
-            _ip("addr", "add", f"{self.subnet}.254/24", "dev", self.bridge)
-            _ip("link", "set", self.bridge, "up")
+            self.peer_subnet = self._free_subnet()
+            for bridge, subnet in ((self.bridge, self.subnet), (self.peer_bridge, self.peer_subnet)):
+                _ip("link", "add", bridge, "type", "bridge")
+                self.made.append(("link", bridge))
+                _ip("addr", "add", f"{subnet}.254/24", "dev", bridge)
+                _ip("link", "set", bridge, "up")
             for k in range(1, self.size + 1):
-                ns, port = self.ns[k], self.port[k]
+                ns = self.ns[k]
                 _ip("netns", "add", ns)
                 self.made.append(("netns", ns))
-                _ip("link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns)
-                _ip("link", "set", port, "master", self.bridge)
-                _ip("link", "set", port, "up")
-                _ip("-n", ns, "addr", "add", f"{self.address(k)}/24", "dev", "eth0")
-                _ip("-n", ns, "link", "set", "eth0", "up")
                 _ip("-n", ns, "link", "set", "lo", "up")
+                for port, bridge, dev, addr in (
+                        (self.port[k], self.bridge, "eth0", self.address(k)),
+                        (self.peer_port[k], self.peer_bridge, "eth1", self.peer_address(k))):
+                    _ip("link", "add", port, "type", "veth", "peer", "name", dev, "netns", ns)
+                    _ip("link", "set", port, "master", bridge)
+                    _ip("link", "set", port, "up")
+                    _ip("-n", ns, "addr", "add", f"{addr}/24", "dev", dev)
+                    _ip("-n", ns, "link", "set", dev, "up")
         except BaseException:
             self.destroy()
             raise
         return self
 
     def cut(self, k: int) -> None:
+        """Isolate server k from everyone: peers and clients."""
+        self.cut_peers(k)
         _ip("link", "set", self.port[k], "down")
-        self.cut_ports.add(k)
+        self.cut_ports.add(self.port[k])
+
+    def cut_peers(self, k: int) -> None:
+        """Cut server k off its peers only: its clients still reach it."""
+        _ip("link", "set", self.peer_port[k], "down")
+        self.cut_ports.add(self.peer_port[k])
 
     def heal_all(self) -> None:
-        for k in sorted(self.cut_ports):
-            _ip("link", "set", self.port[k], "up")
+        for port in sorted(self.cut_ports):
+            _ip("link", "set", port, "up")
         self.cut_ports.clear()
 
     def destroy(self) -> None:

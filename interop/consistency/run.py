@@ -38,7 +38,8 @@ class RunResult:
     strict: Report | None = None  # the LINEARIZABLE check too, when `report` is another mode
 
     def figures(self) -> str:
-        return (f"{self.kind} (seed {self.seed}): {self.seconds:.0f}s of workload, {self.kills} kills, {self.cuts} partitions; "
+        return (f"{self.kind} (seed {self.seed}): {self.seconds:.0f}s of workload, "
+                f"{self.kills} kills, {self.cuts} partitions; "
                 f"{self.report.summary()} (synced reads checked as {self.synced_reads}; checked in "
                 f"{self.check_s:.1f}s)" + (f"; strictly linearizable synced reads: "
                                           f"{self.strict.violation_count} violations"
@@ -61,7 +62,8 @@ def run(kind: str, binary: str | None = None, seconds: float = 20.0, registers: 
         env: dict[str, str] | None = None, seed: int | None = None,
         nemesis: bool = True, keep_on_violation: bool = True,
         partitions: bool = False, synced_reads: str = LINEARIZABLE) -> RunResult:
-    """`synced_reads`: the checker's mode (checker.check). `partitions`: servers in network namespaces, and the nemesis isolates them too
+    """`synced_reads`: the checker's mode (checker.check). `partitions`: servers in network
+    namespaces, and the nemesis partitions them too
     (raises netns.NetnsUnavailable when namespaces cannot be made here)."""
     seed = int(time.time()) if seed is None else seed
     kazoo_log = logging.getLogger("kazoo")
@@ -84,7 +86,8 @@ def _run(kind, binary, seconds, registers, env, seed, nemesis, keep_on_violation
     try:
         work = Workload([m.addr for m in ens.members], register_paths(registers), seed=seed)
         work.setup()
-        nem = KillNemesis(ens, seed=seed, partitions=net is not None)
+        faults = ("peers", "kill", "isolate") if net is not None else ("kill",)
+        nem = KillNemesis(ens, seed=seed, faults=faults)
         work.start()
         started = time.monotonic()
         if nemesis:
