@@ -14,12 +14,14 @@ the leader right after a write a follower acknowledged; its docs place it "betwe
 sequential consistency and linearizability", ZOOKEEPER-1675); the strict count is printed,
 not asserted;
 (b) Corral passes the strict check (checker.LINEARIZABLE: every synced read sees every write
-acknowledged before it began, through any server), as issue 15 asks; (a') and (b') the same with partitions too (each server in its own
-network namespace; the nemesis cuts the leader off its peers while its clients still reach
-it, kills a server, then cuts one off peers and clients, each cut longer than syncLimit
-ticks; skipped with a message where namespaces cannot be made, e.g. not root); (c) Corral started with CORRAL_TEST_FAULT=stale-sync (learners answer
-`sync` without asking the leader) fails with stale synced reads (the checker catches a
-broken server). Each run's figures are printed (run with -s to see them).
+acknowledged before it began, through any server), as issue 15 asks;
+(a') and (b') the same with partitions too (each server in its own network namespace; the
+nemesis cuts the leader off its peers while its clients still reach it, kills a server,
+then cuts one off peers and clients, each cut longer than syncLimit ticks; skipped with a
+message where namespaces cannot be made, e.g. not root);
+(c) Corral started with CORRAL_TEST_FAULT=stale-sync (learners answer `sync` without asking
+the leader) fails with stale synced reads (the checker catches a broken server).
+Each run's figures are printed (run with -s to see them).
 
 CORRAL_CONSISTENCY_S: seconds of workload per run (default 20, at most 60).
 CORRAL_ORACLE_ONLY=1: the Corral side is a second ZooKeeper, checked as ZooKeeper; (c) is

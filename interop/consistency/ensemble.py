@@ -264,7 +264,8 @@ class Ensemble:
     def log_tails(self, lines: int = 15) -> str:
         out = []
         for m in self.members:
-            text = m.log_path.read_text(errors="replace").splitlines() if m.log_path.exists() else []
+            text = (m.log_path.read_text(errors="replace").splitlines()
+                    if m.log_path.exists() else [])
             out.append(f"  server.{m.sid} ({m.log_path}):")
             out.extend(f"    | {line}" for line in text[-lines:])
         return "\n".join(out)

@@ -5,7 +5,8 @@ so a 3-server ensemble always has a quorum. Every wait is bounded (the launcher'
 With partitions in `faults` (taken in turn), a fault may instead cut one server off
 everyone, peers and clients ("isolate", the leader half of the time), or cut the leader
 off its peers only ("peers": it keeps its clients while the others elect a new leader),
-for longer than syncLimit ticks, then heal and wait until all serve. It runs in the test's main thread (`run_for`).
+for longer than syncLimit ticks, then heal and wait until all serve. It runs in the test's
+main thread (`run_for`).
 """
 
 from __future__ import annotations

@@ -104,7 +104,8 @@ class Network:
         try:
             self.subnet = self._free_subnet()
             self.peer_subnet = self._free_subnet()
-            for bridge, subnet in ((self.bridge, self.subnet), (self.peer_bridge, self.peer_subnet)):
+            bridges = ((self.bridge, self.subnet), (self.peer_bridge, self.peer_subnet))
+            for bridge, subnet in bridges:
                 _ip("link", "add", bridge, "type", "bridge")
                 self.made.append(("link", bridge))
                 _ip("addr", "add", f"{subnet}.254/24", "dev", bridge)

@@ -3,7 +3,8 @@ with the nemesis for `seconds`, heal, do the final synced reads on every server,
 history. On a violation the servers' dirs are kept (logs, data) with the history as
 history.jsonl next to them.
 
-    python -m consistency.run zookeeper|corral [seconds] [CORRAL_TEST_FAULT|''] [partitions|''] [linearizable|zookeeper]   (from interop/)
+    (from interop/) python -m consistency.run zookeeper|corral [seconds]
+        [CORRAL_TEST_FAULT|''] [partitions|''] [linearizable|zookeeper]
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ def _run(kind, binary, seconds, registers, env, seed, nemesis, keep_on_violation
         return result
     except BaseException as e:
         keep = True
-        raise RuntimeError(f"run aborted (seed {seed}); servers' dirs kept in {ens.root}: {e}") from e
+        raise RuntimeError(
+            f"run aborted (seed {seed}); servers' dirs kept in {ens.root}: {e}") from e
     finally:
         ens.close(keep=keep)
 
