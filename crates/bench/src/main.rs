@@ -12,10 +12,18 @@
 //!
 //! Suite options: `--workloads a,b`, `--levels 1x1,10x32`, `--warmup S`, `--duration S`,
 //! `--jit-burst S`, `--znodes N`, `--watches N`, `--restarts N`, `--heap 3g` (ZooKeeper's
-//! -Xmx), `--java PATH`, `--only throughput|memory`, `--threads N` (the load generator's
-//! runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of the four
-//! serial fsync loops around the throughput workloads; 0 = none).
+//! -Xmx), `--java PATH`, `--only throughput|memory|ensemble`, `--threads N` (the load
+//! generator's runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of
+//! the four serial fsync loops around the throughput workloads; 0 = none), `--failovers N`
+//! (kill -9 rounds per 3-server ensemble; 0 = none).
+//!
+//! Between the standalone throughput workloads and memory, a 3-server ensemble of each kind
+//! runs create, setData, getData and mixed with the sessions spread round-robin over the
+//! servers, then the failover rounds (`--quick`: mixed only, one round).
 
+mod ensemble;
+mod ensemble_suite;
+mod failover;
 mod fsync;
 mod hist;
 mod json;
@@ -46,8 +54,9 @@ const USAGE: &str = "\
 usage:
   corral-bench suite --corral BIN --out DIR [--quick] [--workloads a,b] [--levels 1x1,10x32]
                      [--warmup S] [--duration S] [--jit-burst S] [--znodes N] [--watches N]
-                     [--restarts N] [--heap 3g] [--java PATH] [--only throughput|memory]
-                     [--threads N] [--fsync-loop S]
+                     [--restarts N] [--heap 3g] [--java PATH]
+                     [--only throughput|memory|ensemble] [--threads N] [--fsync-loop S]
+                     [--failovers N]
   corral-bench run --addr HOST:PORT --workload NAME [--sessions N] [--window N]
                    [--warmup S] [--duration S] [--server-pid PID] [--threads N]
 --threads N: the load generator's tokio threads (default 1: a current-thread runtime)
@@ -238,11 +247,17 @@ async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
     if let Some(n) = f.num("restarts")? {
         opts.restarts = n;
     }
+    if let Some(n) = f.num("failovers")? {
+        opts.failovers = n;
+    }
     match f.take("only").as_deref() {
         None => {}
-        Some("throughput") => opts.memory = false,
-        Some("memory") => opts.throughput = false,
-        Some(other) => bail!("--only takes throughput or memory, got `{other}`"),
+        Some(part @ ("throughput" | "memory" | "ensemble")) => {
+            opts.throughput = part == "throughput";
+            opts.memory = part == "memory";
+            opts.ensemble = part == "ensemble";
+        }
+        Some(other) => bail!("--only takes throughput, memory or ensemble, got `{other}`"),
     }
     f.finish()?;
     if opts.duration.is_zero() {
@@ -295,7 +310,15 @@ async fn run_cmd(args: &[String]) -> Result<()> {
     let prefix = format!("/corral-bench-{}", std::process::id());
     let clients = load::connect_all(&addr, 1).await?;
     load::prepare(&clients[0], workload, &prefix).await?;
-    let r = load::run(&addr, &prefix, &spec, pid, procfs::clock_ticks()).await?;
+    let pids: Vec<u32> = pid.into_iter().collect();
+    let r = load::run(
+        std::slice::from_ref(&addr),
+        &prefix,
+        &spec,
+        &pids,
+        procfs::clock_ticks(),
+    )
+    .await?;
     println!(
         "{} {}x{}: {:.0} ops/s, p50 {:.3} ms, p99 {:.3} ms, p999 {:.3} ms, errors {:?}; cpu: \
          load generator {:.2} cores{} (the nodes under {prefix} are left in place)",
