@@ -79,7 +79,7 @@ pub async fn run(opts: &Options, work: &Path, ticks: f64, out: &mut EnsembleResu
     }
     zk.stop()?;
     corral.stop()?;
-    for dir in &dirs {
+    for dir in dirs.iter().filter(|_| !opts.keep_work) {
         fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     Ok(())

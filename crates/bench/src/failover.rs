@@ -162,9 +162,16 @@ async fn rounds_under_load(
                 None => format!("not accepted within {ROUND_TIMEOUT:?}"),
             }
         );
+        let restarted = Instant::now();
         ens.start(launch, RESTART_TIMEOUT).await.with_context(|| {
             format!("restarting server {} after round {}", leader + 1, round + 1)
         })?;
+        let rejoin = restarted.elapsed().as_secs_f64();
+        println!(
+            "            server {} started again; all serving {rejoin:.2} s later",
+            leader + 1
+        );
+        f.rejoin_secs.push(rejoin);
     }
     Ok(f)
 }

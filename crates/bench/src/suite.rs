@@ -44,6 +44,8 @@ pub struct Options {
     pub ensemble_levels: Vec<(usize, usize)>,
     /// Failover rounds per kind (0: none).
     pub failovers: usize,
+    /// Keep `out/work` (the servers' directories and logs) after a successful run.
+    pub keep_work: bool,
     /// The load generator's runtime threads (1: current-thread), for the report.
     pub loadgen_threads: usize,
     /// How long each fsync loop runs (zero: no loop, no group-commit ratios). Four run: before
@@ -109,6 +111,7 @@ impl Options {
             ensemble_workloads,
             ensemble_levels,
             failovers,
+            keep_work: false,
             loadgen_threads: 1,
             fsync_loop,
         }
@@ -259,7 +262,7 @@ pub async fn run(opts: Options) -> Result<Results> {
         }
     }
     // Kept after a failure: the servers' logs are in there.
-    if outcome.is_ok() {
+    if outcome.is_ok() && !opts.keep_work {
         if let Err(e) = fs::remove_dir_all(&work) {
             eprintln!("note: could not remove {}: {e}", work.display());
         }
