@@ -465,19 +465,40 @@ pub async fn close_all(clients: Vec<Client>) {
     while tasks.join_next().await.is_some() {}
 }
 
-/// Runs one workload against a prepared tree under `prefix`. `server_pid` (when the server is
-/// local) lets the run measure the server's CPU use next to its own.
+/// Connects `n` sessions, session `i` to `addrs[i % addrs.len()]` (round-robin over an
+/// ensemble's servers; each connect string names one server, so a session stays where it was
+/// put).
+pub async fn connect_spread(addrs: &[String], n: usize) -> Result<Vec<Client>> {
+    if addrs.is_empty() {
+        bail!("no server address to connect to");
+    }
+    let mut per_server: Vec<std::vec::IntoIter<Client>> = Vec::with_capacity(addrs.len());
+    for (s, addr) in addrs.iter().enumerate() {
+        let count = (n + addrs.len() - 1 - s) / addrs.len();
+        per_server.push(connect_all(addr, count).await?.into_iter());
+    }
+    let mut clients = Vec::with_capacity(n);
+    for i in 0..n {
+        let next = per_server[i % addrs.len()].next();
+        clients.push(next.context("a session is missing")?);
+    }
+    Ok(clients)
+}
+
+/// Runs one workload against a prepared tree under `prefix`, its sessions spread round-robin
+/// over `addrs` (one address for a standalone server). `server_pids` (when the servers are
+/// local) lets the run measure the servers' CPU use, summed, next to its own.
 pub async fn run(
-    addr: &str,
+    addrs: &[String],
     prefix: &str,
     spec: &RunSpec,
-    server_pid: Option<u32>,
+    server_pids: &[u32],
     ticks_per_s: f64,
 ) -> Result<RunResult> {
     if spec.sessions == 0 || spec.window == 0 || spec.duration.is_zero() {
         bail!("sessions, window and duration must be positive");
     }
-    let clients = connect_all(addr, spec.sessions).await?;
+    let clients = connect_spread(addrs, spec.sessions).await?;
     let start = Instant::now() + Duration::from_millis(20);
     let warm_end = start + spec.warmup;
     let end = warm_end + spec.duration;
@@ -502,9 +523,9 @@ pub async fn run(
         }
     }
     tokio::time::sleep_until(tokio::time::Instant::from_std(warm_end)).await;
-    let (c0, i0) = (CpuSnapshot::take(server_pid)?, Instant::now());
+    let (c0, i0) = (CpuSnapshot::take(server_pids)?, Instant::now());
     tokio::time::sleep_until(tokio::time::Instant::from_std(end)).await;
-    let (c1, i1) = (CpuSnapshot::take(server_pid)?, Instant::now());
+    let (c1, i1) = (CpuSnapshot::take(server_pids)?, Instant::now());
     while let Some(r) = tasks.join_next().await {
         r.context("a load worker panicked")?;
     }

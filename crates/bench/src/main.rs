@@ -14,11 +14,21 @@
 //!
 //! Suite options: `--workloads a,b`, `--levels 1x1,10x32`, `--warmup S`, `--duration S`,
 //! `--jit-burst S`, `--znodes N`, `--watches N`, `--restarts N`, `--heap 3g` (ZooKeeper's
-//! -Xmx), `--java PATH`, `--only throughput|memory`, `--threads N` (the load generator's
-//! runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of the four
-//! serial fsync loops around the throughput workloads; 0 = none).
+//! -Xmx), `--java PATH`, `--only throughput|memory|ensemble`, `--threads N` (the load
+//! generator's runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of
+//! the four serial fsync loops around the throughput workloads; 0 = none), `--failovers N`
+//! (kill -9 rounds per 3-server ensemble; 0 = none), `--ensemble-workloads a,b`,
+//! `--ensemble-levels 3x1,30x32`, `--keep-work` (keep out/work after a successful run: the
+//! ensembles' directories and server logs).
+//!
+//! Between the standalone throughput workloads and memory, a 3-server ensemble of each kind
+//! runs create, setData, getData and mixed with the sessions spread round-robin over the
+//! servers, then the failover rounds (`--quick`: mixed only, one round).
 
 mod apply;
+mod ensemble;
+mod ensemble_suite;
+mod failover;
 mod fsync;
 mod hist;
 mod json;
@@ -49,8 +59,10 @@ const USAGE: &str = "\
 usage:
   corral-bench suite --corral BIN --out DIR [--quick] [--workloads a,b] [--levels 1x1,10x32]
                      [--warmup S] [--duration S] [--jit-burst S] [--znodes N] [--watches N]
-                     [--restarts N] [--heap 3g] [--java PATH] [--only throughput|memory]
-                     [--threads N] [--fsync-loop S]
+                     [--restarts N] [--heap 3g] [--java PATH]
+                     [--only throughput|memory|ensemble] [--threads N] [--fsync-loop S]
+                     [--failovers N] [--ensemble-workloads a,b] [--ensemble-levels 3x1,30x32]
+                     [--keep-work]
   corral-bench run --addr HOST:PORT --workload NAME [--sessions N] [--window N]
                    [--warmup S] [--duration S] [--server-pid PID] [--threads N]
   corral-bench apply [--txns N]
@@ -133,20 +145,26 @@ async fn dispatch(args: &[String], threads: usize) -> Result<()> {
     }
 }
 
-/// `--flag value` pairs and bare `--quick`.
+/// `--flag value` pairs and the bare `--quick` and `--keep-work`.
 struct Flags {
     pairs: Vec<(String, String)>,
     quick: bool,
+    keep_work: bool,
 }
 
 impl Flags {
     fn parse(args: &[String]) -> Result<Flags> {
         let mut pairs = Vec::new();
         let mut quick = false;
+        let mut keep_work = false;
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             if flag == "--quick" {
                 quick = true;
+                continue;
+            }
+            if flag == "--keep-work" {
+                keep_work = true;
                 continue;
             }
             if !flag.starts_with("--") {
@@ -157,7 +175,11 @@ impl Flags {
                 .with_context(|| format!("`{flag}` needs a value"))?;
             pairs.push((flag.trim_start_matches("--").to_string(), value.clone()));
         }
-        Ok(Flags { pairs, quick })
+        Ok(Flags {
+            pairs,
+            quick,
+            keep_work,
+        })
     }
 
     fn take(&mut self, name: &str) -> Option<String> {
@@ -208,27 +230,18 @@ async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
     };
     let mut opts = suite::Options::new(f.quick, out.clone(), launch);
     opts.loadgen_threads = threads;
+    opts.keep_work = f.keep_work;
     if let Some(list) = f.take("workloads") {
-        opts.workloads = list
-            .split(',')
-            .map(Workload::parse)
-            .collect::<Result<_>>()?;
+        opts.workloads = parse_workloads(&list)?;
     }
     if let Some(list) = f.take("levels") {
-        opts.levels = list
-            .split(',')
-            .map(|l| {
-                let (s, w) = l
-                    .split_once('x')
-                    .with_context(|| format!("a level is SESSIONSxWINDOW, got `{l}`"))?;
-                let s: usize = s.parse().with_context(|| format!("in level `{l}`"))?;
-                let w: usize = w.parse().with_context(|| format!("in level `{l}`"))?;
-                if s == 0 || w == 0 {
-                    bail!("a level needs at least one session and one request, got `{l}`");
-                }
-                Ok((s, w))
-            })
-            .collect::<Result<_>>()?;
+        opts.levels = parse_levels(&list)?;
+    }
+    if let Some(list) = f.take("ensemble-workloads") {
+        opts.ensemble_workloads = parse_workloads(&list)?;
+    }
+    if let Some(list) = f.take("ensemble-levels") {
+        opts.ensemble_levels = parse_levels(&list)?;
     }
     if let Some(d) = f.secs("warmup")? {
         opts.warmup = d;
@@ -251,11 +264,17 @@ async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
     if let Some(n) = f.num("restarts")? {
         opts.restarts = n;
     }
+    if let Some(n) = f.num("failovers")? {
+        opts.failovers = n;
+    }
     match f.take("only").as_deref() {
         None => {}
-        Some("throughput") => opts.memory = false,
-        Some("memory") => opts.throughput = false,
-        Some(other) => bail!("--only takes throughput or memory, got `{other}`"),
+        Some(part @ ("throughput" | "memory" | "ensemble")) => {
+            opts.throughput = part == "throughput";
+            opts.memory = part == "memory";
+            opts.ensemble = part == "ensemble";
+        }
+        Some(other) => bail!("--only takes throughput, memory or ensemble, got `{other}`"),
     }
     f.finish()?;
     if opts.duration.is_zero() {
@@ -292,6 +311,27 @@ async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
     }
 }
 
+fn parse_workloads(list: &str) -> Result<Vec<Workload>> {
+    list.split(',').map(Workload::parse).collect()
+}
+
+/// `1x1,10x32`: (sessions, window) pairs.
+fn parse_levels(list: &str) -> Result<Vec<(usize, usize)>> {
+    list.split(',')
+        .map(|l| {
+            let (s, w) = l
+                .split_once('x')
+                .with_context(|| format!("a level is SESSIONSxWINDOW, got `{l}`"))?;
+            let s: usize = s.parse().with_context(|| format!("in level `{l}`"))?;
+            let w: usize = w.parse().with_context(|| format!("in level `{l}`"))?;
+            if s == 0 || w == 0 {
+                bail!("a level needs at least one session and one request, got `{l}`");
+            }
+            Ok((s, w))
+        })
+        .collect()
+}
+
 async fn run_cmd(args: &[String]) -> Result<()> {
     let mut f = Flags::parse(args)?;
     let addr = f.take("addr").context("--addr HOST:PORT is required")?;
@@ -308,7 +348,15 @@ async fn run_cmd(args: &[String]) -> Result<()> {
     let prefix = format!("/corral-bench-{}", std::process::id());
     let clients = load::connect_all(&addr, 1).await?;
     load::prepare(&clients[0], workload, &prefix).await?;
-    let r = load::run(&addr, &prefix, &spec, pid, procfs::clock_ticks()).await?;
+    let pids: Vec<u32> = pid.into_iter().collect();
+    let r = load::run(
+        std::slice::from_ref(&addr),
+        &prefix,
+        &spec,
+        &pids,
+        procfs::clock_ticks(),
+    )
+    .await?;
     println!(
         "{} {}x{}: {:.0} ops/s, p50 {:.3} ms, p99 {:.3} ms, p999 {:.3} ms, errors {:?}; cpu: \
          load generator {:.2} cores{} (the nodes under {prefix} are left in place)",

@@ -157,7 +157,8 @@ fn unescape_mount_field(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// CPU times of the server, of this process and of the machine at one instant.
+/// CPU times of the server (all its processes, summed), of this process and of the machine
+/// at one instant.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSnapshot {
     pub server: u64,
@@ -167,11 +168,12 @@ pub struct CpuSnapshot {
 }
 
 impl CpuSnapshot {
-    pub fn take(server_pid: Option<u32>) -> Result<CpuSnapshot> {
-        let server = match server_pid {
-            Some(pid) => cpu_ticks(Some(pid))?,
-            None => 0,
-        };
+    /// `server_pids`: the server's processes (three for an ensemble; none when not local).
+    pub fn take(server_pids: &[u32]) -> Result<CpuSnapshot> {
+        let mut server = 0;
+        for &pid in server_pids {
+            server += cpu_ticks(Some(pid))?;
+        }
         let bench = cpu_ticks(None)?;
         let (machine_busy, machine_total) = machine_ticks()?;
         Ok(CpuSnapshot {

@@ -204,6 +204,17 @@ impl Server {
         crate::procfs::rss_bytes(self.pid)
     }
 
+    /// SIGKILL (`kill -9`) by pid, without waiting for the process to be reaped; returns the
+    /// instant the signal was sent. Dropping the `Server` reaps it.
+    pub fn kill9(&mut self) -> Result<Instant> {
+        let child = self
+            .child
+            .as_mut()
+            .context("the server was already stopped")?;
+        child.kill().context("kill -9 of the server")?;
+        Ok(Instant::now())
+    }
+
     /// SIGTERM by pid, up to 10 s to exit, then SIGKILL.
     pub fn stop(mut self) -> Result<()> {
         self.stop_inner()
@@ -250,7 +261,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
     Ok(l.local_addr().context("reading a bound port")?.port())
 }

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use tokio::task::JoinSet;
 
+use crate::ensemble_suite::EnsembleResults;
 use crate::fsync::{Cpus, FsyncProbe, When};
 use crate::load::{self, RunResult, RunSpec, Workload};
 use crate::report;
@@ -36,6 +37,15 @@ pub struct Options {
     pub restarts: usize,
     pub throughput: bool,
     pub memory: bool,
+    /// The 3-server ensemble part (see `ensemble_suite`).
+    pub ensemble: bool,
+    pub ensemble_workloads: Vec<Workload>,
+    /// (sessions, window) of the ensemble runs; sessions go round-robin over the servers.
+    pub ensemble_levels: Vec<(usize, usize)>,
+    /// Failover rounds per kind (0: none).
+    pub failovers: usize,
+    /// Keep `out/work` (the servers' directories and logs) after a successful run.
+    pub keep_work: bool,
     /// The load generator's runtime threads (1: current-thread), for the report.
     pub loadgen_threads: usize,
     /// How long each fsync loop runs (zero: no loop, no group-commit ratios). Four run: before
@@ -45,6 +55,20 @@ pub struct Options {
 
 impl Options {
     pub fn new(quick: bool, out: PathBuf, launch: Launch) -> Options {
+        let (ensemble_workloads, ensemble_levels, failovers) = if quick {
+            (vec![Workload::Mixed], vec![(3, 8)], 1)
+        } else {
+            (
+                vec![
+                    Workload::Create,
+                    Workload::SetData,
+                    Workload::GetData,
+                    Workload::Mixed,
+                ],
+                vec![(3, 1), (30, 32)],
+                5,
+            )
+        };
         let (levels, warmup, duration, jit_burst, znodes, watches, restarts, fsync_loop) = if quick
         {
             (
@@ -83,6 +107,11 @@ impl Options {
             restarts,
             throughput: true,
             memory: true,
+            ensemble: true,
+            ensemble_workloads,
+            ensemble_levels,
+            failovers,
+            keep_work: false,
             loadgen_threads: 1,
             fsync_loop,
         }
@@ -90,6 +119,7 @@ impl Options {
 }
 
 /// Both servers' figures for one workload at one level.
+#[derive(Debug, Clone)]
 pub struct Cell {
     pub workload: Workload,
     pub sessions: usize,
@@ -98,6 +128,32 @@ pub struct Cell {
     pub first: Kind,
     pub zookeeper: RunResult,
     pub corral: RunResult,
+}
+
+impl Cell {
+    /// The cell of the two runs in `got` (one of each kind; `first` ran first).
+    pub fn from_runs(
+        workload: Workload,
+        sessions: usize,
+        window: usize,
+        first: Kind,
+        got: Vec<(Kind, RunResult)>,
+    ) -> Result<Cell> {
+        let take = |k: Kind| {
+            got.iter()
+                .find(|(kind, _)| *kind == k)
+                .map(|(_, r)| r.clone())
+                .context("a server's result is missing")
+        };
+        Ok(Cell {
+            workload,
+            sessions,
+            window,
+            first,
+            zookeeper: take(Kind::ZooKeeper)?,
+            corral: take(Kind::Corral)?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -131,12 +187,15 @@ pub struct Results {
     pub fsync: Option<FsyncProbe>,
     pub memory: Option<(Memory, Memory)>,
     pub restart: Option<(Restart, Restart)>,
+    /// The 3-server ensembles' figures (none if that part did not run).
+    pub ensemble: Option<EnsembleResults>,
     pub total_secs: f64,
     /// Why the run stopped early (what ran before is still reported).
     pub error: Option<String>,
 }
 
-const PREFIX: &str = "/b";
+/// Where the workloads' nodes go (standalone and ensemble alike).
+pub(crate) const PREFIX: &str = "/b";
 const MEM_PREFIX: &str = "/mem";
 const MEM_FANOUT: usize = 1_000;
 
@@ -157,6 +216,7 @@ pub async fn run(opts: Options) -> Result<Results> {
         fsync: None,
         memory: None,
         restart: None,
+        ensemble: None,
         total_secs: 0.0,
         error: None,
     };
@@ -187,6 +247,11 @@ pub async fn run(opts: Options) -> Result<Results> {
         }
         results.fsync = probe;
     }
+    if opts.ensemble && outcome.is_ok() {
+        let mut ens = EnsembleResults::default();
+        outcome = crate::ensemble_suite::run(&opts, &work, ticks, &mut ens).await;
+        results.ensemble = Some(ens);
+    }
     if opts.memory && outcome.is_ok() {
         match memory_and_restart(&opts, &work).await {
             Ok((mem, restart)) => {
@@ -197,7 +262,7 @@ pub async fn run(opts: Options) -> Result<Results> {
         }
     }
     // Kept after a failure: the servers' logs are in there.
-    if outcome.is_ok() {
+    if outcome.is_ok() && !opts.keep_work {
         if let Err(e) = fs::remove_dir_all(&work) {
             eprintln!("note: could not remove {}: {e}", work.display());
         }
@@ -264,7 +329,14 @@ async fn throughput(
                     warmup: Duration::ZERO,
                     duration: opts.jit_burst,
                 };
-                load::run(&server.addr, PREFIX, &spec, None, ticks).await?;
+                load::run(
+                    std::slice::from_ref(&server.addr),
+                    PREFIX,
+                    &spec,
+                    &[],
+                    ticks,
+                )
+                .await?;
             }
         }
         for &(sessions, window) in &opts.levels {
@@ -281,54 +353,13 @@ async fn throughput(
                 [&corral, &zk]
             };
             cell_no += 1;
-            let mut got: Vec<(Kind, RunResult)> = Vec::new();
-            for server in order {
-                let r = load::run(&server.addr, PREFIX, &spec, Some(server.pid), ticks)
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "{} with {sessions}x{window} on {}",
-                            workload.name(),
-                            server.kind.name()
-                        )
-                    })?;
-                println!(
-                    "  {:<11} {:>3} x {:<3} {:<9} {:>9.0} ops/s  p50 {:>8.3} ms  p99 {:>8.3} ms  \
-                     p999 {:>8.3} ms  cpu server {:.2} loadgen {:.2} other {:.2} idle {:.2}{}",
-                    workload.name(),
-                    sessions,
-                    window,
-                    server.kind.name(),
-                    r.ops_per_sec,
-                    r.p50_us / 1000.0,
-                    r.p99_us / 1000.0,
-                    r.p999_us / 1000.0,
-                    r.cpu.server_cores,
-                    r.cpu.bench_cores,
-                    r.cpu.other_cores,
-                    r.cpu.idle_cores,
-                    if r.error_count() > 0 {
-                        format!("  errors {:?}", r.errors)
-                    } else {
-                        String::new()
-                    }
-                );
-                got.push((server.kind, r));
-            }
-            let take = |k: Kind| {
-                got.iter()
-                    .find(|(kind, _)| *kind == k)
-                    .map(|(_, r)| r.clone())
-                    .context("a server's result is missing")
+            let target = |s: &crate::server::Server| Target {
+                kind: s.kind,
+                addrs: vec![s.addr.clone()],
+                pids: vec![s.pid],
+                what: s.kind.name().to_string(),
             };
-            cells.push(Cell {
-                workload,
-                sessions,
-                window,
-                first: order[0].kind,
-                zookeeper: take(Kind::ZooKeeper)?,
-                corral: take(Kind::Corral)?,
-            });
+            cells.push(run_cell(&spec, [target(order[0]), target(order[1])], ticks).await?);
         }
         zk.stop()?;
         corral.stop()?;
@@ -337,6 +368,75 @@ async fn throughput(
         }
     }
     Ok(())
+}
+
+/// What a cell's run goes to: one server, or an ensemble's servers.
+pub(crate) struct Target {
+    pub kind: Kind,
+    /// The client addresses (sessions round-robin over them).
+    pub addrs: Vec<String>,
+    /// The server processes, for their CPU use.
+    pub pids: Vec<u32>,
+    /// For error messages: `zookeeper`, `the corral ensemble`.
+    pub what: String,
+}
+
+/// Runs `spec` on both targets, in this order, printing each run.
+pub(crate) async fn run_cell(spec: &RunSpec, order: [Target; 2], ticks: f64) -> Result<Cell> {
+    let mut got: Vec<(Kind, RunResult)> = Vec::new();
+    for t in &order {
+        let r = load::run(&t.addrs, PREFIX, spec, &t.pids, ticks)
+            .await
+            .with_context(|| {
+                format!(
+                    "{} with {}x{} on {}",
+                    spec.workload.name(),
+                    spec.sessions,
+                    spec.window,
+                    t.what
+                )
+            })?;
+        print_run(spec.workload, spec.sessions, spec.window, t.kind, &r);
+        got.push((t.kind, r));
+    }
+    Cell::from_runs(
+        spec.workload,
+        spec.sessions,
+        spec.window,
+        order[0].kind,
+        got,
+    )
+}
+
+/// One measured run's line on stdout.
+pub(crate) fn print_run(
+    workload: Workload,
+    sessions: usize,
+    window: usize,
+    kind: Kind,
+    r: &RunResult,
+) {
+    println!(
+        "  {:<11} {:>3} x {:<3} {:<9} {:>9.0} ops/s  p50 {:>8.3} ms  p99 {:>8.3} ms  \
+         p999 {:>8.3} ms  cpu server {:.2} loadgen {:.2} other {:.2} idle {:.2}{}",
+        workload.name(),
+        sessions,
+        window,
+        kind.name(),
+        r.ops_per_sec,
+        r.p50_us / 1000.0,
+        r.p99_us / 1000.0,
+        r.p999_us / 1000.0,
+        r.cpu.server_cores,
+        r.cpu.bench_cores,
+        r.cpu.other_cores,
+        r.cpu.idle_cores,
+        if r.error_count() > 0 {
+            format!("  errors {:?}", r.errors)
+        } else {
+            String::new()
+        }
+    );
 }
 
 /// Sets `count` data watches (exists) on distinct loaded znodes, spread over `sessions`

@@ -10,7 +10,7 @@ use super::figures::{
 use super::group_commit;
 use crate::load::Workload;
 use crate::server::Kind;
-use crate::suite::{Memory, Restart, Results};
+use crate::suite::{Cell, Memory, Restart, Results};
 
 pub fn markdown(res: &Results) -> String {
     let mut md = header(res);
@@ -27,6 +27,9 @@ pub fn markdown(res: &Results) -> String {
     if !res.cells.is_empty() {
         cpu(&mut md, res);
         md.push_str(&bottleneck_note(res));
+    }
+    if let Some(e) = &res.ensemble {
+        super::ensemble::markdown(&mut md, res, e);
     }
     if let (Some(memory), Some(restart)) = (&res.memory, &res.restart) {
         memory_and_restart(&mut md, res, memory, restart);
@@ -94,13 +97,26 @@ fn header(res: &Results) -> String {
 /// Throughput and latency of both servers per workload and level, and the errors.
 fn throughput(md: &mut String, res: &Results) {
     md.push_str("## Throughput and latency\n\n");
+    throughput_table(md, &res.cells);
+    md.push_str("\nWorkloads: ");
+    let descs: Vec<String> = Workload::ALL
+        .iter()
+        .map(|w| format!("`{}` = {}", w.name(), w.describe()))
+        .collect();
+    md.push_str(&descs.join("; "));
+    md.push_str(".\n");
+    errors(md, &res.cells);
+}
+
+/// The throughput and latency table of `cells`, Corral / ZooKeeper per figure.
+pub(super) fn throughput_table(md: &mut String, cells: &[Cell]) {
     md.push_str(
         "| workload | sessions x window | ZK ops/s | Corral ops/s | ratio | ZK p50 ms | \
          Corral p50 ms | ratio | ZK p99 ms | Corral p99 ms | ratio | ZK p999 ms | \
          Corral p999 ms | ratio |\n",
     );
     md.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-    for c in &res.cells {
+    for c in cells {
         let (z, k) = (&c.zookeeper, &c.corral);
         let _ = writeln!(
             md,
@@ -122,15 +138,11 @@ fn throughput(md: &mut String, res: &Results) {
             ratio(k.p999_us, z.p999_us),
         );
     }
-    md.push_str("\nWorkloads: ");
-    let descs: Vec<String> = Workload::ALL
-        .iter()
-        .map(|w| format!("`{}` = {}", w.name(), w.describe()))
-        .collect();
-    md.push_str(&descs.join("; "));
-    md.push_str(".\n");
-    let errors: Vec<String> = res
-        .cells
+}
+
+/// The operations that failed in `cells`, or that none did.
+pub(super) fn errors(md: &mut String, cells: &[Cell]) {
+    let errors: Vec<String> = cells
         .iter()
         .flat_map(|c| {
             [

@@ -1,9 +1,11 @@
 //! The three outputs of a suite run, one module each: results.md ([`markdown`]), results.json
 //! with every raw figure ([`json`]) and chart.svg drawn by hand ([`svg`]); the figures they
 //! derive from the measurements (ratios, medians, CPU per operation) and their number formats
-//! are in `figures`, the group-commit figures (writes per raw fsync) in `group_commit`.
+//! are in `figures`, the group-commit figures (writes per raw fsync) in `group_commit`, the
+//! 3-server ensemble section in `ensemble`.
 
 mod chart;
+mod ensemble;
 mod figures;
 mod group_commit;
 mod markdown;
@@ -37,6 +39,7 @@ pub(crate) mod tests {
             fsync: None,
             memory: None,
             restart: None,
+            ensemble: None,
             total_secs: 1.0,
             error: None,
         }

@@ -9,7 +9,7 @@ use crate::load::RunResult;
 use crate::server::Kind;
 use crate::suite::{Cell, Memory, Restart, Results};
 
-fn run_json(r: &RunResult, threads: usize) -> Json {
+pub(super) fn run_json(r: &RunResult, threads: usize) -> Json {
     let mut j = r.to_json();
     j["load_generator_bound"] = json!(loadgen_bound(r, threads));
     j["server_cpu_us_per_op"] = json!(server_us_per_op(r));
@@ -18,7 +18,16 @@ fn run_json(r: &RunResult, threads: usize) -> Json {
 }
 
 fn cell_json(c: &Cell, threads: usize, res: &Results) -> Json {
-    let mut j = json!({
+    let mut j = runs_json(c, threads);
+    if let Some(g) = group_commit::cell_json(c, res) {
+        j["group_commit"] = g;
+    }
+    j
+}
+
+/// One cell's runs of both kinds and their ratios.
+pub(super) fn runs_json(c: &Cell, threads: usize) -> Json {
+    json!({
         "workload": c.workload.name(),
         "describe": c.workload.describe(),
         "requests_per_op": c.workload.requests_per_op(),
@@ -33,11 +42,7 @@ fn cell_json(c: &Cell, threads: usize, res: &Results) -> Json {
             "p99": c.corral.p99_us / c.zookeeper.p99_us,
             "p999": c.corral.p999_us / c.zookeeper.p999_us,
         },
-    });
-    if let Some(g) = group_commit::cell_json(c, res) {
-        j["group_commit"] = g;
-    }
-    j
+    })
 }
 
 fn memory_json(m: &Memory, restart: &Restart, n: usize, w: usize) -> Json {
@@ -110,6 +115,9 @@ pub fn json(res: &Results) -> Json {
             .collect::<Vec<_>>(),
         "fsync_loop": res.fsync.as_ref().map(FsyncProbe::to_json),
     });
+    if let Some(e) = &res.ensemble {
+        j["ensemble"] = super::ensemble::json(e, res);
+    }
     if let (Some((zm, cm)), Some((zr, cr))) = (&res.memory, &res.restart) {
         j["memory_and_restart"] = json!({
             "zookeeper": memory_json(zm, zr, o.znodes, o.watches),
