@@ -22,6 +22,10 @@
 use crate::core::{reject, Core, Handled, Next};
 use crate::{Entry, Message, PeerId, Persist, SyncKind, Zxid};
 
+/// Election rounds (`election_ticks`) a learner waits for any answer to FOLLOWERINFO before
+/// it looks again (see [`Learner::tick`]).
+const UNANSWERED_ROUNDS: u64 = 4;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Discovery,
@@ -68,13 +72,22 @@ impl Learner {
         }
     }
 
-    /// `initLimit` until NEWLEADER, `syncLimit` of silence after it.
+    /// `initLimit` until NEWLEADER, `syncLimit` of silence after it. A leader that has not
+    /// answered FOLLOWERINFO at all within a few election rounds may never have seen it (it
+    /// arrived before that server was looking for learners): look again, which follows the
+    /// same leader at once if it leads, with a fresh FOLLOWERINFO, instead of waiting out
+    /// initLimit.
     pub(crate) fn tick(&mut self, core: &mut Core) -> Next {
+        let silent = core.now.saturating_sub(self.last_heard);
+        let unanswered = self.phase == Phase::Discovery
+            && self.last_heard == self.since
+            && silent > UNANSWERED_ROUNDS * core.cfg.election_ticks.max(1)
+            && silent < core.cfg.init_limit;
         let expired = match self.phase {
-            Phase::Broadcast => core.now.saturating_sub(self.last_heard) > core.cfg.sync_limit,
+            Phase::Broadcast => silent > core.cfg.sync_limit,
             _ => core.now.saturating_sub(self.since) > core.cfg.init_limit,
         };
-        if expired {
+        if expired || unanswered {
             Next::Look
         } else {
             Next::Stay
