@@ -134,3 +134,49 @@ def test_java_client_acl_multi_watches_and_setwatches_after_restart(compiled_che
         import difflib
         diff = "\n".join(difflib.unified_diff(expected, got, "zookeeper", "corral", lineterm=""))
         raise AssertionError(f"the Java client saw different things:\n{diff}")
+
+
+def run_check_on_ensemble(kind: str, classes: Path, corral_bin: str | None) -> list[str]:
+    """The same check against a 3-server ensemble (the client's connect string names all
+    three); at RESTART the leader is killed with -9 and started again: the session moves to
+    another server if it was on the leader, and its watches are re-registered there."""
+    from harness.ensemble import Ensemble, EnsembleError
+
+    with Ensemble(kind, corral_bin) as ens:
+        try:
+            ens.start()
+        except EnsembleError as e:
+            raise AssertionError(f"the {kind} ensemble did not start:\n{e}") from None
+        cp = f"{JAR}:/usr/share/java/slf4j-nop.jar:{classes}"
+        proc = subprocess.Popen(["java", "-cp", cp, "JavaClientCheck", ens.connect_string(), "/java"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True, preexec_fn=_set_pdeathsig)
+        lines: list[str] = []
+        try:
+            read_until(proc, "RESTART", lines)
+            leader = ens.leader()
+            ens.kill(leader)
+            ens.start_member(leader, timeout=STEP_TIMEOUT_S)
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            read_until(proc, "DONE", lines)
+            proc.wait(timeout=STEP_TIMEOUT_S)
+            return lines
+        except AssertionError as e:
+            raise AssertionError(f"{kind}: {e}\nserver logs:\n{ens.log_tails()}") from None
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_java_client_against_an_ensemble_with_the_leader_killed(compiled_check):
+    corral_bin = os.environ.get("CORRAL_BIN")
+    if not corral_bin:
+        pytest.fail("CORRAL_BIN is not set (cargo xtask interop sets it)")
+    expected = run_check_on_ensemble("zookeeper", compiled_check, None)
+    got = run_check_on_ensemble("corral", compiled_check, corral_bin)
+    assert len(expected) > 20 and expected[-1] == "DONE", expected
+    if got != expected:
+        import difflib
+        diff = "\n".join(difflib.unified_diff(expected, got, "zookeeper", "corral", lineterm=""))
+        raise AssertionError(f"the Java client saw different things on the ensembles:\n{diff}")
