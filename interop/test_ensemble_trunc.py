@@ -1,5 +1,5 @@
-"""A leader cut off from its peers logs a proposal no quorum ever sees; the others elect a
-new leader and go on; once the partition heals the old leader catches up by TRUNC (its
+"""A leader cut off from its peers logs a proposal no quorum ever sees and stops serving once
+it has lost its quorum; the others elect a new leader and go on; once the partition heals the old leader catches up by TRUNC (its
 orphan proposal removed) and holds exactly what the ensemble committed. The same scenario
 on Apache ZooKeeper 3.8 (the oracle) and on Corral, each server in its own network namespace
 (consistency/netns.py; skipped with a message where namespaces cannot be made, e.g. not
@@ -72,6 +72,9 @@ def test_old_leader_truncates_a_proposal_no_quorum_saw(kind):
                     lambda: next((m for m in others if m.mode() == "leader"), None),
                 )
                 assert not orphan.ready() or orphan.exception is not None
+                # The minority stops serving once it has lost its quorum.
+                wait_for(f"the cut-off server.{old.sid} to stop serving",
+                         lambda: old.mode() is None)
             finally:
                 c.stop()
                 c.close()
