@@ -190,6 +190,11 @@ impl Member {
         // a closeSession lists every ephemeral: a frame over the bound would break the link
         // (and the resync would send it again).
         peer_config.max_frame = peer_config.max_frame.max(config.max_buffer * 4 + (1 << 20));
+        // A leader sends each follower a PROPOSAL and a COMMIT per write: at tens of thousands
+        // of writes per second a follower that stalls for a fraction of a second is thousands
+        // of frames behind. Dropping it (the queue's overflow) disconnects all its clients, so
+        // the frame count is generous; the byte bound still caps the memory.
+        peer_config.queue = peer_config.queue.max(1 << 16);
         let (peer, events) = corral_peer::Transport::start(peer_config)
             .await
             .map_err(|e| ServerError::Ensemble(format!("peer transport: {e}")))?;
