@@ -40,6 +40,9 @@ pub(crate) const SERVER_CHANNEL: Channel = Channel(1);
 /// are converted from tickTime units into these ticks.
 const ENGINE_TICK: Duration = Duration::from_millis(50);
 
+/// Messages of one channel handled per turn before the effects are carried out.
+const BATCH: usize = 256;
+
 /// Snapshot chunks for a learner (and the local snapshot file).
 const SNAPSHOT_CHUNK: usize = 1 << 20;
 
@@ -277,35 +280,10 @@ impl Member {
         let mut stop = false;
         while !stop {
             tokio::select! {
+                // The timers first (rare and cheap): under a load that keeps the peers' and
+                // the disk's channels full, the engine must still ping and time out, and
+                // sessions expire.
                 biased;
-                r = self.durable.recv() => {
-                    self.stamp();
-                    match r {
-                        Some(Ok(tag)) => self.node.durable(tag),
-                        Some(Err(e)) => self.node.disk_failed(e),
-                        None => self.node.disk_failed("the disk writer stopped".into()),
-                    }
-                }
-                ev = self.inbound.recv() => {
-                    let now = self.stamp();
-                    match ev {
-                        Some(Inbound::Net(ev)) => self.node.receive(ev),
-                        Some(Inbound::Service { from, channel, frame }) if channel == SERVER_CHANNEL => {
-                            // A learner hears only its current leader (a late answer from a
-                            // former one must not close a client's new connection).
-                            let status = self.node.status();
-                            if status.role == Role::Leading || status.leader == Some(from) {
-                                self.core().handle(Input::Peer { from, frame }, now)
-                            } else {
-                                tracing::debug!("server {from} is not our leader: message dropped");
-                            }
-                        }
-                        Some(Inbound::Service { from, channel, .. }) => {
-                            tracing::debug!("server {from}: frame on unknown channel {}", channel.0)
-                        }
-                        None => self.node.disk_failed("the peer transport stopped".into()),
-                    }
-                }
                 _ = engine_tick.tick() => {
                     self.stamp();
                     self.node.tick();
@@ -318,6 +296,8 @@ impl Member {
                     let now = self.stamp();
                     self.core().handle(Input::ReapContainers, now);
                 }
+                r = self.durable.recv() => self.durable_report(r),
+                ev = self.inbound.recv() => self.inbound_event(ev),
                 msg = inbox.recv() => match msg {
                     None | Some(ToCore::Stop) => stop = true,
                     Some(msg) => self.message(msg),
@@ -326,7 +306,20 @@ impl Member {
                     pause = if self.node.pump() { Duration::ZERO } else { Duration::from_millis(2) };
                 }
             }
-            for _ in 0..256 {
+            // Then what else is ready, each channel in a bounded batch, so none starves.
+            for _ in 0..BATCH {
+                match self.durable.try_recv() {
+                    Ok(r) => self.durable_report(Some(r)),
+                    Err(_) => break,
+                }
+            }
+            for _ in 0..BATCH {
+                match self.inbound.try_recv() {
+                    Ok(ev) => self.inbound_event(Some(ev)),
+                    Err(_) => break,
+                }
+            }
+            for _ in 0..BATCH {
                 match inbox.try_recv() {
                     Ok(ToCore::Stop) => {
                         stop = true;
@@ -346,6 +339,40 @@ impl Member {
         }
         self.writers.clear();
         Ok(())
+    }
+
+    fn durable_report(&mut self, r: Option<Result<u64, String>>) {
+        self.stamp();
+        match r {
+            Some(Ok(tag)) => self.node.durable(tag),
+            Some(Err(e)) => self.node.disk_failed(e),
+            None => self.node.disk_failed("the disk writer stopped".into()),
+        }
+    }
+
+    fn inbound_event(&mut self, ev: Option<Inbound>) {
+        let now = self.stamp();
+        match ev {
+            Some(Inbound::Net(ev)) => self.node.receive(ev),
+            Some(Inbound::Service {
+                from,
+                channel,
+                frame,
+            }) if channel == SERVER_CHANNEL => {
+                // A learner hears only its current leader (a late answer from a former one
+                // must not close a client's new connection).
+                let status = self.node.status();
+                if status.role == Role::Leading || status.leader == Some(from) {
+                    self.core().handle(Input::Peer { from, frame }, now)
+                } else {
+                    tracing::debug!("server {from} is not our leader: message dropped");
+                }
+            }
+            Some(Inbound::Service { from, channel, .. }) => {
+                tracing::debug!("server {from}: frame on unknown channel {}", channel.0)
+            }
+            None => self.node.disk_failed("the peer transport stopped".into()),
+        }
     }
 
     fn message(&mut self, msg: ToCore) {
