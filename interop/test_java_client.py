@@ -98,28 +98,40 @@ def read_until(proc: subprocess.Popen, marker: str, lines: list[str]) -> None:
     raise AssertionError(f"no {marker!r} within {STEP_TIMEOUT_S}s; output so far: {lines}")
 
 
-def run_check(kind: str, classes: Path, corral_bin: str | None) -> list[str]:
-    server = RestartableServer(kind, corral_bin)
-    server.start()
+def drive_check(kind: str, classes: Path, addr: str, restart, logs) -> list[str]:
+    """Runs JavaClientCheck against `addr` up to RESTART, calls `restart()`, lets it finish;
+    its transcript. `logs()` is the servers' log text for a failure message."""
     cp = f"{JAR}:/usr/share/java/slf4j-nop.jar:{classes}"
-    proc = subprocess.Popen(["java", "-cp", cp, "JavaClientCheck", server.addr, "/java"],
+    proc = subprocess.Popen(["java", "-cp", cp, "JavaClientCheck", addr, "/java"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True, preexec_fn=_set_pdeathsig)
     lines: list[str] = []
     try:
         read_until(proc, "RESTART", lines)
-        server.kill9()
-        server.start()
+        restart()
         proc.stdin.write("go\n")
         proc.stdin.flush()
         read_until(proc, "DONE", lines)
         proc.wait(timeout=STEP_TIMEOUT_S)
         return lines
     except AssertionError as e:
-        raise AssertionError(f"{kind}: {e}\nserver log:\n{server.tail()}") from None
+        raise AssertionError(f"{kind}: {e}\nserver logs:\n{logs()}") from None
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run_check(kind: str, classes: Path, corral_bin: str | None) -> list[str]:
+    server = RestartableServer(kind, corral_bin)
+    server.start()
+
+    def restart() -> None:
+        server.kill9()
+        server.start()
+
+    try:
+        return drive_check(kind, classes, server.addr, restart, server.tail)
+    finally:
         server.kill9()
 
 
@@ -147,26 +159,13 @@ def run_check_on_ensemble(kind: str, classes: Path, corral_bin: str | None) -> l
             ens.start()
         except EnsembleError as e:
             raise AssertionError(f"the {kind} ensemble did not start:\n{e}") from None
-        cp = f"{JAR}:/usr/share/java/slf4j-nop.jar:{classes}"
-        proc = subprocess.Popen(["java", "-cp", cp, "JavaClientCheck", ens.connect_string(), "/java"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, start_new_session=True, preexec_fn=_set_pdeathsig)
-        lines: list[str] = []
-        try:
-            read_until(proc, "RESTART", lines)
+
+        def restart() -> None:
             leader = ens.leader()
             ens.kill(leader)
             ens.start_member(leader, timeout=STEP_TIMEOUT_S)
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-            read_until(proc, "DONE", lines)
-            proc.wait(timeout=STEP_TIMEOUT_S)
-            return lines
-        except AssertionError as e:
-            raise AssertionError(f"{kind}: {e}\nserver logs:\n{ens.log_tails()}") from None
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
+
+        return drive_check(kind, classes, ens.connect_string(), restart, ens.log_tails)
 
 
 def test_java_client_against_an_ensemble_with_the_leader_killed(compiled_check):
