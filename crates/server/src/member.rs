@@ -24,7 +24,6 @@ use corral_zab_runtime::{
     StateMachine, StorageDisk,
 };
 use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
-use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
 use crate::core::{Core, Effect, Input, Now, QuorumRole, ServerRole};
@@ -125,8 +124,6 @@ pub(crate) struct Member {
     inbound: UnboundedReceiver<Inbound>,
     durable: UnboundedReceiver<Result<u64, String>>,
     compaction: Compaction,
-    last_snapshot: u64,
-    writing: Option<JoinHandle<()>>,
     clock: Clock,
     writers: Writers,
     settings: OwnerSettings,
@@ -246,8 +243,6 @@ impl Member {
             inbound,
             durable,
             compaction,
-            last_snapshot: 0,
-            writing: None,
             clock,
             writers: Writers::default(),
             settings,
@@ -544,15 +539,6 @@ impl Member {
 
     /// Every snapCount applied txns: a local snapshot, then the purge (off this task).
     fn compact(&mut self) {
-        let every = self.compaction.every();
-        let due = every > 0
-            && self.node.applied_count() >= self.last_snapshot + every
-            && self.writing.as_ref().is_none_or(|w| w.is_finished());
-        if due {
-            self.last_snapshot = self.node.applied_count();
-            let (zxid, chunks) = self.node.snapshot_now();
-            let c = self.compaction.clone();
-            self.writing = Some(tokio::task::spawn_blocking(move || c.run(zxid, chunks)));
-        }
+        self.compaction.after_turn(&mut self.node);
     }
 }

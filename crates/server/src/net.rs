@@ -110,14 +110,17 @@ impl Server {
             _ => None,
         };
         let clock = Clock::new();
+        let policy = corral_storage::SnapPolicy {
+            snap_count: config.snap_count,
+            ..corral_storage::SnapPolicy::default()
+        };
+        // An ensemble member's snapshots are the ZAB runtime's: it uses no roll.
+        let settings = OwnerSettings {
+            tick: Duration::from_millis(u64::from(config.tick_time_ms.clamp(20, 2000) / 4)),
+            container_check: Duration::from_millis(u64::from(config.container_check_interval_ms)),
+            snap_roll_bound: policy.roll_bound(),
+        };
         if config.ensemble.is_some() {
-            let settings = OwnerSettings {
-                tick: Duration::from_millis(u64::from(config.tick_time_ms.clamp(20, 2000) / 4)),
-                container_check: Duration::from_millis(u64::from(
-                    config.container_check_interval_ms,
-                )),
-                snap_roll_bound: 0,
-            };
             let core = Core::new(config.clone(), clock.now())?;
             let member = crate::member::Member::start(&config, core, clock, settings).await?;
             return Ok(Server {
@@ -138,15 +141,6 @@ impl Server {
             // Fails only once the owner has stopped.
             let _ = durable_tx.send(input);
         })?;
-        let policy = corral_storage::SnapPolicy {
-            snap_count: config.snap_count,
-            ..corral_storage::SnapPolicy::default()
-        };
-        let settings = OwnerSettings {
-            tick: Duration::from_millis(u64::from(config.tick_time_ms.clamp(20, 2000) / 4)),
-            container_check: Duration::from_millis(u64::from(config.container_check_interval_ms)),
-            snap_roll_bound: policy.roll_bound(),
-        };
         let purge_every = (config.purge_interval_hours > 0)
             .then(|| Duration::from_secs(u64::from(config.purge_interval_hours) * 3600));
         let core = Core::restore(

@@ -39,24 +39,51 @@ enum Cmd<S> {
 }
 
 /// Local snapshots and the purge after them, off the runtime's task: what [`Runtime`] does
-/// every `snap_count` applied entries, for an embedder that drives a [`Node`] itself.
-#[derive(Clone)]
+/// every `snap_count` applied entries, for an embedder that drives a [`Node`] itself (call
+/// [`Compaction::after_turn`] after each of its turns).
 pub struct Compaction {
+    files: SnapshotFiles,
+    every: u64,
+    /// Applied entries at the last snapshot taken.
+    last: u64,
+    /// The snapshot being written, if any.
+    writing: Option<JoinHandle<()>>,
+}
+
+/// Where local snapshots go, and the log they let go of.
+#[derive(Clone)]
+struct SnapshotFiles {
     snapshots: corral_storage::SnapshotStore,
     log: crate::StorageLog,
-    every: u64,
 }
 
 impl Compaction {
-    /// Take a snapshot every this many applied entries (0: never).
-    pub fn every(&self) -> u64 {
-        self.every
+    /// Every `snap_count` applied entries (0: never), unless the previous snapshot is still
+    /// being written: takes the node's snapshot and writes it on a blocking thread (call
+    /// inside a tokio runtime).
+    pub fn after_turn<S: StateMachine, D: crate::DiskIo, T: Transport>(
+        &mut self,
+        node: &mut Node<S, D, T>,
+    ) {
+        let due = self.every > 0
+            && node.applied_count() >= self.last + self.every
+            && self.writing.as_ref().is_none_or(|w| w.is_finished());
+        if due {
+            self.last = node.applied_count();
+            let (zxid, chunks) = node.snapshot_now();
+            let files = self.files.clone();
+            self.writing = Some(tokio::task::spawn_blocking(move || {
+                files.write(zxid, chunks)
+            }));
+        }
     }
+}
 
+impl SnapshotFiles {
     /// Writes the snapshot of `zxid` (atomic: temp file, fsync, rename), then lets the log
     /// start after it and purges older snapshots and log segments (the newest three
     /// snapshots kept, as ZooKeeper's autopurge.snapRetainCount minimum).
-    pub fn run(&self, zxid: Zxid, chunks: impl Iterator<Item = Bytes>) {
+    fn write(&self, zxid: Zxid, chunks: impl Iterator<Item = Bytes>) {
         use std::io::Write;
         let write = || -> Result<(), corral_storage::StorageError> {
             let mut w = self.snapshots.begin(zxid.0 as i64)?;
@@ -98,9 +125,13 @@ pub fn open_node<S: StateMachine, T: Transport>(
             .map_err(|e| RuntimeError::Storage(format!("snapshot {snap_zxid}: {e}")))?;
     }
     let compaction = Compaction {
-        snapshots: on_disk.files.snapshots.clone(),
-        log: on_disk.log.clone(),
+        files: SnapshotFiles {
+            snapshots: on_disk.files.snapshots.clone(),
+            log: on_disk.log.clone(),
+        },
         every: config.snap_count,
+        last: 0,
+        writing: None,
     };
     let disk = StorageDisk::new(on_disk.files, on_durable)?;
     let node = Node::new(
@@ -149,17 +180,15 @@ impl<S: StateMachine> Runtime<S> {
         tick: Duration,
         mut inbound: UnboundedReceiver<NetEvent>,
         mut durable: UnboundedReceiver<Result<u64, String>>,
-        compaction: Compaction,
+        mut compaction: Compaction,
     ) -> Runtime<S> {
         let (cmds, mut cmd_rx) = unbounded_channel::<Cmd<S>>();
         let (status_tx, status) = watch::channel(node.status());
         let (event_tx, events) = unbounded_channel();
         let task = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(tick);
-            let mut last_snapshot = 0u64;
             // While a SNAP streams: pump at once after progress, else wait for room.
             let mut pause = Duration::ZERO;
-            let mut writing: Option<JoinHandle<()>> = None;
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
@@ -206,15 +235,7 @@ impl<S: StateMachine> Runtime<S> {
                 if node.stopped().is_some() {
                     break;
                 }
-                let due = compaction.every > 0
-                    && node.applied_count() >= last_snapshot + compaction.every
-                    && writing.as_ref().is_none_or(|w| w.is_finished());
-                if due {
-                    last_snapshot = node.applied_count();
-                    let (zxid, chunks) = node.snapshot_now();
-                    let c = compaction.clone();
-                    writing = Some(tokio::task::spawn_blocking(move || c.run(zxid, chunks)));
-                }
+                compaction.after_turn(&mut node);
             }
         });
         Runtime {

@@ -475,20 +475,39 @@ impl Core {
             self.ask_leader_to_revalidate(conn, id.0, read_only_format);
             return;
         }
-        let sessions = self.write.sessions_mut();
-        match sessions.revalidate(id, &req.passwd.0, now.mono_ms()) {
+        let revalidated = self
+            .write
+            .sessions_mut()
+            .revalidate(id, &req.passwd.0, now.mono_ms())
+            .map_err(|e| e.to_string());
+        self.answer_resume(conn, id, revalidated, read_only_format);
+    }
+
+    /// Answers a client resuming session `id` on `conn`: with its timeout, the
+    /// ConnectResponse (the connection holds the session from now on); with why not, session
+    /// 0, timeout 0 and a zero password, then the connection closes (the client reports
+    /// Expired).
+    fn answer_resume(
+        &mut self,
+        conn: ConnId,
+        id: SessionId,
+        revalidated: Result<u32, String>,
+        read_only_format: bool,
+    ) {
+        match revalidated {
             Ok(timeout) => {
-                tracing::info!("Reconnected session 0x{:x}", req.session_id);
-                let passwd = Bytes::copy_from_slice(sessions.password_for(id).as_bytes());
+                tracing::info!("Reconnected session 0x{:x}", id.0);
+                let passwd =
+                    Bytes::copy_from_slice(self.write.sessions().password_for(id).as_bytes());
                 let response = connect_response(id.0, timeout, passwd, read_only_format);
                 self.send_frame(conn, response);
                 self.conns.bind_session(conn, id.0);
             }
-            Err(e) => {
+            Err(why) => {
                 tracing::info!(
                     "Invalid session 0x{:x} for client, probably expired: {}",
-                    req.session_id,
-                    e
+                    id.0,
+                    why
                 );
                 let passwd = Bytes::from_static(&[0u8; 16]);
                 let response = connect_response(0, 0, passwd, read_only_format);

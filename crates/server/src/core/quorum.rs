@@ -309,27 +309,17 @@ impl Core {
             return;
         }
         let id = SessionId(session_id);
-        if timeout_ms > 0 {
-            tracing::info!("Reconnected session 0x{:x}", session_id);
-            let tracker = self.write.sessions_mut();
+        let revalidated = if timeout_ms > 0 {
             // A session this server has not applied yet (it lags the leader) is known from
             // now on; its createSession will find it here.
-            tracker.insert_existing(id, timeout_ms as u32, now.mono_ms());
-            let passwd = Bytes::copy_from_slice(tracker.password_for(id).as_bytes());
-            let response =
-                super::connect_response(session_id, timeout_ms as u32, passwd, read_only_format);
-            self.send_frame(conn, response);
-            self.conns.bind_session(conn, session_id);
+            self.write
+                .sessions_mut()
+                .insert_existing(id, timeout_ms as u32, now.mono_ms());
+            Ok(timeout_ms as u32)
         } else {
-            tracing::info!(
-                "Invalid session 0x{:x} for client, probably expired",
-                session_id
-            );
-            let passwd = Bytes::from_static(&[0u8; 16]);
-            let response = super::connect_response(0, 0, passwd, read_only_format);
-            self.send_frame(conn, response);
-            self.send_close(conn);
-        }
+            Err("the leader does not know it or it is closing".to_string())
+        };
+        self.answer_resume(conn, id, revalidated, read_only_format);
     }
 
     /// A request of `session_id` could not reach the leader, or the server it reached was
