@@ -71,7 +71,7 @@ pub fn snapshot_payload(tree: &DataTree, sessions: &BTreeMap<i64, i32>) -> Vec<u
 }
 
 /// The session table that ends a snapshot's payload.
-fn session_table(sessions: &BTreeMap<i64, i32>) -> Vec<u8> {
+pub(crate) fn session_table(sessions: &BTreeMap<i64, i32>) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + 12 * sessions.len());
     out.extend_from_slice(&(sessions.len() as u64).to_be_bytes());
     for (id, timeout) in sessions {

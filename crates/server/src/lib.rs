@@ -45,6 +45,7 @@ pub mod fourlw;
 mod member;
 mod net;
 mod owner;
+mod snapshot_feed;
 pub mod stats;
 mod tls_config;
 

@@ -27,8 +27,9 @@ use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
 
 use crate::config::ServerConfig;
 use crate::core::{Core, Effect, Input, Now, QuorumRole, ServerRole};
-use crate::durability::{parse_snapshot_payload, snapshot_payload};
+use crate::durability::parse_snapshot_payload;
 use crate::owner::{Clock, OwnerSettings, ToCore, Writers};
+use crate::snapshot_feed::{FeedReader, Snapshots};
 use crate::ServerError;
 
 /// The transport channel of the server-level messages ([`crate::core::PeerMsg`]).
@@ -42,9 +43,6 @@ const ENGINE_TICK: Duration = Duration::from_millis(50);
 /// Messages of one channel handled per turn before the effects are carried out.
 const BATCH: usize = 256;
 
-/// Snapshot chunks for a learner (and the local snapshot file).
-const SNAPSHOT_CHUNK: usize = 1 << 20;
-
 /// The core as the runtime's state machine.
 pub(crate) struct Replica {
     core: Core,
@@ -57,10 +55,12 @@ pub(crate) struct Replica {
     failed: Option<String>,
     /// A snapshot chunk arrived out of order: the restore fails.
     restore_broken: bool,
+    /// This member's snapshots (for learners and the local file), produced a step per turn.
+    snapshots: Snapshots,
 }
 
 impl StateMachine for Replica {
-    type Snapshot = std::vec::IntoIter<Bytes>;
+    type Snapshot = FeedReader;
 
     fn apply(&mut self, zxid: Zxid, payload: &Bytes) {
         if self.failed.is_some() {
@@ -73,16 +73,7 @@ impl StateMachine for Replica {
     }
 
     fn snapshot(&mut self) -> Self::Snapshot {
-        let state = self.core.state();
-        let payload = Bytes::from(snapshot_payload(state.tree(), state.sessions()));
-        let mut chunks = Vec::with_capacity(payload.len() / SNAPSHOT_CHUNK + 1);
-        let mut at = 0;
-        while at < payload.len() {
-            let end = (at + SNAPSHOT_CHUNK).min(payload.len());
-            chunks.push(payload.slice(at..end));
-            at = end;
-        }
-        chunks.into_iter()
+        self.snapshots.reader(&mut self.core)
     }
 
     fn restore_chunk(&mut self, _zxid: Zxid, offset: u64, data: &Bytes) {
@@ -104,6 +95,10 @@ impl StateMachine for Replica {
         }
         let data = std::mem::take(&mut self.restoring);
         let (tree, sessions) = parse_snapshot_payload(&data, self.tree_config)?;
+        self.snapshots.abandon(
+            &mut self.core,
+            "the state was replaced by the leader's snapshot",
+        );
         tracing::info!(
             "restored the snapshot of 0x{:x}: {} znodes, {} sessions",
             zxid.0,
@@ -226,6 +221,7 @@ impl Member {
             },
             failed: None,
             restore_broken: false,
+            snapshots: Snapshots::default(),
         };
         let (durable_tx, durable) = tokio::sync::mpsc::unbounded_channel();
         let (node, compaction) = open_node(&runtime_config, replica, transport, move |r| {
@@ -300,6 +296,15 @@ impl Member {
                 _ = tokio::time::sleep(pause), if self.node.streaming() => {
                     pause = if self.node.pump() { Duration::ZERO } else { Duration::from_millis(2) };
                 }
+                // Nothing else to do: produce the snapshot in progress (below).
+                _ = std::future::ready(()), if self.node.state_machine().snapshots.producing() => {}
+            }
+            // One chunk of a snapshot being produced per turn, however busy the turn was,
+            // so that a SNAP neither stalls under load nor pauses the loop for long.
+            if self.node.state_machine().snapshots.producing() {
+                let replica = self.node.state_machine_mut();
+                replica.snapshots.step(&mut replica.core);
+                self.node.pump();
             }
             // Then what else is ready, each channel in a bounded batch, so none starves.
             for _ in 0..BATCH {

@@ -76,4 +76,4 @@ pub use grpc::{attach, attach_with_service, GrpcTransport, Inbound};
 pub use mem_net::{MemNetwork, MemTransport};
 pub use node::{Event, Node, RuntimeFaults, Waiter};
 pub use shell::{open_node, Compaction, Runtime, RuntimeConfig};
-pub use traits::{DiskIo, NetEvent, StateMachine, Transport};
+pub use traits::{DiskIo, NetEvent, SnapshotChunk, SnapshotSource, StateMachine, Transport};

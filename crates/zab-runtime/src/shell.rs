@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::disk::{self, StorageDisk};
 use crate::node::{Event, Node};
-use crate::traits::{NetEvent, StateMachine, Transport};
+use crate::traits::{NetEvent, SnapshotSource, StateMachine, Transport};
 use crate::RuntimeError;
 
 /// What a server needs to run.
@@ -83,21 +83,22 @@ impl SnapshotFiles {
     /// Writes the snapshot of `zxid` (atomic: temp file, fsync, rename), then lets the log
     /// start after it and purges older snapshots and log segments (the newest three
     /// snapshots kept, as ZooKeeper's autopurge.snapRetainCount minimum).
-    fn write(&self, zxid: Zxid, chunks: impl Iterator<Item = Bytes>) {
+    fn write(&self, zxid: Zxid, mut chunks: impl SnapshotSource) {
         use std::io::Write;
-        let write = || -> Result<(), corral_storage::StorageError> {
-            let mut w = self.snapshots.begin(zxid.0 as i64)?;
-            for chunk in chunks {
+        let dir = self.snapshots.dir();
+        let mut write = || -> Result<(), String> {
+            let mut w = self
+                .snapshots
+                .begin(zxid.0 as i64)
+                .map_err(|e| e.to_string())?;
+            while let Some(chunk) = chunks.wait_chunk()? {
                 w.write_all(&chunk)
-                    .map_err(|e| corral_storage::StorageError::Io {
-                        op: "write",
-                        path: self.snapshots.dir().into(),
-                        source: e,
-                    })?;
+                    .map_err(|e| format!("write {}: {e}", dir.display()))?;
             }
-            w.finish()?;
+            w.finish().map_err(|e| e.to_string())?;
             self.log.compact_to(zxid);
-            corral_storage::purge(&self.snapshots, self.log.view(), 3)?;
+            corral_storage::purge(&self.snapshots, self.log.view(), 3)
+                .map_err(|e| e.to_string())?;
             Ok(())
         };
         if let Err(e) = write() {

@@ -12,8 +12,9 @@ use corral_zab::{PeerId, Persist, Zxid};
 ///   later payloads are applied (take a copy-on-write view, or an incremental snapshot as
 ///   corral-datatree's).
 pub trait StateMachine: Send + 'static {
-    /// The chunks of a snapshot, produced lazily while the runtime streams them.
-    type Snapshot: Iterator<Item = Bytes> + Send + 'static;
+    /// The chunks of a snapshot, produced lazily while the runtime streams them: any
+    /// `Iterator<Item = Bytes>`, or a [`SnapshotSource`] whose chunks may not be ready yet.
+    type Snapshot: SnapshotSource;
 
     /// Applies a committed payload.
     fn apply(&mut self, zxid: Zxid, payload: &Bytes);
@@ -29,6 +30,48 @@ pub trait StateMachine: Send + 'static {
     /// The snapshot of `zxid` is complete: replace the whole state with it. `Err` says why
     /// it cannot be read (the runtime stops: the leader sent garbage or the transfer broke).
     fn restore(&mut self, zxid: Zxid) -> Result<(), String>;
+}
+
+/// What [`SnapshotSource::poll_chunk`] has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotChunk {
+    /// The next chunk.
+    Data(Bytes),
+    /// The next chunk is not produced yet (the state machine produces it later, e.g. one
+    /// step of an incremental snapshot per turn of its loop): ask again.
+    NotYet,
+    /// Every chunk was given.
+    End,
+    /// The snapshot cannot be completed (say why): a learner receiving it must start over.
+    Failed(String),
+}
+
+/// A snapshot's chunks, which the runtime pulls while it streams them to a learner (never
+/// blocking) or writes them to a local snapshot file (on a thread that may block).
+///
+/// Every `Iterator<Item = Bytes>` is one (its chunks are always ready). A state machine that
+/// produces its snapshot a step at a time from its own loop, so that a big state never
+/// pauses it, implements it directly.
+pub trait SnapshotSource: Send + 'static {
+    /// The next chunk if it is ready; never blocks.
+    fn poll_chunk(&mut self) -> SnapshotChunk;
+
+    /// The next chunk, waiting until it is produced (`Ok(None)` at the end). Called only
+    /// on threads that may block, never on the thread that produces the chunks.
+    fn wait_chunk(&mut self) -> Result<Option<Bytes>, String>;
+}
+
+impl<I: Iterator<Item = Bytes> + Send + 'static> SnapshotSource for I {
+    fn poll_chunk(&mut self) -> SnapshotChunk {
+        match self.next() {
+            Some(data) => SnapshotChunk::Data(data),
+            None => SnapshotChunk::End,
+        }
+    }
+
+    fn wait_chunk(&mut self) -> Result<Option<Bytes>, String> {
+        Ok(self.next())
+    }
 }
 
 /// Where the engine's storage operations go.

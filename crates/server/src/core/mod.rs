@@ -317,6 +317,18 @@ impl Core {
         self.write.sessions().next_expiry_ms()
     }
 
+    /// Starts an incremental snapshot of the tree (an ensemble member's, for a learner or
+    /// its local file) and copies the sessions: both as they are at the returned zxid. Then
+    /// [`Core::snapshot_step`] until done, or [`Core::abort_tree_snapshot`].
+    pub fn begin_tree_snapshot(&mut self) -> Result<(i64, BTreeMap<i64, i32>), String> {
+        self.state.begin_snapshot().map_err(|e| e.to_string())
+    }
+
+    /// Drops the tree's snapshot in progress, if any.
+    pub fn abort_tree_snapshot(&mut self) {
+        self.state.tree_mut().abort_snapshot();
+    }
+
     /// Serialises the next records of the snapshot in progress into `out`.
     pub fn snapshot_step(
         &mut self,
