@@ -20,6 +20,7 @@ import contextlib
 import os
 import re
 import statistics
+import struct
 import threading
 import time
 import types
@@ -32,7 +33,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.states import EventType
 from kazoo.retry import KazooRetry
 
-from harness import zkcli
+from harness import raw, zkcli
 from harness.kz import stop_client, wait_until
 from harness.ensemble import (
     Ensemble,
@@ -388,6 +389,64 @@ def test_restarted_follower_catches_up(ens):
         assert children == [f"n{i:03d}" for i in range(CATCH_UP_WRITES)], children[:5]
         for i in range(CATCH_UP_WRITES):
             assert c.get(f"{r}/n{i:03d}")[0] == f"value {i}".encode()
+
+
+# --- a session that moved: its old connection's writes are refused ------------------------
+
+
+def _raw_session(addr: str, session_id: int = 0, passwd: bytes = raw.NEW_SESSION_PASSWD):
+    """A bare connection with a ConnectRequest answered: (socket, session id, password)."""
+    sock = raw.open_socket(addr, timeout=REPLY_TIMEOUT_S)
+    raw.send_frame(sock, raw.connect_request(session_id, passwd, int(SESSION_TIMEOUT_S * 1000)))
+    reply = raw.read_frame(sock)
+    _, timeout, sid, plen = struct.unpack(">iiqi", reply[:20])
+    assert timeout > 0, f"{addr} refused the session"
+    return sock, sid, reply[20:20 + plen]
+
+
+def _raw_create(sock, xid: int, path: str) -> int:
+    """Sends a create (persistent, open ACL) and returns the reply's error code; raises
+    ConnectionError if the server closes the connection instead."""
+    body = struct.pack(">ii", xid, 1)
+    body += struct.pack(">i", len(path)) + path.encode()
+    body += struct.pack(">i", 1) + b"v"
+    body += struct.pack(">ii", 1, 31) + struct.pack(">i", 5) + b"world" + struct.pack(">i", 6) + b"anyone"
+    body += struct.pack(">i", 0)
+    raw.send_frame(sock, body)
+    for _ in range(10):
+        reply = raw.read_frame(sock)
+        rxid, _zxid, err = struct.unpack(">iqi", reply[:16])
+        if rxid == xid:
+            return err
+    raise AssertionError(f"no reply to xid {xid}")
+
+
+def test_write_through_the_server_a_session_left_is_refused(ens):
+    """ZooKeeper's session owner: a client moves its session from one follower to another;
+    a write still sent through the first is refused (the leader's SessionMoved closes that
+    connection without an answer) and never applied; writes through the new one work."""
+    r = "/ens_moved"
+    old_member, new_member = ens.followers()[:2]
+    with clients(ens.connect_string()) as (c,):
+        c.ensure_path(r)
+    old, sid, passwd = _raw_session(old_member.addr)
+    new = None
+    try:
+        new, moved_sid, _ = _raw_session(new_member.addr, sid, passwd)
+        assert moved_sid == sid
+        with pytest.raises((ConnectionError, OSError)):
+            err = _raw_create(old, 1, f"{r}/stale")
+            pytest.fail(f"{ens.kind}: the stale write was answered with error {err}")
+        # A client numbers its requests on across connections (the same xid twice in one
+        # session would match the stale request's answer on every server).
+        assert _raw_create(new, 2, f"{r}/fresh") == 0
+    finally:
+        old.close()
+        if new is not None:
+            new.close()
+    with clients(ens.connect_string()) as (c,):
+        c.sync(r)
+        assert sorted(c.get_children(r)) == ["fresh"]
 
 
 # --- srvr / stat / mntr keys by role ----------------------------------------------------

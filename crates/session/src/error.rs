@@ -38,6 +38,10 @@ pub enum SessionError {
     /// The session exists but is closing (expired or being closed) and cannot be used.
     #[error("session {0} has expired")]
     Expired(SessionId),
+    /// The session's client is connected through another server now (ZooKeeper's
+    /// `SessionMovedException`): a request from its old connection.
+    #[error("session {0} moved to another server")]
+    Moved(SessionId),
     /// The password presented on reconnect is not the session's password.
     #[error("wrong password for session {0}")]
     BadPassword(SessionId),

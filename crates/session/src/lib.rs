@@ -17,10 +17,12 @@
 //!
 //! What it is **not**: it has no timers (the caller asks [`SessionTable::next_expiry_ms`] and
 //! calls [`SessionTable::expire`] when that time comes), no clock (every call takes `now_ms`
-//! from the caller's monotonic millisecond clock), no networking, no persistence, no
-//! connection ownership (`SessionMoved`), no local sessions, and no ephemeral nodes: deleting
-//! a session's ephemerals is the caller's closeSession txn, after which it calls
-//! [`SessionTable::close`].
+//! from the caller's monotonic millisecond clock), no networking, no persistence, no local
+//! sessions, and no ephemeral nodes: deleting a session's ephemerals is the caller's
+//! closeSession txn, after which it calls [`SessionTable::close`]. It does record each
+//! session's owner (the server its client is connected through, an opaque id), so that an
+//! ensemble's leader can refuse a stale request with `SessionMoved`
+//! ([`SessionTable::check_owner`]).
 //!
 //! # Flow
 //!

@@ -12,6 +12,9 @@ pub struct Session {
     password: Password,
     /// The bucket the session sits in; `None` once it is closing.
     expires_at_ms: Option<u64>,
+    /// The server the session's client is connected through, as an ensemble's leader knows
+    /// it (ZooKeeper's session owner); `None` until claimed.
+    owner: Option<u64>,
 }
 
 impl Session {
@@ -40,6 +43,12 @@ impl Session {
     /// [`SessionTable::mark_closing`], and waiting for its closeSession txn.
     pub fn is_closing(&self) -> bool {
         self.expires_at_ms.is_none()
+    }
+
+    /// The server the session's client is connected through (an ensemble's leader tracks
+    /// it), if known.
+    pub fn owner(&self) -> Option<u64> {
+        self.owner
     }
 }
 
@@ -146,6 +155,7 @@ impl SessionTable {
             timeout_ms,
             password: self.password_for(id),
             expires_at_ms: Some(bucket),
+            owner: None,
         };
         self.buckets.entry(bucket).or_default().insert(id);
         self.sessions.insert(id, session.clone());
@@ -194,6 +204,39 @@ impl SessionTable {
             None => Err(SessionError::UnknownSession(id)),
             Some(s) if s.is_closing() => Err(SessionError::Expired(id)),
             Some(s) => Ok(s),
+        }
+    }
+
+    /// The session's client is connected through server `owner` from now on (ZooKeeper's
+    /// `setOwner`: a session created or revalidated through that server). Returns `false`
+    /// if the session is unknown.
+    pub fn set_owner(&mut self, id: SessionId, owner: u64) -> bool {
+        match self.sessions.get_mut(&id) {
+            Some(session) => {
+                session.owner = Some(owner);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// ZooKeeper's `checkSession` with the owner: a request of session `id` arrived through
+    /// server `owner`. [`UnknownSession`](SessionError::UnknownSession) /
+    /// [`Expired`](SessionError::Expired) as [`SessionTable::check`];
+    /// [`Moved`](SessionError::Moved) if the session is another server's now (its client
+    /// moved and this request is a stale one from the old connection). A session with no
+    /// owner yet (tracked again by a new leader) is claimed by `owner`.
+    pub fn check_owner(&mut self, id: SessionId, owner: u64) -> Result<(), SessionError> {
+        self.check(id)?;
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return Err(SessionError::UnknownSession(id));
+        };
+        match session.owner {
+            Some(current) if current != owner => Err(SessionError::Moved(id)),
+            _ => {
+                session.owner = Some(owner);
+                Ok(())
+            }
         }
     }
 
@@ -558,5 +601,28 @@ mod tests {
         assert!(shown.contains("redacted"));
         let bytes = format!("{:?}", s.password().as_bytes());
         assert!(!shown.contains(&bytes[1..bytes.len() - 1]), "{shown}");
+    }
+
+    #[test]
+    fn a_request_through_a_server_the_session_left_is_moved() {
+        let mut t = table();
+        let s = t.create(4000, T0).id();
+        // No owner yet (a new leader's tracker): the first server claims it.
+        assert_eq!(t.check_owner(s, 2), Ok(()));
+        assert_eq!(t.get(s).and_then(Session::owner), Some(2));
+        assert_eq!(t.check_owner(s, 2), Ok(()));
+        // The client moved to server 3 (revalidated there).
+        assert!(t.set_owner(s, 3));
+        assert_eq!(t.check_owner(s, 2), Err(SessionError::Moved(s)));
+        assert_eq!(t.check_owner(s, 3), Ok(()));
+        // Liveness is checked first.
+        assert!(t.mark_closing(s));
+        assert_eq!(t.check_owner(s, 3), Err(SessionError::Expired(s)));
+        let unknown = SessionId(s.0 + 1);
+        assert_eq!(
+            t.check_owner(unknown, 3),
+            Err(SessionError::UnknownSession(unknown))
+        );
+        assert!(!t.set_owner(unknown, 3));
     }
 }

@@ -168,6 +168,9 @@ impl Core {
                 self.reply(conn, xid, zxid, ErrorCode::Ok, None, now)
             }
             Waiter::Write { conn, xid, op } => match result {
+                // As ZooKeeper's FinalRequestProcessor: a session that moved is a connection
+                // error; the old connection closes without an answer (ZOOKEEPER-710).
+                TxnResult::Error(ErrorCode::SessionMoved) => self.send_close(conn),
                 TxnResult::Error(code) => self.reply(conn, xid, zxid, code, None, now),
                 TxnResult::Create { path, stat } => {
                     if op == OpCode::Create {
@@ -201,7 +204,7 @@ impl Core {
         now: Now,
     ) {
         let auth_ids = self.conns.auth_ids_of_session(session_id);
-        let logged = self.log_write(session_id, xid, &auth_ids, req, now);
+        let logged = self.log_write(session_id, xid, &auth_ids, req, self.me(), now);
         let waiter = Waiter::Write {
             conn,
             xid,
@@ -210,14 +213,15 @@ impl Core {
         self.logged(session_id, xid, waiter, logged);
     }
 
-    /// Hands a write of `session_id` (0: the server's own) to the write path, with the
-    /// session's auth ids and the time; the effect that logs it.
+    /// Hands a write of `session_id` (0: the server's own) that came through server `via`
+    /// to the write path, with the session's auth ids and the time; the effect that logs it.
     pub(super) fn log_write(
         &mut self,
         session_id: i64,
         cxid: i32,
         auth_ids: &[corral_jute::records::Id],
         req: &Request,
+        via: u64,
         now: Now,
     ) -> Option<Effect> {
         let who = Proposer {
@@ -225,6 +229,7 @@ impl Core {
             cxid,
             auth_ids,
             wall_ms: now.wall_ms,
+            via,
         };
         self.write.write(
             self.state.tree(),
@@ -253,6 +258,7 @@ impl Core {
             cxid,
             auth_ids: &[],
             wall_ms: now.wall_ms,
+            via: self.me(),
         };
         let logged =
             self.write

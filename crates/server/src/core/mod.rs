@@ -24,6 +24,8 @@ mod fourlw_dump;
 mod ops;
 pub mod peer_msg;
 mod quorum;
+#[cfg(test)]
+mod quorum_tests;
 mod sasl;
 pub mod state;
 #[cfg(test)]
@@ -329,6 +331,12 @@ impl Core {
         self.state.tree_mut().abort_snapshot();
     }
 
+    /// This server's id in its ensemble (0 standalone): the owner of the sessions whose
+    /// clients are connected here.
+    fn me(&self) -> u64 {
+        self.config.ensemble.as_ref().map_or(0, |e| e.my_id)
+    }
+
     /// Serialises the next records of the snapshot in progress into `out`.
     pub fn snapshot_step(
         &mut self,
@@ -449,6 +457,7 @@ impl Core {
             cxid: 0,
             auth_ids: &[],
             wall_ms: now.wall_ms,
+            via: self.me(),
         };
         let logged = self.write.create_session(&who, timeout);
         self.logged(id, 0, Waiter::Connect { conn, response }, logged);
@@ -487,11 +496,15 @@ impl Core {
             self.ask_leader_to_revalidate(conn, id.0, read_only_format);
             return;
         }
-        let revalidated = self
-            .write
-            .sessions_mut()
+        let me = self.me();
+        let tracker = self.write.sessions_mut();
+        let revalidated = tracker
             .revalidate(id, &req.passwd.0, now.mono_ms())
             .map_err(|e| e.to_string());
+        if revalidated.is_ok() {
+            // The session is this server's now (a leader checks it on every write).
+            tracker.set_owner(id, me);
+        }
         self.answer_resume(conn, id, revalidated, read_only_format);
     }
 
@@ -600,7 +613,7 @@ impl Core {
                 op: OpCode::DeleteContainer,
                 req: corral_jute::records::DeleteRequest { path, version: -1 },
             };
-            if let Some(effect) = self.log_write(0, 0, &[], &req, now) {
+            if let Some(effect) = self.log_write(0, 0, &[], &req, self.me(), now) {
                 self.out.push(effect);
             }
         }

@@ -470,6 +470,7 @@ impl Core {
                     cxid: 0,
                     auth_ids: &[],
                     wall_ms: now.wall_ms,
+                    via: from,
                 };
                 let effect = self.write.create_session(&who, timeout_ms.max(0) as u32);
                 if let Some(e) = effect {
@@ -485,6 +486,7 @@ impl Core {
                     cxid,
                     auth_ids: &[],
                     wall_ms: now.wall_ms,
+                    via: from,
                 };
                 let effect =
                     self.write
@@ -521,6 +523,7 @@ impl Core {
                             cxid,
                             auth_ids: &[],
                             wall_ms: now.wall_ms,
+                            via: from,
                         };
                         let effect = self.write.error_txn(&who, ErrorCode::SessionExpired);
                         if let Some(e) = effect {
@@ -531,7 +534,7 @@ impl Core {
                         self.write
                             .sessions_mut()
                             .touch(SessionId(session_id), now.mono_ms());
-                        let effect = self.log_write(session_id, cxid, &auth_ids, &req, now);
+                        let effect = self.log_write(session_id, cxid, &auth_ids, &req, from, now);
                         if let Some(e) = effect {
                             self.out.push(e);
                         }
@@ -554,6 +557,9 @@ impl Core {
                     Some(s) if !s.is_closing() => {
                         let t = s.timeout_ms();
                         tracker.touch(id, now.mono_ms());
+                        // The client moved to `from` (ZooKeeper's REVALIDATE sets the owner):
+                        // a write still coming through its old server is SessionMoved.
+                        tracker.set_owner(id, from);
                         i32::try_from(t).unwrap_or(i32::MAX)
                     }
                     _ => 0,

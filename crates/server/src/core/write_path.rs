@@ -21,7 +21,7 @@ use corral_datatree::{DataTree, Pending, PrepContext, Txn, TxnBody};
 use corral_jute::codes::{ErrorCode, OpCode};
 use corral_jute::records::Id;
 use corral_jute::request::Request;
-use corral_session::{SessionId, SessionTable};
+use corral_session::{SessionError, SessionId, SessionTable};
 
 use super::effects::Effect;
 use super::peer_msg::PeerMsg;
@@ -47,6 +47,9 @@ pub struct Proposer<'a> {
     pub auth_ids: &'a [Id],
     /// Wall clock, ms (the txn's time).
     pub wall_ms: i64,
+    /// The server the session's client is connected through (this one's id for a local
+    /// connection; 0 on a standalone server): a leader checks it is the session's owner.
+    pub via: u64,
 }
 
 impl WritePath {
@@ -131,8 +134,21 @@ impl WritePath {
                 _ => tree.prep(pending, &ctx, req).unwrap_or_else(TxnBody::Error),
             }
         };
+        // As ZooKeeper's PrepRequestProcessor checks the session's owner: a request through
+        // a server the session has left (its client moved and revalidated elsewhere) is a
+        // SessionMoved error txn, answered on the old connection.
+        let moved = match self {
+            WritePath::Leader(l) if who.session_id != 0 => {
+                let id = SessionId(who.session_id);
+                l.tracker.check_owner(id, who.via) == Err(SessionError::Moved(id))
+            }
+            _ => false,
+        };
         match self {
             WritePath::Standalone(s) => s.log(who, body),
+            WritePath::Leader(l) if moved => {
+                Some(l.propose(who, |_, _| TxnBody::Error(ErrorCode::SessionMoved)))
+            }
             WritePath::Leader(l) => Some(l.propose(who, body)),
             WritePath::Learner(_) => {
                 let mut out = BytesMut::new();
@@ -192,7 +208,11 @@ impl WritePath {
         let body = |_, _: &mut Pending| TxnBody::CreateSession { timeout_ms };
         match self {
             WritePath::Standalone(s) => s.log(who, body),
-            WritePath::Leader(l) => Some(l.propose(who, body)),
+            WritePath::Leader(l) => {
+                // The session is the creating server's (ZooKeeper's setOwner).
+                l.tracker.set_owner(SessionId(who.session_id), who.via);
+                Some(l.propose(who, body))
+            }
             WritePath::Learner(_) => Some(Effect::Forward(
                 PeerMsg::CreateSession {
                     session_id: who.session_id,
