@@ -170,3 +170,41 @@ def test_session_wrong_password_reconnect(t):
         st = owner.exists(f"{r}/eph")
         out.append(f"ephemeral kept: {st is not None and st.ephemeralOwner == sid}")
     return out
+
+
+SESSIONLESS_BOUND_S = 25.0
+
+
+def _closed_by_server(sock, deadline: float) -> bool:
+    """Whether the server closes `sock` (EOF or reset) before `deadline`."""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, min(1.0, deadline - time.monotonic())))
+        try:
+            if sock.recv(64) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+@scenario
+def test_connection_without_a_session_is_closed(t):
+    """A client that connects and sends nothing, or only part of its ConnectRequest, does
+    not hold the connection (and its maxClientCnxns slot) forever: ZooKeeper closes a
+    connection without a session after sessionlessCnxnTimeout (10 s). Bounded wait; the time
+    is not asserted."""
+    silent = raw.open_socket(t.addr)
+    partial = raw.open_socket(t.addr)
+    try:
+        # The length prefix and half of a ConnectRequest.
+        partial.sendall(b"\0\0\0\x2d" + b"\0" * 8)
+        deadline = time.monotonic() + SESSIONLESS_BOUND_S
+        return [
+            f"silent connection closed by the server: {_closed_by_server(silent, deadline)}",
+            f"half a ConnectRequest, closed by the server: {_closed_by_server(partial, deadline)}",
+        ]
+    finally:
+        silent.close()
+        partial.close()

@@ -58,6 +58,12 @@ pub fn storage_config(config: &ServerConfig) -> StorageConfig {
 /// the longest a snapshot makes a request wait.
 pub const SNAPSHOT_STEP_RECORDS: usize = 256;
 
+/// Records per call of the tree's step within one turn's step.
+pub const SNAPSHOT_SUBSTEP_RECORDS: usize = 8;
+
+/// A turn's snapshot step stops once it has serialised about this many bytes.
+pub const SNAPSHOT_STEP_BYTES: usize = 256 << 10;
+
 /// The capacity a snapshot step's buffer starts with.
 const SNAPSHOT_BUFFER: usize = 256 << 10;
 

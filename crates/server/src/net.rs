@@ -184,16 +184,23 @@ impl Server {
         let mut owner = tokio::spawn(self.engine.run(inbox));
         let mut owner_ended = None;
         let mut tasks = JoinSet::new();
-        if let Some((every, purger)) = self.durability_purge {
-            tasks.spawn(async move {
+        // autopurge: its own task, stopped (not aborted) at shutdown, so that a purge
+        // deleting files on a blocking thread has finished when this returns.
+        let (stop_purge, mut purge_stopped) = oneshot::channel::<()>();
+        let purge = self.durability_purge.map(|(every, purger)| {
+            tokio::spawn(async move {
                 let mut interval = tokio::time::interval(every);
                 loop {
-                    interval.tick().await;
-                    let p = Arc::clone(&purger);
-                    let _ = tokio::task::spawn_blocking(move || p.purge()).await;
+                    tokio::select! {
+                        _ = interval.tick() => {
+                            let p = Arc::clone(&purger);
+                            let _ = tokio::task::spawn_blocking(move || p.purge()).await;
+                        }
+                        _ = &mut purge_stopped => break,
+                    }
                 }
-            });
-        }
+            })
+        });
         let conn = ConnSettings {
             to_core: to_core.clone(),
             config: Arc::clone(&self.config),
@@ -244,6 +251,10 @@ impl Server {
         }
         drop(self.listener);
         tasks.shutdown().await;
+        let _ = stop_purge.send(());
+        if let Some(purge) = purge {
+            let _ = purge.await;
+        }
         let _ = to_core.send(ToCore::Stop).await;
         drop(conn);
         drop(to_core);
@@ -320,12 +331,20 @@ async fn serve_connection<R, W>(
 {
     let to_core = settings.to_core;
     let mut buf = BytesMut::with_capacity(4096);
-    // The first four bytes say whether this is a four-letter word or a framed session.
-    while buf.len() < 4 {
-        match rd.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
+    // The first four bytes say whether this is a four-letter word or a framed session. A
+    // client that sends none is dropped as the core drops one without a session.
+    let first = async {
+        while buf.len() < 4 {
+            match rd.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
         }
+        true
+    };
+    let sessionless = Duration::from_millis(crate::core::SESSIONLESS_TIMEOUT_MS);
+    if !matches!(tokio::time::timeout(sessionless, first).await, Ok(true)) {
+        return;
     }
     if let Some(word) = fourlw::detect(&buf[..4]) {
         let io = fourlw::measure(word, &settings.config);

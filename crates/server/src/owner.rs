@@ -16,7 +16,9 @@ use tokio::sync::mpsc::{self, Receiver, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
 use crate::core::{ConnId, Core, Effect, FourLetterIo, Input, Nonce, Now};
-use crate::durability::{Durability, SnapshotChunk, SNAPSHOT_STEP_RECORDS};
+use crate::durability::{
+    Durability, SnapshotChunk, SNAPSHOT_STEP_BYTES, SNAPSHOT_STEP_RECORDS, SNAPSHOT_SUBSTEP_RECORDS,
+};
 
 /// Reads the clocks the core needs.
 #[derive(Debug, Clone, Copy)]
@@ -341,17 +343,30 @@ impl Owner {
     /// Serialises the next records of the snapshot and sends them to its thread.
     fn snapshot_step(&mut self, permit: mpsc::OwnedPermit<SnapshotChunk>) {
         let mut records = self.durability.snapshot_buffer();
-        let last = match self.core.snapshot_step(SNAPSHOT_STEP_RECORDS, &mut records) {
-            Ok(progress) => progress == SnapshotProgress::Done,
-            Err(e) => {
-                tracing::error!("snapshot step failed: {e}");
-                // Dropping the channel abandons the file; the thread reports it.
-                if let Some(job) = self.snapshot.as_mut() {
-                    job.chunks = None;
+        // Up to SNAPSHOT_STEP_RECORDS records, but no more than about SNAPSHOT_STEP_BYTES:
+        // with 1 MB znodes a fixed count would copy hundreds of MB in one turn.
+        let mut last = false;
+        for _ in 0..SNAPSHOT_STEP_RECORDS / SNAPSHOT_SUBSTEP_RECORDS {
+            match self
+                .core
+                .snapshot_step(SNAPSHOT_SUBSTEP_RECORDS, &mut records)
+            {
+                Ok(SnapshotProgress::Done) => {
+                    last = true;
+                    break;
                 }
-                return;
+                Ok(SnapshotProgress::More) if records.len() >= SNAPSHOT_STEP_BYTES => break,
+                Ok(SnapshotProgress::More) => {}
+                Err(e) => {
+                    tracing::error!("snapshot step failed: {e}");
+                    // Dropping the channel abandons the file; the thread reports it.
+                    if let Some(job) = self.snapshot.as_mut() {
+                        job.chunks = None;
+                    }
+                    return;
+                }
             }
-        };
+        }
         permit.send(SnapshotChunk { records, last });
         if last {
             if let Some(job) = self.snapshot.as_mut() {

@@ -31,6 +31,11 @@ impl Core {
         nonce: Option<Nonce>,
         now: Now,
     ) {
+        // A connection already closed (its closeSession answered, or a failed write) gets
+        // nothing more: what it pipelined is dropped with it, as ZooKeeper's closed socket.
+        if self.conns.get(conn).is_none_or(|c| c.is_closing()) {
+            return;
+        }
         // A request queued before its session closed or expired must not act for it.
         let live = self
             .write
@@ -203,7 +208,12 @@ impl Core {
         req: &Request,
         now: Now,
     ) {
-        let auth_ids = self.conns.auth_ids_of_session(session_id);
+        // The ids of the connection that sent it (the session may hold another by now).
+        let auth_ids = self
+            .conns
+            .get(conn)
+            .map(|c| c.auth_ids().to_vec())
+            .unwrap_or_default();
         let logged = self.log_write(session_id, xid, &auth_ids, req, self.me(), now);
         let waiter = Waiter::Write {
             conn,

@@ -26,7 +26,15 @@ pub struct Conn {
     stats: ConnStats,
     closing: bool,
     sasl: Option<DigestMd5Server>,
+    /// When it was opened (monotonic ms): one that has no session after
+    /// [`SESSIONLESS_TIMEOUT_MS`] is closed.
+    opened_ms: u64,
 }
+
+/// How long a connection may stay without a session (ZooKeeper's
+/// `zookeeper.nio.sessionlessCnxnTimeout`, 10 s): a client that never sends its
+/// ConnectRequest does not hold a connection (and its maxClientCnxns slot) forever.
+pub const SESSIONLESS_TIMEOUT_MS: u64 = 10_000;
 
 impl Conn {
     /// The client's address.
@@ -185,7 +193,13 @@ impl Connections {
 
     /// Registers a connection from `remote`, authenticated as `ip` and `tls_ids`; `None` when
     /// `maxClientCnxns` connections from its IP are open.
-    pub fn open(&mut self, remote: SocketAddr, tls_ids: Vec<Id>, wall_ms: i64) -> Option<ConnId> {
+    pub fn open(
+        &mut self,
+        remote: SocketAddr,
+        tls_ids: Vec<Id>,
+        wall_ms: i64,
+        mono_ms: u64,
+    ) -> Option<ConnId> {
         if self.max_per_ip > 0 {
             let from_ip = self
                 .conns
@@ -216,9 +230,24 @@ impl Connections {
                 stats: ConnStats::new(wall_ms),
                 closing: false,
                 sasl: None,
+                opened_ms: mono_ms,
             },
         );
         Some(id)
+    }
+
+    /// Open connections that still have no session [`SESSIONLESS_TIMEOUT_MS`] after they
+    /// were opened.
+    pub fn sessionless_expired(&self, now_ms: u64) -> Vec<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, c)| {
+                c.session.is_none()
+                    && !c.closing
+                    && now_ms.saturating_sub(c.opened_ms) >= SESSIONLESS_TIMEOUT_MS
+            })
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Forgets a connection that is gone: its watches go, its session stays bound to nobody.
@@ -294,14 +323,6 @@ impl Connections {
         Some(held_by)
     }
 
-    /// The auth ids of the connection holding `session` (none if no connection holds it).
-    pub fn auth_ids_of_session(&self, session: i64) -> Vec<Id> {
-        self.holder(session)
-            .and_then(|c| self.conns.get(&c))
-            .map(|c| c.auth_ids.clone())
-            .unwrap_or_default()
-    }
-
     /// The watches of every connection.
     pub fn watches(&self) -> &WatchRegistry<ConnId> {
         &self.watches
@@ -372,6 +393,11 @@ impl Connections {
     /// connections are being closed and none of them will be answered).
     pub fn clear_queues(&mut self) {
         self.queues.clear();
+    }
+
+    /// The sessions with requests or writes queued.
+    pub fn queued_sessions(&self) -> Vec<i64> {
+        self.queues.keys().copied().collect()
     }
 
     /// Every waiting write, in order (the log failed: none will be answered).

@@ -50,7 +50,7 @@ use corral_session::{SessionId, SessionTable};
 use corral_storage::SnapPolicy;
 
 use self::conns::Connections;
-pub use self::conns::Waiter;
+pub use self::conns::{Waiter, SESSIONLESS_TIMEOUT_MS};
 pub use self::effects::{Effect, Effects};
 pub use self::fourlw::FourLetterIo;
 pub use self::peer_msg::PeerMsg;
@@ -278,8 +278,12 @@ impl Core {
             Input::Frame { conn, frame, nonce } => self.frame(conn, frame, nonce, now),
             Input::Closed { conn } => self.conns.remove(conn),
             Input::Durable(zxid) => self.durable(zxid, now),
-            Input::LogFailed(reason) => self.log_failed(&reason),
+            Input::LogFailed(reason) => self.log_failed(&reason, now),
             Input::Tick => {
+                for conn in self.conns.sessionless_expired(now.mono_ms()) {
+                    tracing::info!("closing a connection that sent no ConnectRequest in time");
+                    self.send_close(conn);
+                }
                 if self.write.owns_sessions() {
                     self.expire_sessions(now)
                 } else {
@@ -311,7 +315,7 @@ impl Core {
         tls_ids: Vec<Id>,
         now: Now,
     ) -> Option<ConnId> {
-        self.conns.open(remote, tls_ids, now.wall_ms)
+        self.conns.open(remote, tls_ids, now.wall_ms, now.mono_ms())
     }
 
     /// When the next session expires, in monotonic ms.
@@ -352,7 +356,7 @@ impl Core {
     /// The log failed: like ZooKeeper, stop serving writes rather than diverge from the disk.
     /// Writes waiting for durability are never acknowledged: their connections are closed
     /// (the clients see a connection loss). Reads keep being served.
-    fn log_failed(&mut self, reason: &str) {
+    fn log_failed(&mut self, reason: &str, now: Now) {
         if !self.write.is_failed() {
             tracing::error!(
                 "the txn log failed ({reason}); no further writes will be served. Acknowledged \
@@ -370,6 +374,11 @@ impl Core {
         waiting.dedup();
         for conn in waiting {
             self.send_close(conn);
+        }
+        // What sessions queued behind the lost writes runs now: reads are answered, writes
+        // close their connections (nothing is logged any more). Nothing waits forever.
+        for session in self.conns.queued_sessions() {
+            self.drain(session, now);
         }
     }
 

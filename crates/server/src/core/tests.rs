@@ -485,3 +485,118 @@ fn a_malformed_frame_closes_only_its_connection() {
     );
     assert_eq!(effects, vec![]);
 }
+
+#[test]
+fn after_the_log_fails_requests_queued_behind_a_lost_write_still_run() {
+    let mut core = core();
+    let (first, session) = connected(&mut core, 5000);
+    let get = GetDataRequest {
+        path: "/".into(),
+        watch: false,
+    };
+    let effects = step(
+        &mut core,
+        request(first, 1, OpCode::Create, &create("/a")),
+        NOW,
+    );
+    assert_eq!(effects, vec![log(&create_txn(2, session, 1, "/a", b"v"))]);
+    // The client moves to a new connection while its write waits for the disk; its next
+    // requests queue behind that write.
+    let second = open(&mut core, 5001);
+    let (_, passwd) = first_session();
+    step(
+        &mut core,
+        frame_of(second, |o| {
+            connect_request(session, passwd.as_bytes()).write(o)
+        }),
+        NOW,
+    );
+    assert_eq!(
+        step(&mut core, request(second, 2, OpCode::GetData, &get), NOW),
+        vec![]
+    );
+    assert_eq!(
+        step(
+            &mut core,
+            request(second, 3, OpCode::Create, &create("/b")),
+            NOW
+        ),
+        vec![]
+    );
+    // The write never becomes durable: the queued read is answered, the queued write
+    // cannot be logged any more (its connection closes), nothing waits forever.
+    let effects = step(&mut core, Input::LogFailed("disk full".into()), NOW);
+    let (data, stat) = core.state().tree().get_data("/").expect("/");
+    assert_eq!(
+        effects,
+        vec![
+            reply(
+                second,
+                2,
+                1,
+                ErrorCode::Ok,
+                Some(&GetDataResponse { data, stat })
+            ),
+            Effect::Close { conn: second },
+        ]
+    );
+}
+
+#[test]
+fn a_request_pipelined_after_close_session_does_not_lose_the_close_reply() {
+    let mut core = core();
+    let (conn, session) = connected(&mut core, 5000);
+    let effects = step(
+        &mut core,
+        frame_of(conn, |o| {
+            RequestHeader {
+                xid: 5,
+                op: OpCode::CloseSession.code(),
+            }
+            .write(o)
+        }),
+        NOW,
+    );
+    let close = Txn {
+        zxid: 2,
+        time_ms: NOW.wall_ms,
+        session_id: session,
+        cxid: 5,
+        body: TxnBody::CloseSession {
+            ephemerals: Vec::new(),
+        },
+    };
+    assert_eq!(effects, vec![log(&close)]);
+    let get = GetDataRequest {
+        path: "/".into(),
+        watch: false,
+    };
+    let pipelined = step(&mut core, request(conn, 6, OpCode::GetData, &get), NOW);
+    let effects = step(&mut core, Input::Durable(2), NOW);
+    assert_eq!(
+        (pipelined, effects),
+        (
+            vec![],
+            vec![
+                reply(conn, 5, 2, ErrorCode::Ok, None),
+                Effect::Close { conn }
+            ]
+        )
+    );
+}
+
+#[test]
+fn a_connection_without_a_session_is_closed_after_ten_seconds() {
+    let mut core = core();
+    let silent = open(&mut core, 5000);
+    let (with_session, _) = connected(&mut core, 5001);
+    assert_eq!(step(&mut core, Input::Tick, later(9_999)), vec![]);
+    assert_eq!(
+        step(&mut core, Input::Tick, later(10_000)),
+        vec![Effect::Close { conn: silent }]
+    );
+    assert!(core
+        .conns
+        .get(with_session)
+        .is_some_and(|c| !c.is_closing()));
+}
