@@ -15,9 +15,9 @@
 //! decode to the tree at the snapshot's zxid. The file is fsynced and renamed after the last
 //! step.
 //!
-//! TRUNC (a learner told to drop txns it logged that were never committed) rebuilds the state
-//! from the newest snapshot at or below the truncation point plus the log, as ZooKeeper does:
-//! [`Durability::truncate_and_rebuild`].
+//! An ensemble member does not use this module's log: its txns go through
+//! corral-zab-runtime's quorum writer (crate::member), whose TRUNC only drops log entries that
+//! were never committed, so never applied: its state needs no rebuild.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -193,7 +193,6 @@ pub struct Durability {
     snapshots: Arc<SnapshotStore>,
     log_view: LogView,
     retain: usize,
-    tree_config: DataTreeConfig,
 }
 
 /// What the log writer reports: every txn up to a zxid is durable, or the log failed.
@@ -242,7 +241,6 @@ impl Durability {
                 snapshots: Arc::new(snapshots),
                 log_view,
                 retain: config.snap_retain_count,
-                tree_config,
             },
         ))
     }
@@ -313,27 +311,6 @@ impl Durability {
             log_view: self.log_view.clone(),
             retain: self.retain,
         })
-    }
-
-    /// ZAB's TRUNC to `zxid`, as ZooKeeper does it (Learner.syncWithLeader: truncate the log,
-    /// then reload the database): the log loses every record above `zxid`, snapshots above it
-    /// are removed, and the state is rebuilt from the newest remaining snapshot plus the log.
-    /// The caller replaces its state with the result (a core is rebuilt from it). Blocking.
-    pub fn truncate_and_rebuild(&self, zxid: i64) -> Result<RecoveredState, ServerError> {
-        self.writer.truncate(zxid).map_err(ServerError::Storage)?;
-        self.snapshots
-            .remove_after(zxid)
-            .map_err(ServerError::Storage)?;
-        let snapshot = self
-            .snapshots
-            .latest_valid()
-            .map_err(ServerError::Storage)?;
-        let from = snapshot.as_ref().map_or(0, |s| s.zxid);
-        rebuild(
-            snapshot.as_ref(),
-            self.log_view.read_from(from),
-            self.tree_config,
-        )
     }
 
     /// Stops the log writer after what was queued is durable, and waits for its thread.
