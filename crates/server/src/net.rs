@@ -68,6 +68,7 @@ impl Engine {
 /// A Corral server (standalone, or a member of an ensemble) bound to its client port (and secure client port, if set).
 pub struct Server {
     listener: TcpListener,
+    admin: Option<TcpListener>,
     secure: Option<Arc<SecurePort>>,
     config: Arc<ServerConfig>,
     engine: Engine,
@@ -95,6 +96,11 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
+        let admin = if config.admin.enabled {
+            Some(crate::admin::bind(&config.admin).await?)
+        } else {
+            None
+        };
         let secure = match (config.secure_client_addr, &config.tls) {
             (Some(addr), Some(settings)) => {
                 let tls = corral_tls::ServerTls::new(settings)?;
@@ -125,6 +131,7 @@ impl Server {
             let member = crate::member::Member::start(&config, core, clock, settings).await?;
             return Ok(Server {
                 listener,
+                admin,
                 secure,
                 config: Arc::new(config),
                 engine: Engine::Member(Box::new(member)),
@@ -153,6 +160,7 @@ impl Server {
         let durability_purge = purge_every.map(|every| (every, durability.purger()));
         Ok(Server {
             listener,
+            admin,
             secure,
             config: Arc::new(config),
             engine: Engine::Standalone {
@@ -166,6 +174,11 @@ impl Server {
     /// The address the client port is bound to.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address the AdminServer is bound to, when it is enabled.
+    pub fn admin_local_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.admin.as_ref().map(TcpListener::local_addr)
     }
 
     /// The address the secure (TLS) client port is bound to, when one is configured.
@@ -193,6 +206,19 @@ impl Server {
                     let _ = tokio::task::spawn_blocking(move || p.purge()).await;
                 }
             });
+        }
+        if let Some(listener) = self.admin {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(
+                    "{}",
+                    crate::admin::describe(addr, &self.config.admin.command_url)
+                );
+            }
+            tasks.spawn(crate::admin::serve(
+                listener,
+                Arc::clone(&self.config),
+                to_core.clone(),
+            ));
         }
         let conn = ConnSettings {
             to_core: to_core.clone(),

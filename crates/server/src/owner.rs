@@ -15,7 +15,7 @@ use corral_jute::records::Id;
 use tokio::sync::mpsc::{self, Receiver, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
-use crate::core::{ConnId, Core, Effect, FourLetterIo, Input, Nonce, Now};
+use crate::core::{AdminIo, ConnId, Core, Effect, FourLetterIo, Input, Nonce, Now};
 use crate::durability::{Durability, SnapshotChunk, SNAPSHOT_STEP_RECORDS};
 
 /// Reads the clocks the core needs.
@@ -98,6 +98,14 @@ pub(crate) enum ToCore {
         io: FourLetterIo,
         reply: oneshot::Sender<String>,
     },
+    /// An AdminServer command (crate::admin), with its request's query and what was measured
+    /// for it; the answer is its JSON object.
+    Admin {
+        name: String,
+        args: Vec<(String, String)>,
+        io: AdminIo,
+        reply: oneshot::Sender<serde_json::Map<String, serde_json::Value>>,
+    },
     /// Stop: the owner ends, stopping the log writer.
     Stop,
 }
@@ -159,6 +167,14 @@ impl Writers {
             } => {
                 let text = core.four_letter_word(word, clock.now(), remote, &io);
                 let _ = reply.send(text);
+            }
+            ToCore::Admin {
+                name,
+                args,
+                io,
+                reply,
+            } => {
+                let _ = reply.send(core.admin_command(&name, &args, clock.now(), &io));
             }
             ToCore::Stop => {}
         }

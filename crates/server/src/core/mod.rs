@@ -16,6 +16,8 @@
 //! it causes before anything later is read: a client sees a watch event before any later read
 //! result of that node (ZooKeeper Programmer's Guide, "Guarantees").
 
+pub mod admin;
+mod admin_stats;
 mod commit;
 pub mod conns;
 pub mod effects;
@@ -47,6 +49,7 @@ use corral_jute::JuteError;
 use corral_session::{SessionId, SessionTable};
 use corral_storage::SnapPolicy;
 
+pub use self::admin::AdminIo;
 use self::conns::Connections;
 pub use self::conns::Waiter;
 pub use self::effects::{Effect, Effects};
@@ -178,6 +181,8 @@ pub struct Core {
     /// A learner's connections resuming a session, waiting for the leader's word: session
     /// id -> (connection, the client's read-only flag format).
     revalidating: std::collections::HashMap<i64, (ConnId, bool)>,
+    /// The AdminServer's trace mask and the member's leader view.
+    admin: admin::AdminState,
 }
 
 impl Core {
@@ -250,6 +255,7 @@ impl Core {
             quorum: quorum::QuorumStats::default(),
             faults: quorum::TestFaults::default(),
             revalidating: std::collections::HashMap::new(),
+            admin: admin::AdminState::default(),
         };
         core.write_ensemble_config();
         Ok(core)

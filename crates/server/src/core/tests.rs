@@ -14,6 +14,8 @@ use corral_session::{Password, SessionId};
 use super::*;
 use crate::ServerConfig;
 
+mod admin;
+
 const NOW: Now = Now {
     mono_us: 1_000_000,
     wall_ms: 1_700_000_000_000,

@@ -47,7 +47,7 @@ pub async fn start_in(
     disk: Option<std::sync::Arc<dyn corral_storage::Disk>>,
 ) -> Running {
     let mut cfg = ServerConfig::parse(&format!(
-        "dataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n{extra}",
+        "dataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\nadmin.enableServer=false\n{extra}",
         dir.display()
     ))
     .expect("config");
