@@ -53,12 +53,19 @@ NODES = 130
 
 
 def http(port: int, path: str, method: str = "GET") -> tuple[int, str, str]:
+    """(status, Content-Type, body) of one request to the AdminServer on `port`."""
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
     try:
         with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as r:
             return r.status, r.headers.get("Content-Type", ""), r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("Content-Type", ""), e.read().decode(errors="replace")
+    except urllib.error.URLError as e:
+        raise AssertionError(
+            f"no AdminServer on 127.0.0.1:{port} ({e.reason}); for ZooKeeper it needs "
+            "/usr/share/java/servlet-api.jar and jetty9-*.jar (Debian's libjetty9-java, "
+            "a dependency of libzookeeper-java) on its class path"
+        ) from e
 
 
 def command(port: int, name: str) -> dict:

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::ServerConfig;
+use crate::core::conns::Transport;
 use crate::core::{needs_nonce, Core, Input, Nonce};
 use crate::durability::Durability;
 use crate::owner::{os_random, random_below, Clock, Outbound, Owner, OwnerSettings, ToCore};
@@ -246,7 +247,7 @@ impl Server {
                         tasks.spawn(async move {
                             let _ = socket.set_nodelay(true);
                             let (rd, wr) = socket.into_split();
-                            serve_connection(conn, rd, wr, remote, Vec::new()).await;
+                            serve_connection(conn, rd, wr, remote, Transport::plain()).await;
                         });
                     }
                     Err(e) => {
@@ -328,18 +329,22 @@ async fn serve_tls(
         });
     }
     let (rd, wr) = tokio::io::split(stream);
-    serve_connection(conn, rd, wr, remote, ids).await;
+    let transport = Transport {
+        secure: true,
+        tls_ids: ids,
+    };
+    serve_connection(conn, rd, wr, remote, transport).await;
 }
 
-/// One client connection, in clear or over TLS: `tls_ids` are the ids its certificate
-/// authenticated. The reader hands every complete frame to the owner, the writer writes what
+/// One client connection, in clear or over TLS (`transport`: which, and the ids a client
+/// certificate authenticated). The reader hands every complete frame to the owner, the writer writes what
 /// the owner queued (many frames per syscall); both run in this task.
 async fn serve_connection<R, W>(
     settings: ConnSettings,
     mut rd: R,
     mut wr: W,
     remote: SocketAddr,
-    tls_ids: Vec<Id>,
+    transport: Transport,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -373,7 +378,7 @@ async fn serve_connection<R, W>(
     let (reply, answer) = oneshot::channel();
     let open = ToCore::Open {
         remote,
-        tls_ids,
+        transport,
         reply,
     };
     if to_core.send(open).await.is_err() {

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use corral_datatree::SnapshotProgress;
-use corral_jute::records::Id;
 use tokio::sync::mpsc::{self, Receiver, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
+use crate::core::conns::Transport;
 use crate::core::{AdminIo, ConnId, Core, Effect, FourLetterIo, Input, Nonce, Now};
 use crate::durability::{Durability, SnapshotChunk, SNAPSHOT_STEP_RECORDS};
 
@@ -81,7 +81,7 @@ pub(crate) enum ToCore {
     /// when refused (maxClientCnxns).
     Open {
         remote: SocketAddr,
-        tls_ids: Vec<Id>,
+        transport: Transport,
         reply: oneshot::Sender<Option<(ConnId, UnboundedReceiver<Outbound>)>>,
     },
     /// Every complete frame a connection had ready, with a nonce for each sasl request.
@@ -138,11 +138,11 @@ impl Writers {
         match msg {
             ToCore::Open {
                 remote,
-                tls_ids,
+                transport,
                 reply,
             } => {
                 let opened = core
-                    .open_connection(remote, tls_ids, clock.now())
+                    .open_connection(remote, transport, clock.now())
                     .map(|conn| {
                         let (tx, rx) = mpsc::unbounded_channel();
                         self.0.insert(conn, tx);

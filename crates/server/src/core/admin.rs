@@ -142,8 +142,11 @@ impl Core {
                 self.crst();
             }
             "connections" => {
-                m.insert("connections".into(), self.connection_infos(false));
-                m.insert("secure_connections".into(), json!([]));
+                m.insert("connections".into(), self.connection_infos(false, false));
+                m.insert(
+                    "secure_connections".into(),
+                    self.connection_infos(false, true),
+                );
             }
             "dirs" => {
                 m.insert("datadir_size".into(), json!(io.datadir_size));
@@ -230,8 +233,11 @@ impl Core {
             "stat_reset" => self.stats.reset(),
             "stats" => {
                 self.admin_server_stats(&mut m, now, io);
-                m.insert("connections".into(), self.connection_infos(true));
-                m.insert("secure_connections".into(), json!([]));
+                m.insert("connections".into(), self.connection_infos(true, false));
+                m.insert(
+                    "secure_connections".into(),
+                    self.connection_infos(true, true),
+                );
             }
             "system_properties" => {
                 let mut props: Vec<(String, String)> = io.properties.clone();

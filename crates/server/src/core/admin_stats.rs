@@ -56,11 +56,13 @@ impl Core {
         self.conns.iter().map(|(_, c)| c.stats().in_flight()).sum()
     }
 
-    /// Every client connection's statistics; `brief`: the first five fields only.
-    pub(super) fn connection_infos(&self, brief: bool) -> Value {
+    /// The statistics of every client connection on the client port (`secure`: on the secure
+    /// client port); `brief`: the first five fields only.
+    pub(super) fn connection_infos(&self, brief: bool, secure: bool) -> Value {
         let infos: Vec<Value> = self
             .conns
             .iter()
+            .filter(|(_, c)| c.is_secure() == secure)
             .map(|(_, c)| {
                 let st = c.stats();
                 let mut info = Map::new();

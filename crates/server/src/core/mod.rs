@@ -306,16 +306,16 @@ impl Core {
         }
     }
 
-    /// Registers a new client connection (holding the `ip` id of `remote`, then `tls_ids`,
-    /// what a TLS client's certificate authenticated), or refuses it when `maxClientCnxns`
-    /// connections from its IP are open.
+    /// Registers a new client connection (holding the `ip` id of `remote`, then what a TLS
+    /// client's certificate authenticated), or refuses it when `maxClientCnxns` connections
+    /// from its IP are open.
     pub fn open_connection(
         &mut self,
         remote: SocketAddr,
-        tls_ids: Vec<Id>,
+        transport: conns::Transport,
         now: Now,
     ) -> Option<ConnId> {
-        self.conns.open(remote, tls_ids, now.wall_ms)
+        self.conns.open(remote, transport, now.wall_ms)
     }
 
     /// When the next session expires, in monotonic ms.

@@ -121,7 +121,7 @@ fn log(txn: &Txn) -> Effect {
 
 fn open(core: &mut Core, port: u16) -> ConnId {
     let remote = format!("127.0.0.1:{port}").parse().expect("addr");
-    core.open_connection(remote, Vec::new(), NOW)
+    core.open_connection(remote, conns::Transport::plain(), NOW)
         .expect("connection")
 }
 

@@ -367,3 +367,32 @@ fn the_command_table_is_zookeepers() {
     }
     assert!(lookup("snapshot").is_none());
 }
+
+#[test]
+fn secure_client_port_connections_are_listed_apart() {
+    let (mut core, _) = busy_core();
+    let remote = "127.0.0.1:6000".parse().expect("addr");
+    let transport = conns::Transport {
+        secure: true,
+        tls_ids: Vec::new(),
+    };
+    core.open_connection(remote, transport, NOW)
+        .expect("connection");
+    for name in ["connections", "stats"] {
+        let answer = run(&mut core, name, &[]);
+        let addresses = |field: &str| -> Vec<Value> {
+            answer[field]
+                .as_array()
+                .expect("array")
+                .iter()
+                .map(|c| c["remote_socket_address"].clone())
+                .collect()
+        };
+        assert_eq!(addresses("connections"), ["127.0.0.1:5000"], "{name}");
+        assert_eq!(
+            addresses("secure_connections"),
+            ["127.0.0.1:6000"],
+            "{name}"
+        );
+    }
+}
