@@ -360,6 +360,9 @@ def test_admin_every_command_ensemble(ensembles):
                 "observers": (a["observers"]["synced_observers"], a["observers"]["observers"]),
                 "read_only": a["is_read_only"]["read_only"],
                 "monitor server_state": a["monitor"]["server_state"],
+                "dirs hold files": (a["dirs"]["datadir_size"] > 0, a["dirs"]["logdir_size"] > 0),
+                "last_zxid is 0x-hex": bool(re.fullmatch(r"0x[0-9a-f]+",
+                                                         a["zabstate"]["last_zxid"])),
             }
             want = {
                 "server_state": role,
@@ -373,6 +376,8 @@ def test_admin_every_command_ensemble(ensembles):
                 "observers": (0, []),
                 "read_only": False,
                 "monitor server_state": role,
+                "dirs hold files": (True, True),
+                "last_zxid is 0x-hex": True,
             }
             for k in want:
                 same(problems, f"{kind} {role} {k}", want[k], got[k], ("wanted", "got"))

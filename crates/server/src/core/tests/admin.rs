@@ -396,3 +396,85 @@ fn secure_client_port_connections_are_listed_apart() {
         );
     }
 }
+
+/// Server 2 of a 3-server ensemble (a core only: no ZAB engine; its role is set by hand).
+fn member_core() -> Core {
+    let mut config = ServerConfig::parse(
+        "dataDir=/unused\nclientPort=2182\nclientPortAddress=127.0.0.1\ninitLimit=10\n\
+         syncLimit=5\nserver.1=127.0.0.1:2888:3888;127.0.0.1:2181\n\
+         server.2=127.0.0.1:2889:3889;127.0.0.1:2182\n\
+         server.3=127.0.0.1:2890:3890:observer;127.0.0.1:2183\n",
+    )
+    .expect("config");
+    let client = config
+        .client_port_line
+        .map(|line| (config.client_addr, line));
+    let resolved = config
+        .quorum
+        .resolve(Some(2), std::path::Path::new("/unused/myid"), client)
+        .expect("resolves");
+    config.ensemble = resolved.ensemble;
+    config.server_id = 2;
+    Core::new(config, NOW).expect("core")
+}
+
+#[test]
+fn an_ensemble_member_answers_from_its_quorum_state() {
+    let mut core = member_core();
+    // Looking: commands that need a serving server say so, under the name asked for.
+    let srvr = run(&mut core, "srvr", &[]);
+    assert_eq!(
+        srvr,
+        crate::core::admin::error_response("srvr", crate::core::admin::NOT_SERVING)
+    );
+    assert_eq!(run(&mut core, "monitor", &[])["server_state"], "looking");
+    core.set_leader_view(None, "election");
+    let zab = run(&mut core, "zabstate", &[]);
+    assert_eq!(
+        (zab["zabstate"].clone(), zab["is_leader"].clone()),
+        ("election".into(), false.into())
+    );
+
+    core.set_role(QuorumRole::Following, NOW);
+    core.set_leader_view(Some(1), "broadcast");
+    let leader = run(&mut core, "leader", &[]);
+    assert_eq!(
+        leader,
+        serde_json::json!({"is_leader": false, "leader_id": 1, "leader_ip": "127.0.0.1",
+                           "command": "leader", "error": null})
+        .as_object()
+        .cloned()
+        .expect("object")
+    );
+    let zab = run(&mut core, "zabstate", &[]);
+    assert_eq!(zab["myid"], 2);
+    assert_eq!(zab["voting"], true);
+    assert_eq!(zab["zabstate"], "broadcast");
+    assert_eq!(zab["quorum_address"]["one"], "127.0.0.1:2889");
+    assert_eq!(
+        zab["election_address"]["all_ports"],
+        serde_json::json!([3889])
+    );
+    assert_eq!(zab["client_address"], "127.0.0.1:2182");
+    // Participants only.
+    let view = run(&mut core, "voting_view", &[]);
+    let ids: Vec<&String> = view["current_config"]
+        .as_object()
+        .expect("map")
+        .keys()
+        .collect();
+    assert_eq!(ids, ["1", "2"]);
+    assert_eq!(
+        view["current_config"]["1"]["server_addresses"],
+        serde_json::json!(["127.0.0.1:2888"])
+    );
+    assert_eq!(run(&mut core, "conf", &[])["server_id"], 2);
+    assert_eq!(
+        run(&mut core, "icfg", &[])["initial_configuration"],
+        Value::Null
+    );
+    assert_eq!(
+        run(&mut core, "srvr", &[])["server_stats"]["server_state"],
+        "follower"
+    );
+}
