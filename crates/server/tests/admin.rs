@@ -55,6 +55,13 @@ async fn commands_index_and_methods() {
     )
     .await;
     assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
+    let head = exchange(
+        admin,
+        "HEAD /commands/ruok HTTP/1.1\r\nHost: corral\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(body(&head), "", "no body for HEAD");
     let elsewhere = exchange(admin, &get("/metrics")).await;
     assert!(elsewhere.starts_with("HTTP/1.1 404 "), "{elsewhere}");
     server.stop().await;

@@ -5,7 +5,7 @@
 //! outside the core (directory sizes, the newest snapshot, process facts) and the JSON text,
 //! written as ZooKeeper's Jackson pretty printer writes it.
 //!
-//! As ZooKeeper 3.8's CommandServlet: GET only (POST and the rest: 405; ZooKeeper 3.9 takes a
+//! As ZooKeeper 3.8's CommandServlet: GET (and HEAD) only (POST and the rest: 405; ZooKeeper 3.9 takes a
 //! POST only for `restore`, which Corral does not have), every command answers 200 (errors are
 //! in the `error` field), anything outside the command URL is 404.
 
@@ -92,7 +92,8 @@ async fn answer(
 ) -> HttpResponse {
     let name = match route(&config.admin.command_url, &req.path) {
         Route::NotFound => return HttpResponse::new(404, Some("text/plain"), "Not Found\n"),
-        _ if req.method != "GET" => {
+        // HEAD as GET (hyper sends no body), as the servlet's doHead does.
+        _ if req.method != "GET" && req.method != "HEAD" => {
             return HttpResponse::new(
                 405,
                 Some("text/plain"),
