@@ -357,9 +357,12 @@ impl Core {
     }
 
     /// `zabstate`: standalone, `voting` and an empty `zabstate`; an ensemble member adds its
-    /// id, addresses (as Jackson writes ZooKeeper's MultipleAddresses) and last zxid.
+    /// id, addresses (as Jackson writes ZooKeeper's MultipleAddresses) and last zxid. A member
+    /// electing a leader answers as standalone, as ZooKeeper's does (it has no ZooKeeperServer
+    /// until a leader is elected).
     fn admin_zabstate(&self, m: &mut Map<String, Value>) {
-        let Some(e) = &self.config.ensemble else {
+        let electing = self.role == ServerRole::Looking && self.admin.zab_phase == "election";
+        let Some(e) = self.config.ensemble.as_ref().filter(|_| !electing) else {
             m.insert("voting".into(), json!(false));
             m.insert("zabstate".into(), json!(""));
             return;

@@ -431,9 +431,17 @@ fn an_ensemble_member_answers_from_its_quorum_state() {
     core.set_leader_view(None, "election");
     let zab = run(&mut core, "zabstate", &[]);
     assert_eq!(
-        (zab["zabstate"].clone(), zab["is_leader"].clone()),
-        ("election".into(), false.into())
+        shape(&zab),
+        ["voting:b", "zabstate:s", "command:s", "error:z"]
     );
+    assert_eq!(
+        zab["zabstate"], "",
+        "electing: answered as ZooKeeper without a server"
+    );
+    core.set_leader_view(Some(1), "synchronization");
+    let zab = run(&mut core, "zabstate", &[]);
+    assert_eq!(zab["zabstate"], "synchronization");
+    assert_eq!(zab["myid"], 2);
 
     core.set_role(QuorumRole::Following, NOW);
     core.set_leader_view(Some(1), "broadcast");
