@@ -27,7 +27,8 @@ fn body(response: &str) -> &str {
 
 #[tokio::test]
 async fn commands_index_and_methods() {
-    let server = start_in(&fresh_dir("admin"), ADMIN, None).await;
+    let dir = fresh_dir("admin");
+    let server = start_in(&dir, ADMIN, None).await;
     let admin = server.admin.expect("AdminServer on");
 
     let ruok = exchange(admin, &get("/commands/ruok")).await;
@@ -65,11 +66,13 @@ async fn commands_index_and_methods() {
     let elsewhere = exchange(admin, &get("/metrics")).await;
     assert!(elsewhere.starts_with("HTTP/1.1 404 "), "{elsewhere}");
     server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn idle_connections_are_closed() {
-    let server = start_in(&fresh_dir("admin-idle"), ADMIN, None).await;
+    let dir = fresh_dir("admin-idle");
+    let server = start_in(&dir, ADMIN, None).await;
     let admin = server.admin.expect("AdminServer on");
     // Nothing sent: closed after admin.idleTimeout (exchange fails if it stays open).
     assert_eq!(exchange(admin, "").await, "");
@@ -77,6 +80,7 @@ async fn idle_connections_are_closed() {
     let kept = exchange(admin, "GET /commands/ruok HTTP/1.1\r\nHost: corral\r\n\r\n").await;
     assert!(kept.starts_with("HTTP/1.1 200 OK\r\n"), "{kept}");
     server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -96,7 +100,10 @@ async fn a_taken_port_stops_the_server_and_off_means_off() {
     assert!(matches!(err, ServerError::AdminBind { .. }), "{err}");
     assert!(err.to_string().contains("admin.serverPort"), "{err}");
 
-    let off = start_in(&fresh_dir("admin-off"), "", None).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("admin-off");
+    let off = start_in(&dir, "", None).await;
     assert_eq!(off.admin, None);
     off.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
