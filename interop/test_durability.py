@@ -49,7 +49,7 @@ class CorralProcess:
         self.cfg.write_text(
             f"tickTime=500\ndataDir={workdir / 'data'}\nclientPort={self.port}\n"
             "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n"
-            "snapCount=50\npreAllocSize=64\n"
+            "snapCount=50\npreAllocSize=64\nadmin.enableServer=false\n"
         )
         self.proc: subprocess.Popen | None = None
         self.log = workdir / "server.log"

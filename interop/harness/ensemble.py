@@ -36,7 +36,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .servers import four_letter, spawn_server, stop_process_group, zookeeper_classpath
+from .servers import (
+    FREE_PORT,
+    four_letter,
+    spawn_server,
+    stop_process_group,
+    zookeeper_classpath,
+)
 
 READY_TIMEOUT_S = 60.0
 POLL_S = 0.1
@@ -117,6 +123,8 @@ class Member:
     proc: subprocess.Popen | None = None
     starts: int = 0
     exits: list[str] = field(default_factory=list)
+    # config keys whose value was FREE_PORT: the port this member got for each
+    ports: dict[str, int] = field(default_factory=dict)
 
     host = "127.0.0.1"
 
@@ -199,7 +207,9 @@ class Ensemble:
     def _layout(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix=f"interop-ensemble-{self.kind}-"))
         n = self.voters + self.observers
-        ports = _distinct_free_ports(3 * n)
+        extra_keys = [k for k, v in self.config.items() if v == FREE_PORT]
+        ports = _distinct_free_ports((3 + len(extra_keys)) * n)
+        extra_ports = iter(ports[3 * n:])
         self.members = []
         for i in range(n):
             sid = i + 1
@@ -222,6 +232,9 @@ class Ensemble:
                 "clientPortAddress": m.host,
                 **self.config,
             }
+            for key in extra_keys:
+                m.ports[key] = next(extra_ports)
+                lines[key] = str(m.ports[key])
             if m.observer:
                 lines["peerType"] = "observer"
             text = "".join(f"{k}={v}\n" for k, v in lines.items()) + "\n".join(servers) + "\n"

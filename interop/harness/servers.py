@@ -37,7 +37,11 @@ FREE_PORT = "$FREE_PORT"
 # the Java client's ClientCnxnSocketNetty: the jar's manifest misses these.
 NETTY_JARS = ("netty-codec.jar", "netty-resolver.jar", "netty-transport-native-unix-common.jar")
 # snappy-java, for snapshot.compression.method=snappy (a dependency of Debian's zookeeper).
-OPTIONAL_JARS = ("snappy-java.jar",)
+# The servlet API and Jetty 9, for ZooKeeper's AdminServer (without them it logs "Unable to
+# load jetty" and serves nothing); loaded only when a config has admin.enableServer=true.
+OPTIONAL_JARS = ("snappy-java.jar", "servlet-api.jar") + tuple(
+    f"jetty9-{part}.jar" for part in ("servlet", "server", "http", "util", "io", "security")
+)
 
 DEFAULT_CONFIG: dict[str, str] = {
     "tickTime": "2000",

@@ -10,7 +10,10 @@ if [[ $# -ne 2 || $1 != server ]]; then
 fi
 cp=/usr/share/java/zookeeper.jar
 # Netty, for a zoo.cfg that asks for NettyServerCnxnFactory (kazoo's harness does).
-for jar in netty-codec.jar netty-resolver.jar netty-transport-native-unix-common.jar; do
+# The servlet API and Jetty, for the AdminServer (admin.enableServer=true).
+for jar in netty-codec.jar netty-resolver.jar netty-transport-native-unix-common.jar \
+    servlet-api.jar jetty9-servlet.jar jetty9-server.jar jetty9-http.jar jetty9-util.jar \
+    jetty9-io.jar jetty9-security.jar; do
     if [[ -e /usr/share/java/$jar ]]; then
         cp="$cp:/usr/share/java/$jar"
     fi

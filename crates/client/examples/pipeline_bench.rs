@@ -86,7 +86,7 @@ async fn embedded() -> Result<String, Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("corral-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let cfg = corral_server::ServerConfig::parse(&format!(
-        "dataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n",
+        "dataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n",
         dir.display()
     ))?;
     let server = corral_server::Server::bind(cfg).await?;

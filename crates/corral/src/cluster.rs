@@ -19,8 +19,9 @@ pub struct ClusterOptions {
     /// Where each server's zoo.cfg, data and log go (DIR/server.N/)
     #[arg(long, default_value = "corral-cluster")]
     pub dir: PathBuf,
-    /// Server N's client port is this plus N-1; its quorum and election ports are
-    /// 2888+N-1 and 3888+N-1 plus the same offset from 2181
+    /// Server N's client port is this plus N-1; its quorum, election and AdminServer ports
+    /// are 2888+N-1, 3888+N-1 and 8080+N-1 plus the same offset from 2181 (the AdminServer
+    /// on 127.0.0.1)
     #[arg(long, default_value_t = 2181)]
     pub client_port: u16,
 }
@@ -40,6 +41,11 @@ pub fn zoo_cfg(options: &ClusterOptions, id: u16, data_dir: &Path) -> anyhow::Re
         .context("port numbers past 65535: choose a lower --client-port")?;
     let _ = writeln!(cfg, "clientPort={own}");
     let _ = writeln!(cfg, "4lw.commands.whitelist=*");
+    let admin = 8080u16
+        .checked_add(offset + id - 1)
+        .context("port numbers past 65535: choose a lower --client-port")?;
+    let _ = writeln!(cfg, "admin.serverAddress=127.0.0.1");
+    let _ = writeln!(cfg, "admin.serverPort={admin}");
     for n in 1..=options.size {
         let port = |base: u16| {
             base.checked_add(offset + n - 1)

@@ -32,6 +32,15 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+    /// The AdminServer's address could not be bound (ZooKeeper's standalone server exits
+    /// then too: "Unable to start AdminServer").
+    #[error("cannot start the AdminServer on {addr} (admin.serverAddress/admin.serverPort; admin.enableServer=false turns it off): {source}")]
+    AdminBind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The secure client port's TLS set-up failed (a key or trust store, a setting).
     #[error("secureClientPort: {0}")]
     Tls(#[from] corral_tls::TlsError),

@@ -33,10 +33,9 @@ pub fn measure(word: &str, config: &ServerConfig) -> FourLetterIo {
     let mut io = FourLetterIo::default();
     match word {
         "dirs" => {
-            let data = &config.data_dir;
-            let log = config.data_log_dir.as_ref().unwrap_or(data);
-            io.datadir_size = files_size(&data.join("version-2"));
-            io.logdir_size = files_size(&log.join("version-2"));
+            let (data, log) = config.version_dirs();
+            io.datadir_size = files_size(&data);
+            io.logdir_size = files_size(&log);
         }
         "envi" => {
             io.cwd = std::env::current_dir()
@@ -50,7 +49,7 @@ pub fn measure(word: &str, config: &ServerConfig) -> FourLetterIo {
 
 /// The total size of the regular files in `dir` (ZooKeeper's `dirs` sums its snapshot and
 /// txn log directories); 0 if it cannot be read.
-fn files_size(dir: &Path) -> u64 {
+pub(crate) fn files_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries

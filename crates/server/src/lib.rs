@@ -9,6 +9,9 @@
 //! named by zoo.cfg's `java.security.auth.login.config` (core/sasl.rs; its nonces come in with
 //! the request).
 //!
+//! The AdminServer (`admin.*` keys; on by default on 0.0.0.0:8080, as ZooKeeper's) serves
+//! ZooKeeper's commands as JSON over HTTP ([`admin`], on hyper in [`http`]).
+//!
 //! The secure client port (`secureClientPort`, zoo.cfg's `ssl.*` keys) serves the same
 //! protocol over TLS (corral-tls); a client certificate authenticates its connection with
 //! ZooKeeper's `x509` scheme.
@@ -36,12 +39,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admin;
 mod auth_order;
 pub mod config;
 pub mod core;
 pub mod durability;
 mod error;
 pub mod fourlw;
+pub mod http;
 mod member;
 mod net;
 mod owner;

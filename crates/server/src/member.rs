@@ -418,7 +418,17 @@ impl Member {
     fn report_quorum(&mut self) {
         let learners = self.node.learner_counts();
         let size = self.quorum_size;
-        self.core().set_quorum_view(size, learners);
+        let status = self.node.status();
+        // ZooKeeper's ZabState; discovery and synchronisation are not told apart here.
+        let phase = match (status.role, status.established) {
+            (Role::Looking, _) => "election",
+            (_, true) => "broadcast",
+            (_, false) => "synchronization",
+        };
+        let leader = status.leader;
+        let core = self.core();
+        core.set_quorum_view(size, learners);
+        core.set_leader_view(leader, phase);
     }
 
     /// The role the engine's status calls for.

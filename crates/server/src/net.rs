@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::ServerConfig;
+use crate::core::conns::Transport;
 use crate::core::{needs_nonce, Core, Input, Nonce};
 use crate::durability::Durability;
 use crate::owner::{os_random, random_below, Clock, Outbound, Owner, OwnerSettings, ToCore};
@@ -68,6 +69,7 @@ impl Engine {
 /// A Corral server (standalone, or a member of an ensemble) bound to its client port (and secure client port, if set).
 pub struct Server {
     listener: TcpListener,
+    admin: Option<TcpListener>,
     secure: Option<Arc<SecurePort>>,
     config: Arc<ServerConfig>,
     engine: Engine,
@@ -95,6 +97,11 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
+        let admin = if config.admin.enabled {
+            Some(crate::admin::bind(&config.admin).await?)
+        } else {
+            None
+        };
         let secure = match (config.secure_client_addr, &config.tls) {
             (Some(addr), Some(settings)) => {
                 let tls = corral_tls::ServerTls::new(settings)?;
@@ -125,6 +132,7 @@ impl Server {
             let member = crate::member::Member::start(&config, core, clock, settings).await?;
             return Ok(Server {
                 listener,
+                admin,
                 secure,
                 config: Arc::new(config),
                 engine: Engine::Member(Box::new(member)),
@@ -153,6 +161,7 @@ impl Server {
         let durability_purge = purge_every.map(|every| (every, durability.purger()));
         Ok(Server {
             listener,
+            admin,
             secure,
             config: Arc::new(config),
             engine: Engine::Standalone {
@@ -166,6 +175,11 @@ impl Server {
     /// The address the client port is bound to.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address the AdminServer is bound to, when it is enabled.
+    pub fn admin_local_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.admin.as_ref().map(TcpListener::local_addr)
     }
 
     /// The address the secure (TLS) client port is bound to, when one is configured.
@@ -201,6 +215,19 @@ impl Server {
                 }
             })
         });
+        if let Some(listener) = self.admin {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(
+                    "{}",
+                    crate::admin::describe(addr, &self.config.admin.command_url)
+                );
+            }
+            tasks.spawn(crate::admin::serve(
+                listener,
+                Arc::clone(&self.config),
+                to_core.clone(),
+            ));
+        }
         let conn = ConnSettings {
             to_core: to_core.clone(),
             config: Arc::clone(&self.config),
@@ -227,7 +254,7 @@ impl Server {
                         tasks.spawn(async move {
                             let _ = socket.set_nodelay(true);
                             let (rd, wr) = socket.into_split();
-                            serve_connection(conn, rd, wr, remote, Vec::new()).await;
+                            serve_connection(conn, rd, wr, remote, Transport::plain()).await;
                         });
                     }
                     Err(e) => {
@@ -313,18 +340,22 @@ async fn serve_tls(
         });
     }
     let (rd, wr) = tokio::io::split(stream);
-    serve_connection(conn, rd, wr, remote, ids).await;
+    let transport = Transport {
+        secure: true,
+        tls_ids: ids,
+    };
+    serve_connection(conn, rd, wr, remote, transport).await;
 }
 
-/// One client connection, in clear or over TLS: `tls_ids` are the ids its certificate
-/// authenticated. The reader hands every complete frame to the owner, the writer writes what
+/// One client connection, in clear or over TLS (`transport`: which, and the ids a client
+/// certificate authenticated). The reader hands every complete frame to the owner, the writer writes what
 /// the owner queued (many frames per syscall); both run in this task.
 async fn serve_connection<R, W>(
     settings: ConnSettings,
     mut rd: R,
     mut wr: W,
     remote: SocketAddr,
-    tls_ids: Vec<Id>,
+    transport: Transport,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -366,7 +397,7 @@ async fn serve_connection<R, W>(
     let (reply, answer) = oneshot::channel();
     let open = ToCore::Open {
         remote,
-        tls_ids,
+        transport,
         reply,
     };
     if to_core.send(open).await.is_err() {

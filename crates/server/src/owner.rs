@@ -11,11 +11,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use corral_datatree::SnapshotProgress;
-use corral_jute::records::Id;
 use tokio::sync::mpsc::{self, Receiver, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
-use crate::core::{ConnId, Core, Effect, FourLetterIo, Input, Nonce, Now};
+use crate::core::conns::Transport;
+use crate::core::{AdminIo, ConnId, Core, Effect, FourLetterIo, Input, Nonce, Now};
 use crate::durability::{
     Durability, SnapshotChunk, SNAPSHOT_STEP_BYTES, SNAPSHOT_STEP_RECORDS, SNAPSHOT_SUBSTEP_RECORDS,
 };
@@ -83,7 +83,7 @@ pub(crate) enum ToCore {
     /// when refused (maxClientCnxns).
     Open {
         remote: SocketAddr,
-        tls_ids: Vec<Id>,
+        transport: Transport,
         reply: oneshot::Sender<Option<(ConnId, UnboundedReceiver<Outbound>)>>,
     },
     /// Every complete frame a connection had ready, with a nonce for each sasl request.
@@ -99,6 +99,14 @@ pub(crate) enum ToCore {
         remote: SocketAddr,
         io: FourLetterIo,
         reply: oneshot::Sender<String>,
+    },
+    /// An AdminServer command (crate::admin), with its request's query and what was measured
+    /// for it; the answer is its JSON object.
+    Admin {
+        name: String,
+        args: Vec<(String, String)>,
+        io: AdminIo,
+        reply: oneshot::Sender<serde_json::Map<String, serde_json::Value>>,
     },
     /// Stop: the owner ends, stopping the log writer.
     Stop,
@@ -132,11 +140,11 @@ impl Writers {
         match msg {
             ToCore::Open {
                 remote,
-                tls_ids,
+                transport,
                 reply,
             } => {
                 let opened = core
-                    .open_connection(remote, tls_ids, clock.now())
+                    .open_connection(remote, transport, clock.now())
                     .map(|conn| {
                         let (tx, rx) = mpsc::unbounded_channel();
                         self.0.insert(conn, tx);
@@ -161,6 +169,14 @@ impl Writers {
             } => {
                 let text = core.four_letter_word(word, clock.now(), remote, &io);
                 let _ = reply.send(text);
+            }
+            ToCore::Admin {
+                name,
+                args,
+                io,
+                reply,
+            } => {
+                let _ = reply.send(core.admin_command(&name, &args, clock.now(), &io));
             }
             ToCore::Stop => {}
         }

@@ -69,7 +69,7 @@ impl Ensemble {
     async fn start(&mut self, id: u64) {
         let m = self.members.get_mut(&id).expect("member");
         let mut cfg = ServerConfig::parse(&format!(
-            "dataDir={}\ntickTime=200\nclientPort={}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n",
+            "dataDir={}\ntickTime=200\nclientPort={}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nadmin.enableServer=false\n",
             m.dir.display(),
             m.client.port()
         ))

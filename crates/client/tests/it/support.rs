@@ -68,7 +68,7 @@ pub const TICK_MS: u32 = 500;
 pub async fn start_corral() -> SocketAddr {
     let dir = temp_dir("corral");
     let cfg = corral_server::ServerConfig::parse(&format!(
-        "tickTime={TICK_MS}\ndataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\nextendedTypesEnabled=true\n",
+        "tickTime={TICK_MS}\ndataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\nextendedTypesEnabled=true\nadmin.enableServer=false\n",
         dir.display()
     ))
     .expect("corral config");

@@ -9,6 +9,7 @@
 //! `dynamicConfigFile` (the server lines must be in zoo.cfg), `group.*` and `weight.*`
 //! (hierarchical quorums; Corral counts majorities).
 
+pub mod admin;
 pub mod ensemble;
 
 use std::collections::BTreeSet;
@@ -16,6 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use crate::ServerError;
+pub use admin::AdminConfig;
 pub use ensemble::{EnsembleConfig, LearnerType, QuorumKeys, QuorumServer};
 
 /// The settings of a server.
@@ -109,6 +111,10 @@ pub struct ServerConfig {
     /// `zookeeper.X509AuthenticationProvider.superUser` (in zoo.cfg without the prefix): a TLS
     /// client whose certificate subject is this id is also the super user.
     pub x509_super_user: Option<String>,
+    /// The AdminServer (`admin.*`; see [`admin`]).
+    pub admin: AdminConfig,
+    /// The zoo.cfg text as read (the AdminServer's `initial_configuration`).
+    pub initial_config: String,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
 }
@@ -147,7 +153,8 @@ impl FourLetterWhitelist {
 }
 
 impl Default for ServerConfig {
-    /// Corral's embedded default: standalone on 127.0.0.1:2181, data in ./corral-data.
+    /// Corral's embedded default: standalone on 127.0.0.1:2181, data in ./corral-data, no
+    /// AdminServer (a zoo.cfg parsed by [`ServerConfig::parse`] has ZooKeeper's: on, port 8080).
     fn default() -> Self {
         ServerConfig {
             tick_time_ms: 2000,
@@ -181,6 +188,8 @@ impl Default for ServerConfig {
             secure_client_addr: None,
             tls: None,
             x509_super_user: None,
+            admin: AdminConfig::disabled(),
+            initial_config: String::new(),
             ignored: Vec::new(),
         }
     }
@@ -188,9 +197,6 @@ impl Default for ServerConfig {
 
 /// ZooKeeper keys that Corral accepts without using them yet (no warning beyond one line).
 const KNOWN_UNUSED: &[&str] = &[
-    "admin.enableServer",
-    "admin.serverPort",
-    "admin.serverAddress",
     "metricsProvider.className",
     "metricsProvider.httpPort",
     "metricsProvider.httpHost",
@@ -288,6 +294,8 @@ impl ServerConfig {
         let mut cfg = ServerConfig {
             data_dir: PathBuf::new(),
             client_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 2181),
+            admin: AdminConfig::zookeeper_default(),
+            initial_config: text.to_string(),
             ..ServerConfig::default()
         };
         let mut port: Option<(u16, usize)> = None;
@@ -341,6 +349,7 @@ impl ServerConfig {
                     address = Some((a, line_no));
                 }
                 k if cfg.quorum.take(k, value, line_no)? => {}
+                k if cfg.admin.take(k, value, line_no)? => {}
                 "electionAlg" => {
                     // QuorumPeerConfig: only the fast leader election (3) exists.
                     if value.parse::<i32>() != Ok(3) {
@@ -510,6 +519,13 @@ impl ServerConfig {
         }
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// Where ZooKeeper's files go: `dataDir/version-2` (snapshots) and
+    /// `dataLogDir/version-2` (txn logs; dataDir's when dataLogDir is not set).
+    pub fn version_dirs(&self) -> (PathBuf, PathBuf) {
+        let log = self.data_log_dir.as_ref().unwrap_or(&self.data_dir);
+        (self.data_dir.join("version-2"), log.join("version-2"))
     }
 
     /// The session timeout settings this config implies.

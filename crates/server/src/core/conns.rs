@@ -18,9 +18,27 @@ use corral_watch::WatchRegistry;
 use super::ConnId;
 use crate::stats::ConnStats;
 
+/// How a client reached the server: the client port, or the secure client port with the ids
+/// its certificate authenticated (`x509`, maybe `super`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// Over TLS (the secure client port).
+    pub secure: bool,
+    /// What the client's certificate authenticated.
+    pub tls_ids: Vec<Id>,
+}
+
+impl Transport {
+    /// The client port, in clear.
+    pub fn plain() -> Transport {
+        Transport::default()
+    }
+}
+
 /// One client connection.
 pub struct Conn {
     remote: SocketAddr,
+    secure: bool,
     session: Option<i64>,
     auth_ids: Vec<Id>,
     stats: ConnStats,
@@ -40,6 +58,11 @@ impl Conn {
     /// The client's address.
     pub fn remote(&self) -> SocketAddr {
         self.remote
+    }
+
+    /// Whether it came over the secure client port.
+    pub fn is_secure(&self) -> bool {
+        self.secure
     }
 
     /// The session the connection holds, once its ConnectRequest was taken.
@@ -191,12 +214,12 @@ impl Connections {
         }
     }
 
-    /// Registers a connection from `remote`, authenticated as `ip` and `tls_ids`; `None` when
-    /// `maxClientCnxns` connections from its IP are open.
+    /// Registers a connection from `remote`, authenticated as `ip` and the transport's TLS ids;
+    /// `None` when `maxClientCnxns` connections from its IP are open.
     pub fn open(
         &mut self,
         remote: SocketAddr,
-        tls_ids: Vec<Id>,
+        transport: Transport,
         wall_ms: i64,
         mono_ms: u64,
     ) -> Option<ConnId> {
@@ -225,8 +248,9 @@ impl Connections {
             id,
             Conn {
                 remote,
+                secure: transport.secure,
                 session: None,
-                auth_ids: std::iter::once(ip).chain(tls_ids).collect(),
+                auth_ids: std::iter::once(ip).chain(transport.tls_ids).collect(),
                 stats: ConnStats::new(wall_ms),
                 closing: false,
                 sasl: None,

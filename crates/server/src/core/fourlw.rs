@@ -121,6 +121,15 @@ impl Core {
     }
 
     fn mntr(&self, now_mono_ms: u64) -> String {
+        let mut out = String::new();
+        for (k, v) in self.mntr_rows(now_mono_ms) {
+            let _ = writeln!(out, "{k}\t{v}");
+        }
+        out
+    }
+
+    /// `mntr`'s keys and values, in order (also the AdminServer's `monitor`).
+    pub(super) fn mntr_rows(&self, now_mono_ms: u64) -> Vec<(&'static str, String)> {
         let st = &self.stats;
         let watches = self.conns.watches().summary(corral_watch::WatchScope::All);
         let rows: Vec<(&str, String)> = vec![
@@ -154,11 +163,7 @@ impl Core {
             ),
         ];
         let quorum = self.quorum_rows(now_mono_ms);
-        let mut out = String::new();
-        for (k, v) in rows.into_iter().chain(quorum) {
-            let _ = writeln!(out, "{k}\t{v}");
-        }
-        out
+        rows.into_iter().chain(quorum).collect()
     }
 
     fn conf(&self) -> String {

@@ -16,6 +16,8 @@
 //! it causes before anything later is read: a client sees a watch event before any later read
 //! result of that node (ZooKeeper Programmer's Guide, "Guarantees").
 
+pub mod admin;
+mod admin_stats;
 mod commit;
 pub mod conns;
 pub mod effects;
@@ -49,6 +51,7 @@ use corral_jute::JuteError;
 use corral_session::{SessionId, SessionTable};
 use corral_storage::SnapPolicy;
 
+pub use self::admin::AdminIo;
 use self::conns::Connections;
 pub use self::conns::{Waiter, SESSIONLESS_TIMEOUT_MS};
 pub use self::effects::{Effect, Effects};
@@ -180,6 +183,8 @@ pub struct Core {
     /// A learner's connections resuming a session, waiting for the leader's word: session
     /// id -> (connection, the client's read-only flag format).
     revalidating: std::collections::HashMap<i64, (ConnId, bool)>,
+    /// The AdminServer's trace mask and the member's leader view.
+    admin: admin::AdminState,
 }
 
 impl Core {
@@ -252,6 +257,7 @@ impl Core {
             quorum: quorum::QuorumStats::default(),
             faults: quorum::TestFaults::default(),
             revalidating: std::collections::HashMap::new(),
+            admin: admin::AdminState::default(),
         };
         core.write_ensemble_config();
         Ok(core)
@@ -306,16 +312,17 @@ impl Core {
         }
     }
 
-    /// Registers a new client connection (holding the `ip` id of `remote`, then `tls_ids`,
-    /// what a TLS client's certificate authenticated), or refuses it when `maxClientCnxns`
-    /// connections from its IP are open.
+    /// Registers a new client connection (holding the `ip` id of `remote`, then what a TLS
+    /// client's certificate authenticated), or refuses it when `maxClientCnxns` connections
+    /// from its IP are open.
     pub fn open_connection(
         &mut self,
         remote: SocketAddr,
-        tls_ids: Vec<Id>,
+        transport: conns::Transport,
         now: Now,
     ) -> Option<ConnId> {
-        self.conns.open(remote, tls_ids, now.wall_ms, now.mono_ms())
+        self.conns
+            .open(remote, transport, now.wall_ms, now.mono_ms())
     }
 
     /// When the next session expires, in monotonic ms.

@@ -14,6 +14,8 @@ use corral_session::{Password, SessionId};
 use super::*;
 use crate::ServerConfig;
 
+mod admin;
+
 const NOW: Now = Now {
     mono_us: 1_000_000,
     wall_ms: 1_700_000_000_000,
@@ -119,7 +121,7 @@ fn log(txn: &Txn) -> Effect {
 
 fn open(core: &mut Core, port: u16) -> ConnId {
     let remote = format!("127.0.0.1:{port}").parse().expect("addr");
-    core.open_connection(remote, Vec::new(), NOW)
+    core.open_connection(remote, conns::Transport::plain(), NOW)
         .expect("connection")
 }
 

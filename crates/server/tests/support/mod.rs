@@ -28,6 +28,8 @@ pub fn fresh_dir(tag: &str) -> PathBuf {
 /// A server running in this process until `stop`.
 pub struct Running {
     pub addr: std::net::SocketAddr,
+    /// The AdminServer's address, when `extra` turned it on.
+    pub admin: Option<std::net::SocketAddr>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), corral_server::ServerError>>,
 }
@@ -47,18 +49,26 @@ pub async fn start_in(
     disk: Option<std::sync::Arc<dyn corral_storage::Disk>>,
 ) -> Running {
     let mut cfg = ServerConfig::parse(&format!(
-        "dataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n{extra}",
+        "dataDir={}\nclientPort=0\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\nadmin.enableServer=false\n{extra}",
         dir.display()
     ))
     .expect("config");
     cfg.sasl_users = cfg.read_jaas().expect("JAAS file");
     let server = Server::bind_with_disk(cfg, disk).await.expect("bind");
     let addr = server.local_addr().expect("addr");
+    let admin = server
+        .admin_local_addr()
+        .map(|a| a.expect("AdminServer addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async {
         let _ = stopped.await;
     }));
-    Running { addr, stop, task }
+    Running {
+        addr,
+        admin,
+        stop,
+        task,
+    }
 }
 
 /// A server on a fresh data dir, running for the rest of the test.
@@ -71,8 +81,13 @@ pub async fn start() -> std::net::SocketAddr {
 
 /// A four-letter word's answer (read until the server closes).
 pub async fn four_letter(addr: std::net::SocketAddr, word: &str) -> String {
+    send_and_read(addr, word).await
+}
+
+/// Sends `text` on a new connection and reads until the server closes it (within STEP).
+pub async fn send_and_read(addr: std::net::SocketAddr, text: &str) -> String {
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    s.write_all(word.as_bytes()).await.expect("write");
+    s.write_all(text.as_bytes()).await.expect("write");
     let mut text = String::new();
     tokio::time::timeout(STEP, s.read_to_string(&mut text))
         .await
