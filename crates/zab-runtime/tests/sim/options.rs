@@ -20,6 +20,9 @@ pub(crate) struct Options {
     /// The draws the runtime simulator had when it found the SNAP below the shared
     /// history: initLimit 12 ticks, a slower disk writer.
     pub(crate) tight: bool,
+    /// The state machines apply behind the log (the runtime's deferred apply), a few
+    /// entries at a time, interleaved with everything else.
+    pub(crate) async_apply: bool,
 }
 
 impl Options {
@@ -41,6 +44,7 @@ impl Options {
             epoch_before_log: false,
             tight: false,
             disabled: Vec::new(),
+            async_apply: r.chance(0.5),
         }
     }
 }
@@ -55,6 +59,10 @@ pub(crate) struct Summary {
     pub(crate) snaps: u64,
     pub(crate) snap_chunks: u64,
     pub(crate) answered: u64,
+    /// Runs whose state machines applied behind the log.
+    pub(crate) async_runs: u64,
+    /// The most committed entries a state machine had waiting at once.
+    pub(crate) max_backlog: usize,
 }
 
 impl Summary {
@@ -66,5 +74,7 @@ impl Summary {
         self.snaps += o.snaps;
         self.snap_chunks += o.snap_chunks;
         self.answered += o.answered;
+        self.async_runs += o.async_runs;
+        self.max_backlog = self.max_backlog.max(o.max_backlog);
     }
 }

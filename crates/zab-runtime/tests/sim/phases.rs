@@ -78,6 +78,7 @@ impl Sim {
                     }
                 }
                 self.summary.committed = n;
+                self.summary.async_runs = u64::from(self.o.async_apply);
                 self.summary.answered = *lock(&self.answers);
                 return Ok(self.summary);
             }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use corral_zab::sim::checkers::Violation;
-use corral_zab::{Message, Role, Zxid};
+use corral_zab::{Message, PeerId, Role, Zxid};
 use corral_zab_runtime::{codec, NetEvent};
 
 use crate::server::lock;
@@ -79,6 +79,23 @@ impl Sim {
             if let Some(n) = s.node.as_mut() {
                 n.pump();
             }
+            self.flush()?;
+            if self.o.async_apply {
+                self.apply_some(id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A state machine behind the log applies a few of its waiting entries (async apply).
+    pub(crate) fn apply_some(&mut self, id: PeerId) -> Result<(), Violation> {
+        let Some(n) = self.servers.get_mut(&id).and_then(|s| s.node.as_mut()) else {
+            return Ok(());
+        };
+        self.summary.max_backlog = self.summary.max_backlog.max(n.pending_apply());
+        if n.pending_apply() > 0 && self.rng.chance(self.p_apply) {
+            let max = self.rng.range(1, 8) as usize;
+            n.apply_pending(max);
             self.flush()?;
         }
         Ok(())

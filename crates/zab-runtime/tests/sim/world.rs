@@ -37,6 +37,9 @@ pub(crate) struct Sim {
     pub(crate) p_crash_write: f64,
     pub(crate) snap_chunk: usize,
     pub(crate) chunks_per_pump: usize,
+    /// With async apply: the chance a server's state machine applies some of its backlog
+    /// in a step (1.0 otherwise, unused).
+    pub(crate) p_apply: f64,
     pub(crate) next_payload: u64,
     /// Proposals answered as committed.
     pub(crate) answers: Shared<u64>,
@@ -112,6 +115,12 @@ impl Sim {
             },
             first: None,
         }));
+        // Drawn only for async-apply runs: the other seeds keep their draws.
+        let p_apply = if o.async_apply {
+            0.05 + rng.below(6) as f64 / 10.0
+        } else {
+            1.0
+        };
         let crashy = rng.chance(0.8);
         Sim {
             max_delay: rng.range(1, 5),
@@ -143,6 +152,7 @@ impl Sim {
             // to a dozen chunks per snapshot, not hundreds.
             snap_chunk: rng.range(128, 2048) as usize,
             chunks_per_pump: rng.range(1, 8) as usize,
+            p_apply,
             rng,
             servers,
             net: Network::default(),
@@ -213,6 +223,7 @@ impl Sim {
         })?;
         node.set_faults(self.o.runtime_faults);
         node.set_chunks_per_pump(self.chunks_per_pump);
+        node.set_deferred_apply(self.o.async_apply);
         let st = node.status();
         s.node = Some(node);
         self.event(format!(
