@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
@@ -69,8 +70,8 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream, remote: SocketAddr) {
         io = tokio::time::timeout(cfg.handshake_timeout, shared.layer.accept(tcp)) => io,
         _ = shared.cancel.cancelled() => return,
     };
-    let io = match layered {
-        Ok(Ok(io)) => io,
+    let (io, certificate) = match layered {
+        Ok(Ok(accepted)) => (accepted.io, Arc::new(accepted.certificate)),
         Ok(Err(e)) => {
             shared.stats.refused();
             tracing::warn!("peer connection from {remote}: stream layer refused it: {e}");
@@ -88,10 +89,12 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream, remote: SocketAddr) {
     let svc_shared = shared.clone();
     let svc_done = done.clone();
     let svc_greeted = greeted.clone();
+    let svc_certificate = certificate;
     let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         let shared = svc_shared.clone();
         let done = svc_done.clone();
         let greeted = svc_greeted.clone();
+        let certificate = svc_certificate.clone();
         let first = !called.swap(true, Ordering::SeqCst);
         async move {
             if req.uri().path() != STREAM_PATH || !first {
@@ -110,6 +113,7 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream, remote: SocketAddr) {
             let call = StreamCall {
                 shared,
                 remote,
+                certificate,
                 done,
                 greeted,
             };
@@ -152,6 +156,8 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream, remote: SocketAddr) {
 struct StreamCall {
     shared: Arc<Shared>,
     remote: SocketAddr,
+    /// The certificate the stream layer saw, checked against the id the `Hello` claims.
+    certificate: Arc<Option<CertificateDer<'static>>>,
     /// Ends the connection: cancelled on refusal, after "dial back", or when the link ends.
     done: CancellationToken,
     /// Cancelled once a good `Hello` arrived (the connection's deadline no longer applies).
@@ -168,10 +174,17 @@ impl tonic::server::StreamingService<PeerMessage> for StreamCall {
     fn call(&mut self, request: tonic::Request<Streaming<PeerMessage>>) -> Self::Future {
         let shared = self.shared.clone();
         let remote = self.remote;
+        let certificate = self.certificate.clone();
         let done = self.done.clone();
         let greeted = self.greeted.clone();
         Box::pin(async move {
-            match handshake(&shared, request.into_inner(), done.clone(), greeted).await {
+            let inbound = request.into_inner();
+            let claim = Claim {
+                certificate: &certificate,
+                done: done.clone(),
+                greeted,
+            };
+            match handshake(&shared, inbound, claim).await {
                 Ok(response) => Ok(response),
                 Err((claimed, why)) => {
                     // Already closing (the deadline passed, or shutdown): said and counted.
@@ -186,13 +199,28 @@ impl tonic::server::StreamingService<PeerMessage> for StreamCall {
     }
 }
 
-/// Reads and checks the dialer's `Hello`, then answers (a link, "dial back", or a refusal).
+/// What the handshake of one accepted connection works with besides the stream.
+struct Claim<'a> {
+    /// The certificate the stream layer saw (none on plain TCP).
+    certificate: &'a Option<CertificateDer<'static>>,
+    /// Ends the connection.
+    done: CancellationToken,
+    /// Cancelled once a good `Hello` arrived.
+    greeted: CancellationToken,
+}
+
+/// Reads and checks the dialer's `Hello` (and that its certificate may claim that id), then
+/// answers (a link, "dial back", or a refusal).
 async fn handshake(
     shared: &Arc<Shared>,
     mut inbound: Streaming<PeerMessage>,
-    done: CancellationToken,
-    greeted: CancellationToken,
+    claim: Claim<'_>,
 ) -> Result<tonic::Response<Outbound>, (Option<PeerId>, String)> {
+    let Claim {
+        certificate,
+        done,
+        greeted,
+    } = claim;
     let cfg = &shared.cfg;
     // The connection's deadline (serve) bounds this wait.
     let hello = match inbound.message().await {
@@ -210,6 +238,10 @@ async fn handshake(
     };
     let peer = hello.server_id;
     let verdict = check_hello(cfg, &hello).map_err(|why| (Some(peer), why))?;
+    shared
+        .layer
+        .check_claim(peer, certificate.as_ref())
+        .map_err(|why| (Some(peer), why))?;
     greeted.cancel();
     let welcome = |dial_back| {
         PeerMessage::welcome(Welcome {
@@ -228,7 +260,9 @@ async fn handshake(
         }
         Accept::Link => {
             let (link, out) = Link::new(cfg, peer, hello.link, done, welcome(false));
-            shared.install(&link, true);
+            shared
+                .install(&link, Some(hello.last_link))
+                .map_err(|why| (Some(peer), why))?;
             shared
                 .tracker
                 .spawn(link::run(shared.clone(), link.clone(), inbound));

@@ -94,7 +94,7 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
         let slots = shared.slots.lock();
         match slots.get(&peer) {
             Some(slot) if slot.current.is_some() => return Dialed::Skipped,
-            Some(slot) => slot.last_accepted,
+            Some(slot) => slot.last_link,
             None => 0,
         }
     };
@@ -164,7 +164,8 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
             Dialed::DialBack
         }
         Ok(false) => {
-            shared.install(&link, false);
+            // Never refused: only a claimed (accepted) link is checked against the held one.
+            let _ = shared.install(&link, None);
             let since = std::time::Instant::now();
             link::run(shared.clone(), link, inbound).await;
             Dialed::Ran(since.elapsed())

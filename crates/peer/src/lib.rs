@@ -23,8 +23,13 @@
 //!
 //! What it is not: it does not know ZAB (frames are opaque), keeps no frames across
 //! reconnections (a frame is delivered on the link it was sent on, or not at all), does not
-//! retry sends, and does not authenticate a peer beyond TLS (its certificate is not matched
-//! against the id it claims). The wire is documented in [`wire`].
+//! retry sends, and on plain TCP does not authenticate a peer (any server of the list may be
+//! claimed). Over TLS ([`RustlsLayer`]) a peer's certificate is tied to the id it speaks as,
+//! both ways ([`PeerIdentity`]; ZooKeeper 3.8's quorum TLS verifies host names both ways, and
+//! corral-tls's `HostIdentity` checks the certificate names the host the server list gives
+//! that id). A second connection claiming the id of a higher server already linked is refused
+//! unless it names that link (see [`wire`]), so a duplicate never breaks the working link.
+//! The wire is documented in [`wire`].
 //!
 //! ```no_run
 //! use std::collections::BTreeMap;
@@ -65,7 +70,9 @@ pub mod wire;
 pub mod testing;
 
 pub use config::{fingerprint, Backoff, Channel, Config, Jitter, PeerId};
-pub use layer::{BoxFuture, BoxIo, PeerIo, PlainTcp, RustlsLayer, StreamLayer};
+pub use layer::{
+    Accepted, BoxFuture, BoxIo, PeerIdentity, PeerIo, PlainTcp, RustlsLayer, StreamLayer,
+};
 pub use transport::{Event, Events, Stats, Transport};
 
 /// The one error type of corral-peer.

@@ -102,8 +102,9 @@ pub(crate) struct Slot {
     pub current: Option<Arc<Link>>,
     /// The link the owner has read `Connected` of: where `send` goes.
     pub active: Option<Arc<Link>>,
-    /// The id of the link last accepted from this peer (0: none).
-    pub last_accepted: u64,
+    /// The id of the last link to this peer, dialed or accepted (0: none): what our next
+    /// `Hello` to it names as `last_link`.
+    pub last_link: u64,
 }
 
 pub(crate) type Slots = Mutex<BTreeMap<PeerId, Slot>>;
@@ -140,24 +141,37 @@ impl Shared {
         }
     }
 
-    /// Makes `link` the peer's newest link, ending the one it replaces; `accepted`: it came
-    /// from the peer's dial (its id is then the one our own dials name as last seen).
-    pub(crate) fn install(&self, link: &Arc<Link>, accepted: bool) {
+    /// Makes `link` the peer's newest link. `named`: for a link accepted from a higher id,
+    /// the link its `Hello` named as its last with us; a link we still hold is then replaced
+    /// only when named (the dialer saw that very link and believes it broken), and any other
+    /// second connection claiming the id (a duplicate, a spoofed id, or a restarted peer
+    /// whose old link has not yet been seen to break) is refused, the working link kept: the
+    /// dialer retries with backoff and gets through once the old link ends (its socket
+    /// closes, or keepalive finds it dead). `None` for a link we dialed: the dial loop dials
+    /// only while the peer has no link, so one that appeared meanwhile is replaced.
+    pub(crate) fn install(&self, link: &Arc<Link>, named: Option<u64>) -> Result<(), String> {
         let mut slots = self.slots.lock();
         let slot = slots.entry(link.peer).or_default();
-        if accepted {
-            slot.last_accepted = link.id;
-        }
-        if let Some(old) = slot.current.replace(link.clone()) {
+        if let Some(old) = slot.current.as_ref() {
+            if named.is_some_and(|n| n != old.id) && !old.kill.is_cancelled() {
+                return Err(format!(
+                    "server {} already has a working link ({:016x}); a second connection \
+                     claiming its id is refused until that one ends",
+                    link.peer, old.id
+                ));
+            }
             tracing::info!(
                 peer = link.peer,
-                "peer {}: link {} replaced by {}",
+                "peer {}: link {:016x} replaced by {:016x}",
                 link.peer,
                 old.id,
                 link.id
             );
             old.kill.cancel();
         }
+        slot.last_link = link.id;
+        slot.current = Some(link.clone());
+        Ok(())
     }
 
     /// Removes `link` from its peer's slot (it ended).

@@ -15,7 +15,7 @@
 //!   uint64  target_id = 3;   // the id the dialer expects at the address it dialed
 //!   fixed64 ensemble  = 4;   // the dialer's ensemble fingerprint
 //!   fixed64 link      = 5;   // a random id for this connection
-//!   fixed64 last_link = 6;   // the link the dialer last accepted from target_id (0: none)
+//!   fixed64 last_link = 6;   // the dialer's last link with target_id (0: none)
 //! }
 //! message Welcome {          // acceptor -> dialer, the first message of the response stream
 //!   uint32  version   = 1;
@@ -41,7 +41,13 @@
 //! the lower id has seen that very link and so believes it broken (a dial that crossed a newer
 //! link in flight changes nothing). When a higher id dials, the acceptor answers
 //! `Welcome { dial_back: false }` and both sides then send `Frame`s until either ends the
-//! stream. Any other message, a second `Hello`/`Welcome`, or a `Frame` over the bound ends the
+//! stream. If the acceptor still holds a link from that id, it keeps it and refuses the new
+//! connection, unless `Hello.last_link` names that very link (the dialer dropped it, so it is
+//! dead on the dialer's side): a duplicate connection or a spoofed id never breaks a working
+//! link. ZooKeeper's `handleConnection` instead finishes the old connection's workers and keeps
+//! the new one, so any second connection claiming an id kicks the real peer; here a restarted
+//! peer (which cannot name its old link) waits until the acceptor sees the old link end, at
+//! once when its socket closed, else at the keepalive deadline, retrying with backoff. Any other message, a second `Hello`/`Welcome`, or a `Frame` over the bound ends the
 //! connection with a log line naming the peer.
 //!
 //! gRPC's own length prefix is checked against `max_frame` plus the envelope before any buffer
@@ -98,7 +104,7 @@ pub struct Hello {
     /// A random id naming this connection.
     #[prost(fixed64, tag = "5")]
     pub link: u64,
-    /// The link the dialer last accepted from `target_id` (0: none).
+    /// The dialer's last link with `target_id`, dialed or accepted (0: none).
     #[prost(fixed64, tag = "6")]
     pub last_link: u64,
 }

@@ -501,3 +501,77 @@ async fn silent_connections_are_closed_at_the_handshake_deadline_and_free_their_
     exchange(&mut nodes, 50).await;
     assert_eq!(nodes[1].transport.stats().links_closed, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_connection_claiming_a_linked_higher_id_is_refused_unless_it_names_the_link() {
+    let mut nodes = cluster(2, |_| {}).await;
+    let (a, b) = nodes.split_at_mut(1);
+    let (one, two) = (&mut a[0], &mut b[0]);
+    pair_connected(one, two).await;
+    // Server 1 holds the link server 2 (the higher id) dialed.
+    let held = one
+        .transport
+        .link_id(2)
+        .expect("server 1 holds a link to 2");
+    let addr = one.transport.local_addr();
+    let ensemble = one.transport.config().ensemble;
+
+    // A duplicate (or spoofed) server 2 that does not know the link: refused, and the working
+    // link is untouched (ZooKeeper's handleConnection would finish it and keep the new one).
+    for last_link in [0, held ^ 1] {
+        let answer = raw_call(
+            addr,
+            vec![hello_after(2, 1, ensemble, last_link)],
+            Duration::from_millis(50),
+        )
+        .await;
+        let status = answer.expect_err("a duplicate of server 2 is refused");
+        assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+        assert!(
+            status.message().contains("already has a working link"),
+            "{status:?}"
+        );
+    }
+    assert_eq!(nodes[0].transport.link_id(2), Some(held));
+    exchange(&mut nodes, 50).await;
+    for node in &mut nodes {
+        let s = node.transport.stats();
+        assert_eq!(
+            (s.links_opened, s.links_closed),
+            (1, 0),
+            "server {}",
+            node.id
+        );
+        assert_eq!(node.events.try_recv(), None, "server {}", node.id);
+    }
+    assert_eq!(nodes[0].transport.stats().refused, 2);
+
+    // A dial naming the held link (server 2 dropped it and says so) replaces it at once.
+    let answer = raw_call(
+        addr,
+        vec![hello_after(2, 1, ensemble, held)],
+        Duration::from_millis(100),
+    )
+    .await;
+    let welcomed = matches!(
+        &answer.as_deref(),
+        Ok([PeerMessage { body: Some(Body::Welcome(w)) }]) if !w.dial_back && w.server_id == 1
+    );
+    assert!(welcomed, "{answer:?}");
+    let seen = until(&mut nodes[0].events, |e| *e == Event::Connected(2)).await;
+    assert_eq!(seen, vec![Event::Disconnected(2), Event::Connected(2)]);
+    // The raw link ends with its call; the real server 2 links again, and frames flow.
+    eventually("server 2 linked to 1 again", || {
+        nodes[0]
+            .transport
+            .link_id(2)
+            .is_some_and(|l| l != held && l != 99)
+    })
+    .await;
+    let [one, two] = &mut nodes[..] else {
+        unreachable!()
+    };
+    until(&mut one.events, |e| *e == Event::Connected(2)).await;
+    until(&mut two.events, |e| *e == Event::Connected(1)).await;
+    exchange(&mut nodes, 20).await;
+}

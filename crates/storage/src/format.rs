@@ -140,9 +140,10 @@ pub(crate) fn parse_record(buf: &[u8], pos: usize) -> Parsed {
     }
 }
 
-/// The first offset at or after `from` where a valid record with a zxid above `after` starts,
-/// if any. Runs of zeros are skipped quickly (a record's length field is never zero).
-pub(crate) fn find_valid_record(buf: &[u8], from: usize, after: i64) -> Option<usize> {
+/// The first offset at or after `from` where a valid record with a zxid above `after` (any
+/// zxid when `None`) starts, if any. Runs of zeros are skipped quickly (a record's length
+/// field is never zero).
+pub(crate) fn find_valid_record(buf: &[u8], from: usize, after: Option<i64>) -> Option<usize> {
     let mut o = from;
     while o + RECORD_HEADER_LEN <= buf.len() {
         if buf[o..o + 4] == [0, 0, 0, 0] {
@@ -152,7 +153,7 @@ pub(crate) fn find_valid_record(buf: &[u8], from: usize, after: i64) -> Option<u
             continue;
         }
         if let Parsed::Record { zxid, .. } = parse_record(buf, o) {
-            if zxid > after {
+            if after.is_none_or(|a| crate::zxid::after(zxid, a)) {
                 return Some(o);
             }
         }
@@ -256,8 +257,8 @@ mod tests {
         let at = buf.len();
         encode_record(&mut buf, 42, b"x");
         buf.extend_from_slice(&[0; 50]);
-        assert_eq!(find_valid_record(&buf, 0, 0), Some(at));
-        assert_eq!(find_valid_record(&buf, 0, 42), None);
-        assert_eq!(find_valid_record(&buf, at + 1, 0), None);
+        assert_eq!(find_valid_record(&buf, 0, Some(0)), Some(at));
+        assert_eq!(find_valid_record(&buf, 0, Some(42)), None);
+        assert_eq!(find_valid_record(&buf, at + 1, Some(0)), None);
     }
 }

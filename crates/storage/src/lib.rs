@@ -20,6 +20,10 @@
 //! - ZooKeeper's **snapshot trigger** ([`SnapPolicy`]) and **purge** ([`purge`]) rules, and
 //!   ZAB's **TRUNC** ([`TxnLog::truncate`]) and **DIFF** reads ([`LogView::read_from`]).
 //!
+//! Zxids travel as `i64` (ZooKeeper's type) and are ordered as the unsigned 64-bit numbers
+//! they are (epoch in the high 32 bits; [`zxid_key`]), so epochs at and past 2^31 sort after
+//! the ones before them; zxid 0 is never a record's (ZooKeeper counts txns from 1).
+//!
 //! What it is not: it knows zxids and opaque bytes, not znodes, sessions or txn encodings
 //! (the server encodes `corral_datatree::Txn`s and tree snapshots into payloads). It does
 //! not read ZooKeeper's own jute log or snapshot files (that is `corral import`), reads no
@@ -88,6 +92,7 @@ mod storage;
 mod store;
 mod view;
 mod writer;
+mod zxid;
 
 #[cfg(test)]
 mod tests;
@@ -105,3 +110,4 @@ pub use storage::{Recovered, Storage, StorageConfig, VERSION_DIR};
 pub use store::{LogStore, MemLog};
 pub use view::{LogIter, LogView, SegmentInfo};
 pub use writer::{LogWriter, LogWriterHandle};
+pub use zxid::{zxid_cmp, zxid_key};

@@ -11,7 +11,7 @@ use crate::disk::{self, Disk};
 use crate::format::{self, Header, LOG_HEADER_LEN, MAX_PAYLOAD};
 use crate::segment::{self, read_file, scan, segment_name, Tail, LOG_PREFIX};
 use crate::view::{LogIter, LogView, SegmentInfo, Shared};
-use crate::StorageError;
+use crate::{zxid, StorageError};
 
 /// Buffered records are written out once they reach this many bytes, even before a sync.
 const WRITE_CHUNK: usize = 1 << 20;
@@ -303,7 +303,7 @@ impl TxnLog {
                 max: MAX_PAYLOAD,
             });
         }
-        if let Some(last) = self.last_zxid.filter(|&l| zxid <= l) {
+        if let Some(last) = self.last_zxid.filter(|&l| !zxid::after(zxid, l)) {
             return Err(StorageError::ZxidOrder { zxid, last });
         }
         if self
@@ -433,8 +433,8 @@ impl TxnLog {
     pub fn truncate(&mut self, zxid: i64) -> Result<(), StorageError> {
         self.check()?;
         self.write_buffer().map_err(|e| self.fail(e))?;
-        if self.last_zxid <= Some(zxid) {
-            // Nothing above zxid (an empty log compares below any Some).
+        if self.last_zxid.is_none_or(|last| !zxid::after(last, zxid)) {
+            // Nothing above zxid.
             return Ok(());
         }
         let result = self.truncate_inner(zxid);
@@ -450,7 +450,7 @@ impl TxnLog {
                 self.last_zxid = None;
                 break;
             };
-            if seg.first_zxid > zxid {
+            if zxid::after(seg.first_zxid, zxid) {
                 self.drop_newest(&seg.path)?;
                 removed_any = true;
                 continue;
@@ -462,14 +462,15 @@ impl TxnLog {
                 .filter(|a| a.path == seg.path)
                 .map(|a| a.written);
             let buf = read_file(&seg.path, limit)?;
-            let mut cut = None;
+            // Where the segment is cut, and its last record kept (None: nothing kept).
+            let mut cut: Option<(u64, Option<i64>)> = None;
             let mut kept = 0;
             let s = scan(&buf, None, |offset, z, (_, end)| {
-                if z <= zxid {
-                    cut = Some((end as u64, z));
-                    kept += 1;
+                if zxid::after(z, zxid) {
+                    cut.get_or_insert((offset, None));
                 } else {
-                    cut.get_or_insert((offset, i64::MIN));
+                    cut = Some((end as u64, Some(z)));
+                    kept += 1;
                 }
             });
             if let Tail::Corrupt { reason, .. } = &s.tail {
@@ -479,7 +480,7 @@ impl TxnLog {
                     reason: reason.clone(),
                 });
             }
-            let Some((cut_at, last)) = cut.filter(|&(_, z)| z != i64::MIN) else {
+            let Some((cut_at, Some(last))) = cut else {
                 // Nothing at or below zxid in this segment.
                 self.drop_newest(&seg.path)?;
                 removed_any = true;

@@ -97,7 +97,7 @@ pub fn purge(
     };
     let doomed: Vec<PathBuf> = all
         .into_iter()
-        .filter(|&(z, _)| z < oldest)
+        .filter(|&(z, _)| crate::zxid::after(oldest, z))
         .map(|(_, p)| p)
         .collect();
     snapshots.remove(&doomed)?;

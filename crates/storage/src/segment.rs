@@ -37,7 +37,7 @@ pub(crate) fn list_by_zxid(dir: &Path, prefix: &str) -> Result<Vec<(i64, PathBuf
             out.push((z, entry.path()));
         }
     }
-    out.sort();
+    out.sort_by_key(|&(z, _)| crate::zxid::zxid_key(z));
     Ok(out)
 }
 
@@ -89,7 +89,7 @@ pub(crate) fn scan(
     let bad = loop {
         match parse_record(buf, pos) {
             Parsed::Record { zxid, payload, end } => {
-                if last.is_some_and(|l| zxid <= l) {
+                if last.is_some_and(|l| !crate::zxid::after(zxid, l)) {
                     break Some(format!(
                         "record zxid {zxid:#x} is not above the previous {:#x}",
                         last.unwrap_or_default()
@@ -104,12 +104,11 @@ pub(crate) fn scan(
             Parsed::Bad(reason) => break Some(reason),
         }
     };
-    let floor = last.unwrap_or(i64::MIN);
     let tail = match bad {
         None if buf[pos..].iter().all(|&b| b == 0) => Tail::Clean,
         None | Some(_) => {
             let reason = bad.unwrap_or_else(|| "non-zero bytes after the end marker".into());
-            match find_valid_record(buf, pos + 1, floor) {
+            match find_valid_record(buf, pos + 1, last) {
                 Some(at) => Tail::Corrupt {
                     reason,
                     valid_at: at as u64,

@@ -154,7 +154,7 @@ impl SnapshotStore {
         let doomed: Vec<PathBuf> = self
             .list()?
             .into_iter()
-            .filter(|&(z, _)| z > zxid)
+            .filter(|&(z, _)| crate::zxid::after(z, zxid))
             .map(|(_, p)| p)
             .collect();
         self.remove(&doomed)?;

@@ -2,9 +2,11 @@
 //! and by an in-memory model ([`MemLog`]) that tests and simulators can use instead.
 
 use std::collections::BTreeMap;
+use std::ops::Bound::{Excluded, Unbounded};
 
 use bytes::Bytes;
 
+use crate::zxid::zxid_key;
 use crate::{StorageError, TxnLog, MAX_PAYLOAD};
 
 /// A txn log of opaque payloads keyed by zxid.
@@ -58,7 +60,8 @@ impl LogStore for TxnLog {
 /// chosen prefix of the rest, as a real disk may.
 #[derive(Debug, Clone, Default)]
 pub struct MemLog {
-    records: BTreeMap<i64, Bytes>,
+    /// By [`zxid_key`]: log order.
+    records: BTreeMap<u64, Bytes>,
     durable: Option<i64>,
 }
 
@@ -70,22 +73,25 @@ impl MemLog {
 
     /// Simulates a crash that kept the synced records and the first `extra` unsynced ones.
     pub fn crash(&mut self, extra: usize) {
-        let keep: Vec<i64> = self
+        let keep: Vec<u64> = self
             .records
             .keys()
             .copied()
-            .filter(|&z| above(self.durable, z))
+            .filter(|&z| above(self.durable, z as i64))
             .skip(extra)
             .collect();
         for z in keep {
             self.records.remove(&z);
         }
-        self.durable = self.records.keys().next_back().copied();
+        self.durable = self.last_zxid();
     }
 
     /// Every record, synced or not.
     pub fn records(&self) -> Vec<(i64, Bytes)> {
-        self.records.iter().map(|(&z, p)| (z, p.clone())).collect()
+        self.records
+            .iter()
+            .map(|(&z, p)| (z as i64, p.clone()))
+            .collect()
     }
 
     /// The highest synced zxid.
@@ -97,7 +103,7 @@ impl MemLog {
     pub fn unsynced(&self) -> usize {
         self.records
             .keys()
-            .filter(|&&z| above(self.durable, z))
+            .filter(|&&z| above(self.durable, z as i64))
             .count()
     }
 }
@@ -106,7 +112,7 @@ impl MemLog {
 fn above(durable: Option<i64>, z: i64) -> bool {
     match durable {
         None => true,
-        Some(d) => d < z,
+        Some(d) => crate::zxid::after(z, d),
     }
 }
 
@@ -118,22 +124,26 @@ impl LogStore for MemLog {
                 max: MAX_PAYLOAD,
             });
         }
-        if let Some(&last) = self.records.keys().next_back().filter(|&&l| zxid <= l) {
+        if let Some(last) = self.last_zxid().filter(|&l| !crate::zxid::after(zxid, l)) {
             return Err(StorageError::ZxidOrder { zxid, last });
         }
-        self.records.insert(zxid, Bytes::copy_from_slice(payload));
+        self.records
+            .insert(zxid_key(zxid), Bytes::copy_from_slice(payload));
         Ok(())
     }
 
     fn sync(&mut self) -> Result<Option<i64>, StorageError> {
-        self.durable = self.records.keys().next_back().copied();
+        self.durable = self.last_zxid();
         Ok(self.durable)
     }
 
     fn truncate(&mut self, zxid: i64) -> Result<(), StorageError> {
-        if self.last_zxid().is_some_and(|last| last > zxid) {
+        if self
+            .last_zxid()
+            .is_some_and(|last| crate::zxid::after(last, zxid))
+        {
             // As the file log: what is kept is made durable by the truncation.
-            self.records.split_off(&zxid.saturating_add(1));
+            self.records.split_off(&(zxid_key(zxid) + 1));
             self.durable = self.last_zxid();
         }
         Ok(())
@@ -142,14 +152,14 @@ impl LogStore for MemLog {
     fn read_from(&self, zxid: i64) -> Result<Vec<(i64, Bytes)>, StorageError> {
         Ok(self
             .records
-            .range(zxid.saturating_add(1)..)
-            .filter(|(&z, _)| !above(self.durable, z))
-            .map(|(&z, p)| (z, p.clone()))
+            .range((Excluded(zxid_key(zxid)), Unbounded))
+            .filter(|(&z, _)| !above(self.durable, z as i64))
+            .map(|(&z, p)| (z as i64, p.clone()))
             .collect())
     }
 
     fn last_zxid(&self) -> Option<i64> {
-        self.records.keys().next_back().copied()
+        self.records.keys().next_back().map(|&z| z as i64)
     }
 
     fn roll(&mut self) -> Result<(), StorageError> {

@@ -9,7 +9,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::disk::Disk;
 use crate::segment::{read_file, scan, Tail};
-use crate::StorageError;
+use crate::{zxid, StorageError};
 
 /// What the log knows about one segment file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl LogView {
     /// `zxid` is at or after the first record, or just before it.
     pub fn covers(&self, zxid: i64) -> bool {
         self.first_zxid()
-            .is_some_and(|first| zxid >= first || zxid.checked_add(1) == Some(first))
+            .is_some_and(|first| !zxid::after(first, zxid) || zxid::next(zxid) == Some(first))
     }
 
     /// Every durable record with a zxid above `zxid`, in order, across segments. The
@@ -78,13 +78,49 @@ impl LogView {
         // `zxid + 1` (older ones end before that first record).
         let start = segments
             .iter()
-            .rposition(|s| s.first_zxid <= zxid.saturating_add(1))
+            .rposition(|s| zxid::next(zxid).is_none_or(|n| !zxid::after(s.first_zxid, n)))
             .unwrap_or(0);
+        self.iter(segments.into_iter().skip(start).collect(), Some(zxid))
+    }
+
+    /// The greatest durable zxid at or below `zxid`, if a record is. Seeks by the segment
+    /// names (each carries its first zxid): it reads the newest segment starting at or
+    /// below `zxid` (none when its last durable zxid is known and at or below `zxid`), and an
+    /// older one only when that one holds no durable record; never the log from its start.
+    pub fn floor(&self, zxid: i64) -> Result<Option<i64>, StorageError> {
+        let segments = self.segments();
+        let Some(at) = segments
+            .iter()
+            .rposition(|s| !zxid::after(s.first_zxid, zxid))
+        else {
+            return Ok(None);
+        };
+        for seg in segments[..=at].iter().rev() {
+            if let Some(last) = seg.last_zxid.filter(|&l| !zxid::after(l, zxid)) {
+                return Ok(Some(last));
+            }
+            let mut best = None;
+            for record in self.iter(vec![seg.clone()], None) {
+                let (z, _) = record?;
+                if zxid::after(z, zxid) {
+                    break;
+                }
+                best = Some(z);
+            }
+            if best.is_some() {
+                return Ok(best);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads `segments` in order, yielding the records after `after` (all when `None`).
+    fn iter(&self, segments: Vec<SegmentInfo>, after: Option<i64>) -> LogIter {
         LogIter {
             shared: Arc::clone(&self.shared),
-            segments: segments.into_iter().skip(start).collect(),
+            segments,
             next_segment: 0,
-            after: zxid,
+            after,
             prev_last: None,
             buf: Bytes::new(),
             records: Vec::new(),
@@ -99,7 +135,10 @@ impl LogView {
     pub fn remove_segments_before(&self, zxid: i64) -> Result<Vec<PathBuf>, StorageError> {
         let removed: Vec<SegmentInfo> = {
             let mut segs = self.shared.segments.write();
-            let keep_from = segs.iter().rposition(|s| s.first_zxid <= zxid).unwrap_or(0);
+            let keep_from = segs
+                .iter()
+                .rposition(|s| !zxid::after(s.first_zxid, zxid))
+                .unwrap_or(0);
             let keep_from = keep_from.min(segs.len().saturating_sub(1));
             segs.drain(..keep_from).collect()
         };
@@ -126,7 +165,7 @@ pub struct LogIter {
     shared: Arc<Shared>,
     segments: Vec<SegmentInfo>,
     next_segment: usize,
-    after: i64,
+    after: Option<i64>,
     prev_last: Option<i64>,
     buf: Bytes,
     records: Vec<(i64, (usize, usize))>,
@@ -233,7 +272,7 @@ impl Iterator for LogIter {
         while !self.done {
             while let Some(&(zxid, (a, b))) = self.records.get(self.next_record) {
                 self.next_record += 1;
-                if zxid > self.after {
+                if self.after.is_none_or(|a| zxid::after(zxid, a)) {
                     return Some(Ok((zxid, self.buf.slice(a..b))));
                 }
             }

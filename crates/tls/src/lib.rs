@@ -27,6 +27,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod host;
 pub mod keystore;
 pub mod peer_verify;
 pub mod verify;

@@ -8,10 +8,12 @@
 //! What stays ours: the RFC 2253 text (Java's formatting, which no crate reproduces) and the
 //! choice of signature algorithms (which [`Certificate::is_signed_by`] checks with ring).
 
+use std::net::IpAddr;
+
 use ring::signature;
 use x509_parser::asn1_rs::{Any, Class, FromDer as _, Tag, ToDer as _};
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::ParsedExtension;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo, X509Name};
 
 use crate::TlsError;
@@ -43,6 +45,17 @@ pub struct Certificate<'a> {
     pub client_auth: Option<bool>,
     /// Critical extensions this reader does not understand (dotted OIDs).
     pub unknown_critical: Vec<String>,
+}
+
+/// What a certificate names its holder for host name checks ([`Certificate::host_names`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostNames {
+    /// subjectAltName's dNSName entries, as written.
+    pub dns: Vec<String>,
+    /// subjectAltName's iPAddress entries.
+    pub ips: Vec<IpAddr>,
+    /// The subject's most specific common name.
+    pub common_name: Option<String>,
 }
 
 /// Object identifiers (content octets) this crate recognises.
@@ -176,6 +189,49 @@ impl<'a> Certificate<'a> {
     /// The subject as RFC 2253 text (Java's `X500Principal.getName()`): `CN=client,O=Example`.
     pub fn subject_name(&self) -> Result<String, TlsError> {
         Ok(name_to_rfc2253(&self.x509.tbs_certificate.subject))
+    }
+
+    /// The names this certificate gives its holder for a host name check: subjectAltName's
+    /// dNSName and iPAddress entries (other kinds are left out) and the subject's most
+    /// specific common name (the last CN in the encoding, the first in RFC 2253 text).
+    pub fn host_names(&self) -> Result<HostNames, TlsError> {
+        let mut names = HostNames::default();
+        let san = self
+            .x509
+            .subject_alternative_name()
+            .map_err(|e| bad("subjectAltName", e))?;
+        for name in san.iter().flat_map(|ext| ext.value.general_names.iter()) {
+            match name {
+                GeneralName::DNSName(dns) => names.dns.push((*dns).to_string()),
+                GeneralName::IPAddress(octets) => match octets.len() {
+                    4 => names
+                        .ips
+                        .push(IpAddr::from(<[u8; 4]>::try_from(*octets).map_err(
+                            |_| TlsError::Certificate("subjectAltName: bad IPv4 address".into()),
+                        )?)),
+                    16 => names
+                        .ips
+                        .push(IpAddr::from(<[u8; 16]>::try_from(*octets).map_err(
+                            |_| TlsError::Certificate("subjectAltName: bad IPv6 address".into()),
+                        )?)),
+                    n => {
+                        return Err(TlsError::Certificate(format!(
+                            "subjectAltName: an IP address of {n} bytes"
+                        )))
+                    }
+                },
+                _ => {}
+            }
+        }
+        names.common_name = self
+            .x509
+            .tbs_certificate
+            .subject
+            .iter_common_name()
+            .last()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_string);
+        Ok(names)
     }
 
     /// Whether `issuer` (a CA's certificate or a trust anchor) signed this certificate.

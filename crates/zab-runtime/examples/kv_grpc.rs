@@ -9,7 +9,19 @@
 //! # all three as child processes, a few writes, their maps, then stop (`--bench N`: then
 //! # N writes through the leader, 64 in flight: commits/s, p50 and p99 latency in µs):
 //! cargo run -p corral-zab-runtime --features grpc --example kv_grpc -- --ensemble /tmp/kv
+//! # the same over mutual TLS between the servers (with either form), from the repo's test
+//! # certificates:
+//! cargo run -p corral-zab-runtime --features grpc --example kv_grpc -- --ensemble /tmp/kv \
+//!     --tls crates/tls/tests/fixtures
 //! ```
+//!
+//! `--tls DIR`: TLS between the servers (corral-peer's `RustlsLayer`, configured by
+//! corral-tls's `quorum_configs` as ZooKeeper's `ssl.quorum.*`): server N presents
+//! `DIR/peerN-keystore.pem` (certificate and key), checks its peers' chains against
+//! `DIR/ca.pem`, and ties each peer to its id by host name: server N's certificate must name
+//! `peerN.corral.test` (corral-tls's `HostIdentity`, ZooKeeper's host name verification), so
+//! a certificate of the same CA cannot speak for another server. `make-peers.sh` in that
+//! directory makes such certificates.
 //!
 //! `--port` accepts clients on 127.0.0.1, one command a line, one answer a line:
 //! `set KEY VALUE` (`ok ZXID`, or `err not leader [ID]` on a follower), `get KEY`
@@ -35,10 +47,12 @@ use tokio::net::{TcpListener, TcpStream};
 #[path = "kv.rs"]
 #[allow(dead_code)]
 mod kv;
+#[path = "support/window.rs"]
+mod window;
 use kv::Kv;
 
 const USAGE: &str = "usage: kv_grpc --id N --servers 1=HOST:PORT,2=HOST:PORT,3=HOST:PORT \
---data DIR [--port CLIENT_PORT]\n   or: kv_grpc --ensemble DIR [--bench WRITES]";
+--data DIR [--port CLIENT_PORT] [--tls CERT_DIR]\n   or: kv_grpc --ensemble DIR [--bench WRITES] [--tls CERT_DIR]";
 
 /// One server's arguments.
 struct Args {
@@ -46,16 +60,19 @@ struct Args {
     servers: BTreeMap<PeerId, SocketAddr>,
     data: PathBuf,
     port: Option<u16>,
+    /// TLS between the servers, from the certificates in this directory.
+    tls: Option<PathBuf>,
 }
 
 enum Mode {
     Server(Args),
-    /// The directory, and how many writes to benchmark after the demo (0: none).
-    Ensemble(PathBuf, usize),
+    /// The directory, how many writes to benchmark after the demo (0: none), and `--tls`.
+    Ensemble(PathBuf, usize, Option<PathBuf>),
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Mode, String> {
     let (mut id, mut servers, mut data, mut port, mut ensemble) = (None, None, None, None, None);
+    let mut tls = None;
     let mut bench = 0;
     while let Some(flag) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{flag} needs a value"));
@@ -74,6 +91,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Mode, String> {
                 port = Some(v.parse().map_err(|_| format!("--port {v}: not a port"))?);
             }
             "--ensemble" => ensemble = Some(PathBuf::from(value()?)),
+            "--tls" => tls = Some(PathBuf::from(value()?)),
             "--bench" => {
                 let v = value()?;
                 bench = v
@@ -86,7 +104,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Mode, String> {
         }
     }
     if let Some(dir) = ensemble {
-        return Ok(Mode::Ensemble(dir, bench));
+        return Ok(Mode::Ensemble(dir, bench, tls));
     }
     let id = id.ok_or("--id is missing")?;
     let servers: BTreeMap<PeerId, SocketAddr> = servers.ok_or("--servers is missing")?;
@@ -99,6 +117,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Mode, String> {
         servers,
         data,
         port,
+        tls,
     }))
 }
 
@@ -150,7 +169,7 @@ fn main() -> ExitCode {
     };
     let result = match mode {
         Mode::Server(args) => rt.block_on(serve(args)),
-        Mode::Ensemble(dir, bench) => rt.block_on(ensemble(dir, bench)),
+        Mode::Ensemble(dir, bench, tls) => rt.block_on(ensemble(dir, bench, tls)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -164,9 +183,18 @@ fn main() -> ExitCode {
 async fn serve(args: Args) -> Result<(), String> {
     let voters: Vec<PeerId> = args.servers.keys().copied().collect();
     let peer_config = corral_peer::Config::new(args.id, args.servers.clone());
-    let (transport, events) = corral_peer::Transport::start(peer_config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (transport, events) = match &args.tls {
+        None => corral_peer::Transport::start(peer_config).await,
+        Some(dir) => {
+            let layer = tls_layer(dir, args.id, &args.servers)?;
+            let addr = args.servers[&args.id];
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("peer port {addr}: {e}"))?;
+            corral_peer::Transport::start_with(peer_config, listener, layer)
+        }
+    }
+    .map_err(|e| e.to_string())?;
     let (transport, inbound) = attach(transport, events);
     let config = RuntimeConfig {
         zab: Config {
@@ -202,9 +230,10 @@ async fn serve(args: Args) -> Result<(), String> {
     }
     let runtime = Arc::new(runtime);
     println!(
-        "server {} started, data in {}",
+        "server {} started, data in {}, peer TLS {}",
         args.id,
-        args.data.display()
+        args.data.display(),
+        if args.tls.is_some() { "on" } else { "off" }
     );
     let mut status = runtime.status();
     let id = args.id;
@@ -240,6 +269,43 @@ async fn serve(args: Args) -> Result<(), String> {
         let (socket, _) = listener.accept().await.map_err(|e| e.to_string())?;
         tokio::spawn(client(socket, runtime.clone()));
     }
+}
+
+/// The TLS layer of server `id`: its certificate `DIR/peer<id>-keystore.pem`, peers checked
+/// against `DIR/ca.pem` and tied to their ids by the host names `peer<N>.corral.test`.
+fn tls_layer(
+    dir: &std::path::Path,
+    id: PeerId,
+    servers: &BTreeMap<PeerId, SocketAddr>,
+) -> Result<Arc<corral_peer::RustlsLayer>, String> {
+    let store = |name: String| corral_tls::StoreSpec {
+        location: dir.join(name),
+        password: None,
+        store_type: None,
+    };
+    let settings = corral_tls::TlsSettings {
+        key_store: store(format!("peer{id}-keystore.pem")),
+        trust_store: Some(store("ca.pem".into())),
+        protocols: vec![corral_tls::TlsVersion::Tls13],
+        ..corral_tls::TlsSettings::default()
+    };
+    let (server, client) =
+        corral_tls::peer_verify::quorum_configs(&settings).map_err(|e| format!("--tls: {e}"))?;
+    let hosts = servers
+        .keys()
+        .map(|&n| (n, format!("peer{n}.corral.test")))
+        .collect();
+    let hosts = corral_tls::peer_verify::HostIdentity::new(hosts);
+    let identity = move |n: PeerId, cert: &rustls::pki_types::CertificateDer<'_>| {
+        hosts.check(n, cert).map_err(|e| e.to_string())
+    };
+    let sni = rustls::pki_types::ServerName::try_from("corral-peer").map_err(|e| e.to_string())?;
+    Ok(Arc::new(corral_peer::RustlsLayer::new(
+        server,
+        client,
+        sni,
+        Arc::new(identity),
+    )))
 }
 
 /// One client connection: a command a line, an answer a line.
@@ -308,40 +374,20 @@ fn error_line(e: RuntimeError) -> String {
 
 /// `n` writes with up to 64 in flight from this (leader) server: commits/s, p50, p99.
 async fn bench(runtime: &Arc<Runtime<Kv>>, n: usize) -> String {
-    let start = Instant::now();
-    let mut latencies = Vec::with_capacity(n);
-    let mut set = tokio::task::JoinSet::new();
-    let mut next = 0;
-    while next < n || !set.is_empty() {
-        while next < n && set.len() < 64 {
-            let rt = runtime.clone();
-            let payload = Bytes::from(format!("bench{next}={next}"));
-            set.spawn(async move {
-                let t = Instant::now();
-                rt.propose(payload).await.map(|_| t.elapsed())
-            });
-            next += 1;
-        }
-        match set.join_next().await {
-            Some(Ok(Ok(latency))) => latencies.push(latency),
-            Some(Ok(Err(e))) => return error_line(e),
-            Some(Err(_)) | None => return error_line(RuntimeError::Stopped),
-        }
+    match window::load(runtime, n, 64).await {
+        Ok(f) => format!(
+            "bench {:.0} {} {}\n",
+            f.per_sec,
+            f.p50.as_micros(),
+            f.p99.as_micros()
+        ),
+        Err(e) => error_line(e),
     }
-    let secs = start.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let at = |q: f64| latencies[((n as f64 * q) as usize).min(n - 1)];
-    format!(
-        "bench {:.0} {} {}\n",
-        n as f64 / secs,
-        at(0.50).as_micros(),
-        at(0.99).as_micros()
-    )
 }
 
 /// Starts three servers as child processes of this program on free 127.0.0.1 ports, writes
 /// a few keys through the leader, prints every server's map, and stops them.
-async fn ensemble(dir: PathBuf, bench: usize) -> Result<(), String> {
+async fn ensemble(dir: PathBuf, bench: usize, tls: Option<PathBuf>) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut free = Vec::new();
     for _ in 0..6 {
@@ -354,12 +400,16 @@ async fn ensemble(dir: PathBuf, bench: usize) -> Result<(), String> {
         .join(",");
     let mut children = Vec::new();
     for id in 1..=3usize {
-        let child = std::process::Command::new(&exe)
+        let mut command = std::process::Command::new(&exe);
+        command
             .args(["--id", &id.to_string(), "--servers", &servers])
             .arg("--data")
             .arg(dir.join(id.to_string()))
-            .args(["--port", &free[2 + id].to_string()])
-            .spawn();
+            .args(["--port", &free[2 + id].to_string()]);
+        if let Some(t) = &tls {
+            command.arg("--tls").arg(t);
+        }
+        let child = command.spawn();
         match child {
             Ok(child) => {
                 println!(

@@ -131,17 +131,17 @@ impl LogSource for StorageLog {
         if zxid < start {
             return Ok(None);
         }
-        // Rare (a TRUNC decision beyond the in-memory window): a scan from the start.
-        let mut best = start;
-        for record in self.view.read_from(start.0 as i64) {
-            let (z, _) = record.map_err(|e| ZabError::Storage(e.to_string()))?;
-            let z = Zxid(z as u64);
-            if z > zxid {
-                break;
-            }
-            best = z;
-        }
-        Ok(Some(best))
+        // A seek by segment name (corral-storage's LogView::floor): one segment read, not
+        // the log from its start.
+        let held = self
+            .view
+            .floor(zxid.0 as i64)
+            .map_err(|e| ZabError::Storage(e.to_string()))?;
+        Ok(Some(
+            held.map(|z| Zxid(z as u64))
+                .filter(|z| *z > start)
+                .unwrap_or(start),
+        ))
     }
 }
 

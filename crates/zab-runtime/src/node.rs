@@ -8,7 +8,10 @@
 //! 1. `reset`: break those streams (and forget what was deferred or streaming to them);
 //! 2. `persist`: snapshot chunks and installation go to the state machine as well, then
 //!    everything is submitted to the disk under the `Ready`'s number;
-//! 3. `committed`: applied, in order; a proposal waiting for its zxid is answered;
+//! 3. `committed`: applied, in order; a proposal waiting for its zxid is answered (with
+//!    [`Node::set_deferred_apply`], queued instead and applied by [`Node::apply_pending`],
+//!    as a state machine slower than the log; the queue is applied first wherever the
+//!    state must be current: a snapshot for a SNAP or for compaction, a snapshot installed);
 //! 4. `snapshot`: a snapshot of the state machine is taken now (at the zxid asked), to be
 //!    streamed right behind its SNAP header;
 //! 5. `messages`: sent;
@@ -56,6 +59,9 @@ pub struct RuntimeFaults {
     /// Send `send_after_persist` (a follower's ACK, ACKEPOCH) at once, before the disk
     /// reported it durable.
     pub ack_before_fsync: bool,
+    /// With deferred apply: take a learner's SNAP snapshot without first applying the
+    /// queued entries (a snapshot older than the zxid it is sent as).
+    pub stale_snapshot: bool,
 }
 
 /// The runtime's core; see the module docs.
@@ -75,6 +81,9 @@ pub struct Node<S: StateMachine, D: DiskIo, T: Transport> {
     leading: bool,
     faults: RuntimeFaults,
     applied_count: u64,
+    /// Committed entries not applied yet (deferred apply only).
+    unapplied: VecDeque<corral_zab::Entry>,
+    deferred_apply: bool,
 }
 
 impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
@@ -106,6 +115,8 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
             leading: false,
             faults: RuntimeFaults::default(),
             applied_count: 0,
+            unapplied: VecDeque::new(),
+            deferred_apply: false,
         };
         node.drive();
         Ok(node)
@@ -114,6 +125,44 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
     /// Switches on deliberately broken behaviour (tests of the checkers only).
     pub fn set_faults(&mut self, faults: RuntimeFaults) {
         self.faults = faults;
+    }
+
+    /// Deferred apply (`true`): committed entries are queued and applied by
+    /// [`Node::apply_pending`], a state machine running behind the log (the simulator
+    /// interleaves the two). `false` (the default) applies them as they commit. Turning it
+    /// off applies the queue.
+    pub fn set_deferred_apply(&mut self, on: bool) {
+        self.deferred_apply = on;
+        if !on {
+            self.apply_pending(usize::MAX);
+        }
+    }
+
+    /// Applies up to `max` queued committed entries, in order, answering their proposals;
+    /// how many it applied.
+    pub fn apply_pending(&mut self, max: usize) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some(e) = self.unapplied.pop_front() else {
+                break;
+            };
+            self.apply(&e);
+            n += 1;
+        }
+        n
+    }
+
+    /// Committed entries waiting to be applied.
+    pub fn pending_apply(&self) -> usize {
+        self.unapplied.len()
+    }
+
+    fn apply(&mut self, e: &corral_zab::Entry) {
+        self.sm.apply(e.zxid, &e.payload);
+        self.applied_count += 1;
+        if let Some(w) = self.waiters.remove(&e.zxid) {
+            w(Ok(e.zxid));
+        }
     }
 
     /// Snapshot chunks sent per peer each time [`Node::pump`] runs.
@@ -264,6 +313,7 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
     /// it is committed and durable): write it, then older log records may go. The chunks
     /// describe the state as of now even if they are read later.
     pub fn snapshot_now(&mut self) -> (Zxid, S::Snapshot) {
+        self.apply_pending(usize::MAX);
         (self.zab.status().applied, self.sm.snapshot())
     }
 
@@ -378,6 +428,8 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
                     self.sm.restore_chunk(*zxid, *offset, data)
                 }
                 Persist::InstallSnapshot { zxid } => {
+                    // The state it replaces first catches up (the queue is below it).
+                    self.apply_pending(usize::MAX);
                     if let Err(e) = self.sm.restore(*zxid) {
                         self.stop(RuntimeError::Storage(format!(
                             "received snapshot {zxid}: {e}"
@@ -392,14 +444,18 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
         if !ready.persist.is_empty() || deferred {
             self.disk.submit(ready.number, ready.persist);
         }
-        for e in &ready.committed {
-            self.sm.apply(e.zxid, &e.payload);
-            self.applied_count += 1;
-            if let Some(w) = self.waiters.remove(&e.zxid) {
-                w(Ok(e.zxid));
+        if self.deferred_apply {
+            self.unapplied.extend(ready.committed);
+        } else {
+            for e in &ready.committed {
+                self.apply(e);
             }
         }
         for req in &ready.snapshot {
+            // The snapshot is of the state once this Ready's entries are applied.
+            if !self.faults.stale_snapshot {
+                self.apply_pending(usize::MAX);
+            }
             let chunks = self.sm.snapshot();
             self.snapshots.insert(req.to, chunks);
         }
@@ -526,5 +582,84 @@ mod tests {
             got.lock().unwrap().clone().map(|r| r.map(|_| ())),
             Some(refused)
         );
+    }
+
+    #[derive(Default)]
+    struct Recording(Vec<Zxid>);
+
+    impl StateMachine for Recording {
+        type Snapshot = std::vec::IntoIter<Bytes>;
+        fn apply(&mut self, zxid: Zxid, _: &Bytes) {
+            self.0.push(zxid);
+        }
+        fn snapshot(&mut self) -> Self::Snapshot {
+            vec![Bytes::from(format!("{}", self.0.len()))].into_iter()
+        }
+        fn restore_chunk(&mut self, _: Zxid, _: u64, _: &Bytes) {}
+        fn restore(&mut self, _: Zxid) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    /// Reports every submitted tag durable.
+    fn sync_all(n: &mut Node<Recording, NoDisk, Wire>) {
+        for tag in std::mem::take(&mut n.disk().0) {
+            n.durable(tag);
+        }
+    }
+
+    #[test]
+    fn deferred_apply_answers_on_apply_and_catches_up_before_a_snapshot() {
+        let cfg = Config {
+            id: 1,
+            voters: VoterSet::new([1]),
+            ..Config::default()
+        };
+        let disk = NoDisk::default();
+        let mut n = Node::new(
+            cfg,
+            Persisted::default(),
+            MemoryLog::default(),
+            Recording::default(),
+            disk,
+            Wire::default(),
+        )
+        .unwrap();
+        n.set_deferred_apply(true);
+        for _ in 0..100 {
+            if n.status().established {
+                break;
+            }
+            n.tick();
+            sync_all(&mut n);
+        }
+        assert!(n.status().established);
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let mut proposed = Vec::new();
+        for i in 0..3u8 {
+            let a = Arc::clone(&answers);
+            let waiter = Box::new(move |r: Result<Zxid, RuntimeError>| a.lock().unwrap().push(r));
+            proposed.push(n.propose(Bytes::from(vec![i]), waiter).unwrap());
+            sync_all(&mut n);
+        }
+        // Committed, not applied: nobody answered yet.
+        assert_eq!(n.status().applied, proposed[2]);
+        assert_eq!((n.pending_apply(), n.state_machine().0.len()), (3, 0));
+        assert!(answers.lock().unwrap().is_empty());
+        assert_eq!(n.apply_pending(2), 2);
+        assert_eq!(n.state_machine().0, proposed[..2].to_vec());
+        let got: Vec<Zxid> = answers
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.clone().unwrap())
+            .collect();
+        assert_eq!(got, proposed[..2].to_vec());
+        // A snapshot describes the state at the zxid it names: the backlog is applied first.
+        let (zxid, mut chunks) = n.snapshot_now();
+        assert_eq!(zxid, proposed[2]);
+        assert_eq!(chunks.next(), Some(Bytes::from("3")));
+        assert_eq!(n.pending_apply(), 0);
+        assert_eq!(answers.lock().unwrap().len(), 3);
     }
 }

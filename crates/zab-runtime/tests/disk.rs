@@ -83,3 +83,57 @@ fn the_log_on_disk_is_read_after_the_snapshot_and_epochs_come_from_their_files()
     assert_eq!((p.current_epoch, p.accepted_epoch), (3, 3));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `floor` (the engine's TRUNC decision beyond the in-memory window) seeks to the segment that
+/// holds the zxid by the segment names: a damaged old segment, which a scan from the start of
+/// the log would trip on, is not read; and epochs past 2^31 order after the ones before.
+#[test]
+fn floor_seeks_to_its_segment_and_orders_high_epochs() {
+    let dir = std::env::temp_dir().join(format!("corral-zab-runtime-floor-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = StorageConfig {
+        pre_alloc_size: 4096,
+        snap_count: 3, // segments of 3 records
+        ..StorageConfig::new(&dir)
+    };
+    let zs: Vec<Zxid> = [1, 7, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff]
+        .into_iter()
+        .flat_map(|e| (1..=3).map(move |c| z(e, c)))
+        .collect();
+    {
+        let mut log = TxnLog::open(config.log_config()).unwrap();
+        for zxid in &zs {
+            log.append(zxid.0 as i64, b"x").unwrap();
+        }
+        log.sync().unwrap();
+    }
+    // Damage the second record of the oldest segment (epoch 1).
+    let oldest = config.log_dir().join(format!("log.{:x}", z(1, 1).0));
+    let mut bytes = std::fs::read(&oldest).unwrap();
+    let second = 16 + (16 + 1) + 16; // header, first record, the second one's payload
+    bytes[second] ^= 1;
+    std::fs::write(&oldest, bytes).unwrap();
+
+    let log = corral_zab_runtime::open(&config).unwrap().log;
+    assert_eq!(log.last(), z(0xffff_ffff, 3));
+    assert_eq!(
+        log.floor(z(0xffff_ffff, 9)).unwrap(),
+        Some(z(0xffff_ffff, 3))
+    );
+    assert_eq!(
+        log.floor(z(0xffff_ffff, 0)).unwrap(),
+        Some(z(0x8000_0000, 3))
+    );
+    assert_eq!(
+        log.floor(z(0x8000_0000, 2)).unwrap(),
+        Some(z(0x8000_0000, 2))
+    );
+    assert_eq!(
+        log.floor(z(0x8000_0000, 0)).unwrap(),
+        Some(z(0x7fff_ffff, 3))
+    );
+    assert_eq!(log.floor(z(7, 9)).unwrap(), Some(z(7, 3)));
+    // Where the damage is, an error: never a silent answer.
+    assert!(log.floor(z(1, 3)).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -13,30 +13,16 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(60);
+#[path = "support/example_bin.rs"]
+mod example_bin;
 
-/// The example binary, built by `cargo test` next to this test's directory.
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("examples");
-    let bin = dir.join(format!("kv_grpc{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: run with `cargo test --features grpc` (it builds the examples)",
-        bin.display()
-    );
-    bin
-}
+const WAIT: Duration = Duration::from_secs(60);
 
 /// Three servers: ports, directories, children. Dropping it kills and reaps them.
 struct Ensemble {
@@ -60,7 +46,7 @@ impl Ensemble {
             .join(",");
         let client_ports = (1..=3u64).map(|id| (id, ports[id as usize + 2])).collect();
         let mut e = Ensemble {
-            bin: example(),
+            bin: example_bin::kv_grpc(),
             dir,
             servers,
             client_ports,

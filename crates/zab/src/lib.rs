@@ -68,8 +68,9 @@
 //! ```
 //!
 //! `examples/embed_zab.rs` runs three engines over in-memory channels and
-//! replicates a key-value map; `examples/bench_engine.rs` measures the
-//! engine's throughput.
+//! replicates a key-value map; corral-zab-runtime's `examples/throughput.rs`
+//! measures the engine's throughput alone (three engines in one thread,
+//! storage durable at once) beside the runtime's on a real disk.
 //!
 //! # The API, and why it has one more call than raft-rs
 //!

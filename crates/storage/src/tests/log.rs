@@ -81,7 +81,7 @@ fn segments_roll_every_snap_count_and_reads_cross_them() {
     drop(log);
     let log = open(d.path());
     assert_eq!(zxids(&log, 4), (5..=13).collect::<Vec<_>>());
-    assert!(log.view().covers(1) && log.view().covers(0) && !log.view().covers(-1));
+    assert!(log.view().covers(1) && log.view().covers(0));
 }
 
 #[test]
@@ -95,6 +95,88 @@ fn sparse_zxids_across_epochs() {
     log.sync().unwrap();
     assert_eq!(zxids(&log, 0x1_0000_0000), zs[2..].to_vec());
     assert_eq!(zxids(&log, 0x2_0000_0000), vec![0x3_0000_0001]);
+}
+
+/// Epoch `e`, counter `c`, as the storage API carries it.
+fn z(e: u64, c: u64) -> i64 {
+    ((e << 32) | c) as i64
+}
+
+#[test]
+fn zxids_past_epoch_2_31_keep_their_order_across_segments_reopen_and_truncate() {
+    let d = TempDir::new("high-epochs");
+    let mut log = open(d.path());
+    // Three records per epoch, five per segment: segments start in epochs 1, 0x8000_0000
+    // (the sign bit of an i64) and 0xffff_ffff.
+    let epochs = [1, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff];
+    let all: Vec<i64> = epochs
+        .iter()
+        .flat_map(|&e| (1..=3).map(move |c| z(e, c)))
+        .collect();
+    for &zx in &all {
+        log.append(zx, &payload(zx)).unwrap();
+    }
+    assert_eq!(log.sync().unwrap(), Some(z(0xffff_ffff, 3)));
+    assert!(matches!(
+        log.append(z(0x7fff_ffff, 9), b"older epoch"),
+        Err(StorageError::ZxidOrder { .. })
+    ));
+    drop(log);
+    // Reopened: the segments sorted by their names' zxids as unsigned numbers.
+    let mut log = open(d.path());
+    assert_eq!(log.last_zxid(), Some(z(0xffff_ffff, 3)));
+    assert_eq!(zxids(&log, 0), all);
+    for (i, &from) in all.iter().enumerate() {
+        assert_eq!(zxids(&log, from), all[i + 1..].to_vec(), "after {from:#x}");
+        assert_eq!(log.view().floor(from).unwrap(), Some(from));
+        assert!(log.view().covers(from));
+    }
+    assert_eq!(zxids(&log, z(0x7fff_ffff, 0xffff_ffff)), all[6..].to_vec());
+    assert_eq!(
+        log.view().floor(z(0x8000_0000, 0)).unwrap(),
+        Some(z(0x7fff_ffff, 3))
+    );
+    assert_eq!(log.view().floor(-1).unwrap(), Some(z(0xffff_ffff, 3)));
+    // TRUNC into epoch 2^31: what is above goes, what is below stays.
+    log.truncate(z(0x8000_0000, 2)).unwrap();
+    assert_eq!(log.last_zxid(), Some(z(0x8000_0000, 2)));
+    assert_eq!(zxids(&log, 0), all[..8].to_vec());
+    log.append(z(0xffff_ffff, 1), b"again").unwrap();
+    log.sync().unwrap();
+    drop(log);
+    let log = open(d.path());
+    assert_eq!(
+        zxids(&log, z(0x8000_0000, 1)),
+        vec![z(0x8000_0000, 2), z(0xffff_ffff, 1)]
+    );
+}
+
+#[test]
+fn floor_reads_only_the_segment_that_holds_it() {
+    let d = TempDir::new("floor");
+    let mut log = open(d.path());
+    // Segments log.1 (1..=5), log.6 (6..=10), log.b (11..=15), with gaps of 10 from 20 on.
+    fill(&mut log, 1..=13);
+    for zx in [20, 30] {
+        log.append(zx, &payload(zx)).unwrap();
+    }
+    log.sync().unwrap();
+    drop(log);
+    // Damage the oldest segment: a scan from the start of the log would fail on it.
+    let first = segment_files(d.path())[0].clone();
+    let seg = SegmentFile::open(&first).unwrap();
+    flip_bit(&first, seg.records()[2].offset + 18, 0);
+    let log = open(d.path());
+    let view = log.view();
+    assert_eq!(view.floor(30).unwrap(), Some(30));
+    assert_eq!(view.floor(29).unwrap(), Some(20));
+    assert_eq!(view.floor(19).unwrap(), Some(13));
+    assert_eq!(view.floor(11).unwrap(), Some(11));
+    assert_eq!(view.floor(8).unwrap(), Some(8));
+    assert_eq!(view.floor(6).unwrap(), Some(6));
+    // At or below the damage: an error naming the file, never a skipped record.
+    assert!(matches!(view.floor(4), Err(StorageError::Corrupt { path, .. }) if path == first));
+    assert_eq!(view.floor(0).unwrap(), None);
 }
 
 #[test]
