@@ -15,6 +15,7 @@
 //!                local file (blocking thread, waits on the condvar)
 //! ```
 
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Condvar, Weak};
 
 use bytes::Bytes;
@@ -31,11 +32,29 @@ pub(crate) const SNAPSHOT_CHUNK: usize = 1 << 20;
 /// Tree records serialised per call of the tree's step while producing a chunk.
 const STEP_RECORDS: usize = 1024;
 
-/// The chunks produced so far, and how the snapshot ended.
+/// The chunks produced and not yet read by every reader, and how the snapshot ended.
 #[derive(Default)]
 struct Produced {
-    chunks: Vec<Bytes>,
+    /// The chunks from number `base` on: the ones before were read by every reader there
+    /// was and dropped, so a SNAP holds about what its slowest learner has not taken yet.
+    chunks: VecDeque<Bytes>,
+    base: usize,
+    /// Per live reader: the number of the next chunk it reads.
+    positions: BTreeMap<u64, usize>,
+    next_reader: u64,
     end: Option<Result<(), String>>,
+}
+
+impl Produced {
+    /// Drops the chunks every live reader has passed.
+    fn trim(&mut self) {
+        let Some(&lowest) = self.positions.values().min() else {
+            return;
+        };
+        while self.base < lowest && self.chunks.pop_front().is_some() {
+            self.base += 1;
+        }
+    }
 }
 
 /// One snapshot of the replicated state at `zxid`, shared by its producer and readers.
@@ -72,7 +91,7 @@ impl Feed {
     }
 
     fn push(&self, chunk: Bytes) {
-        self.produced.lock().chunks.push(chunk);
+        self.produced.lock().chunks.push_back(chunk);
         self.wake();
     }
 
@@ -87,42 +106,72 @@ impl Feed {
         self.more.notify_all();
     }
 
-    /// A reader from the first chunk.
-    pub(crate) fn reader(self: &Arc<Feed>) -> FeedReader {
+    /// A reader from the first chunk (of a feed nobody has read from yet).
+    fn first_reader(self: &Arc<Feed>) -> FeedReader {
+        let mut produced = self.produced.lock();
+        let id = produced.next_reader;
+        produced.next_reader += 1;
+        produced.positions.insert(id, 0);
+        drop(produced);
         FeedReader {
             feed: self.clone(),
-            next: 0,
+            id,
         }
     }
 
-    fn failed(&self) -> bool {
-        matches!(self.produced.lock().end, Some(Err(_)))
+    /// Another reader from the first chunk, if it is still held and the snapshot has not
+    /// failed.
+    fn join(self: &Arc<Feed>) -> Option<FeedReader> {
+        let joinable = {
+            let produced = self.produced.lock();
+            produced.base == 0 && !matches!(produced.end, Some(Err(_)))
+        };
+        joinable.then(|| self.first_reader())
     }
 
-    fn poll(&self, next: usize) -> SnapshotChunk {
-        let produced = self.produced.lock();
-        match (produced.chunks.get(next), &produced.end) {
-            (Some(chunk), _) => SnapshotChunk::Data(chunk.clone()),
+    fn poll(&self, reader: u64) -> SnapshotChunk {
+        let mut produced = self.produced.lock();
+        let Some(&next) = produced.positions.get(&reader) else {
+            return SnapshotChunk::Failed("snapshot reader not registered".into());
+        };
+        let chunk = next
+            .checked_sub(produced.base)
+            .and_then(|i| produced.chunks.get(i))
+            .cloned();
+        match (chunk, &produced.end) {
+            (Some(chunk), _) => {
+                produced.positions.insert(reader, next + 1);
+                produced.trim();
+                SnapshotChunk::Data(chunk)
+            }
             (None, None) => SnapshotChunk::NotYet,
             (None, Some(Ok(()))) => SnapshotChunk::End,
             (None, Some(Err(why))) => SnapshotChunk::Failed(why.clone()),
         }
+    }
+
+    fn leave(&self, reader: u64) {
+        let mut produced = self.produced.lock();
+        produced.positions.remove(&reader);
+        produced.trim();
     }
 }
 
 /// Reads a [`Feed`]'s chunks in order.
 pub(crate) struct FeedReader {
     feed: Arc<Feed>,
-    next: usize,
+    id: u64,
+}
+
+impl Drop for FeedReader {
+    fn drop(&mut self) {
+        self.feed.leave(self.id);
+    }
 }
 
 impl SnapshotSource for FeedReader {
     fn poll_chunk(&mut self) -> SnapshotChunk {
-        let chunk = self.feed.poll(self.next);
-        if let SnapshotChunk::Data(_) = chunk {
-            self.next += 1;
-        }
-        chunk
+        self.feed.poll(self.id)
     }
 
     fn wait_chunk(&mut self) -> Result<Option<Bytes>, String> {
@@ -219,18 +268,19 @@ impl Snapshots {
     /// A reader of a snapshot of `core`'s state as it is now.
     pub(crate) fn reader(&mut self, core: &mut Core) -> FeedReader {
         let zxid = core.state().applied_zxid();
-        if let Some(feed) = self
+        let joined = self
             .last
             .upgrade()
-            .filter(|f| f.zxid == zxid && !f.failed())
-        {
-            return feed.reader();
+            .filter(|f| f.zxid == zxid)
+            .and_then(|f| f.join());
+        if let Some(reader) = joined {
+            return reader;
         }
         if self.producing.is_none() {
             match Producer::begin(core) {
                 Ok(producer) => {
-                    let reader = producer.feed().reader();
                     self.last = Arc::downgrade(producer.feed());
+                    let reader = producer.feed().first_reader();
                     self.producing = Some(producer);
                     return reader;
                 }
@@ -238,14 +288,13 @@ impl Snapshots {
             }
         }
         // The tree holds one incremental snapshot at a time, and the one running is of an
-        // older zxid: serialise this one whole (a pause, but rare: two snapshots asked for
-        // at different zxids within one production).
+        // older zxid (or its first chunks are gone): serialise this one whole (a pause, but
+        // rare: two snapshots asked for at different times within one production).
         let state = core.state();
         let payload = Bytes::from(snapshot_payload(state.tree(), state.sessions()));
         let feed = Feed::complete(zxid, payload);
-        let reader = feed.reader();
         self.last = Arc::downgrade(&feed);
-        reader
+        feed.first_reader()
     }
 
     /// Whether a snapshot is being produced (the loop should call [`Snapshots::step`]).
@@ -445,5 +494,40 @@ mod tests {
         snapshots.step(&mut core);
         assert!(!snapshots.producing());
         assert!(!core.state().tree().snapshot_in_progress());
+    }
+
+    #[test]
+    fn chunks_every_reader_has_read_are_dropped_and_later_readers_get_a_whole_snapshot() {
+        let mut core = core();
+        for i in 1..=3000 {
+            create(&mut core, i, &format!("/n{i}"), 1000);
+        }
+        let mut snapshots = Snapshots::default();
+        let mut fast = snapshots.reader(&mut core);
+        let mut slow = snapshots.reader(&mut core);
+        let feed = Arc::clone(snapshots.producing.as_ref().expect("producing").feed());
+        snapshots.step(&mut core);
+        snapshots.step(&mut core);
+        assert!(matches!(fast.poll_chunk(), SnapshotChunk::Data(_)));
+        assert!(matches!(fast.poll_chunk(), SnapshotChunk::Data(_)));
+        assert_eq!(
+            feed.produced.lock().base,
+            0,
+            "the slow reader has read none"
+        );
+        assert!(matches!(slow.poll_chunk(), SnapshotChunk::Data(_)));
+        assert_eq!(feed.produced.lock().base, 1, "both have read the first");
+        drop(slow);
+        assert_eq!(feed.produced.lock().base, 2, "the one left has read two");
+        // A reader of the same zxid can no longer start from the first chunk: it gets a
+        // whole snapshot of its own, equal to the shared one.
+        let mut late = snapshots.reader(&mut core);
+        let whole = poll_all(&mut late, &mut snapshots, &mut core);
+        let mut rest = Vec::new();
+        let mut fresh = Snapshots::default();
+        let mut again = fresh.reader(&mut core);
+        rest.extend(poll_all(&mut again, &mut fresh, &mut core));
+        assert_eq!(whole, rest);
+        drop(fast);
     }
 }
