@@ -108,14 +108,14 @@ pub fn newest_digest(hash: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The sync kind of the newest `synchronised with leader … by KIND up to …` line of a Corral
-/// log (`Snap`, `Diff`, `Trunc`).
-pub fn sync_kind_logged(log: &str) -> Option<String> {
-    let line = log
-        .lines()
-        .rfind(|l| l.contains("synchronised with leader"))?;
-    let kind = line.split(" by ").nth(1)?.split_whitespace().next()?;
-    Some(kind.to_string())
+/// Each `synchronised with leader … by KIND up to ZXID` line of a Corral log, oldest first,
+/// as `KIND up to ZXID` (KIND: `Snap`, `Diff`, `Trunc`).
+pub fn syncs_logged(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("synchronised with leader"))
+        .filter_map(|l| l.split_once(" by "))
+        .map(|(_, how)| how.trim().to_string())
+        .collect()
 }
 
 /// The zxid of a `snapshot.<hex>` file name.
@@ -176,9 +176,11 @@ pub struct Rejoin {
     /// How many SNAPs the leader sent during the round, by its `mntr` zk_snap_count (a
     /// ZooKeeper metric; `None` where the key is missing).
     pub leader_snaps_sent: Option<u64>,
-    /// How the follower says it caught up (Corral's `synchronised with leader … by Snap`
-    /// line, logged at info by `corral_server::member`; `None` where no such line is logged).
-    pub follower_sync_log: Option<String>,
+    /// How the follower says it caught up after its restart, each time it did (Corral's
+    /// `synchronised with leader … by Snap up to 0x…` lines, logged at info by
+    /// `corral_server::member`; empty where no such line is logged). More than one: it
+    /// lost the leader and synchronised again.
+    pub follower_syncs: Vec<String>,
 }
 
 impl Rejoin {
@@ -197,11 +199,15 @@ impl Rejoin {
     }
 
     /// Whether the catch-up was a SNAP, as the server says: ZooKeeper's leader counted one
-    /// sent (`zk_snap_count`), Corral's follower logged `by Snap`. (A snapshot file in the
-    /// wiped directory is no proof: a follower that DIFFs more than snapCount txns writes one.)
+    /// sent (`zk_snap_count`), Corral's follower logged `by Snap` first. (A snapshot file in
+    /// the wiped directory is no proof: a follower that DIFFs more than snapCount txns writes
+    /// one.)
     pub fn by_snap(&self) -> bool {
         self.leader_snaps_sent.is_some_and(|n| n > 0)
-            || self.follower_sync_log.as_deref() == Some("Snap")
+            || self
+                .follower_syncs
+                .first()
+                .is_some_and(|s| s.starts_with("Snap "))
     }
 }
 
@@ -499,7 +505,7 @@ async fn round(ens: &mut Ensemble, launch: &Launch, o: &SnapOptions) -> Result<R
     r.follower_snapshot_zxid = newest_snapshot(&wiped)?;
     if let Some(log) = ens.log_path(follower) {
         let text = fs::read(&log).with_context(|| format!("reading {}", log.display()))?;
-        r.follower_sync_log = sync_kind_logged(&String::from_utf8_lossy(&text));
+        r.follower_syncs = syncs_logged(&String::from_utf8_lossy(&text));
     }
     let snaps_after = mntr_value(&leader_addr, "zk_snap_count").await?;
     r.leader_snaps_sent = snaps_before
@@ -551,8 +557,11 @@ mod tests {
                    Some(3) by Diff up to 0x100000005\n...\n\
                    2026-12-07T17:48:00Z  INFO corral_server::member: synchronised with leader \
                    Some(3) by Snap up to 0x100005530\nzab status: Following\n";
-        assert_eq!(sync_kind_logged(log).as_deref(), Some("Snap"));
-        assert_eq!(sync_kind_logged("zab status: Following\n"), None);
+        assert_eq!(
+            syncs_logged(log),
+            ["Diff up to 0x100000005", "Snap up to 0x100005530"]
+        );
+        assert!(syncs_logged("zab status: Following\n").is_empty());
     }
 
     #[test]
@@ -570,9 +579,9 @@ mod tests {
             r.consistent() && !r.by_snap(),
             "a snapshot file alone is no SNAP"
         );
-        r.follower_sync_log = Some("Snap".into());
+        r.follower_syncs = vec!["Snap up to 0x10".into(), "Diff up to 0x20".into()];
         assert!(r.by_snap());
-        r.follower_sync_log = Some("Diff".into());
+        r.follower_syncs = vec!["Diff up to 0x20".into()];
         assert!(!r.by_snap());
         r.leader_snaps_sent = Some(1);
         assert!(r.by_snap());

@@ -135,10 +135,10 @@ fn facts(r: Option<&Rejoin>) -> [String; 5] {
         format!(
             "{} ({}; snapshot 0x{} in the wiped dir)",
             if r.by_snap() { "yes" } else { "NOT SHOWN" },
-            match (&r.leader_snaps_sent, &r.follower_sync_log) {
+            match (&r.leader_snaps_sent, r.follower_syncs.as_slice()) {
                 (Some(n), _) => format!("leader zk_snap_count +{n}"),
-                (None, Some(kind)) => format!("follower log: by {kind}"),
-                (None, None) => "no metric, no log line".into(),
+                (None, []) => "no metric, no log line".into(),
+                (None, syncs) => format!("follower log: by {}", syncs.join(", then by ")),
             },
             r.follower_snapshot_zxid
                 .map_or("-".into(), |z| format!("{z:x}")),
@@ -156,7 +156,8 @@ pub fn markdown(md: &mut String, s: &SnapResults) {
     let _ = writeln!(
         md,
         "\n## SNAP rejoin of a follower\n\n\
-         Per kind, one after the other: a {SIZE}-server ensemble (the keys above, snapCount {}) \
+         Per kind, one after the other: a {SIZE}-server ensemble (the keys above with \
+         snapCount {}, plus {}) \
          loaded with {} znodes of {VALUE_SIZE} bytes (pipelined creates over sessions on all \
          servers); `kill -9` of a follower, its `dataDir/version-2` deleted (`myid` kept), \
          {WRITES_WHILE_DOWN} + 1 creates through the leader, then the follower restarted: it \
@@ -169,6 +170,7 @@ pub fn markdown(md: &mut String, s: &SnapResults) {
          {DIGEST_WRITES} creates, `sync` on every server, then `mntr` zk_znode_count and the \
          newest `hash` digest of each.\n",
         o.snap_count,
+        crate::ensemble::describe_keys(),
         o.znodes,
         o.before.as_secs_f64(),
     );
@@ -239,7 +241,7 @@ fn rejoin_json(r: &Rejoin, znodes: usize) -> Json {
         "consistent": r.consistent(),
         "follower_snapshot_zxid": r.follower_snapshot_zxid.map(|z| format!("0x{z:x}")),
         "leader_snaps_sent": r.leader_snaps_sent,
-        "follower_sync_logged": r.follower_sync_log,
+        "follower_syncs_logged": r.follower_syncs,
         "by_snap": r.by_snap(),
     })
 }
@@ -319,7 +321,7 @@ mod tests {
             digests: vec![Some(format!("100000100: {digest}")); 3],
             follower_snapshot_zxid: Some(0x1_0000_00f0),
             leader_snaps_sent: None,
-            follower_sync_log: None,
+            follower_syncs: Vec::new(),
         }
     }
 
@@ -329,7 +331,7 @@ mod tests {
         let mut z = rejoin(4.0, 20.0, "77");
         z.leader_snaps_sent = Some(1);
         let mut c = rejoin(1.0, 800.0, "77");
-        c.follower_sync_log = Some("Snap".into());
+        c.follower_syncs = vec!["Snap up to 0x1000000f0".into()];
         c.digests[2] = Some("100000100: 78".into());
         res.snap_rejoin = Some(SnapResults {
             opts: SnapOptions::new(1000, 100_000, true),
@@ -364,7 +366,7 @@ mod tests {
         assert!(
             md.contains(
                 "| caught up by SNAP | yes (leader zk_snap_count +1; snapshot 0x1000000f0 in the \
-                 wiped dir) | yes (follower log: by Snap; snapshot"
+                 wiped dir) | yes (follower log: by Snap up to 0x1000000f0; snapshot"
             ),
             "{md}"
         );
