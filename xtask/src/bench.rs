@@ -6,7 +6,10 @@
 //! writes under target/bench/quick/. Besides the standalone rows, both kinds run as 3-server
 //! ensembles (throughput rows with the sessions spread over the servers, then `kill -9` of the
 //! leader: the failover time); `--quick` keeps one ensemble workload and one failover round
-//! (about 20-25 s of the quick run). Nothing here asserts a time.
+//! (about 20-25 s of the quick run). Then a follower's SNAP rejoin on a loaded 3-server
+//! ensemble of each kind (1,000,000 znodes, about 4 minutes; `--quick` 20,000, about 21 s
+//! of the quick run on the debug build); `cargo xtask bench --only snap-rejoin` runs that row alone. Nothing here
+//! asserts a time.
 
 use std::process::Command;
 

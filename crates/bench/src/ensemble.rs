@@ -131,6 +131,46 @@ impl Ensemble {
         self.servers.iter().flatten().map(|s| s.pid).collect()
     }
 
+    /// The pid of server `i`, if it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.servers.get(i)?.as_ref().map(|s| s.pid)
+    }
+
+    /// Server `i`'s dataDir (`myid` and `version-2`).
+    pub fn data_dir(&self, i: usize) -> Option<std::path::PathBuf> {
+        self.sites.get(i).map(Site::data_dir)
+    }
+
+    /// Server `i`'s log (its stdout and stderr, appended over restarts).
+    pub fn log_path(&self, i: usize) -> Option<std::path::PathBuf> {
+        self.sites.get(i).map(|s| s.dir.join("server.log"))
+    }
+
+    /// Spawns server `i` (down) without waiting for it, with these environment variables
+    /// set; returns when it was spawned.
+    pub fn spawn(&mut self, i: usize, launch: &Launch, env: &[(&str, &str)]) -> Result<Instant> {
+        let (site, slot) = self
+            .sites
+            .get(i)
+            .zip(self.servers.get_mut(i))
+            .with_context(|| format!("no server {}", i + 1))?;
+        if slot.is_some() {
+            bail!("server {} is already running", i + 1);
+        }
+        let server = site.spawn_with_env(launch, env)?;
+        let at = server.started;
+        *slot = Some(server);
+        Ok(at)
+    }
+
+    /// Fails (with its log's tail) if server `i` was started and has exited.
+    pub fn check_running(&mut self, i: usize) -> Result<()> {
+        match self.servers.get_mut(i).and_then(Option::as_mut) {
+            Some(server) => server.check_running(),
+            None => Ok(()),
+        }
+    }
+
     /// RSS of each server (0 for one that is down).
     pub fn rss(&self) -> Result<Vec<u64>> {
         self.servers

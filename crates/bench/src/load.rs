@@ -196,8 +196,14 @@ fn ignore_exists<T>(r: corral_client::Result<T>) -> corral_client::Result<()> {
     }
 }
 
+/// How often one create of [`create_many`] is sent again after a connection loss (the client
+/// reconnects meanwhile), 100 ms apart.
+const CREATE_ATTEMPTS: u32 = 100;
+
 /// Creates `count` nodes named by `path(i)` with `data`, pipelined: `window` requests in
-/// flight on each client. Nodes that already exist are fine. Returns the elapsed time.
+/// flight on each client. Nodes that already exist are fine (so is a create sent again after
+/// a connection loss that had reached the server; how many were sent again is printed).
+/// Returns the elapsed time.
 pub async fn create_many(
     clients: &[Client],
     count: usize,
@@ -205,25 +211,41 @@ pub async fn create_many(
     data: Bytes,
     path: Arc<dyn Fn(usize) -> String + Send + Sync>,
 ) -> Result<Duration> {
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let next = Arc::new(AtomicUsize::new(0));
+    let resent = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = JoinSet::new();
     for client in clients {
         for _ in 0..window {
-            let (client, next, data, path) =
-                (client.clone(), next.clone(), data.clone(), path.clone());
+            let (client, next, resent, data, path) = (
+                client.clone(),
+                next.clone(),
+                resent.clone(),
+                data.clone(),
+                path.clone(),
+            );
             tasks.spawn(async move {
                 loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let i = next.fetch_add(1, Relaxed);
                     if i >= count {
                         return Ok::<_, Error>(());
                     }
                     let p = path(i);
-                    ignore_exists(
-                        client
+                    let mut attempt = 1;
+                    loop {
+                        match client
                             .create(&p, data.clone(), CreateMode::Persistent)
-                            .await,
-                    )?;
+                            .await
+                        {
+                            Err(Error::ConnectionLoss) if attempt < CREATE_ATTEMPTS => {
+                                attempt += 1;
+                                resent.fetch_add(1, Relaxed);
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            }
+                            r => break ignore_exists(r)?,
+                        }
+                    }
                 }
             });
         }
@@ -231,6 +253,10 @@ pub async fn create_many(
     while let Some(r) = tasks.join_next().await {
         r.context("a create task panicked")?
             .context("creating nodes")?;
+    }
+    let resent = resent.load(Relaxed);
+    if resent > 0 {
+        println!("  ({resent} creates sent again after a connection loss)");
     }
     Ok(start.elapsed())
 }

@@ -14,16 +14,18 @@
 //!
 //! Suite options: `--workloads a,b`, `--levels 1x1,10x32`, `--warmup S`, `--duration S`,
 //! `--jit-burst S`, `--znodes N`, `--watches N`, `--restarts N`, `--heap 3g` (ZooKeeper's
-//! -Xmx), `--java PATH`, `--only throughput|memory|ensemble`, `--threads N` (the load
-//! generator's runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of
+//! -Xmx), `--java PATH`, `--only throughput|memory|ensemble|snap-rejoin`, `--threads N` (the
+//! load generator's runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of
 //! the four serial fsync loops around the throughput workloads; 0 = none), `--failovers N`
 //! (kill -9 rounds per 3-server ensemble; 0 = none), `--ensemble-workloads a,b`,
-//! `--ensemble-levels 3x1,30x32`, `--keep-work` (keep out/work after a successful run: the
-//! ensembles' directories and server logs).
+//! `--ensemble-levels 3x1,30x32`, `--snap-znodes N` (the SNAP rejoin row's znodes), `--keep-work`
+//! (keep out/work after a successful run: the ensembles' directories and server logs).
 //!
 //! Between the standalone throughput workloads and memory, a 3-server ensemble of each kind
 //! runs create, setData, getData and mixed with the sessions spread round-robin over the
-//! servers, then the failover rounds (`--quick`: mixed only, one round).
+//! servers, then the failover rounds (`--quick`: mixed only, one round); then a follower's
+//! SNAP rejoin on a loaded 3-server ensemble of each kind (`snap_rejoin`; 1,000,000 znodes,
+//! `--quick` 20,000; alone: `--only snap-rejoin`).
 
 mod apply;
 mod ensemble;
@@ -36,6 +38,7 @@ mod load;
 mod procfs;
 mod report;
 mod server;
+mod snap_rejoin;
 mod suite;
 
 use crate::json::Render;
@@ -60,9 +63,9 @@ usage:
   corral-bench suite --corral BIN --out DIR [--quick] [--workloads a,b] [--levels 1x1,10x32]
                      [--warmup S] [--duration S] [--jit-burst S] [--znodes N] [--watches N]
                      [--restarts N] [--heap 3g] [--java PATH]
-                     [--only throughput|memory|ensemble] [--threads N] [--fsync-loop S]
-                     [--failovers N] [--ensemble-workloads a,b] [--ensemble-levels 3x1,30x32]
-                     [--keep-work]
+                     [--only throughput|memory|ensemble|snap-rejoin] [--threads N]
+                     [--fsync-loop S] [--failovers N] [--ensemble-workloads a,b]
+                     [--ensemble-levels 3x1,30x32] [--snap-znodes N] [--keep-work]
   corral-bench run --addr HOST:PORT --workload NAME [--sessions N] [--window N]
                    [--warmup S] [--duration S] [--server-pid PID] [--threads N]
   corral-bench apply [--txns N]
@@ -267,14 +270,20 @@ async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
     if let Some(n) = f.num("failovers")? {
         opts.failovers = n;
     }
+    if let Some(n) = f.num("snap-znodes")? {
+        opts.snap_znodes = n;
+    }
     match f.take("only").as_deref() {
         None => {}
-        Some(part @ ("throughput" | "memory" | "ensemble")) => {
+        Some(part @ ("throughput" | "memory" | "ensemble" | "snap-rejoin")) => {
             opts.throughput = part == "throughput";
             opts.memory = part == "memory";
             opts.ensemble = part == "ensemble";
+            opts.snap_rejoin = part == "snap-rejoin";
         }
-        Some(other) => bail!("--only takes throughput, memory or ensemble, got `{other}`"),
+        Some(other) => {
+            bail!("--only takes throughput, memory, ensemble or snap-rejoin, got `{other}`")
+        }
     }
     f.finish()?;
     if opts.duration.is_zero() {
@@ -282,6 +291,9 @@ async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
     }
     if opts.memory && (opts.znodes == 0 || opts.watches > opts.znodes || opts.restarts == 0) {
         bail!("memory needs --znodes > 0, --watches <= --znodes and --restarts > 0");
+    }
+    if opts.snap_rejoin && opts.snap_znodes == 0 {
+        bail!("the SNAP rejoin row needs --snap-znodes > 0");
     }
     for p in [server::ZK_JAR, server::SLF4J_NOP] {
         if !std::path::Path::new(p).exists() {

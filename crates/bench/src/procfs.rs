@@ -19,17 +19,39 @@ pub fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// VmRSS of a process, in bytes.
+/// VmRSS of a process (its resident set now), in bytes.
 pub fn rss_bytes(pid: u32) -> Result<u64> {
+    status_bytes(pid, "VmRSS")
+}
+
+/// VmHWM of a process (its peak resident set since it started or since
+/// [`reset_peak_rss`]), in bytes.
+pub fn peak_rss_bytes(pid: u32) -> Result<u64> {
+    status_bytes(pid, "VmHWM")
+}
+
+/// Resets a process's VmHWM to its current RSS (`5` into /proc/PID/clear_refs; our own
+/// children only), so a later [`peak_rss_bytes`] is the peak since now.
+pub fn reset_peak_rss(pid: u32) -> Result<()> {
+    let path = format!("/proc/{pid}/clear_refs");
+    fs::write(&path, "5").with_context(|| format!("writing 5 to {path}"))
+}
+
+fn status_bytes(pid: u32, key: &str) -> Result<u64> {
     let path = format!("/proc/{pid}/status");
     let status = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let kb = status
+    status_kb(&status, key)
+        .map(|kb| kb * 1024)
+        .with_context(|| format!("no {key} line in {path}"))
+}
+
+/// The `KEY:   123 kB` line of /proc/PID/status, in kB.
+fn status_kb(status: &str, key: &str) -> Option<u64> {
+    status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse::<u64>().ok())
-        .with_context(|| format!("no VmRSS line in {path}"))?;
-    Ok(kb * 1024)
 }
 
 /// User + system CPU time of a process (all its threads), in clock ticks. `None` for self.
@@ -224,6 +246,35 @@ mod tests {
         cpu_ticks(None).unwrap();
         let (busy, total) = machine_ticks().unwrap();
         assert!(total >= busy && total > 0);
+        assert!(peak_rss_bytes(pid).unwrap() >= rss_bytes(pid).unwrap() / 2);
+    }
+
+    #[test]
+    fn status_lines_by_key() {
+        let status = "Name:\tjava\nVmPeak:\t 9000 kB\nVmHWM:\t  812 kB\nVmRSS:\t   640 kB\n";
+        assert_eq!(status_kb(status, "VmHWM"), Some(812));
+        assert_eq!(status_kb(status, "VmRSS"), Some(640));
+        // A key is the whole name before the colon, not a prefix of another key.
+        assert_eq!(status_kb(status, "Vm"), None);
+        assert_eq!(status_kb(status, "VmSwap"), None);
+        assert_eq!(status_kb("VmRSS:\tmany kB\n", "VmRSS"), None);
+    }
+
+    #[test]
+    fn the_peak_resets_to_the_current_rss() {
+        // 64 MiB touched then freed (glibc unmaps an allocation that large): the peak holds
+        // them until the reset, after which it is near the RSS again.
+        let pid = std::process::id();
+        let big = std::hint::black_box(vec![1u8; 64 << 20]);
+        let peak = peak_rss_bytes(pid).unwrap();
+        drop(big);
+        reset_peak_rss(pid).unwrap();
+        let after = peak_rss_bytes(pid).unwrap();
+        assert!(peak >= 64 << 20, "{peak}");
+        assert!(
+            after + (32 << 20) < peak,
+            "peak {peak} after the reset {after}"
+        );
     }
 
     #[test]

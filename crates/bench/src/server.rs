@@ -117,6 +117,11 @@ impl Site {
 
     /// Spawns the server (its output appended to server.log) without waiting for it.
     pub fn spawn(&self, launch: &Launch) -> Result<Server> {
+        self.spawn_with_env(launch, &[])
+    }
+
+    /// [`Site::spawn`] with these environment variables set (over `Launch::command`'s).
+    pub fn spawn_with_env(&self, launch: &Launch, env: &[(&str, &str)]) -> Result<Server> {
         let cfg = self.dir.join("zoo.cfg");
         let log_path = self.dir.join("server.log");
         let log = fs::OpenOptions::new()
@@ -128,7 +133,8 @@ impl Site {
             .try_clone()
             .with_context(|| format!("opening {}", log_path.display()))?;
         let mut cmd = launch.command(self.kind, &cfg);
-        cmd.current_dir(&self.dir)
+        cmd.envs(env.iter().copied())
+            .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
@@ -166,21 +172,28 @@ pub struct Server {
 }
 
 impl Server {
+    /// Fails (with the log's tail) if the process has exited.
+    pub fn check_running(&mut self) -> Result<()> {
+        if let Some(child) = self.child.as_mut() {
+            if let Some(status) = child.try_wait().context("waiting for the server")? {
+                self.child = None;
+                bail!(
+                    "{} exited with {status}; log {}:\n{}",
+                    self.kind.name(),
+                    self.log_path.display(),
+                    log_tail(&self.log_path)
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Polls `srvr` every 5 ms until it answers a `Mode:` line; returns the time since spawn.
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<Duration> {
         let deadline = self.started + timeout;
         loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Some(status) = child.try_wait().context("waiting for the server")? {
-                    self.child = None;
-                    bail!(
-                        "{} exited with {status} before it was ready; log {}:\n{}",
-                        self.kind.name(),
-                        self.log_path.display(),
-                        log_tail(&self.log_path)
-                    );
-                }
-            }
+            self.check_running()
+                .context("the server stopped before it was ready")?;
             let last = match four_letter(&self.addr, "srvr", Duration::from_secs(1)).await {
                 Ok(reply) if reply.contains("Mode:") => return Ok(self.started.elapsed()),
                 Ok(reply) => format!("srvr answered {:?}", reply.trim()),

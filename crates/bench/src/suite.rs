@@ -19,6 +19,7 @@ use crate::fsync::{Cpus, FsyncProbe, When};
 use crate::load::{self, RunResult, RunSpec, Workload};
 use crate::report;
 use crate::server::{mntr_value, Kind, Launch, Site};
+use crate::snap_rejoin::{SnapOptions, SnapResults};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -44,6 +45,9 @@ pub struct Options {
     pub ensemble_levels: Vec<(usize, usize)>,
     /// Failover rounds per kind (0: none).
     pub failovers: usize,
+    /// The SNAP rejoin row (see `snap_rejoin`) and its znodes.
+    pub snap_rejoin: bool,
+    pub snap_znodes: usize,
     /// Keep `out/work` (the servers' directories and logs) after a successful run.
     pub keep_work: bool,
     /// The load generator's runtime threads (1: current-thread), for the report.
@@ -111,6 +115,8 @@ impl Options {
             ensemble_workloads,
             ensemble_levels,
             failovers,
+            snap_rejoin: true,
+            snap_znodes: if quick { 20_000 } else { 1_000_000 },
             keep_work: false,
             loadgen_threads: 1,
             fsync_loop,
@@ -189,6 +195,8 @@ pub struct Results {
     pub restart: Option<(Restart, Restart)>,
     /// The 3-server ensembles' figures (none if that part did not run).
     pub ensemble: Option<EnsembleResults>,
+    /// A follower's SNAP rejoin of each kind (none if that row did not run).
+    pub snap_rejoin: Option<SnapResults>,
     pub total_secs: f64,
     /// Why the run stopped early (what ran before is still reported).
     pub error: Option<String>,
@@ -217,6 +225,7 @@ pub async fn run(opts: Options) -> Result<Results> {
         memory: None,
         restart: None,
         ensemble: None,
+        snap_rejoin: None,
         total_secs: 0.0,
         error: None,
     };
@@ -251,6 +260,12 @@ pub async fn run(opts: Options) -> Result<Results> {
         let mut ens = EnsembleResults::default();
         outcome = crate::ensemble_suite::run(&opts, &work, ticks, &mut ens).await;
         results.ensemble = Some(ens);
+    }
+    if opts.snap_rejoin && outcome.is_ok() {
+        let snap = SnapOptions::new(opts.snap_znodes, opts.launch.snap_count, opts.quick);
+        let mut snap = SnapResults::new(snap);
+        outcome = crate::snap_rejoin::run(&opts.launch, &work, opts.keep_work, &mut snap).await;
+        results.snap_rejoin = Some(snap);
     }
     if opts.memory && outcome.is_ok() {
         match memory_and_restart(&opts, &work).await {

@@ -31,6 +31,9 @@ pub fn markdown(res: &Results) -> String {
     if let Some(e) = &res.ensemble {
         super::ensemble::markdown(&mut md, res, e);
     }
+    if let Some(s) = &res.snap_rejoin {
+        super::snap_rejoin::markdown(&mut md, s);
+    }
     if let (Some(memory), Some(restart)) = (&res.memory, &res.restart) {
         memory_and_restart(&mut md, res, memory, restart);
     }

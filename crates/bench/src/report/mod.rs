@@ -2,7 +2,7 @@
 //! with every raw figure ([`json`]) and chart.svg drawn by hand ([`svg`]); the figures they
 //! derive from the measurements (ratios, medians, CPU per operation) and their number formats
 //! are in `figures`, the group-commit figures (writes per raw fsync) in `group_commit`, the
-//! 3-server ensemble section in `ensemble`.
+//! 3-server ensemble section in `ensemble`, the SNAP rejoin section in `snap_rejoin`.
 
 mod chart;
 mod ensemble;
@@ -10,6 +10,7 @@ mod figures;
 mod group_commit;
 mod markdown;
 mod results_json;
+mod snap_rejoin;
 
 pub use chart::svg;
 pub use figures::mib;
@@ -40,6 +41,7 @@ pub(crate) mod tests {
             memory: None,
             restart: None,
             ensemble: None,
+            snap_rejoin: None,
             total_secs: 1.0,
             error: None,
         }
