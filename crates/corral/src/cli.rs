@@ -165,7 +165,7 @@ mod tests {
         else {
             panic!("not a compare");
         };
-        assert_eq!((c.bytes, c.nodes, c.debug.is_some()), (2, 1, true));
+        assert_eq!((c.bytes, c.nodes, c.debug), (2, 1, true));
         let argv = ["corral", "log", "truncate", "--zxid", "0x1f", "dir"];
         let cli = Cli::try_parse_from(argv).expect("parses");
         let Command::Log {

@@ -6,7 +6,7 @@
 //! by depth the nodes of both are matched by path: a node found on one side only is printed
 //! with the data bytes and the number of nodes below it when either is over its threshold;
 //! a node on both sides when the difference in either is over it (`Delta: B bytes, N
-//! descendants`, right minus left). The lines are ZooKeeper's, word for word, including the
+//! descendants`, right minus left). The lines are ZooKeeper 3.8's, word for word, including the
 //! timing lines (`Deserialized snapshot in ...`, `Processed data tree in ...`). ZooKeeper's
 //! `-interactive` mode is left out. Paths are ordered as Java's `String.compareTo` orders
 //! them (UTF-16 code units).
@@ -45,9 +45,9 @@ pub struct CompareOptions {
         allow_negative_numbers = true
     )]
     pub nodes: i32,
-    /// Use debug output (ZooKeeper's option takes a value, which it ignores: so does this)
-    #[arg(short = 'd', long, num_args = 0..=1, default_missing_value = "true", value_name = "DEBUG")]
-    pub debug: Option<String>,
+    /// Use debug output
+    #[arg(short = 'd', long)]
+    pub debug: bool,
 }
 
 /// One node as the comparer sees it.
@@ -111,7 +111,7 @@ impl TreeInfo {
         let _ = writeln!(out, "Total size: {}", self.total_size);
         let _ = writeln!(out, "Max depth: {}", self.depths.len());
         for (i, level) in self.depths.iter().enumerate() {
-            let _ = writeln!(out, "Count of nodes at depth {}: {}", i + 1, level.len());
+            let _ = writeln!(out, "Count of nodes at depth {i}: {}", level.len());
         }
     }
 }
@@ -155,8 +155,14 @@ pub fn compare(opts: &CompareOptions) -> Result<String> {
     out.push('\n');
     right.describe(&mut out);
     out.push('\n');
-    let debug = opts.debug.is_some();
+    let debug = opts.debug;
     let empty = Vec::new();
+    let _ = writeln!(
+        out,
+        "Printing analysis for nodes difference larger than {} bytes or node count difference \
+         larger than {}.",
+        opts.bytes, opts.nodes
+    );
     for depth in 0..left.depths.len().max(right.depths.len()) {
         let _ = writeln!(out, "Analysis for depth {depth}");
         let l = left.depths.get(depth).unwrap_or(&empty);
@@ -212,8 +218,8 @@ fn compare_level(l: &[Info], r: &[Info], bytes: i64, nodes: i64, debug: bool, ou
                 } else if debug {
                     let _ = writeln!(
                         out,
-                        "Filtered nodes of size {}, {}",
-                        a.descendant_size, b.descendant_size
+                        "Filtered node {} of left size {}, right size {}",
+                        a.label, a.descendant_size, b.descendant_size
                     );
                 }
                 i += 1;
@@ -231,7 +237,11 @@ fn one_side(n: &Info, side: &str, bytes: i64, nodes: i64, debug: bool, out: &mut
             n.label, n.descendant_size, n.descendant_count
         );
     } else if debug {
-        let _ = writeln!(out, "Filtered node of size {}", n.descendant_size);
+        let _ = writeln!(
+            out,
+            "Filtered {side} node {} of size {}",
+            n.label, n.descendant_size
+        );
     }
 }
 
@@ -289,8 +299,8 @@ mod tests {
         info.describe(&mut text);
         assert_eq!(
             text,
-            "Node count: 4\nTotal size: 22\nMax depth: 3\nCount of nodes at depth 1: 1\n\
-             Count of nodes at depth 2: 2\nCount of nodes at depth 3: 1\n"
+            "Node count: 4\nTotal size: 22\nMax depth: 3\nCount of nodes at depth 0: 1\n\
+             Count of nodes at depth 1: 2\nCount of nodes at depth 2: 1\n"
         );
         assert_eq!(
             lines(&left, &right, 0, 0),

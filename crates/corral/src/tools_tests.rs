@@ -86,7 +86,7 @@ fn both_servers_snapshots_summarise_and_compare_alike() {
         right: right.into(),
         bytes: 0,
         nodes: 0,
-        debug: None,
+        debug: false,
     };
     let same = compare(&options(&zk_file, &corral_file)).expect("compare");
     assert!(!same.contains("found"), "{same}");
