@@ -21,14 +21,24 @@ pub fn clock_ticks() -> f64 {
 
 /// VmRSS of a process, in bytes.
 pub fn rss_bytes(pid: u32) -> Result<u64> {
+    status_bytes(pid, "VmRSS:")
+}
+
+/// VmHWM (peak resident memory so far) of a process, in bytes.
+pub fn peak_rss_bytes(pid: u32) -> Result<u64> {
+    status_bytes(pid, "VmHWM:")
+}
+
+/// A `key: N kB` line of /proc/PID/status, in bytes.
+fn status_bytes(pid: u32, key: &str) -> Result<u64> {
     let path = format!("/proc/{pid}/status");
     let status = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     let kb = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse::<u64>().ok())
-        .with_context(|| format!("no VmRSS line in {path}"))?;
+        .with_context(|| format!("no {key} line in {path}"))?;
     Ok(kb * 1024)
 }
 

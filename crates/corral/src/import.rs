@@ -131,7 +131,7 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
         .context("writing the Corral snapshot")?;
     println!(
         "imported {} znodes and {} sessions at zxid 0x{zxid:x} from {} and {} txns from the \
-         log ({} digests checked) into {} in {:.2} s; tree digest {zk_digest}",
+         log ({} digests checked) into {} in {:.2} s; tree digest {zk_digest}{}",
         zk_nodes,
         loaded.sessions.len(),
         loaded
@@ -141,9 +141,20 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
         loaded.replayed,
         loaded.digests_checked,
         file.display(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        peak_rss_kib().map_or(String::new(), |k| format!("; peak RSS {k} KiB"))
     );
     Ok(())
+}
+
+/// This process's peak resident memory (VmHWM), where /proc has it.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
 }
 
 /// Nodes per NODEs record.

@@ -40,6 +40,7 @@ pub(crate) mod tests {
             memory: None,
             restart: None,
             ensemble: None,
+            import: None,
             total_secs: 1.0,
             error: None,
         }
