@@ -71,7 +71,10 @@ pub fn truncate(opts: &TruncateOptions) -> Result<()> {
                 opts.path.display()
             );
         }
-        let dir = opts.path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let dir = match opts.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
         (dir, Some(opts.path.clone()))
     } else {
         bail!("{} is neither a file nor a directory", opts.path.display());
