@@ -95,6 +95,8 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
             loaded.snapshot_zxid + 1
         );
     }
+    let read_secs = started.elapsed().as_secs_f64();
+    let converting = Instant::now();
     let zxid = loaded.tree.last_processed_zxid;
     let bytes = tree_snapshot(&loaded.tree)?;
     // ZooKeeper's tree is not needed any more: free it before Corral's is built.
@@ -124,6 +126,8 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
             tree.digest()
         );
     }
+    let convert_secs = converting.elapsed().as_secs_f64();
+    let writing = Instant::now();
     let payload = corral_server::durability::snapshot_payload(&tree, &loaded.sessions);
     let store = SnapshotStore::open(opts.to.join(VERSION_DIR))
         .with_context(|| format!("opening {}", opts.to.display()))?;
@@ -132,7 +136,8 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
         .context("writing the Corral snapshot")?;
     println!(
         "imported {} znodes and {} sessions at zxid 0x{zxid:x} from {} and {} txns from the \
-         log ({} digests checked) into {} in {:.2} s; tree digest {zk_digest}{}",
+         log ({} digests checked) into {} in {:.2} s (read {read_secs:.2} s, convert \
+         {convert_secs:.2} s, write {:.2} s); tree digest {zk_digest}{}",
         zk_nodes,
         loaded.sessions.len(),
         loaded
@@ -143,6 +148,7 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
         loaded.digests_checked,
         file.display(),
         started.elapsed().as_secs_f64(),
+        writing.elapsed().as_secs_f64(),
         peak_rss_kib().map_or(String::new(), |k| format!("; peak RSS {k} KiB"))
     );
     Ok(())
