@@ -80,8 +80,8 @@ async fn first_read(site: &Site, launch: &Launch, last: &str) -> Result<(f64, u6
     Ok((secs, rss, count))
 }
 
-/// Runs the row with `znodes` znodes under `work`.
-pub async fn run(launch: &Launch, work: &Path, znodes: usize) -> Result<ImportResults> {
+/// Runs the row with `znodes` znodes under `work` (its directories kept when `keep`).
+pub async fn run(launch: &Launch, work: &Path, znodes: usize, keep: bool) -> Result<ImportResults> {
     let parents = znodes.div_ceil(FANOUT);
     println!(
         "\n== import: {znodes} znodes of {} bytes written into ZooKeeper, kill -9, `corral \
@@ -167,7 +167,7 @@ pub async fn run(launch: &Launch, work: &Path, znodes: usize) -> Result<ImportRe
         r.corral_first_read_secs,
         mib(r.corral_peak_rss),
     );
-    for site in [&zk_site, &corral_site] {
+    for site in [&zk_site, &corral_site].into_iter().filter(|_| !keep) {
         std::fs::remove_dir_all(&site.dir)
             .with_context(|| format!("removing {}", site.dir.display()))?;
     }

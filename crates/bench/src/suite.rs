@@ -270,7 +270,9 @@ pub async fn run(opts: Options) -> Result<Results> {
         }
     }
     if opts.import && outcome.is_ok() {
-        match crate::import_bench::run(&opts.launch, &work, opts.import_znodes).await {
+        match crate::import_bench::run(&opts.launch, &work, opts.import_znodes, opts.keep_work)
+            .await
+        {
             Ok(r) => results.import = Some(r),
             Err(e) => outcome = Err(e),
         }
