@@ -10,7 +10,8 @@ and on Corral dataDirs.
   on the same two snapshots (timing lines aside), and equal again when the left one is
   Corral's snapshot of the same data.
 - log: `corral log dump` lists the txns ZooKeeper's TxnLogToolkit lists; `corral log recover`
-  writes the same `.fixed` file as `TxnLogToolkit --recover --yes` for a damaged checksum.
+  writes the same `.fixed` file as `TxnLogToolkit --recover --yes` for a damaged checksum, and
+  `corral log truncate --zxid` the same `.chopped<zxid>` file as `TxnLogToolkit --chop`.
 - truncate: a Corral log cut at a zxid, and (the durability note's gap) a log with damage
   followed by a valid record that Corral refuses to start on, cut at the damage's offset:
   Corral then starts with exactly the znodes before the cut.
@@ -279,6 +280,24 @@ def test_zookeeper_log_dump_and_recover(interop_servers, tmp_path: Path):
     # A second recovery does not overwrite the first one's file.
     again = corral(binary, "log", "recover", str(tmp_path / "corral" / log.name), ok=False)
     assert again.returncode != 0 and "exists" in again.stderr
+
+    # Chop at a zxid: ZooKeeper's TxnLogToolkit --chop and `corral log truncate --zxid` on a
+    # ZooKeeper log write the same <log>.chopped<zxid>; the log itself stays as it was.
+    keep = records[len(records) // 3]["zxid"]
+    for side in ("zk-chop", "corral-chop"):
+        (tmp_path / side).mkdir()
+        shutil.copy(log, tmp_path / side / log.name)
+    theirs = zk_tool("org.apache.zookeeper.server.persistence.TxnLogToolkit", "--chop", "--zxid", hex(keep), str(tmp_path / "zk-chop" / log.name))
+    assert f"Chopping at {keep:x} new log has" in theirs.stdout, theirs.stdout + theirs.stderr
+    ours = corral(binary, "log", "truncate", "--zxid", hex(keep), str(tmp_path / "corral-chop" / log.name)).stdout
+    chopped = f"{log.name}.chopped{keep}"
+    assert chopped in ours, ours
+    their_chop = (tmp_path / "zk-chop" / chopped).read_bytes()
+    assert (tmp_path / "corral-chop" / chopped).read_bytes() == their_chop
+    assert [r["zxid"] for r in log_records(binary, tmp_path / "corral-chop" / chopped)] == [
+        r["zxid"] for r in records if r["zxid"] <= keep
+    ]
+    assert (tmp_path / "corral-chop" / log.name).read_bytes() == log.read_bytes()
 
 
 def children(server: Server, path: str) -> list[str]:

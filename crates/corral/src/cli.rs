@@ -71,7 +71,8 @@ pub enum LogAction {
     ///
     /// Everything after the cut goes: the rest of the segment (its bytes kept in a side
     /// file), newer segments and snapshots above the cut (renamed *.removed). Without --yes
-    /// it only prints what it would remove. Run it on a stopped server's files.
+    /// it only prints what it would remove. Run it on a stopped server's files. On a
+    /// ZooKeeper log file, --zxid writes <log>.chopped<zxid> (TxnLogToolkit --chop).
     Truncate(crate::logtool::TruncateOptions),
     /// Write <log>.fixed with every bad Adler-32 recomputed (ZooKeeper's log, as
     /// TxnLogToolkit --recover --yes); the original stays as it is.

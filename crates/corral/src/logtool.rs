@@ -6,6 +6,9 @@
 //! Without `--yes` nothing changes: the plan is printed (every record, segment and snapshot
 //! the cut would remove). With it, the removed bytes of the cut segment go to a side file and
 //! the removed files are renamed `*.removed`, then the segment is cut.
+//!
+//! On an Apache ZooKeeper log file, `--zxid Z` is `TxnLogToolkit --chop --zxid Z`: the
+//! records up to Z are written to `<log>.chopped<Z>` and the original stays as it is.
 
 use std::path::{Path, PathBuf};
 
@@ -65,11 +68,14 @@ pub fn truncate(opts: &TruncateOptions) -> Result<()> {
         (version_dir(&opts.path), None)
     } else if opts.path.is_file() {
         if crate::zklog::is_zookeeper_log(&opts.path)? {
-            bail!(
-                "{} is an Apache ZooKeeper log: cut it with ZooKeeper's TxnLogToolkit \
-                 --chop, or `corral log recover` to fix its checksums",
-                opts.path.display()
-            );
+            let Some(zxid) = opts.zxid else {
+                bail!(
+                    "{} is an Apache ZooKeeper log: it is cut at a zxid (--zxid), as \
+                     TxnLogToolkit --chop does",
+                    opts.path.display()
+                );
+            };
+            return crate::zklog::chop(&opts.path, zxid);
         }
         let dir = match opts.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -1,7 +1,8 @@
 //! Apache ZooKeeper's txn log files (`log.<zxid>`, magic `ZKLG`) for `corral log`: `dump`
 //! (as `TxnLogToolkit --dump`: the header line, one line per txn, a record whose Adler-32
-//! does not match marked `CRC ERROR`, then `EOF reached after N txns.`) and `recover` (as
-//! `TxnLogToolkit --recover --yes`: `<log>.fixed` with the bad checksums recomputed).
+//! does not match marked `CRC ERROR`, then `EOF reached after N txns.`), `recover` (as
+//! `TxnLogToolkit --recover --yes`: `<log>.fixed` with the bad checksums recomputed) and
+//! `truncate --zxid` (as `TxnLogToolkit --chop`: `<log>.chopped<zxid>`).
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -105,6 +106,19 @@ pub fn recover(path: &Path) -> Result<()> {
         done.path.display(),
         done.fixed.len(),
         done.records
+    );
+    Ok(())
+}
+
+/// Writes `<log>.chopped<zxid>` with the records up to `zxid` (TxnLogToolkit --chop).
+pub fn chop(path: &Path, zxid: i64) -> Result<()> {
+    let done = corral_zkdata::chop_log(path, zxid)?;
+    println!(
+        "Chopping at {zxid:x}: {} keeps {} records, {} left out; {} is as it was",
+        done.path.display(),
+        done.kept,
+        done.removed,
+        path.display()
     );
     Ok(())
 }

@@ -268,6 +268,86 @@ pub fn recover_log(path: &Path) -> Result<RecoveredLog, ZkDataError> {
     })
 }
 
+/// What [`chop_log`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoppedLog {
+    /// The file written (`<log>.chopped<zxid>`).
+    pub path: PathBuf,
+    /// The records kept (up to and including the zxid).
+    pub kept: u64,
+    /// The records after it, left out.
+    pub removed: u64,
+}
+
+/// `TxnLogToolkit --chop --zxid Z` (`LogChopper`): writes `<log>.chopped<Z>` (Z in decimal,
+/// as ZooKeeper names it) holding the log's header and its records up to and including zxid
+/// `Z`. The original is left as it is. Refused: a log without a record of zxid `Z`, a log
+/// that ends at `Z` (nothing to chop), a bad checksum before the cut, an existing target.
+pub fn chop_log(path: &Path, zxid: i64) -> Result<ChoppedLog, ZkDataError> {
+    let bytes = std::fs::read(path).map_err(|e| ZkDataError::io("read", path, e))?;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".chopped{zxid}"));
+    let target = path.with_file_name(&name);
+    if target.exists() {
+        return Err(ZkDataError::io(
+            "create",
+            &target,
+            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "the chopped log exists"),
+        ));
+    }
+    let mut out = bytes[..HEADER_LEN.min(bytes.len())].to_vec();
+    let (mut kept, mut removed) = (0u64, 0u64);
+    let (mut has_zxid, mut passed) = (false, false);
+    walk_log(path, &bytes, |record| {
+        if passed {
+            removed += 1;
+            return Ok(());
+        }
+        let actual = record.actual_crc();
+        if actual != record.stored_crc {
+            return Err(ZkDataError::corrupt(
+                path,
+                record.offset,
+                format!(
+                    "txn checksum (Adler-32) is {actual:#x}, the record says {:#x}",
+                    record.stored_crc
+                ),
+            ));
+        }
+        let z = record.entry(path)?.header.zxid;
+        if z > zxid {
+            removed += 1;
+            passed = true;
+            return Ok(());
+        }
+        out.put_i64(actual);
+        out.put_buffer(Some(record.txn));
+        out.push(EOR);
+        kept += 1;
+        has_zxid |= z == zxid;
+        Ok(())
+    })?;
+    if !has_zxid {
+        return Err(ZkDataError::Inconsistent(format!(
+            "{} does not contain zxid {zxid:#x}",
+            path.display()
+        )));
+    }
+    if removed == 0 {
+        return Err(ZkDataError::Inconsistent(format!(
+            "{} ends at zxid {zxid:#x}: nothing to chop",
+            path.display()
+        )));
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let written = write_atomically(dir, &name.to_string_lossy(), &out)?;
+    Ok(ChoppedLog {
+        path: written,
+        kept,
+        removed,
+    })
+}
+
 /// The bytes of a log file holding `entries` (as `FileTxnLog` writes them, without the
 /// preallocated zeros).
 pub fn encode_log(dbid: i64, entries: &[TxnEntry]) -> Vec<u8> {
