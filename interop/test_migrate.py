@@ -4,7 +4,9 @@ ZooKeeper 3.8 dataDirs, compared node for node through kazoo.
 Import: ZooKeeper (snapCount small, so it snapshots while the load runs: fuzzy snapshots
 replayed with the logs after them) gets persistent, ephemeral (a session still alive),
 sequential, container and TTL nodes, digest / world / ip ACLs, a setACL, a quota, multis and
-a bulk load; it is killed with SIGKILL; `corral import` converts its dataDir; Corral starts on
+a bulk load through kazoo and zkCli, and nodes, a setData, a setACL, sequential nodes, a
+container and ACLs through Apache ZooKeeper's C client (interop/c/zk_writes.c, built here
+against libzookeeper_mt); it is killed with SIGKILL; `corral import` converts its dataDir; Corral starts on
 the result and ZooKeeper restarts on its own copy; every node's data, Stat and ACL must be the
 same on both. Export: the same load on Corral, SIGKILL, `corral export`, ZooKeeper starts on
 the export and Corral restarts on its own copy; the same comparison.
@@ -133,6 +135,42 @@ def load(server: Server, fuzzy_check=None) -> list[KazooClient]:
     return [owner, kz]
 
 
+C_WRITES = Path(__file__).resolve().parent / "c" / "zk_writes.c"
+C_ROOT = "/capp"
+
+
+def c_client_writes(server: Server, build_dir: Path) -> list[str]:
+    """Builds interop/c/zk_writes.c against the C client and runs it; the paths it created."""
+    if not Path("/usr/include/zookeeper/zookeeper.h").exists():
+        pytest.fail(
+            "the C client's headers are missing: apt-get install libzookeeper-mt-dev "
+            "(`cargo xtask interop` installs it)",
+            pytrace=False,
+        )
+    binary = build_dir / "zk_writes"
+    cc = ["gcc", "-O2", "-Wall", "-DTHREADED", str(C_WRITES), "-lzookeeper_mt", "-lpthread", "-o", str(binary)]
+    built = subprocess.run(cc, capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, f"{' '.join(cc)}:\n{built.stderr}"
+    done = subprocess.run([str(binary), server.addr, C_ROOT], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"zk_writes failed:\n{done.stdout}\n{done.stderr}"
+    return [line.split(" ", 1)[1] for line in done.stdout.splitlines() if line.startswith("created ")]
+
+
+def check_c_writes(nodes: dict, created: list[str]) -> None:
+    """What the C client wrote is there, as written."""
+    assert sorted(p for p in nodes if p.startswith(C_ROOT + "/") or p == C_ROOT) == sorted(created)
+    seqs = sorted(p for p in created if p.startswith(C_ROOT + "/seq-"))
+    # Numbered by the parent's cversion: /capp/plain was created first.
+    assert seqs == [f"{C_ROOT}/seq-{i:010d}" for i in range(1, 4)], seqs
+    data, stat, acl, _ = nodes[C_ROOT + "/plain"]
+    # ZnodeStat: version at 4, aversion at 6.
+    assert (data, stat[4], stat[6]) == (b"second", 1, 1), (data, stat)
+    assert acl == [(31, "ip", "127.0.0.1")]
+    assert nodes[C_ROOT + "/mine"][2] == [(31, "digest", DIGEST_ACL.id.id)]
+    assert nodes[C_ROOT + "/readonly"][2] == [(1, "world", "anyone")]
+    assert nodes[C_ROOT + "/cont"][3] == ["kid"]
+
+
 def zxid_of(snapshot: Path) -> int:
     return int(snapshot.name.split(".")[1], 16)
 
@@ -211,6 +249,8 @@ def test_import_from_zookeeper(interop_servers, tmp_path: Path):
     servers = []
     try:
         owners = load(zk, lambda: bool(fuzzy_snapshots(zk.workdir / "data")))
+        c_created = c_client_writes(zk, tmp_path)
+        check_c_writes(snapshot_of(zk), c_created)
         zxid_live = snapshot_of(zk)["/app/eph"][1][0]
         kill9(zk)
         fuzzy = fuzzy_snapshots(zk.workdir / "data")
@@ -237,7 +277,9 @@ def test_import_from_zookeeper(interop_servers, tmp_path: Path):
         expected = snapshot_of(restarted)
         assert expected["/app/eph"][1][0] == zxid_live
         assert "/app/never" not in expected and len(expected) > BULK
-        compare(expected, snapshot_of(corral))
+        imported = snapshot_of(corral)
+        compare(expected, imported)
+        check_c_writes(imported, c_created)
         # Both go on from the same zxid: a new write gets the same czxid.
         for s in (restarted, corral):
             kz = client(s)

@@ -11,7 +11,9 @@ use crate::{show, Ctx};
 
 const ZOOKEEPER_JAR: &str = "/usr/share/java/zookeeper.jar";
 const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
-const ZOOKEEPER_PACKAGES: &[&str] = &["zookeeper", "zookeeper-bin"];
+/// The C client's header: interop/test_migrate.py builds interop/c/zk_writes.c against it.
+const C_CLIENT_HEADER: &str = "/usr/include/zookeeper/zookeeper.h";
+const ZOOKEEPER_PACKAGES: &[&str] = &["zookeeper", "zookeeper-bin", "libzookeeper-mt-dev"];
 
 /// Pinned Python packages of the interop suite (pure-sasl: kazoo's SASL client, for
 /// interop/test_sasl.py and kazoo's test_sasl.py), then the extra needs of kazoo's own test
@@ -84,18 +86,20 @@ fn is_root() -> Result<bool> {
     Ok(uid == "0")
 }
 
-/// Step 1: Debian's zookeeper (the oracle server jar) and zookeeper-bin.
+/// Step 1: Debian's zookeeper (the oracle server jar), zookeeper-bin and the C client's
+/// headers (libzookeeper-mt-dev).
 pub fn ensure_zookeeper(apt: &mut Apt) -> Result<()> {
-    let missing: Vec<&str> = [ZOOKEEPER_JAR, ZKCLI]
+    let needed = [ZOOKEEPER_JAR, ZKCLI, C_CLIENT_HEADER];
+    let missing: Vec<&str> = needed
         .into_iter()
         .filter(|p| !Path::new(p).exists())
         .collect();
     if missing.is_empty() {
-        println!("{ZOOKEEPER_JAR} and {ZKCLI} are present");
+        println!("{} are present", needed.join(", "));
     } else {
         println!("missing: {}; installing", missing.join(", "));
         apt.install(ZOOKEEPER_PACKAGES)?;
-        for p in [ZOOKEEPER_JAR, ZKCLI] {
+        for p in needed {
             if !Path::new(p).exists() {
                 bail!("{p} is still missing after installing {ZOOKEEPER_PACKAGES:?}");
             }

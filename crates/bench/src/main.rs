@@ -14,12 +14,16 @@
 //!
 //! Suite options: `--workloads a,b`, `--levels 1x1,10x32`, `--warmup S`, `--duration S`,
 //! `--jit-burst S`, `--znodes N`, `--watches N`, `--restarts N`, `--heap 3g` (ZooKeeper's
-//! -Xmx), `--java PATH`, `--only throughput|memory|ensemble|snap-rejoin`, `--threads N` (the
-//! load generator's runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of
+//! -Xmx), `--java PATH`, `--only throughput|memory|ensemble|snap-rejoin|import`, `--threads N`
+//! (the load generator's runtime threads; default 1, a current-thread runtime), `--fsync-loop S` (each of
 //! the four serial fsync loops around the throughput workloads; 0 = none), `--failovers N`
 //! (kill -9 rounds per 3-server ensemble; 0 = none), `--ensemble-workloads a,b`,
 //! `--ensemble-levels 3x1,30x32`, `--snap-znodes N` (the SNAP rejoin row's znodes), `--keep-work`
 //! (keep out/work after a successful run: the ensembles' directories and server logs).
+//!
+//! Last, the migration row (`import_bench`): `--import-znodes N` (default 1,000,000; 20,000
+//! with `--quick`) written into ZooKeeper, `kill -9`, `corral import` timed against
+//! ZooKeeper's own restart on the same data.
 //!
 //! Between the standalone throughput workloads and memory, a 3-server ensemble of each kind
 //! runs create, setData, getData and mixed with the sessions spread round-robin over the
@@ -33,6 +37,7 @@ mod ensemble_suite;
 mod failover;
 mod fsync;
 mod hist;
+mod import_bench;
 mod json;
 mod load;
 mod procfs;
@@ -63,9 +68,10 @@ usage:
   corral-bench suite --corral BIN --out DIR [--quick] [--workloads a,b] [--levels 1x1,10x32]
                      [--warmup S] [--duration S] [--jit-burst S] [--znodes N] [--watches N]
                      [--restarts N] [--heap 3g] [--java PATH]
-                     [--only throughput|memory|ensemble|snap-rejoin] [--threads N]
+                     [--only throughput|memory|ensemble|snap-rejoin|import] [--threads N]
                      [--fsync-loop S] [--failovers N] [--ensemble-workloads a,b]
-                     [--ensemble-levels 3x1,30x32] [--snap-znodes N] [--keep-work]
+                     [--ensemble-levels 3x1,30x32] [--snap-znodes N] [--import-znodes N]
+                     [--keep-work]
   corral-bench run --addr HOST:PORT --workload NAME [--sessions N] [--window N]
                    [--warmup S] [--duration S] [--server-pid PID] [--threads N]
   corral-bench apply [--txns N]
@@ -273,21 +279,30 @@ async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
     if let Some(n) = f.num("snap-znodes")? {
         opts.snap_znodes = n;
     }
+    if let Some(n) = f.num("import-znodes")? {
+        opts.import_znodes = n;
+    }
     match f.take("only").as_deref() {
         None => {}
-        Some(part @ ("throughput" | "memory" | "ensemble" | "snap-rejoin")) => {
+        Some(part @ ("throughput" | "memory" | "ensemble" | "snap-rejoin" | "import")) => {
             opts.throughput = part == "throughput";
             opts.memory = part == "memory";
             opts.ensemble = part == "ensemble";
             opts.snap_rejoin = part == "snap-rejoin";
+            opts.import = part == "import";
         }
         Some(other) => {
-            bail!("--only takes throughput, memory, ensemble or snap-rejoin, got `{other}`")
+            bail!(
+                "--only takes throughput, memory, ensemble, snap-rejoin or import, got `{other}`"
+            )
         }
     }
     f.finish()?;
     if opts.duration.is_zero() {
         bail!("--duration must be positive");
+    }
+    if opts.import && opts.import_znodes == 0 {
+        bail!("the import row needs --import-znodes > 0");
     }
     if opts.memory && (opts.znodes == 0 || opts.watches > opts.znodes || opts.restarts == 0) {
         bail!("memory needs --znodes > 0, --watches <= --znodes and --restarts > 0");

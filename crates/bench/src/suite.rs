@@ -40,6 +40,9 @@ pub struct Options {
     pub memory: bool,
     /// The 3-server ensemble part (see `ensemble_suite`).
     pub ensemble: bool,
+    /// The migration row (see `import_bench`) and its znodes.
+    pub import: bool,
+    pub import_znodes: usize,
     pub ensemble_workloads: Vec<Workload>,
     /// (sessions, window) of the ensemble runs; sessions go round-robin over the servers.
     pub ensemble_levels: Vec<(usize, usize)>,
@@ -112,6 +115,8 @@ impl Options {
             throughput: true,
             memory: true,
             ensemble: true,
+            import: true,
+            import_znodes: if quick { 20_000 } else { 1_000_000 },
             ensemble_workloads,
             ensemble_levels,
             failovers,
@@ -197,6 +202,8 @@ pub struct Results {
     pub ensemble: Option<EnsembleResults>,
     /// A follower's SNAP rejoin of each kind (none if that row did not run).
     pub snap_rejoin: Option<SnapResults>,
+    /// The migration row (none if it did not run).
+    pub import: Option<crate::import_bench::ImportResults>,
     pub total_secs: f64,
     /// Why the run stopped early (what ran before is still reported).
     pub error: Option<String>,
@@ -226,6 +233,7 @@ pub async fn run(opts: Options) -> Result<Results> {
         restart: None,
         ensemble: None,
         snap_rejoin: None,
+        import: None,
         total_secs: 0.0,
         error: None,
     };
@@ -273,6 +281,14 @@ pub async fn run(opts: Options) -> Result<Results> {
                 results.memory = Some(mem);
                 results.restart = Some(restart);
             }
+            Err(e) => outcome = Err(e),
+        }
+    }
+    if opts.import && outcome.is_ok() {
+        match crate::import_bench::run(&opts.launch, &work, opts.import_znodes, opts.keep_work)
+            .await
+        {
+            Ok(r) => results.import = Some(r),
             Err(e) => outcome = Err(e),
         }
     }

@@ -26,15 +26,15 @@ pub enum Command {
     },
     /// Run a pseudo-cluster: N servers on 127.0.0.1, one directory each, until Ctrl-C.
     Cluster(crate::cluster::ClusterOptions),
-    /// Read a txn log segment (dataLogDir/version-2/log.N).
+    /// Txn log tools (Corral's segments and Apache ZooKeeper's log files), as zkTxnLogToolkit.
     Log {
         #[command(subcommand)]
-        action: Dump,
+        action: LogAction,
     },
-    /// Read a snapshot file (dataDir/version-2/snapshot.N).
+    /// Snapshot tools (Corral's and Apache ZooKeeper's snapshot files).
     Snapshot {
         #[command(subcommand)]
-        action: Dump,
+        action: SnapshotAction,
     },
     /// ZooKeeper's command-line client (zkCli 3.8's commands and output).
     ///
@@ -62,17 +62,45 @@ pub enum Command {
     },
 }
 
-/// What `corral log` and `corral snapshot` do with a file.
+/// What `corral log` does.
 #[derive(Debug, Subcommand)]
-pub enum Dump {
-    /// Print every record readably, one per line.
-    Dump {
-        /// One JSON object per record instead of text
-        #[arg(long)]
-        json: bool,
-        /// The file to read
+pub enum LogAction {
+    /// Print every txn readably, one per line (a Corral segment or a ZooKeeper log.N).
+    Dump(DumpArgs),
+    /// Cut a Corral log at a zxid or a record boundary (a damaged tail that stops a start).
+    ///
+    /// Everything after the cut goes: the rest of the segment (its bytes kept in a side
+    /// file), newer segments and snapshots above the cut (renamed *.removed). Without --yes
+    /// it only prints what it would remove. Run it on a stopped server's files. On a
+    /// ZooKeeper log file, --zxid writes <log>.chopped<zxid> (TxnLogToolkit --chop).
+    Truncate(crate::logtool::TruncateOptions),
+    /// Write <log>.fixed with every bad Adler-32 recomputed (ZooKeeper's log, as
+    /// TxnLogToolkit --recover --yes); the original stays as it is.
+    Recover {
+        /// ZooKeeper's log file (version-2/log.N)
         file: PathBuf,
     },
+}
+
+/// What `corral snapshot` does.
+#[derive(Debug, Subcommand)]
+pub enum SnapshotAction {
+    /// Print every znode and session readably (a Corral snapshot).
+    Dump(DumpArgs),
+    /// Per znode, the znodes and data bytes below it, as a tree (zkSnapshotRecursiveSummaryToolkit).
+    Summary(crate::summary::SummaryOptions),
+    /// Compare two snapshots depth by depth (zkSnapshotComparer; no -interactive mode).
+    Compare(crate::compare::CompareOptions),
+}
+
+/// `dump`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct DumpArgs {
+    /// One JSON object per record instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// The file to read
+    pub file: PathBuf,
 }
 
 /// Writes `corral`'s completion script for `shell` to `out`.
@@ -112,9 +140,42 @@ mod tests {
             let cli = Cli::try_parse_from(argv).expect("parses");
             assert!(matches!(
                 cli.command,
-                Command::Log { action: Dump::Dump { json: true, ref file } } if file == &PathBuf::from("log.1")
+                Command::Log { action: LogAction::Dump(DumpArgs { json: true, ref file }) } if file == &PathBuf::from("log.1")
             ));
         }
+    }
+
+    #[test]
+    fn the_tools_take_zookeepers_arguments() {
+        let cli = Cli::try_parse_from(["corral", "snapshot", "summary", "snapshot.1", "/", "0"])
+            .expect("parses");
+        let Command::Snapshot {
+            action: SnapshotAction::Summary(s),
+        } = cli.command
+        else {
+            panic!("not a summary");
+        };
+        assert_eq!((s.starting_node.as_str(), s.max_depth), ("/", 0));
+        let argv = [
+            "corral", "snapshot", "compare", "-l", "a", "-r", "b", "-b", "2", "-n", "1", "-d",
+        ];
+        let cli = Cli::try_parse_from(argv).expect("parses");
+        let Command::Snapshot {
+            action: SnapshotAction::Compare(c),
+        } = cli.command
+        else {
+            panic!("not a compare");
+        };
+        assert_eq!((c.bytes, c.nodes, c.debug), (2, 1, true));
+        let argv = ["corral", "log", "truncate", "--zxid", "0x1f", "dir"];
+        let cli = Cli::try_parse_from(argv).expect("parses");
+        let Command::Log {
+            action: LogAction::Truncate(t),
+        } = cli.command
+        else {
+            panic!("not a truncate");
+        };
+        assert_eq!((t.zxid, t.offset, t.yes), (Some(0x1f), None, false));
     }
 
     #[test]
@@ -126,6 +187,14 @@ mod tests {
             &["corral", "snapshot", "dump", "a", "b"],
             &["corral", "server", "a.cfg", "b.cfg"],
             &["corral", "log", "dump", "--jsn", "x"],
+            &["corral", "log", "truncate", "dir"],
+            &[
+                "corral", "log", "truncate", "--zxid", "1", "--offset", "16", "log.1",
+            ],
+            &["corral", "snapshot", "summary", "snapshot.1", "/"],
+            &[
+                "corral", "snapshot", "compare", "-l", "a", "-r", "b", "-b", "1",
+            ],
         ] {
             let err = Cli::try_parse_from(argv).expect_err("usage error");
             assert_eq!(err.exit_code(), 2, "{argv:?}: {err}");

@@ -7,8 +7,10 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use corral_datatree::{DataTree, DataTreeConfig, Txn, TxnBody};
-use corral_storage::{read_snapshot_file, SegmentEnd, SegmentFile};
+use corral_datatree::{Txn, TxnBody};
+use corral_storage::{SegmentEnd, SegmentFile};
+
+use crate::snaptree::{push_children, read_corral_snapshot};
 use serde::Serialize;
 
 /// Prints every record of one log segment.
@@ -80,19 +82,14 @@ pub fn log_dump(path: &Path, json: bool) -> Result<()> {
 /// Prints every znode of a snapshot, then its sessions.
 pub fn snapshot_dump(path: &Path, json: bool) -> Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let snap = read_snapshot_file(path).with_context(|| format!("reading {}", path.display()))?;
-    let config = DataTreeConfig {
-        extended_types_enabled: true,
-        ..DataTreeConfig::default()
-    };
-    let (tree, sessions) = corral_server::durability::parse_snapshot_payload(&snap.payload, config)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let snap = read_corral_snapshot(path)?;
+    let (tree, sessions, zxid) = (snap.tree, snap.sessions, snap.zxid);
     if !json {
         writeln!(
             out,
             "Corral snapshot {} at zxid 0x{:x}: {} znodes, {} sessions",
             path.display(),
-            snap.zxid,
+            zxid,
             tree.node_count(),
             sessions.len()
         )?;
@@ -144,19 +141,6 @@ pub fn snapshot_dump(path: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Children pushed in reverse so the dump walks them in name order.
-fn push_children(tree: &DataTree, path: &str, stack: &mut Vec<String>) {
-    if let Ok((children, _)) = tree.get_children(path) {
-        for child in children.iter().rev() {
-            stack.push(if path == "/" {
-                format!("/{child}")
-            } else {
-                format!("{path}/{child}")
-            });
-        }
-    }
-}
-
 fn body_text(body: &TxnBody) -> String {
     match body {
         TxnBody::Create {
@@ -201,7 +185,8 @@ fn body_text(body: &TxnBody) -> String {
     }
 }
 
-fn data_text(data: Option<&[u8]>) -> String {
+/// Data as text: `null`, or the bytes as a quoted (lossy UTF-8) string.
+pub(crate) fn data_text(data: Option<&[u8]>) -> String {
     match data {
         None => "null".into(),
         Some(d) => format!("{:?}", String::from_utf8_lossy(d)),

@@ -4,7 +4,12 @@
 //!   one positional argument (as ZooKeeper's QuorumPeerMain takes it), or with none on
 //!   Corral's embedded default (127.0.0.1:2181, data under ./corral-data).
 //! - `corral log dump [--json] <log.N>` and `corral snapshot dump [--json] <snapshot.N>` print
-//!   a txn log segment or a snapshot readably.
+//!   a txn log segment (Corral's or ZooKeeper's) or a snapshot readably.
+//! - Operator tools, as ZooKeeper's: `corral snapshot summary <snapshot> <path> <depth>`
+//!   (zkSnapshotRecursiveSummaryToolkit, summary.rs), `corral snapshot compare -l -r -b -n`
+//!   (zkSnapshotComparer, compare.rs), on either server's snapshots (snaptree.rs);
+//!   `corral log truncate --zxid Z | --offset O [--yes]` cuts a Corral log (logtool.rs),
+//!   `corral log recover <log.N>` fixes a ZooKeeper log's checksums (zklog.rs).
 //! - `corral import --from <ZooKeeper dataDir> --to <Corral dataDir>` and `corral export
 //!   --from <Corral dataDir> --to <ZooKeeper dataDir>` move data from and back to Apache
 //!   ZooKeeper (import.rs, export.rs).
@@ -19,17 +24,24 @@
 
 mod cli;
 mod cluster;
+mod compare;
 mod export;
 mod import;
 mod inspect;
+mod logtool;
 mod shell;
+mod snaptree;
+mod summary;
+#[cfg(test)]
+mod tools_tests;
+mod zklog;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, Dump};
+use cli::{Cli, Command, DumpArgs, LogAction, SnapshotAction};
 use corral_server::{Server, ServerConfig};
 
 fn main() -> ExitCode {
@@ -45,17 +57,27 @@ fn main() -> ExitCode {
             init_logging();
             serve(config)
         }
-        Command::Log {
-            action: Dump::Dump { json, file },
-        } => {
+        Command::Log { action } => {
             init_logging();
-            inspect::log_dump(&file, json)
+            match action {
+                LogAction::Dump(DumpArgs { json, file }) => match zklog::is_zookeeper_log(&file) {
+                    Ok(true) => zklog::dump(&file, json),
+                    Ok(false) => inspect::log_dump(&file, json),
+                    Err(e) => Err(e),
+                },
+                LogAction::Truncate(options) => logtool::truncate(&options),
+                LogAction::Recover { file } => zklog::recover(&file),
+            }
         }
-        Command::Snapshot {
-            action: Dump::Dump { json, file },
-        } => {
+        Command::Snapshot { action } => {
             init_logging();
-            inspect::snapshot_dump(&file, json)
+            match action {
+                SnapshotAction::Dump(DumpArgs { json, file }) => {
+                    inspect::snapshot_dump(&file, json)
+                }
+                SnapshotAction::Summary(options) => summary::run(&options),
+                SnapshotAction::Compare(options) => compare::run(&options),
+            }
         }
         Command::Cluster(options) => {
             init_logging();
@@ -84,6 +106,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes a tool's text to stdout (a closed pipe is not a failure: see `main`).
+pub(crate) fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Log lines on stderr, filtered by RUST_LOG (default info).

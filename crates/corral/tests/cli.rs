@@ -26,6 +26,10 @@ fn every_subcommand_has_help() {
         &["server", "--help"][..],
         &["log", "dump", "--help"],
         &["snapshot", "dump", "--help"],
+        &["snapshot", "summary", "--help"],
+        &["snapshot", "compare", "--help"],
+        &["log", "truncate", "--help"],
+        &["log", "recover", "--help"],
         &["help", "shell"],
         &["completions", "--help"],
     ] {

@@ -146,10 +146,12 @@ mod txn;
 mod tests;
 
 pub use digest::ZxidDigest;
+pub use node::NodeStat;
 pub use pending::Pending;
 pub use prep::PrepContext;
 pub use snapshot::{
-    SnapshotProgress, TreeSnapshotError, TREE_SNAPSHOT_MAGIC, TREE_SNAPSHOT_VERSION,
+    SnapshotProgress, TreeSnapshotBuilder, TreeSnapshotError, TREE_SNAPSHOT_MAGIC,
+    TREE_SNAPSHOT_VERSION,
 };
 pub use tree::{DataTree, DataTreeConfig};
 pub use txn::{Applied, Txn, TxnBody, TxnResult, FORMAT_VERSION};

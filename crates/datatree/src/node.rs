@@ -25,15 +25,24 @@ pub(crate) type AclId = NonZeroU32;
 /// The Stat fields a node stores (ZooKeeper's `StatPersisted`). `cversion` here counts the
 /// children ever created; clients see `2 * cversion - numChildren` (creates plus deletes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct NodeStat {
+pub struct NodeStat {
+    /// The zxid that created the node.
     pub czxid: i64,
+    /// The zxid that last changed its data.
     pub mzxid: i64,
+    /// When it was created (ms).
     pub ctime: i64,
+    /// When its data last changed (ms).
     pub mtime: i64,
+    /// The zxid that last changed its children.
     pub pzxid: i64,
+    /// Its owner: a session, or a container / TTL mark, or 0.
     pub ephemeral_owner: i64,
+    /// Its data version.
     pub version: i32,
+    /// Children ever created under it (ZooKeeper's stored cversion).
     pub cversion: i32,
+    /// Its ACL version.
     pub aversion: i32,
 }
 

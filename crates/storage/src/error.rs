@@ -102,6 +102,13 @@ pub enum StorageError {
     /// The background writer thread is gone (shut down, or panicked).
     #[error("the txn log writer thread has stopped")]
     WriterStopped,
+    /// An operator's cut of the log ([`crate::plan_cut`]) that would not be safe or does
+    /// not fit the files: nothing was changed.
+    #[error("cannot cut the txn log: {reason}")]
+    CutRefused {
+        /// Why.
+        reason: String,
+    },
     /// A configuration value is out of range.
     #[error("invalid storage setting {key}: {reason}")]
     Config {
@@ -129,6 +136,7 @@ impl StorageError {
             StorageError::ZxidOrder { .. }
                 | StorageError::TooLarge { .. }
                 | StorageError::Config { .. }
+                | StorageError::CutRefused { .. }
         )
     }
 }

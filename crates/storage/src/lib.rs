@@ -18,7 +18,9 @@
 //!   ([`EpochFiles`]) and one **ordered stream of durable effects** across log, epoch files
 //!   and received snapshots ([`QuorumWriter`], see [`mod@quorum`]);
 //! - ZooKeeper's **snapshot trigger** ([`SnapPolicy`]) and **purge** ([`purge`]) rules, and
-//!   ZAB's **TRUNC** ([`TxnLog::truncate`]) and **DIFF** reads ([`LogView::read_from`]).
+//!   ZAB's **TRUNC** ([`TxnLog::truncate`]) and **DIFF** reads ([`LogView::read_from`]);
+//! - the operator's **cut** of a log that does not open ([`plan_cut`], `corral log
+//!   truncate`): at a zxid or a record boundary, the removed bytes and files kept aside.
 //!
 //! Zxids travel as `i64` (ZooKeeper's type) and are ordered as the unsigned 64-bit numbers
 //! they are (epoch in the high 32 bits; [`zxid_key`]), so epochs at and past 2^31 sort after
@@ -79,6 +81,7 @@
 #![deny(missing_docs)]
 
 mod crc;
+mod cut;
 pub mod disk;
 mod epoch;
 mod error;
@@ -97,6 +100,9 @@ mod zxid;
 #[cfg(test)]
 mod tests;
 
+pub use cut::{
+    plan_cut, CutAt, CutDone, CutPlan, CutRecord, RemovedFile, SegmentCut, REMOVED_SUFFIX,
+};
 pub use disk::{Disk, Fault, FaultyDisk, RealDisk};
 pub use epoch::{EpochFiles, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 pub use error::StorageError;

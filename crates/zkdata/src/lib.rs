@@ -9,7 +9,10 @@
 //! - **txn logs** ([`read_log`]): `version-2/log.<zxid>`, each record's Adler-32 checked,
 //!   every txn type ZooKeeper writes decoded ([`Txn`]: create, create2, createContainer,
 //!   createTTL, delete, deleteContainer, setData, reconfig, setACL, check, multi,
-//!   createSession, closeSession, error) with its 3.6+ [`TxnDigest`];
+//!   createSession, closeSession, error) with its 3.6+ [`TxnDigest`]; [`walk_log`] for
+//!   the records unchecked, [`recover_log`] (`TxnLogToolkit --recover`: bad Adler-32s
+//!   recomputed into `<log>.fixed`) and [`chop_log`] (`TxnLogToolkit --chop`: the records up
+//!   to a zxid into `<log>.chopped<zxid>`);
 //! - **the tree** ([`DataTree`]): `DataTree.processTxn`'s rules, including the ones that
 //!   make a fuzzy snapshot exact when its log is replayed, and ZooKeeper's tree digest;
 //! - **a restart** ([`load`]): the newest valid snapshot, the logs after it, the digests
@@ -67,4 +70,7 @@ pub use records::{Acl, StatPersisted, Txn, TxnDigest, TxnEntry, TxnHeader};
 pub use snapshot::{encode_snapshot, read_snapshot, write_snapshot, Snapshot, ZxidDigest};
 pub use stream::{adler32, Compression};
 pub use tree::{DataNode, DataTree};
-pub use txnlog::{encode_log, read_log, LogEnd};
+pub use txnlog::{
+    chop_log, encode_log, read_log, recover_log, walk_log, ChoppedLog, CrcFix, LogEnd, LogHeader,
+    RawRecord, RecoveredLog,
+};

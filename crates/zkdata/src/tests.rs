@@ -511,3 +511,61 @@ fn preallocated_zeros_end_a_log() {
     assert_eq!((n, got), (entries.len(), LogEnd::Clean { offset: end }));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `TxnLogToolkit --recover`: a record whose Adler-32 was damaged gets it recomputed in
+/// `<log>.fixed`, every other byte as it was (the preallocated zeros left out); the original
+/// is untouched and a second recovery is refused.
+#[test]
+fn recover_log_recomputes_bad_checksums_into_a_fixed_copy() {
+    let entries = history();
+    let dir = temp_dir("recover");
+    let log = dir.join("log.1");
+    let good = encode_log(0, &entries);
+    let mut offsets = Vec::new();
+    read_log_bytes(&log, &good, &mut offsets);
+    let mut bad = good.clone();
+    let at = offsets[3] as usize;
+    bad[at + 7] ^= 0x40;
+    bad.resize(bad.len() + 512, 0);
+    std::fs::write(&log, &bad).expect("write");
+    let done = crate::recover_log(&log).expect("recover");
+    assert_eq!(done.path, dir.join("log.1.fixed"));
+    assert_eq!(done.records, entries.len() as u64);
+    assert_eq!(done.fixed.len(), 1);
+    let fix = &done.fixed[0];
+    assert_eq!(fix.offset, offsets[3]);
+    assert_eq!(fix.entry.as_ref(), Some(&entries[3]));
+    assert_ne!(fix.stored, fix.actual);
+    assert_eq!(std::fs::read(&done.path).expect("read"), good);
+    assert_eq!(std::fs::read(&log).expect("read"), bad);
+    assert!(crate::recover_log(&log).is_err(), "the .fixed file exists");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `TxnLogToolkit --chop`: the header and the records up to the zxid, in a new file; a zxid
+/// the log lacks or at its end is refused.
+#[test]
+fn chop_log_keeps_the_records_up_to_the_zxid() {
+    let entries = history();
+    let dir = temp_dir("chop");
+    let log = dir.join("log.1");
+    let good = encode_log(0, &entries);
+    let mut offsets = Vec::new();
+    read_log_bytes(&log, &good, &mut offsets);
+    let zxid = entries[4].header.zxid;
+    let done = crate::chop_log(&log, zxid).expect("chop");
+    assert_eq!(done.path, dir.join(format!("log.1.chopped{zxid}")));
+    assert_eq!((done.kept, done.removed), (5, entries.len() as u64 - 5));
+    assert_eq!(
+        std::fs::read(&done.path).expect("read"),
+        encode_log(0, &entries[..5])
+    );
+    assert!(
+        crate::chop_log(&log, zxid).is_err(),
+        "the chopped file exists"
+    );
+    let last = entries[entries.len() - 1].header.zxid;
+    assert!(crate::chop_log(&log, last).is_err(), "nothing to chop");
+    assert!(crate::chop_log(&log, last + 10).is_err(), "not in the log");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -37,6 +37,9 @@ pub fn markdown(res: &Results) -> String {
     if let (Some(memory), Some(restart)) = (&res.memory, &res.restart) {
         memory_and_restart(&mut md, res, memory, restart);
     }
+    if let Some(import) = &res.import {
+        crate::import_bench::markdown(&mut md, import);
+    }
     md
 }
 

@@ -42,6 +42,7 @@ pub(crate) mod tests {
             restart: None,
             ensemble: None,
             snap_rejoin: None,
+            import: None,
             total_secs: 1.0,
             error: None,
         }

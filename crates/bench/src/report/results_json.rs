@@ -121,6 +121,9 @@ pub fn json(res: &Results) -> Json {
     if let Some(s) = &res.snap_rejoin {
         j["snap_rejoin"] = super::snap_rejoin::json(s);
     }
+    if let Some(import) = &res.import {
+        j["import"] = crate::import_bench::json(import);
+    }
     if let (Some((zm, cm)), Some((zr, cr))) = (&res.memory, &res.restart) {
         j["memory_and_restart"] = json!({
             "zookeeper": memory_json(zm, zr, o.znodes, o.watches),

@@ -82,15 +82,17 @@
 //! quota bookkeeping done per node. Damaged input is an error, never a panic, and no length
 //! read from the input allocates more than the input could fill.
 
-use bytes::Bytes;
 use corral_jute::records::{Acl, Id};
 
 use crate::node::{Name, Node, NodeId};
 use crate::{DataTree, DataTreeConfig};
 
+mod build;
 mod read_v1;
 mod read_v2;
 mod write;
+
+pub use build::TreeSnapshotBuilder;
 
 #[cfg(test)]
 mod tests;
@@ -267,7 +269,7 @@ fn put_bytes(buf: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// A data length, -1 for null (the bytes go elsewhere).
-fn put_data_len(buf: &mut Vec<u8>, data: Option<&Bytes>) {
+fn put_data_len(buf: &mut Vec<u8>, data: Option<&[u8]>) {
     match data {
         None => buf.extend_from_slice(&(-1i32).to_be_bytes()),
         Some(d) => put_len(buf, d.len()),

@@ -9,7 +9,6 @@ use super::{
     put_acl_list, put_bytes, put_data_len, put_stat, SnapshotProgress, TreeSnapshotError, TAG_ACL,
     TAG_EDGE, TAG_END, TAG_NODES, TREE_SNAPSHOT_MAGIC, TREE_SNAPSHOT_VERSION,
 };
-use bytes::Bytes;
 
 use crate::node::{AclTable, Name, Node, NodeId, NodeStat};
 use crate::DataTree;
@@ -137,7 +136,7 @@ impl Batch {
         id: u32,
         acl: u32,
         stat: &NodeStat,
-        data: Option<&Bytes>,
+        data: Option<&[u8]>,
     ) {
         if self.start.is_none() {
             out.push(TAG_NODES);
@@ -197,7 +196,7 @@ impl Records {
             put_acl_list(&mut self.side, acls.get(node.acl));
             self.acls += 1;
         }
-        let (acl, data) = (node.acl.get(), node.data.as_ref());
+        let (acl, data) = (node.acl.get(), node.data.as_deref());
         self.batch.add(out, id_u32(id), acl, &node.stat, data);
         self.nodes += 1;
     }

@@ -1,6 +1,7 @@
 //! Crate tests: the log against its rules and a model, the writer, snapshots, purge.
 
 mod crash;
+mod cut;
 mod log;
 mod quorum;
 mod snapshot;

@@ -30,7 +30,7 @@ impl Stream {
         let data = bytes::Bytes::from_static(b"d");
         let mut batch = Batch::default();
         let stat = NodeStat::created(1, 1, 0);
-        batch.add(&mut self.body, id, acl, &stat, Some(&data));
+        batch.add(&mut self.body, id, acl, &stat, Some(&data[..]));
         batch.close(&mut self.body);
         self.counts[1] += 1;
         self

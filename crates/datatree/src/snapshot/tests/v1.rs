@@ -24,7 +24,7 @@ pub(super) fn write_v1(tree: &DataTree) -> Vec<u8> {
         let n = tree.node(id);
         put_bytes(buf, name);
         put_len(buf, n.children.len());
-        put_data_len(buf, n.data.as_ref());
+        put_data_len(buf, n.data.as_deref());
         buf.extend_from_slice(n.data.as_deref().unwrap_or_default());
         let slot = &mut refs[AclId::get(n.acl) as usize];
         match *slot {
