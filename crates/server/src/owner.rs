@@ -98,6 +98,11 @@ pub(crate) enum ToCore {
         io: FourLetterIo,
         reply: oneshot::Sender<String>,
     },
+    /// Prometheus's `/metrics` page (what the I/O layer measured comes with it).
+    Metrics {
+        io: FourLetterIo,
+        reply: oneshot::Sender<String>,
+    },
     /// Stop: the owner ends, stopping the log writer.
     Stop,
 }
@@ -159,6 +164,9 @@ impl Writers {
             } => {
                 let text = core.four_letter_word(word, clock.now(), remote, &io);
                 let _ = reply.send(text);
+            }
+            ToCore::Metrics { io, reply } => {
+                let _ = reply.send(core.prometheus_text(clock.now().mono_ms(), &io));
             }
             ToCore::Stop => {}
         }

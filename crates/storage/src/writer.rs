@@ -41,11 +41,35 @@ enum Cmd {
 #[derive(Debug)]
 pub struct LogWriter;
 
+/// One group commit of the writer thread, for the server's metrics (ZooKeeper's fsynctime
+/// and SyncRequestProcessor batch size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncStats {
+    /// Txns appended and made durable by this fsync.
+    pub txns: u64,
+    /// How long the fsync took.
+    pub fsync: std::time::Duration,
+}
+
 impl LogWriter {
     /// Moves `log` to a new thread and returns the handle to feed it.
     pub fn spawn<F>(log: TxnLog, on_durable: F) -> Result<LogWriterHandle, StorageError>
     where
         F: FnMut(Result<i64, StorageError>) + Send + 'static,
+    {
+        LogWriter::spawn_observed(log, on_durable, |_| {})
+    }
+
+    /// As [`LogWriter::spawn`]; `on_sync` is also told of every successful group commit
+    /// (on the writer thread, before `on_durable`: keep it short too).
+    pub fn spawn_observed<F, S>(
+        log: TxnLog,
+        on_durable: F,
+        on_sync: S,
+    ) -> Result<LogWriterHandle, StorageError>
+    where
+        F: FnMut(Result<i64, StorageError>) + Send + 'static,
+        S: FnMut(SyncStats) + Send + 'static,
     {
         let (tx, rx) = mpsc::channel();
         let view = log.view();
@@ -53,7 +77,7 @@ impl LogWriter {
         let state = Arc::clone(&failed);
         let thread = std::thread::Builder::new()
             .name("corral-log-writer".into())
-            .spawn(move || run(log, rx, on_durable, &state))
+            .spawn(move || run(log, rx, on_durable, on_sync, &state))
             .map_err(|e| StorageError::io("spawn writer thread", "", e))?;
         Ok(LogWriterHandle {
             tx,
@@ -86,20 +110,27 @@ impl Failed {
     }
 }
 
-fn run<F>(mut log: TxnLog, rx: Receiver<Cmd>, mut on_durable: F, failed: &Failed) -> TxnLog
+fn run<F, S>(
+    mut log: TxnLog,
+    rx: Receiver<Cmd>,
+    mut on_durable: F,
+    mut on_sync: S,
+    failed: &Failed,
+) -> TxnLog
 where
     F: FnMut(Result<i64, StorageError>),
+    S: FnMut(SyncStats),
 {
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
-        let mut appended = false;
+        let mut appended = 0u64;
         let mut bytes = 0;
         let mut error = None;
         let mut control = None;
         while let Some(cmd) = next.take() {
             match cmd {
                 Cmd::Append(zxid, payload) => {
-                    appended = true;
+                    appended += 1;
                     bytes += payload.len();
                     if error.is_none() {
                         if let Some(e) = failed.error() {
@@ -116,10 +147,23 @@ where
                 other => control = Some(other),
             }
         }
-        if appended {
+        if appended > 0 {
             let result = match error {
                 Some(e) => Err(e),
-                None => failed.error().map_or_else(|| log.sync(), Err),
+                None => failed.error().map_or_else(
+                    || {
+                        let started = std::time::Instant::now();
+                        let synced = log.sync();
+                        if synced.is_ok() {
+                            on_sync(SyncStats {
+                                txns: appended,
+                                fsync: started.elapsed(),
+                            });
+                        }
+                        synced
+                    },
+                    Err,
+                ),
             };
             match result {
                 Ok(zxid) => on_durable(Ok(zxid.unwrap_or(0))),

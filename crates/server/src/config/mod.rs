@@ -10,6 +10,7 @@
 //! (hierarchical quorums; Corral counts majorities).
 
 pub mod ensemble;
+mod metrics_config;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ServerError;
 pub use ensemble::{EnsembleConfig, LearnerType, QuorumKeys, QuorumServer};
+pub use metrics_config::{PrometheusSettings, PROMETHEUS_PROVIDER};
 
 /// The settings of a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +111,9 @@ pub struct ServerConfig {
     /// `zookeeper.X509AuthenticationProvider.superUser` (in zoo.cfg without the prefix): a TLS
     /// client whose certificate subject is this id is also the super user.
     pub x509_super_user: Option<String>,
+    /// `metricsProvider.*`: where Prometheus's `/metrics` is served, when its provider is
+    /// chosen (off by default, as in ZooKeeper).
+    pub prometheus: Option<PrometheusSettings>,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
 }
@@ -181,6 +186,7 @@ impl Default for ServerConfig {
             secure_client_addr: None,
             tls: None,
             x509_super_user: None,
+            prometheus: None,
             ignored: Vec::new(),
         }
     }
@@ -191,9 +197,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "admin.enableServer",
     "admin.serverPort",
     "admin.serverAddress",
-    "metricsProvider.className",
-    "metricsProvider.httpPort",
-    "metricsProvider.httpHost",
     "clientPortListenBacklog",
     "globalOutstandingLimit",
     "skipACL",
@@ -295,6 +298,7 @@ impl ServerConfig {
         let mut secure_port: Option<(u16, usize)> = None;
         let mut secure_address: Option<(IpAddr, usize)> = None;
         let mut tls_keys = crate::tls_config::TlsKeys::default();
+        let mut metrics_keys = metrics_config::MetricsKeys::default();
         for (index, raw) in text.lines().enumerate() {
             let line_no = index + 1;
             let line = raw.trim();
@@ -460,9 +464,17 @@ impl ServerConfig {
                 {
                     cfg.sasl_super_users.push(value.to_string())
                 }
+                k if k.starts_with("metricsProvider.") => {
+                    let name = &k["metricsProvider.".len()..];
+                    if let metrics_config::KeyUse::Ignored =
+                        metrics_keys.set(name, value).map_err(bad)?
+                    {
+                        cfg.ignored
+                            .push((line_no, format!("{k} (not used by Corral)")));
+                    }
+                }
                 k if KNOWN_UNUSED.contains(&k)
                     || k.starts_with("ssl.")
-                    || k.starts_with("metricsProvider.")
                     || k.starts_with("authProvider.") =>
                 {
                     cfg.ignored
@@ -473,6 +485,7 @@ impl ServerConfig {
                     .push((line_no, format!("{other} (unknown key)"))),
             }
         }
+        cfg.prometheus = metrics_keys.finish();
         match (port, address) {
             (Some((port, line)), address) => {
                 let ip = address.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |(ip, _)| ip);
