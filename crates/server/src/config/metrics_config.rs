@@ -87,3 +87,63 @@ impl MetricsKeys {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ServerConfig;
+
+    fn parse(extra: &str) -> Result<ServerConfig, crate::ServerError> {
+        ServerConfig::parse(&format!("dataDir=/tmp/x\nclientPort=2181\n{extra}"))
+    }
+
+    #[test]
+    fn off_unless_the_prometheus_provider_is_named() {
+        assert_eq!(parse("").map(|c| c.prometheus).ok(), Some(None));
+        let port_only = parse("metricsProvider.httpPort=7001\n").map(|c| c.prometheus);
+        assert_eq!(port_only.ok(), Some(None));
+        let default =
+            "metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider\n";
+        assert_eq!(parse(default).map(|c| c.prometheus).ok(), Some(None));
+    }
+
+    #[test]
+    fn zookeepers_defaults_and_keys() {
+        let on = format!("metricsProvider.className={}\n", super::PROMETHEUS_PROVIDER);
+        let cfg = parse(&on).ok().and_then(|c| c.prometheus);
+        assert_eq!(cfg.map(|p| p.addr.to_string()), Some("0.0.0.0:7000".into()));
+        let set = format!(
+            "{on}metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=9141\n\
+             metricsProvider.exportJvmInfo=false\nmetricsProvider.numWorkerThreads=4\n"
+        );
+        let cfg = parse(&set).ok();
+        let addr = cfg
+            .as_ref()
+            .and_then(|c| c.prometheus)
+            .map(|p| p.addr.to_string());
+        assert_eq!(addr, Some("127.0.0.1:9141".into()));
+        let ignored: Vec<String> = cfg
+            .map(|c| c.ignored)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        assert_eq!(
+            ignored,
+            vec!["metricsProvider.numWorkerThreads (not used by Corral)"]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_errors_naming_the_key() {
+        for bad in [
+            "metricsProvider.className=com.example.Nope\n",
+            "metricsProvider.httpPort=seventy\n",
+            "metricsProvider.httpHost=not-an-ip\n",
+            "metricsProvider.exportJvmInfo=maybe\n",
+        ] {
+            let err = parse(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            let key = bad.split('=').next().unwrap_or_default();
+            assert!(err.contains(key), "{bad:?}: {err:?}");
+        }
+    }
+}

@@ -97,39 +97,70 @@ fn mntr_summary(out: &mut String, key: &str, name: &str, s: &Summary) {
 /// left out, as ZooKeeper's provider has no string metrics.
 pub fn prometheus(samples: &[Sample<'_>]) -> String {
     let mut out = String::new();
+    let mut lines = Vec::new();
     for s in samples {
-        let name = s.name;
-        let kind = match &s.value {
-            Value::Text(_) => continue,
-            Value::Int(_) | Value::Float(_) => "gauge",
-            Value::Counter(_) => "counter",
-            Value::Summary(_) | Value::Set(_) => "summary",
+        let Some(kind) = prom_kind(&s.value) else {
+            continue;
         };
+        let name = s.name;
         let _ = writeln!(out, "# HELP {name} {name}");
         let _ = writeln!(out, "# TYPE {name} {kind}");
-        match &s.value {
-            Value::Text(_) => {}
-            Value::Int(v) => {
-                let _ = writeln!(out, "{name} {}", java_double(*v as f64));
-            }
-            Value::Float(v) => {
-                let _ = writeln!(out, "{name} {}", java_double(*v));
-            }
-            Value::Counter(v) => {
-                let _ = writeln!(out, "{name} {}", java_double(*v as f64));
-            }
-            Value::Summary(sum) => prom_summary(&mut out, name, None, sum),
-            Value::Set(set) => {
-                for (key, sum) in set.iter() {
-                    prom_summary(&mut out, name, Some(key), sum);
-                }
-            }
+        lines.clear();
+        prom_samples(s, &mut lines);
+        for (sample, value) in &lines {
+            let _ = writeln!(out, "{sample} {value}");
         }
     }
     out
 }
 
-fn prom_summary(out: &mut String, name: &str, key: Option<&str>, s: &Summary) {
+/// `mntr` as ZooKeeper prints it when its Prometheus provider is on (MonitorCommand dumps
+/// the provider's samples): the text rows, then `zk_<sample name>{labels}\t<value>` for
+/// every Prometheus sample.
+pub fn mntr_prometheus(samples: &[Sample<'_>]) -> String {
+    let mut out = String::new();
+    let mut lines = Vec::new();
+    for s in samples {
+        if let Value::Text(t) = &s.value {
+            let _ = writeln!(out, "zk_{}\t{t}", s.name);
+            continue;
+        }
+        lines.clear();
+        prom_samples(s, &mut lines);
+        for (sample, value) in &lines {
+            let _ = writeln!(out, "zk_{sample}\t{value}");
+        }
+    }
+    out
+}
+
+fn prom_kind(value: &Value<'_>) -> Option<&'static str> {
+    Some(match value {
+        Value::Text(_) => return None,
+        Value::Int(_) | Value::Float(_) => "gauge",
+        Value::Counter(_) => "counter",
+        Value::Summary(_) | Value::Set(_) => "summary",
+    })
+}
+
+/// A metric's Prometheus samples: (name with labels, value).
+fn prom_samples(s: &Sample<'_>, out: &mut Vec<(String, String)>) {
+    let name = s.name;
+    match &s.value {
+        Value::Text(_) => {}
+        Value::Int(v) => out.push((name.to_string(), java_double(*v as f64))),
+        Value::Float(v) => out.push((name.to_string(), java_double(*v))),
+        Value::Counter(v) => out.push((name.to_string(), java_double(*v as f64))),
+        Value::Summary(sum) => prom_summary(out, name, None, sum),
+        Value::Set(set) => {
+            for (key, sum) in set.iter() {
+                prom_summary(out, name, Some(key), sum);
+            }
+        }
+    }
+}
+
+fn prom_summary(out: &mut Vec<(String, String)>, name: &str, key: Option<&str>, s: &Summary) {
     let qs: &[f64] = match s.detail() {
         Detail::Basic => &PROM_BASIC,
         Detail::Advanced => &PROM_ADVANCED,
@@ -139,12 +170,15 @@ fn prom_summary(out: &mut String, name: &str, key: Option<&str>, s: &Summary) {
     for (q, v) in qs.iter().zip(s.quantiles(qs)) {
         // No value in the window: NaN, as Prometheus's Java client reports an empty summary.
         let v = v.map_or_else(|| "NaN".to_string(), java_double);
-        let _ = writeln!(out, "{name}{{{key_label}quantile=\"{q}\"}} {v}");
+        out.push((format!("{name}{{{key_label}quantile=\"{q}\"}}"), v));
     }
     let plain = key.map(|k| format!("{{key=\"{}\"}}", escape_label(k)));
     let plain = plain.as_deref().unwrap_or("");
-    let _ = writeln!(out, "{name}_count{plain} {}", java_double(s.count() as f64));
-    let _ = writeln!(out, "{name}_sum{plain} {}", java_double(s.sum() as f64));
+    out.push((
+        format!("{name}_count{plain}"),
+        java_double(s.count() as f64),
+    ));
+    out.push((format!("{name}_sum{plain}"), java_double(s.sum() as f64)));
 }
 
 /// A label value with `\`, `"` and newlines escaped (the text format's rules).
@@ -243,6 +277,23 @@ fsynctime{quantile=\"0.5\"} 3.0\nfsynctime_count 1.0\nfsynctime_sum 3.0\n\
 write_per_namespace{key=\"a\\\"b\",quantile=\"0.5\"} 10.0\nwrite_per_namespace_count{key=\"a\\\"b\"} 1.0\n\
 write_per_namespace_sum{key=\"a\\\"b\"} 10.0\n";
         assert_eq!(p, expected_prom);
+    }
+
+    #[test]
+    fn mntr_with_the_prometheus_provider_prints_its_samples() {
+        let mut lat = Summary::new(Detail::Advanced);
+        lat.add(2);
+        let samples = vec![
+            Sample::new("server_state", Value::Text("standalone".into())),
+            Sample::new("znode_count", Value::Int(5)),
+            Sample::new("readlatency", Value::Summary(&lat)),
+        ];
+        assert_eq!(
+            mntr_prometheus(&samples),
+            "zk_server_state\tstandalone\nzk_znode_count\t5.0\n\
+zk_readlatency{quantile=\"0.5\"}\t2.0\nzk_readlatency{quantile=\"0.9\"}\t2.0\n\
+zk_readlatency{quantile=\"0.99\"}\t2.0\nzk_readlatency_count\t1.0\nzk_readlatency_sum\t2.0\n"
+        );
     }
 
     #[test]

@@ -123,9 +123,15 @@ impl Core {
         out
     }
 
-    /// `mntr`'s answer.
+    /// `mntr`'s answer: the default provider's keys, or with the Prometheus provider on,
+    /// its samples (ZooKeeper's MonitorCommand dumps whichever provider it runs).
     pub(super) fn mntr(&self, now_mono_ms: u64, io: &FourLetterIo) -> String {
-        metrics_text::mntr(&self.metric_samples(now_mono_ms, io))
+        let samples = self.metric_samples(now_mono_ms, io);
+        if self.config.prometheus.is_some() {
+            metrics_text::mntr_prometheus(&samples)
+        } else {
+            metrics_text::mntr(&samples)
+        }
     }
 
     /// Prometheus's `/metrics` page (text format 0.0.4).
