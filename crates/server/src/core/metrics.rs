@@ -280,6 +280,16 @@ pub struct ServerMetrics {
     pub startup_txns_load_time: Summary,
     /// Start: txns replayed.
     pub startup_txns_loaded: Summary,
+    /// An ensemble member: LOOKING until a leader was elected.
+    pub election_time: Summary,
+    /// A follower: elected leader to in sync (UPTODATE).
+    pub follower_sync_time: Summary,
+    /// An observer: the same.
+    pub observer_sync_time: Summary,
+    /// An ensemble member: not serving (LOOKING) until serving again.
+    pub unavailable_time: Summary,
+    /// The same, recorded by a member that came back as the leader.
+    pub leader_unavailable_time: Summary,
     /// Watchers fired by one NodeCreated event (events with watchers only).
     pub node_created_watch_count: Summary,
     /// By one NodeDeleted event.
@@ -324,6 +334,11 @@ impl Default for ServerMetrics {
             startup_snap_load_time: Summary::new(Basic),
             startup_txns_load_time: Summary::new(Basic),
             startup_txns_loaded: Summary::new(Basic),
+            election_time: Summary::new(Basic),
+            follower_sync_time: Summary::new(Basic),
+            observer_sync_time: Summary::new(Basic),
+            unavailable_time: Summary::new(Basic),
+            leader_unavailable_time: Summary::new(Basic),
             node_created_watch_count: Summary::new(Basic),
             node_deleted_watch_count: Summary::new(Basic),
             node_changed_watch_count: Summary::new(Basic),
@@ -376,6 +391,17 @@ impl ServerMetrics {
         self.sync_processor_batch_size.add(txns as i64);
         self.fsynctime.add(fsync_ms as i64);
     }
+}
+
+/// An ensemble member's phases the metrics time (measured by the member's loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuorumPhase {
+    /// Looking until a leader was elected.
+    Election,
+    /// A follower syncing with its leader.
+    FollowerSync,
+    /// An observer syncing with its leader.
+    ObserverSync,
 }
 
 /// What the recovery at start took, measured by the I/O layer.

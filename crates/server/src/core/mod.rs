@@ -55,6 +55,7 @@ use self::conns::Connections;
 pub use self::conns::Waiter;
 pub use self::effects::{Effect, Effects};
 pub use self::fourlw::{FourLetterIo, NetGauges};
+pub use self::metrics::QuorumPhase;
 use self::metrics::{ServerMetrics, StartupTimes};
 pub use self::peer_msg::PeerMsg;
 pub use self::quorum::{QuorumRole, ServerRole, TestFaults};
@@ -188,6 +189,8 @@ pub struct Core {
     committed: Vec<corral_datatree::Txn>,
     /// What this server is in its ensemble (standalone: `Standalone`).
     role: ServerRole,
+    /// Since when this member has not served (monotonic ms; unavailable_time).
+    unavailable_since_ms: Option<u64>,
     /// Syncs waiting for a zxid to be applied: (zxid, session id, cxid).
     syncs: Vec<(i64, i64, i32)>,
     /// What the ensemble looks like from here (mntr).
@@ -269,6 +272,7 @@ impl Core {
             committed: Vec::new(),
             role,
             syncs: Vec::new(),
+            unavailable_since_ms: None,
             quorum: quorum::QuorumStats::default(),
             faults: quorum::TestFaults::default(),
             revalidating: std::collections::HashMap::new(),
@@ -276,6 +280,7 @@ impl Core {
         if core.role == ServerRole::Looking {
             // ZooKeeper counts each time its peer enters LOOKING, the first one included.
             core.metrics.looking_count = 1;
+            core.unavailable_since_ms = Some(now.mono_ms());
         }
         core.write_ensemble_config();
         Ok(core)
@@ -308,6 +313,16 @@ impl Core {
     /// What the recovery at start took (measured by the I/O layer).
     pub fn record_startup(&mut self, times: &StartupTimes) {
         self.metrics.startup(times);
+    }
+
+    /// An ensemble member's election or sync took `ms` (measured by the member's loop).
+    pub fn record_phase(&mut self, phase: QuorumPhase, ms: u64) {
+        let summary = match phase {
+            QuorumPhase::Election => &mut self.metrics.election_time,
+            QuorumPhase::FollowerSync => &mut self.metrics.follower_sync_time,
+            QuorumPhase::ObserverSync => &mut self.metrics.observer_sync_time,
+        };
+        summary.add(i64::try_from(ms).unwrap_or(i64::MAX));
     }
 
     /// Handles one input; its effects wait in [`Core::take_effects`].

@@ -106,6 +106,11 @@ impl Core {
             ("updatelatency", &m.updatelatency),
             ("readlatency", &m.readlatency),
             ("propagation_latency", &m.propagation_latency),
+            ("election_time", &m.election_time),
+            ("follower_sync_time", &m.follower_sync_time),
+            ("observer_sync_time", &m.observer_sync_time),
+            ("unavailable_time", &m.unavailable_time),
+            ("leader_unavailable_time", &m.leader_unavailable_time),
         ];
         out.extend(
             summaries

@@ -237,6 +237,17 @@ impl Core {
         );
         if server_role == ServerRole::Looking && self.role != ServerRole::Looking {
             self.metrics.looking_count += 1;
+            self.unavailable_since_ms = Some(now.mono_ms());
+        }
+        // ZooKeeper's QuorumPeer.setZabState(BROADCAST): unavailable from LOOKING to serving.
+        if server_role.serves() {
+            if let Some(since) = self.unavailable_since_ms.take() {
+                let took = now.mono_ms().saturating_sub(since) as i64;
+                self.metrics.unavailable_time.add(took);
+                if server_role == ServerRole::Leader {
+                    self.metrics.leader_unavailable_time.add(took);
+                }
+            }
         }
         self.write = write;
         self.role = server_role;
