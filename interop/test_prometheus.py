@@ -36,10 +36,12 @@ POLL_S = 0.25
 WRITES = 10
 
 # promtool's naming conventions that ZooKeeper's own names break (znode_count is a gauge named
-# like a summary's count; ZooKeeper 3.8's counters carry no _total): warnings, not errors.
+# like a summary's count; ZooKeeper 3.8's counters carry no _total; sync_processor_queue_time_ms
+# abbreviates its unit): warnings, not errors.
 ZOOKEEPER_NAMING = (
     re.compile(r'^(\w+) counter metrics should have "_total" suffix$'),
     re.compile(r'^(\w+) non-histogram and non-summary metrics should not have "_count" suffix$'),
+    re.compile(r"^(\w+_ms) metric names should not contain abbreviated units$"),
 )
 
 

@@ -161,9 +161,15 @@ impl Server {
             let _ = durable_tx.send(input);
         };
         let on_sync = move |s: corral_storage::SyncStats| {
+            let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
             let _ = synced_tx.send(Input::LogSynced {
                 txns: s.txns,
-                fsync_ms: u64::try_from(s.fsync.as_millis()).unwrap_or(u64::MAX),
+                fsync_ms: ms(s.fsync),
+                waits: s
+                    .waits
+                    .iter()
+                    .map(|w| (ms(w.queued), ms(w.flushed)))
+                    .collect(),
             });
         };
         let (state, durability) = Durability::open_observed(&config, disk, on_durable, on_sync)?;

@@ -104,4 +104,4 @@ pub use snapshot::{read_snapshot_file, Snapshot, SnapshotStore, SnapshotWriter};
 pub use storage::{Recovered, Storage, StorageConfig, VERSION_DIR};
 pub use store::{LogStore, MemLog};
 pub use view::{LogIter, LogView, SegmentInfo};
-pub use writer::{LogWriter, LogWriterHandle, SyncStats};
+pub use writer::{LogWriter, LogWriterHandle, SyncStats, TxnWait};

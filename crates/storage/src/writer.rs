@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -18,7 +19,8 @@ const BATCH_BYTES: usize = 16 << 20;
 type Reply<T> = SyncSender<Result<T, StorageError>>;
 
 enum Cmd {
-    Append(i64, Bytes),
+    /// A txn, and when it was queued.
+    Append(i64, Bytes, Instant),
     Sync(Reply<Option<i64>>),
     Truncate(i64, Reply<()>),
     Roll(Reply<()>),
@@ -41,14 +43,26 @@ enum Cmd {
 #[derive(Debug)]
 pub struct LogWriter;
 
-/// One group commit of the writer thread, for the server's metrics (ZooKeeper's fsynctime
-/// and SyncRequestProcessor batch size).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One group commit of the writer thread, for the server's metrics (ZooKeeper's fsynctime,
+/// and its SyncRequestProcessor's batch size and queue and flush times).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncStats {
     /// Txns appended and made durable by this fsync.
     pub txns: u64,
     /// How long the fsync took.
-    pub fsync: std::time::Duration,
+    pub fsync: Duration,
+    /// Per txn, in order: how long it waited in the queue before the writer took it, and
+    /// from then until the fsync that made it durable ended.
+    pub waits: Vec<TxnWait>,
+}
+
+/// How long one txn waited in the writer (see [`SyncStats::waits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnWait {
+    /// Queued to taken by the writer.
+    pub queued: Duration,
+    /// Taken to durable.
+    pub flushed: Duration,
 }
 
 impl LogWriter {
@@ -57,7 +71,7 @@ impl LogWriter {
     where
         F: FnMut(Result<i64, StorageError>) + Send + 'static,
     {
-        LogWriter::spawn_observed(log, on_durable, |_| {})
+        LogWriter::spawn_with(log, on_durable, None::<fn(SyncStats)>)
     }
 
     /// As [`LogWriter::spawn`]; `on_sync` is also told of every successful group commit
@@ -66,6 +80,18 @@ impl LogWriter {
         log: TxnLog,
         on_durable: F,
         on_sync: S,
+    ) -> Result<LogWriterHandle, StorageError>
+    where
+        F: FnMut(Result<i64, StorageError>) + Send + 'static,
+        S: FnMut(SyncStats) + Send + 'static,
+    {
+        LogWriter::spawn_with(log, on_durable, Some(on_sync))
+    }
+
+    fn spawn_with<F, S>(
+        log: TxnLog,
+        on_durable: F,
+        on_sync: Option<S>,
     ) -> Result<LogWriterHandle, StorageError>
     where
         F: FnMut(Result<i64, StorageError>) + Send + 'static,
@@ -114,23 +140,29 @@ fn run<F, S>(
     mut log: TxnLog,
     rx: Receiver<Cmd>,
     mut on_durable: F,
-    mut on_sync: S,
+    mut on_sync: Option<S>,
     failed: &Failed,
 ) -> TxnLog
 where
     F: FnMut(Result<i64, StorageError>),
     S: FnMut(SyncStats),
 {
+    let observed = on_sync.is_some();
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         let mut appended = 0u64;
+        // When each txn of the batch was queued and taken (observers only).
+        let mut times: Vec<(Instant, Instant)> = Vec::new();
         let mut bytes = 0;
         let mut error = None;
         let mut control = None;
         while let Some(cmd) = next.take() {
             match cmd {
-                Cmd::Append(zxid, payload) => {
+                Cmd::Append(zxid, payload, queued_at) => {
                     appended += 1;
+                    if observed {
+                        times.push((queued_at, Instant::now()));
+                    }
                     bytes += payload.len();
                     if error.is_none() {
                         if let Some(e) = failed.error() {
@@ -152,12 +184,21 @@ where
                 Some(e) => Err(e),
                 None => failed.error().map_or_else(
                     || {
-                        let started = std::time::Instant::now();
+                        let started = Instant::now();
                         let synced = log.sync();
-                        if synced.is_ok() {
+                        if let (Ok(_), Some(on_sync)) = (&synced, on_sync.as_mut()) {
+                            let done = Instant::now();
+                            let waits = times
+                                .iter()
+                                .map(|&(queued_at, taken)| TxnWait {
+                                    queued: taken.saturating_duration_since(queued_at),
+                                    flushed: done.saturating_duration_since(taken),
+                                })
+                                .collect();
                             on_sync(SyncStats {
                                 txns: appended,
-                                fsync: started.elapsed(),
+                                fsync: done.saturating_duration_since(started),
+                                waits,
                             });
                         }
                         synced
@@ -225,7 +266,7 @@ impl LogWriterHandle {
             return Err(e);
         }
         self.tx
-            .send(Cmd::Append(zxid, payload))
+            .send(Cmd::Append(zxid, payload, Instant::now()))
             .map_err(|_| StorageError::WriterStopped)
     }
 

@@ -144,6 +144,8 @@ pub enum Input {
         txns: u64,
         /// How long it took, ms.
         fsync_ms: u64,
+        /// Per txn: ms queued before the writer took it, ms from then to durable.
+        waits: Vec<(u64, u64)>,
     },
     /// The snapshot begun by [`Effect::SnapshotBegun`] was written (`ok`) or abandoned;
     /// `next_roll` is a random draw in `0..snapCount/2` for the next one's jitter.
@@ -345,7 +347,14 @@ impl Core {
                 }
             }
             Input::Peer { from, frame } => self.peer_message(from, frame, now),
-            Input::LogSynced { txns, fsync_ms } => self.metrics.log_synced(txns, fsync_ms),
+            Input::LogSynced {
+                txns,
+                fsync_ms,
+                waits,
+            } => {
+                let fsync_ms = self.config.force_sync.then_some(fsync_ms);
+                self.metrics.log_synced(txns, fsync_ms, &waits)
+            }
             Input::SnapshotFinished { ok, next_roll } => {
                 if ok {
                     let took = now.mono_ms().saturating_sub(self.snap.begun_mono_ms);
