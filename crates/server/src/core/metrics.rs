@@ -239,7 +239,7 @@ pub struct ServerMetrics {
     pub connection_request_count: u64,
     /// ConnectRequests resuming a session.
     pub connection_revalidate_count: u64,
-    /// Sessions a learner asked its leader to revalidate.
+    /// A leader: sessions its learners asked it to revalidate.
     pub revalidate_count: u64,
     /// Sessions expired by the session tracker.
     pub stale_sessions_expired: u64,

@@ -312,7 +312,6 @@ impl Core {
                 self.send_close(old);
             }
         }
-        self.metrics.revalidate_count += 1;
         self.out
             .push(Effect::Forward(PeerMsg::Revalidate { session_id }.encode()));
     }
@@ -566,6 +565,8 @@ impl Core {
             }
             PeerMsg::Refused { session_id } if !leading => self.refused(session_id),
             PeerMsg::Revalidate { session_id } if leading => {
+                // ZooKeeper's LearnerHandler counts the REVALIDATEs its learners send.
+                self.metrics.revalidate_count += 1;
                 let id = SessionId(session_id);
                 let tracker = self.write.sessions_mut();
                 let timeout_ms = match tracker.get(id) {
