@@ -168,7 +168,7 @@ impl Server {
                 waits: s
                     .waits
                     .iter()
-                    .map(|w| (ms(w.queued), ms(w.flushed)))
+                    .map(|w| (w.queue_len as u64, ms(w.queued), ms(w.flushed)))
                     .collect(),
             });
         };

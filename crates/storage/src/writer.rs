@@ -1,6 +1,6 @@
 //! [`LogWriter`]: the background thread that appends and group-commits.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -59,6 +59,8 @@ pub struct SyncStats {
 /// How long one txn waited in the writer (see [`SyncStats::waits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxnWait {
+    /// Txns queued for the writer when it took this one (this one included).
+    pub queue_len: usize,
     /// Queued to taken by the writer.
     pub queued: Duration,
     /// Taken to durable.
@@ -101,14 +103,17 @@ impl LogWriter {
         let view = log.view();
         let failed = Arc::new(Failed::default());
         let state = Arc::clone(&failed);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = Arc::clone(&queued);
         let thread = std::thread::Builder::new()
             .name("corral-log-writer".into())
-            .spawn(move || run(log, rx, on_durable, on_sync, &state))
+            .spawn(move || run(log, rx, on_durable, on_sync, &state, &taken))
             .map_err(|e| StorageError::io("spawn writer thread", "", e))?;
         Ok(LogWriterHandle {
             tx,
             view,
             failed,
+            queued,
             thread: Some(thread),
         })
     }
@@ -142,6 +147,7 @@ fn run<F, S>(
     mut on_durable: F,
     mut on_sync: Option<S>,
     failed: &Failed,
+    queued: &AtomicUsize,
 ) -> TxnLog
 where
     F: FnMut(Result<i64, StorageError>),
@@ -151,8 +157,9 @@ where
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         let mut appended = 0u64;
-        // When each txn of the batch was queued and taken (observers only).
-        let mut times: Vec<(Instant, Instant)> = Vec::new();
+        // When each txn of the batch was queued and taken, and how many were queued then
+        // (observers only).
+        let mut times: Vec<(Instant, Instant, usize)> = Vec::new();
         let mut bytes = 0;
         let mut error = None;
         let mut control = None;
@@ -160,8 +167,9 @@ where
             match cmd {
                 Cmd::Append(zxid, payload, queued_at) => {
                     appended += 1;
+                    let queue_len = queued.fetch_sub(1, Ordering::Relaxed);
                     if observed {
-                        times.push((queued_at, Instant::now()));
+                        times.push((queued_at, Instant::now(), queue_len));
                     }
                     bytes += payload.len();
                     if error.is_none() {
@@ -190,7 +198,8 @@ where
                             let done = Instant::now();
                             let waits = times
                                 .iter()
-                                .map(|&(queued_at, taken)| TxnWait {
+                                .map(|&(queued_at, taken, queue_len)| TxnWait {
+                                    queue_len,
                                     queued: taken.saturating_duration_since(queued_at),
                                     flushed: done.saturating_duration_since(taken),
                                 })
@@ -255,6 +264,8 @@ pub struct LogWriterHandle {
     tx: Sender<Cmd>,
     view: LogView,
     failed: Arc<Failed>,
+    /// Appends sent and not taken by the thread yet.
+    queued: Arc<AtomicUsize>,
     thread: Option<JoinHandle<TxnLog>>,
 }
 
@@ -265,9 +276,13 @@ impl LogWriterHandle {
         if let Some(e) = self.failed.error() {
             return Err(e);
         }
+        self.queued.fetch_add(1, Ordering::Relaxed);
         self.tx
             .send(Cmd::Append(zxid, payload, Instant::now()))
-            .map_err(|_| StorageError::WriterStopped)
+            .map_err(|_| {
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+                StorageError::WriterStopped
+            })
     }
 
     fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Cmd) -> Result<T, StorageError> {

@@ -270,6 +270,8 @@ pub struct ServerMetrics {
     pub fsynctime: Summary,
     /// Txns per log fsync (group commit).
     pub sync_processor_batch_size: Summary,
+    /// Per txn: how many txns were queued for the log writer when it took it.
+    pub sync_processor_queue_size: Summary,
     /// Per txn: queued for the log writer until it took it.
     pub sync_processor_queue_time_ms: Summary,
     /// Per txn: taken by the log writer until durable (the fsync ended).
@@ -335,6 +337,7 @@ impl Default for ServerMetrics {
             propagation_latency: Summary::new(Advanced),
             fsynctime: Summary::new(Basic),
             sync_processor_batch_size: Summary::new(Basic),
+            sync_processor_queue_size: Summary::new(Basic),
             sync_processor_queue_time_ms: Summary::new(Advanced),
             sync_processor_queue_flush_time_ms: Summary::new(Advanced),
             sync_processor_queue_and_flush_time_ms: Summary::new(Advanced),
@@ -397,13 +400,15 @@ impl ServerMetrics {
 
     /// One group commit of the log: the txns it made durable, how long the fsync took
     /// (`None` with forceSync off: ZooKeeper then times no fsync), and per txn how long it
-    /// waited in the writer's queue and then until durable (ms).
-    pub fn log_synced(&mut self, txns: u64, fsync_ms: Option<u64>, waits: &[(u64, u64)]) {
+    /// waited in the writer's queue and then until durable (ms), with the queue's length
+    /// when the writer took it.
+    pub fn log_synced(&mut self, txns: u64, fsync_ms: Option<u64>, waits: &[(u64, u64, u64)]) {
         self.sync_processor_batch_size.add(txns as i64);
         if let Some(ms) = fsync_ms {
             self.fsynctime.add(ms as i64);
         }
-        for &(queued, flushed) in waits {
+        for &(queue_len, queued, flushed) in waits {
+            self.sync_processor_queue_size.add(queue_len as i64);
             self.sync_processor_queue_time_ms.add(queued as i64);
             self.sync_processor_queue_flush_time_ms.add(flushed as i64);
             self.sync_processor_queue_and_flush_time_ms

@@ -144,8 +144,9 @@ pub enum Input {
         txns: u64,
         /// How long it took, ms.
         fsync_ms: u64,
-        /// Per txn: ms queued before the writer took it, ms from then to durable.
-        waits: Vec<(u64, u64)>,
+        /// Per txn: txns queued when the writer took it, ms queued before it was taken,
+        /// ms from then to durable.
+        waits: Vec<(u64, u64, u64)>,
     },
     /// The snapshot begun by [`Effect::SnapshotBegun`] was written (`ok`) or abandoned;
     /// `next_roll` is a random draw in `0..snapCount/2` for the next one's jitter.

@@ -100,6 +100,7 @@ impl Core {
             ("startup_txns_loaded", &m.startup_txns_loaded),
             ("dbinittime", &m.dbinittime),
             ("sync_processor_batch_size", &m.sync_processor_batch_size),
+            ("sync_processor_queue_size", &m.sync_processor_queue_size),
             (
                 "sync_processor_queue_time_ms",
                 &m.sync_processor_queue_time_ms,

@@ -109,6 +109,9 @@ fn an_observer_hears_of_every_group_commit_before_its_durable_report() {
                     stats.waits.iter().all(|w| w.flushed >= stats.fsync),
                     "{stats:?}"
                 );
+                // The queue held this txn at least when the thread took it, never more than
+                // the 30 appended.
+                assert!(stats.waits.iter().all(|w| (1..=30).contains(&w.queue_len)));
                 txns += stats.txns;
                 seen_sync = true;
             }
