@@ -49,28 +49,62 @@ const MNTR_PERCENTILES: [(&str, f64); 4] =
 const PROM_BASIC: [f64; 1] = [0.5];
 const PROM_ADVANCED: [f64; 3] = [0.5, 0.9, 0.99];
 
-/// `mntr`'s text.
-pub fn mntr(samples: &[Sample<'_>]) -> String {
-    let mut out = String::new();
+/// One entry of ZooKeeper's monitor output: a `mntr` line (`zk_<key>\t<value>`), a field of
+/// the AdminServer's `monitor` command (`<key>`: a string, an integer or a real), with the
+/// value's type as ZooKeeper's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MonitorValue {
+    /// Text.
+    Text(String),
+    /// A Java long or int.
+    Long(i64),
+    /// A Java double.
+    Double(f64),
+}
+
+impl std::fmt::Display for MonitorValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MonitorValue::Text(t) => f.write_str(t),
+            MonitorValue::Long(v) => write!(f, "{v}"),
+            MonitorValue::Double(v) => f.write_str(&java_double(*v)),
+        }
+    }
+}
+
+/// The monitor entries of the samples, as ZooKeeper's MonitorCommand dumps its metrics
+/// provider: the default provider's keys (summaries as avg/min/max/cnt/sum, and p50..p999
+/// when advanced), or with `prometheus_provider` the Prometheus samples (`readlatency{
+/// quantile="0.5"}`, all values doubles). Text entries come as they are.
+pub fn monitor(samples: &[Sample<'_>], prometheus_provider: bool) -> Vec<(String, MonitorValue)> {
+    let mut out = Vec::new();
+    let mut lines = Vec::new();
     for s in samples {
         let name = s.name;
+        if let Value::Text(t) = &s.value {
+            out.push((name.to_string(), MonitorValue::Text(t.clone())));
+            continue;
+        }
+        if prometheus_provider {
+            lines.clear();
+            prom_samples(s, &mut lines);
+            for (sample, value) in lines.drain(..) {
+                out.push((sample, MonitorValue::Double(value)));
+            }
+            continue;
+        }
         match &s.value {
-            Value::Text(t) => {
-                let _ = writeln!(out, "zk_{name}\t{t}");
-            }
-            Value::Int(v) => {
-                let _ = writeln!(out, "zk_{name}\t{v}");
-            }
-            Value::Float(v) => {
-                let _ = writeln!(out, "zk_{name}\t{}", java_double(*v));
-            }
-            Value::Counter(v) => {
-                let _ = writeln!(out, "zk_{name}\t{v}");
-            }
-            Value::Summary(sum) => mntr_summary(&mut out, "", name, sum),
+            Value::Text(_) => {}
+            Value::Int(v) => out.push((name.to_string(), MonitorValue::Long(*v))),
+            Value::Float(v) => out.push((name.to_string(), MonitorValue::Double(*v))),
+            Value::Counter(v) => out.push((
+                name.to_string(),
+                MonitorValue::Long(i64::try_from(*v).unwrap_or(i64::MAX)),
+            )),
+            Value::Summary(sum) => monitor_summary(&mut out, "", name, sum),
             Value::Set(set) => {
                 for (key, sum) in set.iter() {
-                    mntr_summary(&mut out, &format!("{key}_"), name, sum);
+                    monitor_summary(&mut out, &format!("{key}_"), name, sum);
                 }
             }
         }
@@ -78,19 +112,35 @@ pub fn mntr(samples: &[Sample<'_>]) -> String {
     out
 }
 
-fn mntr_summary(out: &mut String, key: &str, name: &str, s: &Summary) {
-    let _ = writeln!(out, "zk_avg_{key}{name}\t{}", java_double(s.avg()));
-    let _ = writeln!(out, "zk_min_{key}{name}\t{}", s.min());
-    let _ = writeln!(out, "zk_max_{key}{name}\t{}", s.max());
-    let _ = writeln!(out, "zk_cnt_{key}{name}\t{}", s.count());
-    let _ = writeln!(out, "zk_sum_{key}{name}\t{}", s.sum());
+fn monitor_summary(out: &mut Vec<(String, MonitorValue)>, key: &str, name: &str, s: &Summary) {
+    out.push((format!("avg_{key}{name}"), MonitorValue::Double(s.avg())));
+    out.push((format!("min_{key}{name}"), MonitorValue::Long(s.min())));
+    out.push((format!("max_{key}{name}"), MonitorValue::Long(s.max())));
+    let count = i64::try_from(s.count()).unwrap_or(i64::MAX);
+    out.push((format!("cnt_{key}{name}"), MonitorValue::Long(count)));
+    out.push((format!("sum_{key}{name}"), MonitorValue::Long(s.sum())));
     if s.detail() == Detail::Advanced {
         let qs: Vec<f64> = MNTR_PERCENTILES.iter().map(|(_, q)| *q).collect();
         for ((label, _), v) in MNTR_PERCENTILES.iter().zip(s.quantiles(&qs)) {
             // ZooKeeper prints them as longs (0 before any value).
-            let _ = writeln!(out, "zk_{label}_{key}{name}\t{}", v.unwrap_or(0.0) as i64);
+            let v = MonitorValue::Long(v.unwrap_or(0.0) as i64);
+            out.push((format!("{label}_{key}{name}"), v));
         }
     }
+}
+
+/// `mntr`'s text: the monitor entries as `zk_<key>\t<value>` lines.
+fn mntr_text(entries: Vec<(String, MonitorValue)>) -> String {
+    let mut out = String::new();
+    for (key, value) in entries {
+        let _ = writeln!(out, "zk_{key}\t{value}");
+    }
+    out
+}
+
+/// `mntr` with ZooKeeper's default metrics provider.
+pub fn mntr(samples: &[Sample<'_>]) -> String {
+    mntr_text(monitor(samples, false))
 }
 
 /// The Prometheus text exposition format (version 0.0.4) of the samples; text values are
@@ -108,7 +158,7 @@ pub fn prometheus(samples: &[Sample<'_>]) -> String {
         lines.clear();
         prom_samples(s, &mut lines);
         for (sample, value) in &lines {
-            let _ = writeln!(out, "{sample} {value}");
+            let _ = writeln!(out, "{sample} {}", java_double(*value));
         }
     }
     out
@@ -118,20 +168,7 @@ pub fn prometheus(samples: &[Sample<'_>]) -> String {
 /// the provider's samples): the text rows, then `zk_<sample name>{labels}\t<value>` for
 /// every Prometheus sample.
 pub fn mntr_prometheus(samples: &[Sample<'_>]) -> String {
-    let mut out = String::new();
-    let mut lines = Vec::new();
-    for s in samples {
-        if let Value::Text(t) = &s.value {
-            let _ = writeln!(out, "zk_{}\t{t}", s.name);
-            continue;
-        }
-        lines.clear();
-        prom_samples(s, &mut lines);
-        for (sample, value) in &lines {
-            let _ = writeln!(out, "zk_{sample}\t{value}");
-        }
-    }
-    out
+    mntr_text(monitor(samples, true))
 }
 
 fn prom_kind(value: &Value<'_>) -> Option<&'static str> {
@@ -144,13 +181,13 @@ fn prom_kind(value: &Value<'_>) -> Option<&'static str> {
 }
 
 /// A metric's Prometheus samples: (name with labels, value).
-fn prom_samples(s: &Sample<'_>, out: &mut Vec<(String, String)>) {
+fn prom_samples(s: &Sample<'_>, out: &mut Vec<(String, f64)>) {
     let name = s.name;
     match &s.value {
         Value::Text(_) => {}
-        Value::Int(v) => out.push((name.to_string(), java_double(*v as f64))),
-        Value::Float(v) => out.push((name.to_string(), java_double(*v))),
-        Value::Counter(v) => out.push((name.to_string(), java_double(*v as f64))),
+        Value::Int(v) => out.push((name.to_string(), *v as f64)),
+        Value::Float(v) => out.push((name.to_string(), *v)),
+        Value::Counter(v) => out.push((name.to_string(), *v as f64)),
         Value::Summary(sum) => prom_summary(out, name, None, sum),
         Value::Set(set) => {
             for (key, sum) in set.iter() {
@@ -160,7 +197,7 @@ fn prom_samples(s: &Sample<'_>, out: &mut Vec<(String, String)>) {
     }
 }
 
-fn prom_summary(out: &mut Vec<(String, String)>, name: &str, key: Option<&str>, s: &Summary) {
+fn prom_summary(out: &mut Vec<(String, f64)>, name: &str, key: Option<&str>, s: &Summary) {
     let qs: &[f64] = match s.detail() {
         Detail::Basic => &PROM_BASIC,
         Detail::Advanced => &PROM_ADVANCED,
@@ -169,16 +206,15 @@ fn prom_summary(out: &mut Vec<(String, String)>, name: &str, key: Option<&str>, 
     let key_label = key_label.as_deref().unwrap_or("");
     for (q, v) in qs.iter().zip(s.quantiles(qs)) {
         // No value in the window: NaN, as Prometheus's Java client reports an empty summary.
-        let v = v.map_or_else(|| "NaN".to_string(), java_double);
-        out.push((format!("{name}{{{key_label}quantile=\"{q}\"}}"), v));
+        out.push((
+            format!("{name}{{{key_label}quantile=\"{q}\"}}"),
+            v.unwrap_or(f64::NAN),
+        ));
     }
     let plain = key.map(|k| format!("{{key=\"{}\"}}", escape_label(k)));
     let plain = plain.as_deref().unwrap_or("");
-    out.push((
-        format!("{name}_count{plain}"),
-        java_double(s.count() as f64),
-    ));
-    out.push((format!("{name}_sum{plain}"), java_double(s.sum() as f64)));
+    out.push((format!("{name}_count{plain}"), s.count() as f64));
+    out.push((format!("{name}_sum{plain}"), s.sum() as f64));
 }
 
 /// A label value with `\`, `"` and newlines escaped (the text format's rules).
@@ -277,6 +313,42 @@ fsynctime{quantile=\"0.5\"} 3.0\nfsynctime_count 1.0\nfsynctime_sum 3.0\n\
 write_per_namespace{key=\"a\\\"b\",quantile=\"0.5\"} 10.0\nwrite_per_namespace_count{key=\"a\\\"b\"} 1.0\n\
 write_per_namespace_sum{key=\"a\\\"b\"} 10.0\n";
         assert_eq!(p, expected_prom);
+    }
+
+    #[test]
+    fn monitor_entries_carry_zookeepers_types() {
+        let mut lat = Summary::new(Detail::Basic);
+        lat.add(3);
+        let samples = vec![
+            Sample::new("version", Value::Text("v".into())),
+            Sample::new("znode_count", Value::Int(5)),
+            Sample::new("avg_latency", Value::Float(0.5)),
+            Sample::new("watch_bytes", Value::Counter(7)),
+            Sample::new("fsynctime", Value::Summary(&lat)),
+        ];
+        use MonitorValue::{Double, Long, Text};
+        let expected = vec![
+            ("version", Text("v".into())),
+            ("znode_count", Long(5)),
+            ("avg_latency", Double(0.5)),
+            ("watch_bytes", Long(7)),
+            ("avg_fsynctime", Double(3.0)),
+            ("min_fsynctime", Long(3)),
+            ("max_fsynctime", Long(3)),
+            ("cnt_fsynctime", Long(1)),
+            ("sum_fsynctime", Long(3)),
+        ];
+        let got = monitor(&samples, false);
+        let got: Vec<(&str, MonitorValue)> =
+            got.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        assert_eq!(got, expected);
+        // The Prometheus provider's dump: every metric value a double.
+        let prom = monitor(&samples, true);
+        assert!(
+            prom[1..].iter().all(|(_, v)| matches!(v, Double(_))),
+            "{prom:?}"
+        );
+        assert_eq!(prom[4].0, "fsynctime{quantile=\"0.5\"}");
     }
 
     #[test]

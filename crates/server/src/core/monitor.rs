@@ -2,7 +2,7 @@
 //! its statistics and [`ServerMetrics`](super::metrics::ServerMetrics), plus what the I/O
 //! layer measured ([`FourLetterIo`]), rendered by [`super::metrics_text`].
 
-use super::metrics_text::{self, Sample, Value};
+use super::metrics_text::{self, MonitorValue, Sample, Value};
 use super::{Core, FourLetterIo};
 use crate::fourlw::version;
 
@@ -141,8 +141,19 @@ impl Core {
         out
     }
 
-    /// `mntr`'s answer: the default provider's keys, or with the Prometheus provider on,
-    /// its samples (ZooKeeper's MonitorCommand dumps whichever provider it runs).
+    /// ZooKeeper's monitor entries (keys without `zk_`, typed values): what `mntr` prints and
+    /// what the AdminServer's `monitor` command answers. With the Prometheus provider on, its
+    /// samples (ZooKeeper's MonitorCommand dumps whichever provider it runs).
+    pub fn monitor_entries(
+        &self,
+        now_mono_ms: u64,
+        io: &FourLetterIo,
+    ) -> Vec<(String, MonitorValue)> {
+        let samples = self.metric_samples(now_mono_ms, io);
+        metrics_text::monitor(&samples, self.config.prometheus.is_some())
+    }
+
+    /// `mntr`'s answer: [`Core::monitor_entries`] as `zk_<key>\t<value>` lines.
     pub(super) fn mntr(&self, now_mono_ms: u64, io: &FourLetterIo) -> String {
         let samples = self.metric_samples(now_mono_ms, io);
         if self.config.prometheus.is_some() {
