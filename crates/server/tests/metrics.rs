@@ -117,6 +117,7 @@ async fn metrics_page_serves_the_registry_mntr_shows() {
     let _ = task.await;
     // Stopped: the page's listener is gone with the server.
     assert!(TcpStream::connect(metrics).await.is_err());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -168,11 +169,13 @@ async fn start_up_load_metrics_after_a_restart() {
         Some("1")
     );
     server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn gtmk_and_stmk() {
-    let server = start_in(&fresh_dir("metrics-trace"), "", None).await;
+    let dir = fresh_dir("metrics-trace");
+    let server = start_in(&dir, "", None).await;
     assert_eq!(four_letter(server.addr, "gtmk").await, "306");
     let mut s = TcpStream::connect(server.addr).await.expect("connect");
     s.write_all(b"stmk").await.expect("write");
@@ -187,4 +190,5 @@ async fn gtmk_and_stmk() {
     assert_eq!(answer, "-2");
     assert_eq!(four_letter(server.addr, "gtmk").await, "-2");
     server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
