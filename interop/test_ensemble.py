@@ -509,6 +509,24 @@ def test_fourletter_keys_by_role(ens):
     assert not problems, "\n".join(problems)
 
 
+def test_election_sync_and_unavailable_times_are_recorded(ens):
+    """Every member timed its start-up load, its election and its time unavailable (LOOKING
+    until serving); each follower its sync with the leader, and the leader its time
+    unavailable as leader (ZooKeeper's dbinittime, election_time, follower_sync_time,
+    unavailable_time, leader_unavailable_time: the counts, never the times)."""
+    ens.wait_leader(timeout=HEAL_TIMEOUT_S)
+    leader = ens.leader()
+    problems = []
+    for m in ens.members:
+        mntr = parse_mntr(m.word("mntr"))
+        wanted = ["zk_cnt_election_time", "zk_cnt_unavailable_time", "zk_cnt_dbinittime"]
+        wanted.append("zk_cnt_leader_unavailable_time" if m is leader else "zk_cnt_follower_sync_time")
+        for key in wanted:
+            if int(mntr.get(key, "0")) < 1:
+                problems.append(f"{m.describe()}: {key} = {mntr.get(key)}")
+    assert not problems, "\n".join(problems)
+
+
 # --- observers: 3 voters + 1 observer ---------------------------------------------------
 
 

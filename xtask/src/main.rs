@@ -274,11 +274,13 @@ fn sim(args: &[String]) -> Result<bool> {
     Ok(r.finish())
 }
 
-/// Steps 1 and 2; false if one failed (nothing later can work then).
+/// Steps 1, 1b and 2; false if one failed (nothing later can work then).
 fn setup_steps(ctx: &Ctx, r: &mut Runner) -> bool {
     let mut apt = setup::Apt::new();
     r.step("install Apache ZooKeeper", || {
         setup::ensure_zookeeper(&mut apt)
+    }) && r.step("install Prometheus (server, promtool)", || {
+        setup::ensure_prometheus(&mut apt)
     }) && r.step("python venv (kazoo, pytest)", || {
         setup::ensure_venv(ctx, &mut apt)
     })

@@ -1,4 +1,4 @@
-//! Machine set-up: Debian's Apache ZooKeeper and the interop Python venv.
+//! Machine set-up: Debian's Apache ZooKeeper and Prometheus, and the interop Python venv.
 
 use std::fs;
 use std::path::Path;
@@ -14,6 +14,10 @@ const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 /// The C client's header: interop/test_migrate.py builds interop/c/zk_writes.c against it.
 const C_CLIENT_HEADER: &str = "/usr/include/zookeeper/zookeeper.h";
 const ZOOKEEPER_PACKAGES: &[&str] = &["zookeeper", "zookeeper-bin", "libzookeeper-mt-dev"];
+/// Debian's Prometheus server and promtool: interop/test_prometheus.py scrapes Corral's
+/// `/metrics` with them.
+const PROMETHEUS_BINS: &[&str] = &["/usr/bin/prometheus", "/usr/bin/promtool"];
+const PROMETHEUS_PACKAGES: &[&str] = &["prometheus"];
 
 /// Pinned Python packages of the interop suite (pure-sasl: kazoo's SASL client, for
 /// interop/test_sasl.py and kazoo's test_sasl.py), then the extra needs of kazoo's own test
@@ -107,6 +111,27 @@ pub fn ensure_zookeeper(apt: &mut Apt) -> Result<()> {
     }
     if !probe(Command::new("java").arg("-version")) {
         bail!("`java -version` fails: Apache ZooKeeper needs a Java runtime (default-jre)");
+    }
+    Ok(())
+}
+
+/// Step 1b: Debian's Prometheus (server and promtool), installed the same way.
+pub fn ensure_prometheus(apt: &mut Apt) -> Result<()> {
+    let missing: Vec<&str> = PROMETHEUS_BINS
+        .iter()
+        .copied()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        println!("{} are present", PROMETHEUS_BINS.join(" and "));
+        return Ok(());
+    }
+    println!("missing: {}; installing", missing.join(", "));
+    apt.install(PROMETHEUS_PACKAGES)?;
+    for p in PROMETHEUS_BINS {
+        if !Path::new(p).exists() {
+            bail!("{p} is still missing after installing {PROMETHEUS_PACKAGES:?}");
+        }
     }
     Ok(())
 }

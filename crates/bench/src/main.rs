@@ -292,9 +292,7 @@ async fn suite_cmd(args: &[String], threads: usize) -> Result<()> {
             opts.import = part == "import";
         }
         Some(other) => {
-            bail!(
-                "--only takes throughput, memory, ensemble, snap-rejoin or import, got `{other}`"
-            )
+            bail!("--only takes throughput, memory, ensemble, snap-rejoin or import, got `{other}`")
         }
     }
     f.finish()?;

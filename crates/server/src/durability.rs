@@ -22,6 +22,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use corral_datatree::{DataTree, DataTreeConfig, Txn};
@@ -31,6 +32,7 @@ use corral_storage::{
 };
 
 use crate::config::ServerConfig;
+use crate::core::metrics::StartupTimes;
 use crate::ServerError;
 
 /// The tree and sessions found on disk.
@@ -41,6 +43,8 @@ pub struct RecoveredState {
     pub sessions: BTreeMap<i64, i32>,
     /// Txns replayed from the log.
     pub replayed: usize,
+    /// What the recovery took (ZooKeeper's startup metrics).
+    pub times: StartupTimes,
 }
 
 /// The storage settings a zoo.cfg implies.
@@ -135,22 +139,35 @@ pub fn replay_txn(tree: &mut DataTree, sessions: &mut BTreeMap<i64, i32>, txn: &
 /// Loads the newest valid snapshot and replays the log after it. A data directory with
 /// neither gets `snapshot.0` of the empty tree, as ZooKeeper writes on first start.
 pub fn recover(storage: &Storage, config: DataTreeConfig) -> Result<RecoveredState, ServerError> {
+    let started = Instant::now();
     let recovered = storage.recover().map_err(ServerError::Storage)?;
+    let mut initial_snapshot_ms = None;
     if recovered.snapshot.is_none() {
+        let writing = Instant::now();
         let payload = snapshot_payload(&DataTree::with_config(config), &BTreeMap::new());
         storage
             .snapshots
             .write(0, &payload)
             .map_err(ServerError::Storage)?;
+        initial_snapshot_ms = Some(elapsed_ms(writing));
     }
-    rebuild(recovered.snapshot.as_ref(), recovered.txns, config)
+    let mut state = rebuild(recovered.snapshot.as_ref(), recovered.txns, config, started)?;
+    state.times.db_init_ms = elapsed_ms(started);
+    state.times.initial_snapshot_ms = initial_snapshot_ms;
+    Ok(state)
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The state a snapshot (or the empty tree) plus the log records after it make.
+/// `started`: when loading began (the snapshot's load time runs from it).
 fn rebuild(
     snapshot: Option<&Snapshot>,
     txns: LogIter,
     config: DataTreeConfig,
+    started: Instant,
 ) -> Result<RecoveredState, ServerError> {
     let (mut tree, mut sessions) = match snapshot {
         Some(snap) => parse_snapshot_payload(&snap.payload, config).map_err(|message| {
@@ -161,6 +178,8 @@ fn rebuild(
         })?,
         None => (DataTree::with_config(config), BTreeMap::new()),
     };
+    let snap_load_ms = elapsed_ms(started);
+    let replay_started = Instant::now();
     let mut replayed = 0;
     for record in txns {
         let (zxid, payload) = record.map_err(ServerError::Storage)?;
@@ -175,6 +194,13 @@ fn rebuild(
         tree,
         sessions,
         replayed,
+        times: StartupTimes {
+            snap_load_ms,
+            txns_load_ms: elapsed_ms(replay_started),
+            txns_loaded: replayed as u64,
+            db_init_ms: elapsed_ms(started),
+            initial_snapshot_ms: None,
+        },
     })
 }
 
@@ -207,6 +233,17 @@ impl Durability {
         disk: Option<Arc<dyn corral_storage::Disk>>,
         on_durable: impl FnMut(DurableReport) + Send + 'static,
     ) -> Result<(RecoveredState, Durability), ServerError> {
+        Durability::open_observed(config, disk, on_durable, |_| {})
+    }
+
+    /// As [`Durability::open`]; `on_sync` is told of every group commit (txns, fsync time),
+    /// on the writer's thread too.
+    pub fn open_observed(
+        config: &ServerConfig,
+        disk: Option<Arc<dyn corral_storage::Disk>>,
+        on_durable: impl FnMut(DurableReport) + Send + 'static,
+        on_sync: impl FnMut(corral_storage::SyncStats) + Send + 'static,
+    ) -> Result<(RecoveredState, Durability), ServerError> {
         let mut storage_cfg = storage_config(config);
         if let Some(disk) = disk {
             storage_cfg.disk = disk;
@@ -231,7 +268,8 @@ impl Durability {
             state.replayed
         );
         let Storage { log, snapshots } = storage;
-        let writer = LogWriter::spawn(log, on_durable).map_err(ServerError::Storage)?;
+        let writer =
+            LogWriter::spawn_observed(log, on_durable, on_sync).map_err(ServerError::Storage)?;
         let log_view = writer.view();
         Ok((
             state,

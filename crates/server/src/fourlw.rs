@@ -11,7 +11,7 @@ pub use crate::core::FourLetterIo;
 /// The words Corral answers.
 pub const WORDS: &[&str] = &[
     "ruok", "srvr", "stat", "mntr", "conf", "envi", "srst", "isro", "wchs", "dirs", "cons", "crst",
-    "dump", "wchc", "wchp", "hash",
+    "dump", "wchc", "wchp", "hash", "gtmk", "stmk",
 ];
 
 /// Whether the first four bytes of a connection are a four-letter word rather than a frame
@@ -28,9 +28,17 @@ pub fn version() -> String {
     )
 }
 
-/// What the answer to `word` needs from the file system, measured here (outside the core).
-pub fn measure(word: &str, config: &ServerConfig) -> FourLetterIo {
+/// What the answer to `word` needs from the file system and the connection counters,
+/// measured here (outside the core).
+pub(crate) fn measure(
+    word: &str,
+    config: &ServerConfig,
+    counters: &crate::io_metrics::NetCounters,
+) -> FourLetterIo {
     let mut io = FourLetterIo::default();
+    if word == "mntr" {
+        io = crate::io_metrics::measure(counters);
+    }
     match word {
         "dirs" => {
             let (data, log) = config.version_dirs();

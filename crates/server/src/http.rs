@@ -37,6 +37,8 @@ pub struct HttpResponse {
     pub status: u16,
     /// `Content-Type`, if any.
     pub content_type: Option<&'static str>,
+    /// `Allow` (the methods a 405 answer accepts), if any.
+    pub allow: Option<&'static str>,
     /// The body.
     pub body: Bytes,
 }
@@ -47,8 +49,15 @@ impl HttpResponse {
         HttpResponse {
             status,
             content_type,
+            allow: None,
             body: body.into(),
         }
+    }
+
+    /// The same with an `Allow` header.
+    pub fn with_allow(mut self, methods: &'static str) -> Self {
+        self.allow = Some(methods);
+        self
     }
 }
 
@@ -104,6 +113,12 @@ fn to_hyper(answer: HttpResponse) -> hyper::Response<Full<Bytes>> {
         response.headers_mut().insert(
             hyper::header::CONTENT_TYPE,
             hyper::header::HeaderValue::from_static(ct),
+        );
+    }
+    if let Some(methods) = answer.allow {
+        response.headers_mut().insert(
+            hyper::header::ALLOW,
+            hyper::header::HeaderValue::from_static(methods),
         );
     }
     response

@@ -16,6 +16,10 @@
 //! protocol over TLS (corral-tls); a client certificate authenticates its connection with
 //! ZooKeeper's `x509` scheme.
 //!
+//! Metrics: ZooKeeper's ServerMetrics in one registry (crate::core::metrics) that `mntr` and,
+//! with zoo.cfg's `metricsProvider.className=...PrometheusMetricsProvider`, Prometheus's
+//! `/metrics` (HTTP on `metricsProvider.httpHost:httpPort`) both render.
+//!
 //! What it is not: it holds no logic of its own about znodes, sessions or watches (those live
 //! in the crates above; durability is corral-storage's log and snapshots, driven from
 //! [`durability`]; an ensemble's agreement is corral-zab's, run by corral-zab-runtime over
@@ -47,7 +51,9 @@ pub mod durability;
 mod error;
 pub mod fourlw;
 pub mod http;
+mod io_metrics;
 mod member;
+mod metrics_http;
 mod net;
 mod owner;
 mod snapshot_feed;

@@ -26,7 +26,7 @@ use corral_zab_runtime::{
 use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
 
 use crate::config::ServerConfig;
-use crate::core::{Core, Effect, Input, Now, QuorumRole, ServerRole};
+use crate::core::{Core, Effect, Input, Now, QuorumPhase, QuorumRole, ServerRole};
 use crate::durability::parse_snapshot_payload;
 use crate::owner::{Clock, OwnerSettings, ToCore, Writers};
 use crate::snapshot_feed::{FeedReader, Snapshots};
@@ -128,6 +128,9 @@ pub(crate) struct Member {
     /// A proposal of this batch was refused: the rest of its proposals are the old write
     /// path's and are dropped (the role changed).
     dropping_proposals: bool,
+    /// The engine's role and whether it was established, and since when (monotonic ms):
+    /// the election and sync times of the metrics.
+    phase: (Role, bool, u64),
 }
 
 /// The engine's limits in [`ENGINE_TICK`]s from zoo.cfg's tickTime units.
@@ -224,10 +227,22 @@ impl Member {
             snapshots: Snapshots::default(),
         };
         let (durable_tx, durable) = tokio::sync::mpsc::unbounded_channel();
-        let (node, compaction) = open_node(&runtime_config, replica, transport, move |r| {
+        let opening = std::time::Instant::now();
+        let (mut node, compaction) = open_node(&runtime_config, replica, transport, move |r| {
             let _ = durable_tx.send(r);
         })
         .map_err(|e| ServerError::Ensemble(e.to_string()))?;
+        // A member loads its newest snapshot at start (open_node); the txns of its log are
+        // applied as the ensemble commits them, after the election, so no start-up replay is
+        // recorded (as ZooKeeper records none for an empty log).
+        let load_ms = u64::try_from(opening.elapsed().as_millis()).unwrap_or(u64::MAX);
+        node.state_machine_mut()
+            .core
+            .record_startup(&crate::core::metrics::StartupTimes {
+                snap_load_ms: load_ms,
+                db_init_ms: load_ms,
+                ..Default::default()
+            });
         tracing::info!(
             "ensemble member {} of {:?}, quorum port {}",
             ensemble.my_id,
@@ -245,6 +260,7 @@ impl Member {
             effects: Vec::new(),
             quorum_size: ensemble.voters().count(),
             dropping_proposals: false,
+            phase: (Role::Looking, false, clock.now().mono_ms()),
         })
     }
 
@@ -454,8 +470,35 @@ impl Member {
         }
     }
 
+    /// ZooKeeper's election and sync times: LOOKING until a leader is elected
+    /// (election_time), then a learner's sync with it until UPTODATE (follower_sync_time,
+    /// observer_sync_time).
+    fn time_phases(&mut self, status: &Status) {
+        let (role, established, since) = self.phase;
+        if (role, established) == (status.role, status.established) {
+            return;
+        }
+        let now = self.clock.now().mono_ms();
+        let took = now.saturating_sub(since);
+        let phase = match (role, status.role, status.established) {
+            (Role::Looking, new, _) if new != Role::Looking => Some(QuorumPhase::Election),
+            (Role::Following, Role::Following, true) if !established => {
+                Some(QuorumPhase::FollowerSync)
+            }
+            (Role::Observing, Role::Observing, true) if !established => {
+                Some(QuorumPhase::ObserverSync)
+            }
+            _ => None,
+        };
+        if let Some(phase) = phase {
+            self.core().record_phase(phase, took);
+        }
+        self.phase = (status.role, status.established, now);
+    }
+
     fn follow_status(&mut self) {
         let status = self.node.status();
+        self.time_phases(&status);
         let wanted = self.wanted_role(&status);
         let current = self.node.state_machine().core.role();
         let same = matches!(

@@ -21,6 +21,7 @@ use crate::config::ServerConfig;
 use crate::core::conns::Transport;
 use crate::core::{needs_nonce, Core, Input, Nonce};
 use crate::durability::Durability;
+use crate::io_metrics::NetCounters;
 use crate::owner::{os_random, random_below, Clock, Outbound, Owner, OwnerSettings, ToCore};
 use crate::{fourlw, ServerError};
 
@@ -43,6 +44,7 @@ struct SecurePort {
 struct ConnSettings {
     to_core: mpsc::Sender<ToCore>,
     config: Arc<ServerConfig>,
+    counters: Arc<NetCounters>,
 }
 
 /// What owns the core: a standalone server's owner loop, or an ensemble member's.
@@ -74,6 +76,8 @@ pub struct Server {
     config: Arc<ServerConfig>,
     engine: Engine,
     durability_purge: Option<(Duration, Arc<crate::durability::Purger>)>,
+    /// Prometheus's `/metrics` listener (`metricsProvider.*`), when configured.
+    metrics: Option<TcpListener>,
 }
 
 impl Server {
@@ -116,6 +120,19 @@ impl Server {
             }
             _ => None,
         };
+        let metrics = match config.prometheus {
+            Some(p) => {
+                Some(
+                    TcpListener::bind(p.addr)
+                        .await
+                        .map_err(|source| ServerError::Bind {
+                            addr: p.addr,
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
         let clock = Clock::new();
         let policy = corral_storage::SnapPolicy {
             snap_count: config.snap_count,
@@ -137,27 +154,43 @@ impl Server {
                 config: Arc::new(config),
                 engine: Engine::Member(Box::new(member)),
                 durability_purge: None,
+                metrics,
             });
         }
         let (events_tx, events) = mpsc::unbounded_channel();
         let durable_tx = events_tx.clone();
-        let (state, durability) = Durability::open(&config, disk, move |report| {
+        let synced_tx = events_tx.clone();
+        let on_durable = move |report: crate::durability::DurableReport| {
             let input = match report {
                 Ok(zxid) => Input::Durable(zxid),
                 Err(e) => Input::LogFailed(e.to_string()),
             };
             // Fails only once the owner has stopped.
             let _ = durable_tx.send(input);
-        })?;
+        };
+        let on_sync = move |s: corral_storage::SyncStats| {
+            let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+            let _ = synced_tx.send(Input::LogSynced {
+                txns: s.txns,
+                fsync_ms: ms(s.fsync),
+                waits: s
+                    .waits
+                    .iter()
+                    .map(|w| (w.queue_len as u64, ms(w.queued), ms(w.flushed)))
+                    .collect(),
+            });
+        };
+        let (state, durability) = Durability::open_observed(&config, disk, on_durable, on_sync)?;
         let purge_every = (config.purge_interval_hours > 0)
             .then(|| Duration::from_secs(u64::from(config.purge_interval_hours) * 3600));
-        let core = Core::restore(
+        let mut core = Core::restore(
             config.clone(),
             state.tree,
             state.sessions,
             clock.now(),
             random_below(settings.snap_roll_bound),
         )?;
+        core.record_startup(&state.times);
         let durability_purge = purge_every.map(|every| (every, durability.purger()));
         Ok(Server {
             listener,
@@ -169,6 +202,7 @@ impl Server {
                 events,
             },
             durability_purge,
+            metrics,
         })
     }
 
@@ -180,6 +214,11 @@ impl Server {
     /// The address the AdminServer is bound to, when it is enabled.
     pub fn admin_local_addr(&self) -> Option<std::io::Result<SocketAddr>> {
         self.admin.as_ref().map(TcpListener::local_addr)
+    }
+
+    /// The address Prometheus's `/metrics` is served on, when configured.
+    pub fn metrics_local_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics.as_ref().map(TcpListener::local_addr)
     }
 
     /// The address the secure (TLS) client port is bound to, when one is configured.
@@ -215,6 +254,7 @@ impl Server {
                 }
             })
         });
+        let counters = Arc::new(NetCounters::default());
         if let Some(listener) = self.admin {
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!(
@@ -226,11 +266,20 @@ impl Server {
                 listener,
                 Arc::clone(&self.config),
                 to_core.clone(),
+                Arc::clone(&counters),
+            ));
+        }
+        if let Some(listener) = self.metrics {
+            tasks.spawn(crate::metrics_http::serve(
+                listener,
+                to_core.clone(),
+                Arc::clone(&counters),
             ));
         }
         let conn = ConnSettings {
             to_core: to_core.clone(),
             config: Arc::clone(&self.config),
+            counters,
         };
         tokio::pin!(shutdown);
         loop {
@@ -250,6 +299,7 @@ impl Server {
                 }
                 accepted = self.listener.accept() => match accepted {
                     Ok((socket, remote)) => {
+                        conn.counters.plain_connection(remote);
                         let conn = conn.clone();
                         tasks.spawn(async move {
                             let _ = socket.set_nodelay(true);
@@ -313,18 +363,23 @@ async fn serve_tls(
     remote: SocketAddr,
 ) {
     let _ = socket.set_nodelay(true);
-    let stream =
-        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, secure.acceptor.accept(socket)).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                tracing::warn!("TLS handshake with {remote} failed: {e}");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!("TLS handshake with {remote} timed out");
-                return;
-            }
-        };
+    let handshake = conn.counters.handshake();
+    let accepted =
+        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, secure.acceptor.accept(socket)).await;
+    drop(handshake);
+    let stream = match accepted {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            conn.counters.handshake_failed();
+            tracing::warn!("TLS handshake with {remote} failed: {e}");
+            return;
+        }
+        Err(_) => {
+            conn.counters.handshake_failed();
+            tracing::warn!("TLS handshake with {remote} timed out");
+            return;
+        }
+    };
     let mut ids = Vec::new();
     if let Some(subject) = corral_tls::peer_x509_id(stream.get_ref().1) {
         if secure.super_user.as_deref() == Some(subject.as_str()) {
@@ -378,7 +433,20 @@ async fn serve_connection<R, W>(
         return;
     }
     if let Some(word) = fourlw::detect(&buf[..4]) {
-        let io = fourlw::measure(word, &settings.config);
+        let mut io = fourlw::measure(word, &settings.config, &settings.counters);
+        if word == "stmk" {
+            // The new trace mask: 8 bytes (big-endian) after the word. Without them the
+            // connection closes unanswered, as ZooKeeper's read fails.
+            while buf.len() < 12 {
+                match rd.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+            let mut mask = [0u8; 8];
+            mask.copy_from_slice(&buf[4..12]);
+            io.trace_mask = i64::from_be_bytes(mask);
+        }
         let (reply, answer) = oneshot::channel();
         let asked = ToCore::FourLetter {
             word,

@@ -108,6 +108,11 @@ pub(crate) enum ToCore {
         io: AdminIo,
         reply: oneshot::Sender<serde_json::Map<String, serde_json::Value>>,
     },
+    /// Prometheus's `/metrics` page (what the I/O layer measured comes with it).
+    Metrics {
+        io: FourLetterIo,
+        reply: oneshot::Sender<String>,
+    },
     /// Stop: the owner ends, stopping the log writer.
     Stop,
 }
@@ -177,6 +182,9 @@ impl Writers {
                 reply,
             } => {
                 let _ = reply.send(core.admin_command(&name, &args, clock.now(), &io));
+            }
+            ToCore::Metrics { io, reply } => {
+                let _ = reply.send(core.prometheus_text(clock.now().mono_ms(), &io));
             }
             ToCore::Stop => {}
         }

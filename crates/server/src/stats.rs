@@ -40,17 +40,17 @@ impl Stats {
 
     /// Average latency in ms, formatted as ZooKeeper does (up to 4 decimals).
     pub fn avg_latency_ms(&self) -> String {
+        crate::core::metrics_text::java_double(self.avg_latency())
+    }
+
+    /// Average latency in ms, rounded to 4 decimals as ZooKeeper's ServerStats (0 before
+    /// any request).
+    pub fn avg_latency(&self) -> f64 {
         if self.latency_count == 0 {
-            return "0.0".into();
+            return 0.0;
         }
         let avg = self.latency_total_us as f64 / self.latency_count as f64 / 1000.0;
-        let s = format!("{avg:.4}");
-        let s = s.trim_end_matches('0');
-        if s.ends_with('.') {
-            format!("{s}0")
-        } else {
-            s.to_string()
-        }
+        (avg * 10_000.0).round() / 10_000.0
     }
 
     /// `srst`: resets the counters.
@@ -121,14 +121,19 @@ impl ConnStats {
     }
 
     /// The reply to `xid` went out with `zxid` at `now_us` (ZooKeeper's
-    /// `updateStatsForResponse`); how long the request took. A reply to no remembered request
-    /// (auth) changes nothing here.
-    pub fn response(&mut self, xid: i32, zxid: i64, now_us: u64) -> Option<Duration> {
+    /// `updateStatsForResponse`); how long the request took, and its op's short name. A reply
+    /// to no remembered request (auth) changes nothing here.
+    pub fn response(
+        &mut self,
+        xid: i32,
+        zxid: i64,
+        now_us: u64,
+    ) -> Option<(Duration, &'static str)> {
         let pos = self.in_flight.iter().position(|&(x, _, _)| x == xid)?;
         let (_, op, at) = self.in_flight.drain(..=pos).next_back()?;
         let took = Duration::from_micros(now_us.saturating_sub(at));
         self.answered(xid, zxid, op, took, now_us);
-        Some(took)
+        Some((took, op))
     }
 
     fn answered(&mut self, xid: i32, zxid: i64, op: &'static str, took: Duration, now_us: u64) {
@@ -173,6 +178,15 @@ impl ConnStats {
         *self = ConnStats::new(self.established_wall_ms);
         self.in_flight = in_flight;
     }
+}
+
+/// Whether a request of this op (by [`op_name`]) carries a txn in ZooKeeper (its latency is
+/// an update's, not a read's).
+pub fn has_txn(op: &str) -> bool {
+    matches!(
+        op,
+        "CREA" | "DELE" | "SETD" | "SETA" | "MULT" | "CHEC" | "RECO" | "SESS" | "CLOS"
+    )
 }
 
 /// The operation name ZooKeeper's FinalRequestProcessor records for `cons` (`lop=`).

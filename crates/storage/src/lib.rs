@@ -115,5 +115,5 @@ pub use snapshot::{read_snapshot_file, Snapshot, SnapshotStore, SnapshotWriter};
 pub use storage::{Recovered, Storage, StorageConfig, VERSION_DIR};
 pub use store::{LogStore, MemLog};
 pub use view::{LogIter, LogView, SegmentInfo};
-pub use writer::{LogWriter, LogWriterHandle};
+pub use writer::{LogWriter, LogWriterHandle, SyncStats, TxnWait};
 pub use zxid::{zxid_cmp, zxid_key};

@@ -1,9 +1,10 @@
 //! [`LogWriter`]: the background thread that appends and group-commits.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -18,7 +19,8 @@ const BATCH_BYTES: usize = 16 << 20;
 type Reply<T> = SyncSender<Result<T, StorageError>>;
 
 enum Cmd {
-    Append(i64, Bytes),
+    /// A txn, and when it was queued.
+    Append(i64, Bytes, Instant),
     Sync(Reply<Option<i64>>),
     Truncate(i64, Reply<()>),
     Roll(Reply<()>),
@@ -41,24 +43,77 @@ enum Cmd {
 #[derive(Debug)]
 pub struct LogWriter;
 
+/// One group commit of the writer thread, for the server's metrics (ZooKeeper's fsynctime,
+/// and its SyncRequestProcessor's batch size and queue and flush times).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncStats {
+    /// Txns appended and made durable by this fsync.
+    pub txns: u64,
+    /// How long the fsync took.
+    pub fsync: Duration,
+    /// Per txn, in order: how long it waited in the queue before the writer took it, and
+    /// from then until the fsync that made it durable ended.
+    pub waits: Vec<TxnWait>,
+}
+
+/// How long one txn waited in the writer (see [`SyncStats::waits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnWait {
+    /// Txns queued for the writer when it took this one (this one included).
+    pub queue_len: usize,
+    /// Queued to taken by the writer.
+    pub queued: Duration,
+    /// Taken to durable.
+    pub flushed: Duration,
+}
+
 impl LogWriter {
     /// Moves `log` to a new thread and returns the handle to feed it.
     pub fn spawn<F>(log: TxnLog, on_durable: F) -> Result<LogWriterHandle, StorageError>
     where
         F: FnMut(Result<i64, StorageError>) + Send + 'static,
     {
+        LogWriter::spawn_with(log, on_durable, None::<fn(SyncStats)>)
+    }
+
+    /// As [`LogWriter::spawn`]; `on_sync` is also told of every successful group commit
+    /// (on the writer thread, before `on_durable`: keep it short too).
+    pub fn spawn_observed<F, S>(
+        log: TxnLog,
+        on_durable: F,
+        on_sync: S,
+    ) -> Result<LogWriterHandle, StorageError>
+    where
+        F: FnMut(Result<i64, StorageError>) + Send + 'static,
+        S: FnMut(SyncStats) + Send + 'static,
+    {
+        LogWriter::spawn_with(log, on_durable, Some(on_sync))
+    }
+
+    fn spawn_with<F, S>(
+        log: TxnLog,
+        on_durable: F,
+        on_sync: Option<S>,
+    ) -> Result<LogWriterHandle, StorageError>
+    where
+        F: FnMut(Result<i64, StorageError>) + Send + 'static,
+        S: FnMut(SyncStats) + Send + 'static,
+    {
         let (tx, rx) = mpsc::channel();
         let view = log.view();
         let failed = Arc::new(Failed::default());
         let state = Arc::clone(&failed);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = Arc::clone(&queued);
         let thread = std::thread::Builder::new()
             .name("corral-log-writer".into())
-            .spawn(move || run(log, rx, on_durable, &state))
+            .spawn(move || run(log, rx, on_durable, on_sync, &state, &taken))
             .map_err(|e| StorageError::io("spawn writer thread", "", e))?;
         Ok(LogWriterHandle {
             tx,
             view,
             failed,
+            queued,
             thread: Some(thread),
         })
     }
@@ -86,20 +141,36 @@ impl Failed {
     }
 }
 
-fn run<F>(mut log: TxnLog, rx: Receiver<Cmd>, mut on_durable: F, failed: &Failed) -> TxnLog
+fn run<F, S>(
+    mut log: TxnLog,
+    rx: Receiver<Cmd>,
+    mut on_durable: F,
+    mut on_sync: Option<S>,
+    failed: &Failed,
+    queued: &AtomicUsize,
+) -> TxnLog
 where
     F: FnMut(Result<i64, StorageError>),
+    S: FnMut(SyncStats),
 {
+    let observed = on_sync.is_some();
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
-        let mut appended = false;
+        let mut appended = 0u64;
+        // When each txn of the batch was queued and taken, and how many were queued then
+        // (observers only).
+        let mut times: Vec<(Instant, Instant, usize)> = Vec::new();
         let mut bytes = 0;
         let mut error = None;
         let mut control = None;
         while let Some(cmd) = next.take() {
             match cmd {
-                Cmd::Append(zxid, payload) => {
-                    appended = true;
+                Cmd::Append(zxid, payload, queued_at) => {
+                    appended += 1;
+                    let queue_len = queued.fetch_sub(1, Ordering::Relaxed);
+                    if observed {
+                        times.push((queued_at, Instant::now(), queue_len));
+                    }
                     bytes += payload.len();
                     if error.is_none() {
                         if let Some(e) = failed.error() {
@@ -116,10 +187,33 @@ where
                 other => control = Some(other),
             }
         }
-        if appended {
+        if appended > 0 {
             let result = match error {
                 Some(e) => Err(e),
-                None => failed.error().map_or_else(|| log.sync(), Err),
+                None => failed.error().map_or_else(
+                    || {
+                        let started = Instant::now();
+                        let synced = log.sync();
+                        if let (Ok(_), Some(on_sync)) = (&synced, on_sync.as_mut()) {
+                            let done = Instant::now();
+                            let waits = times
+                                .iter()
+                                .map(|&(queued_at, taken, queue_len)| TxnWait {
+                                    queue_len,
+                                    queued: taken.saturating_duration_since(queued_at),
+                                    flushed: done.saturating_duration_since(taken),
+                                })
+                                .collect();
+                            on_sync(SyncStats {
+                                txns: appended,
+                                fsync: done.saturating_duration_since(started),
+                                waits,
+                            });
+                        }
+                        synced
+                    },
+                    Err,
+                ),
             };
             match result {
                 Ok(zxid) => on_durable(Ok(zxid.unwrap_or(0))),
@@ -170,6 +264,8 @@ pub struct LogWriterHandle {
     tx: Sender<Cmd>,
     view: LogView,
     failed: Arc<Failed>,
+    /// Appends sent and not taken by the thread yet.
+    queued: Arc<AtomicUsize>,
     thread: Option<JoinHandle<TxnLog>>,
 }
 
@@ -180,9 +276,13 @@ impl LogWriterHandle {
         if let Some(e) = self.failed.error() {
             return Err(e);
         }
+        self.queued.fetch_add(1, Ordering::Relaxed);
         self.tx
-            .send(Cmd::Append(zxid, payload))
-            .map_err(|_| StorageError::WriterStopped)
+            .send(Cmd::Append(zxid, payload, Instant::now()))
+            .map_err(|_| {
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+                StorageError::WriterStopped
+            })
     }
 
     fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Cmd) -> Result<T, StorageError> {

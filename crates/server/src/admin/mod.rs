@@ -22,6 +22,7 @@ use crate::config::{AdminConfig, ServerConfig};
 use crate::core::admin::{error_response, COMMANDS};
 use crate::core::AdminIo;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::io_metrics::NetCounters;
 use crate::owner::ToCore;
 use crate::ServerError;
 
@@ -43,12 +44,14 @@ pub(crate) async fn serve(
     listener: TcpListener,
     config: std::sync::Arc<ServerConfig>,
     to_core: mpsc::Sender<ToCore>,
+    counters: std::sync::Arc<NetCounters>,
 ) {
     let idle = Duration::from_millis(u64::from(config.admin.idle_timeout_ms));
     crate::http::serve(listener, idle, move |req| {
         let config = std::sync::Arc::clone(&config);
         let to_core = to_core.clone();
-        async move { answer(req, &config, &to_core).await }
+        let counters = std::sync::Arc::clone(&counters);
+        async move { answer(req, &config, &to_core, &counters).await }
     })
     .await
 }
@@ -89,6 +92,7 @@ async fn answer(
     req: HttpRequest,
     config: &ServerConfig,
     to_core: &mpsc::Sender<ToCore>,
+    counters: &NetCounters,
 ) -> HttpResponse {
     let name = match route(&config.admin.command_url, &req.path) {
         Route::NotFound => return HttpResponse::new(404, Some("text/plain"), "Not Found\n"),
@@ -104,9 +108,12 @@ async fn answer(
         Route::Command(name) => name.to_string(),
     };
     let measured_config = config.clone();
-    let io = tokio::task::spawn_blocking(move || measure(&measured_config))
+    let mut io = tokio::task::spawn_blocking(move || measure(&measured_config))
         .await
         .unwrap_or_default();
+    if name == "monitor" || name == "mntr" {
+        io.monitor = crate::io_metrics::measure(counters);
+    }
     let (reply, answered) = oneshot::channel();
     let asked = ToCore::Admin {
         name: name.clone(),
@@ -131,6 +138,7 @@ pub fn measure(config: &ServerConfig) -> AdminIo {
         logdir_size: crate::fourlw::files_size(&log),
         last_snapshot: newest_snapshot(&data),
         properties: process_properties(),
+        monitor: Default::default(),
     }
 }
 

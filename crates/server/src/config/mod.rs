@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod ensemble;
+mod metrics_config;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::ServerError;
 pub use admin::AdminConfig;
 pub use ensemble::{EnsembleConfig, LearnerType, QuorumKeys, QuorumServer};
+pub use metrics_config::{PrometheusSettings, PROMETHEUS_PROVIDER};
 
 /// The settings of a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +117,9 @@ pub struct ServerConfig {
     pub admin: AdminConfig,
     /// The zoo.cfg text as read (the AdminServer's `initial_configuration`).
     pub initial_config: String,
+    /// `metricsProvider.*`: where Prometheus's `/metrics` is served, when its provider is
+    /// chosen (off by default, as in ZooKeeper).
+    pub prometheus: Option<PrometheusSettings>,
     /// Keys that were ignored, with their line numbers (reported as warnings).
     pub ignored: Vec<(usize, String)>,
 }
@@ -190,6 +195,7 @@ impl Default for ServerConfig {
             x509_super_user: None,
             admin: AdminConfig::disabled(),
             initial_config: String::new(),
+            prometheus: None,
             ignored: Vec::new(),
         }
     }
@@ -197,9 +203,6 @@ impl Default for ServerConfig {
 
 /// ZooKeeper keys that Corral accepts without using them yet (no warning beyond one line).
 const KNOWN_UNUSED: &[&str] = &[
-    "metricsProvider.className",
-    "metricsProvider.httpPort",
-    "metricsProvider.httpHost",
     "clientPortListenBacklog",
     "globalOutstandingLimit",
     "skipACL",
@@ -303,6 +306,7 @@ impl ServerConfig {
         let mut secure_port: Option<(u16, usize)> = None;
         let mut secure_address: Option<(IpAddr, usize)> = None;
         let mut tls_keys = crate::tls_config::TlsKeys::default();
+        let mut metrics_keys = metrics_config::MetricsKeys::default();
         for (index, raw) in text.lines().enumerate() {
             let line_no = index + 1;
             let line = raw.trim();
@@ -469,9 +473,17 @@ impl ServerConfig {
                 {
                     cfg.sasl_super_users.push(value.to_string())
                 }
+                k if k.starts_with("metricsProvider.") => {
+                    let name = &k["metricsProvider.".len()..];
+                    if let metrics_config::KeyUse::Ignored =
+                        metrics_keys.set(name, value).map_err(bad)?
+                    {
+                        cfg.ignored
+                            .push((line_no, format!("{k} (not used by Corral)")));
+                    }
+                }
                 k if KNOWN_UNUSED.contains(&k)
                     || k.starts_with("ssl.")
-                    || k.starts_with("metricsProvider.")
                     || k.starts_with("authProvider.") =>
                 {
                     cfg.ignored
@@ -482,6 +494,7 @@ impl ServerConfig {
                     .push((line_no, format!("{other} (unknown key)"))),
             }
         }
+        cfg.prometheus = metrics_keys.finish();
         match (port, address) {
             (Some((port, line)), address) => {
                 let ip = address.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |(ip, _)| ip);

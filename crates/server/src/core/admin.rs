@@ -8,7 +8,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Core, Now, ServerRole};
+use super::metrics_text::MonitorValue;
+use super::{Core, FourLetterIo, Now, ServerRole};
 use crate::fourlw::version;
 
 /// A command: its primary name, every name it answers to, and whether it needs a serving
@@ -107,6 +108,9 @@ pub struct AdminIo {
     /// Process facts for `environment` / `system_properties`: (key, value) in Java's
     /// property names (`user.dir`, `os.version`, ...).
     pub properties: Vec<(String, String)>,
+    /// `monitor`: what `mntr` measures outside the core (file descriptors, connection
+    /// counters).
+    pub monitor: FourLetterIo,
 }
 
 /// The answer to an unknown command, or to a command that needs a serving server.
@@ -194,8 +198,13 @@ impl Core {
             }
             "leader" => self.admin_leader(&mut m),
             "monitor" => {
-                for (k, v) in self.mntr_rows(now.mono_ms()) {
-                    m.insert(k.trim_start_matches("zk_").to_string(), typed(&v));
+                for (k, v) in self.monitor_entries(now.mono_ms(), &io.monitor) {
+                    let v = match v {
+                        MonitorValue::Text(t) => json!(t),
+                        MonitorValue::Long(n) => json!(n),
+                        MonitorValue::Double(f) => json!(f),
+                    };
+                    m.insert(k, v);
                 }
             }
             "observers" => {

@@ -89,7 +89,7 @@ impl Core {
             self.apply_committed(&txn, now);
         }
         self.committed = committed;
-        self.maybe_snapshot();
+        self.maybe_snapshot(now);
     }
 
     /// Applies one committed txn, fires its watches, answers the local request waiting for
@@ -98,8 +98,11 @@ impl Core {
         let applied = self.state.apply(txn);
         self.write.applied(txn.zxid);
         self.snap.txns_since += 1;
+        self.txn_metrics(txn, now);
         for (path, event) in &applied.events {
-            for watcher in self.conns.watches_mut().trigger(path, *event) {
+            let watchers = self.conns.watches_mut().trigger(path, *event);
+            self.watches_fired(*event, watchers.len());
+            for watcher in watchers {
                 self.send_event(watcher, path, *event);
             }
         }
@@ -146,14 +149,61 @@ impl Core {
         }
     }
 
+    /// The metrics of an applied txn: its propagation latency (ZooKeeper's FinalRequestProcessor:
+    /// the wall clock now minus the txn's time), a leader's commit count, the writes per
+    /// namespace (creates, setData and deletes, in a multi too, and a closed session's
+    /// ephemerals).
+    fn txn_metrics(&mut self, txn: &Txn, now: Now) {
+        let latency = now.wall_ms - txn.time_ms;
+        if latency >= 0 {
+            self.metrics.propagation_latency.add(latency);
+        }
+        if self.role == super::ServerRole::Leader {
+            self.metrics.commit_count += 1;
+        }
+        fn written(m: &mut super::metrics::ServerMetrics, body: &TxnBody) {
+            match body {
+                TxnBody::Create { path, data, .. } | TxnBody::SetData { path, data, .. } => {
+                    m.write(path, data.as_ref().map_or(0, |d| d.len()))
+                }
+                TxnBody::Delete { path } => m.write(path, 0),
+                TxnBody::CloseSession { ephemerals } => {
+                    ephemerals.iter().for_each(|path| m.write(path, 0))
+                }
+                TxnBody::Multi(ops) => ops.iter().for_each(|op| written(m, op)),
+                _ => {}
+            }
+        }
+        written(&mut self.metrics, &txn.body);
+    }
+
+    /// ZooKeeper's WatchManager: how many watchers one event fired (events firing none are
+    /// not counted).
+    fn watches_fired(&mut self, event: corral_jute::codes::EventType, fired: usize) {
+        use corral_jute::codes::EventType::*;
+        if fired == 0 {
+            return;
+        }
+        let summary = match event {
+            NodeCreated => &mut self.metrics.node_created_watch_count,
+            NodeDeleted => &mut self.metrics.node_deleted_watch_count,
+            NodeDataChanged => &mut self.metrics.node_changed_watch_count,
+            NodeChildrenChanged => &mut self.metrics.node_children_watch_count,
+            _ => return,
+        };
+        summary.add(fired as i64);
+    }
+
     /// What the local request waiting for an applied txn is owed.
     fn answer(&mut self, txn: &Txn, waiter: Waiter, result: TxnResult, now: Now) {
         let zxid = txn.zxid;
         match waiter {
             Waiter::Connect { conn, response } => {
                 if let Some(c) = self.conns.get_mut(conn) {
-                    if let Some(took) = c.stats_mut().response(0, zxid, now.mono_us) {
+                    if let Some((took, _)) = c.stats_mut().response(0, zxid, now.mono_us) {
                         self.stats.record_latency(took);
+                        let ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
+                        self.metrics.updatelatency.add(ms);
                     }
                 }
                 self.send_frame(conn, response);
@@ -278,7 +328,7 @@ impl Core {
 
     /// Begins a snapshot when snapCount (with its random offset) txns were applied since the
     /// last one, unless one is still being written.
-    fn maybe_snapshot(&mut self) {
+    fn maybe_snapshot(&mut self, now: Now) {
         // An ensemble member's snapshots are the ZAB runtime's (taken on the apply path).
         if self.role != super::ServerRole::Standalone {
             return;
@@ -298,6 +348,7 @@ impl Core {
             Ok((zxid, sessions)) => {
                 self.snap.txns_since = 0;
                 self.snap.in_progress = true;
+                self.snap.begun_mono_ms = now.mono_ms();
                 self.out.push(Effect::SnapshotBegun { zxid, sessions });
             }
             Err(e) => tracing::error!("cannot start a snapshot: {e}"),

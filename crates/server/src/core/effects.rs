@@ -68,14 +68,17 @@ pub struct Effects {
 }
 
 impl Effects {
-    /// Encodes a frame with `write` and queues it for `conn`.
-    pub(crate) fn send_with(&mut self, conn: ConnId, write: impl FnOnce(&mut BytesMut)) {
+    /// Encodes a frame with `write` and queues it for `conn`; the frame's length (its
+    /// 4-byte length prefix included).
+    pub(crate) fn send_with(&mut self, conn: ConnId, write: impl FnOnce(&mut BytesMut)) -> usize {
         if self.scratch.capacity() - self.scratch.len() < 512 {
             self.scratch.reserve(64 << 10);
         }
         write(&mut self.scratch);
         let frame = self.scratch.split().freeze();
+        let len = frame.len();
         self.list.push(Effect::Send { conn, frame });
+        len
     }
 
     /// Queues a frame encoded elsewhere for `conn`.
@@ -95,6 +98,18 @@ impl Effects {
     /// Moves every effect queued so far to `out` (keeping this buffer's capacity).
     pub fn drain_into(&mut self, out: &mut Vec<Effect>) {
         out.append(&mut self.list);
+    }
+
+    /// How many txns the queued effects log and propose (the metrics' sync queue and
+    /// proposal counts).
+    pub(crate) fn count_txns(&self) -> (u64, u64) {
+        self.list
+            .iter()
+            .fold((0, 0), |(logs, proposals), e| match e {
+                Effect::Log { .. } => (logs + 1, proposals),
+                Effect::Propose { .. } => (logs, proposals + 1),
+                _ => (logs, proposals),
+            })
     }
 
     /// Whether nothing is queued.

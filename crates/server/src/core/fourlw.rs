@@ -16,6 +16,27 @@ pub struct FourLetterIo {
     pub logdir_size: u64,
     /// `envi`: the working directory.
     pub cwd: String,
+    /// `stmk`: the trace mask sent after the word.
+    pub trace_mask: i64,
+    /// `mntr` / Prometheus: the process's open file descriptors (none where not known).
+    pub open_fds: Option<u64>,
+    /// `mntr` / Prometheus: its limit (RLIMIT_NOFILE).
+    pub max_fds: Option<u64>,
+    /// `mntr` / Prometheus: the client listeners' connection counters.
+    pub net: NetGauges,
+}
+
+/// The client listeners' connection counters, as the I/O layer keeps them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetGauges {
+    /// TLS handshakes in progress.
+    pub outstanding_tls_handshake: i64,
+    /// TLS handshakes that failed or timed out, since the start.
+    pub unsuccessful_handshake: u64,
+    /// Connections without TLS from a loopback address.
+    pub non_mtls_local_conn_count: u64,
+    /// Connections without TLS from another address.
+    pub non_mtls_remote_conn_count: u64,
 }
 
 impl Core {
@@ -27,12 +48,18 @@ impl Core {
         asker: SocketAddr,
         io: &FourLetterIo,
     ) -> String {
+        // ZooKeeper counts the word as a packet of 4 bytes received.
+        self.stats.packets_received += 1;
+        self.metrics.bytes_received_count += 4;
         if !self.config.four_letter_words.allows(word) {
             return format!("{word} is not executed because it is not in the whitelist.\n");
         }
         // ZooKeeper's words that need a running server say so while it is not serving (a
         // member not in an established quorum).
-        let needs_server = !matches!(word, "ruok" | "conf" | "envi" | "isro" | "srst" | "crst");
+        let needs_server = !matches!(
+            word,
+            "ruok" | "conf" | "envi" | "isro" | "srst" | "crst" | "gtmk" | "stmk"
+        );
         if needs_server && !self.role.serves() {
             return "This ZooKeeper instance is not currently serving requests\n".to_string();
         }
@@ -40,7 +67,7 @@ impl Core {
             "ruok" => "imok".to_string(),
             "srvr" => self.srvr(false),
             "stat" => self.srvr(true),
-            "mntr" => self.mntr(now.mono_ms()),
+            "mntr" => self.mntr(now.mono_ms(), io),
             "conf" => self.conf(),
             "envi" => format!(
                 "Environment:\nzookeeper.version={}\nhost.name=localhost\nos.name={}\nos.arch={}\nuser.dir={}\n",
@@ -51,9 +78,19 @@ impl Core {
             ),
             "srst" => {
                 self.stats.reset();
+                self.metrics.reset();
+                // A ServerMetrics counter kept by the I/O layer: counted from here on.
+                self.metrics.unsuccessful_handshake_base = io.net.unsuccessful_handshake;
                 "Server stats reset.\n".to_string()
             }
             "isro" => "rw".to_string(),
+            // ZooKeeper's ZooTrace text trace mask, printed as a decimal long (no newline).
+            "gtmk" => self.trace_mask.to_string(),
+            "stmk" => {
+                self.trace_mask = io.trace_mask;
+                tracing::info!("trace mask set to {:#x}", self.trace_mask);
+                self.trace_mask.to_string()
+            }
             "wchs" => {
                 // ZooKeeper summarises its data-watch table only.
                 let s = self.conns.watches().summary(corral_watch::WatchScope::Data);
@@ -118,52 +155,6 @@ impl Core {
             let _ = writeln!(out, "{line}");
         }
         out
-    }
-
-    fn mntr(&self, now_mono_ms: u64) -> String {
-        let mut out = String::new();
-        for (k, v) in self.mntr_rows(now_mono_ms) {
-            let _ = writeln!(out, "{k}\t{v}");
-        }
-        out
-    }
-
-    /// `mntr`'s keys and values, in order (also the AdminServer's `monitor`).
-    pub(super) fn mntr_rows(&self, now_mono_ms: u64) -> Vec<(&'static str, String)> {
-        let st = &self.stats;
-        let watches = self.conns.watches().summary(corral_watch::WatchScope::All);
-        let rows: Vec<(&str, String)> = vec![
-            ("zk_version", version()),
-            ("zk_server_state", self.role.name().into()),
-            (
-                "zk_ephemerals_count",
-                self.state.tree().ephemeral_count().to_string(),
-            ),
-            ("zk_num_alive_connections", self.conns.len().to_string()),
-            ("zk_avg_latency", st.avg_latency_ms()),
-            ("zk_outstanding_requests", "0".into()),
-            ("zk_znode_count", self.state.tree().node_count().to_string()),
-            (
-                "zk_global_sessions",
-                self.write.sessions().len().to_string(),
-            ),
-            ("zk_packets_sent", st.packets_sent.to_string()),
-            ("zk_packets_received", st.packets_received.to_string()),
-            ("zk_watch_count", watches.watches.to_string()),
-            ("zk_auth_failed_count", st.auth_failed.to_string()),
-            ("zk_min_latency", st.min_latency_ms().to_string()),
-            ("zk_max_latency", st.max_latency_ms().to_string()),
-            (
-                "zk_approximate_data_size",
-                self.state.tree().approximate_data_size().to_string(),
-            ),
-            (
-                "zk_uptime",
-                now_mono_ms.saturating_sub(self.started_mono_ms).to_string(),
-            ),
-        ];
-        let quorum = self.quorum_rows(now_mono_ms);
-        rows.into_iter().chain(quorum).collect()
     }
 
     fn conf(&self) -> String {

@@ -23,6 +23,9 @@ pub mod conns;
 pub mod effects;
 mod fourlw;
 mod fourlw_dump;
+pub mod metrics;
+pub mod metrics_text;
+mod monitor;
 mod ops;
 pub mod peer_msg;
 mod quorum;
@@ -32,6 +35,7 @@ mod sasl;
 pub mod state;
 #[cfg(test)]
 mod tests;
+mod trace;
 pub mod write_path;
 
 use std::collections::BTreeMap;
@@ -55,7 +59,9 @@ pub use self::admin::AdminIo;
 use self::conns::Connections;
 pub use self::conns::{Waiter, SESSIONLESS_TIMEOUT_MS};
 pub use self::effects::{Effect, Effects};
-pub use self::fourlw::FourLetterIo;
+pub use self::fourlw::{FourLetterIo, NetGauges};
+pub use self::metrics::QuorumPhase;
+use self::metrics::{ServerMetrics, StartupTimes};
 pub use self::peer_msg::PeerMsg;
 pub use self::quorum::{QuorumRole, ServerRole, TestFaults};
 use self::state::ReplicatedState;
@@ -136,6 +142,17 @@ pub enum Input {
         /// The encoded message.
         frame: Bytes,
     },
+    /// The log writer fsynced `txns` appended txns in one go, which took `fsync_ms` (the
+    /// metrics' fsynctime and sync batch size).
+    LogSynced {
+        /// Txns made durable by the fsync.
+        txns: u64,
+        /// How long it took, ms.
+        fsync_ms: u64,
+        /// Per txn: txns queued when the writer took it, ms queued before it was taken,
+        /// ms from then to durable.
+        waits: Vec<(u64, u64, u64)>,
+    },
     /// The snapshot begun by [`Effect::SnapshotBegun`] was written (`ok`) or abandoned;
     /// `next_roll` is a random draw in `0..snapCount/2` for the next one's jitter.
     SnapshotFinished {
@@ -158,6 +175,8 @@ struct SnapSchedule {
     roll: u64,
     txns_since: u64,
     in_progress: bool,
+    /// When the one in progress began, monotonic ms (snapshottime).
+    begun_mono_ms: u64,
 }
 
 /// The server's state machine.
@@ -167,6 +186,10 @@ pub struct Core {
     conns: Connections,
     write: WritePath,
     stats: Stats,
+    /// ZooKeeper's ServerMetrics (mntr, Prometheus).
+    metrics: ServerMetrics,
+    /// ZooKeeper's ZooTrace mask (`gtmk` / `stmk`): which trace-level logs are written.
+    trace_mask: i64,
     started_mono_ms: u64,
     snap: SnapSchedule,
     out: Effects,
@@ -174,6 +197,8 @@ pub struct Core {
     committed: Vec<corral_datatree::Txn>,
     /// What this server is in its ensemble (standalone: `Standalone`).
     role: ServerRole,
+    /// Since when this member has not served (monotonic ms; unavailable_time).
+    unavailable_since_ms: Option<u64>,
     /// Syncs waiting for a zxid to be applied: (zxid, session id, cxid).
     syncs: Vec<(i64, i64, i32)>,
     /// What the ensemble looks like from here (mntr).
@@ -244,21 +269,30 @@ impl Core {
                 roll: snap_roll,
                 txns_since: 0,
                 in_progress: false,
+                begun_mono_ms: 0,
             },
             config,
             state,
             write,
             stats: Stats::default(),
+            metrics: ServerMetrics::default(),
+            trace_mask: trace::DEFAULT_MASK,
             started_mono_ms: now.mono_ms(),
             out: Effects::default(),
             committed: Vec::new(),
             role,
             syncs: Vec::new(),
+            unavailable_since_ms: None,
             quorum: quorum::QuorumStats::default(),
             faults: quorum::TestFaults::default(),
             revalidating: std::collections::HashMap::new(),
             admin: admin::AdminState::default(),
         };
+        if core.role == ServerRole::Looking {
+            // ZooKeeper counts each time its peer enters LOOKING, the first one included.
+            core.metrics.looking_count = 1;
+            core.unavailable_since_ms = Some(now.mono_ms());
+        }
         core.write_ensemble_config();
         Ok(core)
     }
@@ -270,12 +304,36 @@ impl Core {
 
     /// The effects of the inputs handled since the last call, in order.
     pub fn take_effects(&mut self) -> Vec<Effect> {
+        self.count_txns();
         self.out.take()
     }
 
     /// Moves the effects of the inputs handled so far to `out`.
     pub fn drain_effects(&mut self, out: &mut Vec<Effect>) {
+        self.count_txns();
         self.out.drain_into(out);
+    }
+
+    /// Counts the txns leaving for the log or the ensemble.
+    fn count_txns(&mut self) {
+        let (logs, proposals) = self.out.count_txns();
+        self.metrics.sync_processor_request_queued += logs;
+        self.metrics.proposal_count += proposals;
+    }
+
+    /// What the recovery at start took (measured by the I/O layer).
+    pub fn record_startup(&mut self, times: &StartupTimes) {
+        self.metrics.startup(times);
+    }
+
+    /// An ensemble member's election or sync took `ms` (measured by the member's loop).
+    pub fn record_phase(&mut self, phase: QuorumPhase, ms: u64) {
+        let summary = match phase {
+            QuorumPhase::Election => &mut self.metrics.election_time,
+            QuorumPhase::FollowerSync => &mut self.metrics.follower_sync_time,
+            QuorumPhase::ObserverSync => &mut self.metrics.observer_sync_time,
+        };
+        summary.add(i64::try_from(ms).unwrap_or(i64::MAX));
     }
 
     /// Handles one input; its effects wait in [`Core::take_effects`].
@@ -302,8 +360,19 @@ impl Core {
                 }
             }
             Input::Peer { from, frame } => self.peer_message(from, frame, now),
+            Input::LogSynced {
+                txns,
+                fsync_ms,
+                waits,
+            } => {
+                let fsync_ms = self.config.force_sync.then_some(fsync_ms);
+                self.metrics.log_synced(txns, fsync_ms, &waits)
+            }
             Input::SnapshotFinished { ok, next_roll } => {
-                if !ok {
+                if ok {
+                    let took = now.mono_ms().saturating_sub(self.snap.begun_mono_ms);
+                    self.metrics.snapshottime.add(took as i64);
+                } else {
                     self.state.tree_mut().abort_snapshot();
                 }
                 self.snap.in_progress = false;
@@ -370,6 +439,9 @@ impl Core {
                  writes are on disk; restart the server once the disk is fixed"
             );
         }
+        if !self.write.is_failed() {
+            self.metrics.unrecoverable_error_count += 1;
+        }
         self.write.fail();
         let mut waiting: Vec<ConnId> = self
             .conns
@@ -393,6 +465,7 @@ impl Core {
     /// cannot be decoded closes the connection.
     fn frame(&mut self, conn: ConnId, frame: Bytes, nonce: Option<Nonce>, now: Now) {
         self.stats.packets_received += 1;
+        self.metrics.bytes_received_count += frame.len() as u64 + 4;
         let (has_session, remote) = match self.conns.get_mut(conn) {
             Some(c) if !c.is_closing() => {
                 c.stats_mut().received += 1;
@@ -402,6 +475,7 @@ impl Core {
         };
         if !self.role.serves() {
             // As ZooKeeper's "ZooKeeperServer not running": the client tries another server.
+            self.metrics.cnxn_closed_without_zk_server_running += 1;
             tracing::debug!("closing connection from {remote}: not in an established quorum");
             self.send_close(conn);
             return;
@@ -434,9 +508,11 @@ impl Core {
         }
         let timeout = self.write.sessions().config().negotiate(req.timeout);
         let read_only_format = req.read_only.is_some();
+        self.metrics.connection_request_count += 1;
         if req.session_id == 0 {
             self.connect_new_session(conn, timeout, read_only_format, now);
         } else {
+            self.metrics.connection_revalidate_count += 1;
             self.reconnect_session(conn, &req, read_only_format, now);
         }
         Ok(())
@@ -580,6 +656,18 @@ impl Core {
             }
         };
         let request = Request::decode(op, &mut r)?;
+        let kind = if op == OpCode::Ping {
+            trace::SERVER_PING
+        } else {
+            trace::CLIENT_REQUEST
+        };
+        if trace::on(self.trace_mask, kind) {
+            tracing::trace!(
+                "request: session 0x{session_id:x} xid {} {}",
+                header.xid,
+                op_name(op)
+            );
+        }
         if !matches!(op, OpCode::Auth | OpCode::Sasl) {
             if let Some(c) = self.conns.get_mut(conn) {
                 c.stats_mut().request(header.xid, op_name(op), now.mono_us);
@@ -600,6 +688,10 @@ impl Core {
     /// expired).
     fn expire_sessions(&mut self, now: Now) {
         for id in self.write.sessions_mut().expire(now.mono_ms()) {
+            self.metrics.stale_sessions_expired += 1;
+            if trace::on(self.trace_mask, trace::SESSION) {
+                tracing::trace!("session 0x{:x} expired", id.0);
+            }
             tracing::info!(
                 "Expiring session 0x{:x}, timeout of {}ms exceeded",
                 id.0,
@@ -687,13 +779,26 @@ impl Core {
         let Some(c) = self.conns.get_mut(conn) else {
             return;
         };
-        if let Some(took) = c.stats_mut().response(header.xid, header.zxid, now.mono_us) {
-            self.stats.record_latency(took);
-        }
+        let answered = c.stats_mut().response(header.xid, header.zxid, now.mono_us);
         c.stats_mut().sent += 1;
         self.stats.packets_sent += 1;
-        self.out
+        let len = self
+            .out
             .send_with(conn, |out| encode_reply(out, header, body));
+        // ZooKeeper's response size is the frame's length field.
+        let size = len.saturating_sub(4) as u64;
+        self.metrics.response_bytes += size;
+        self.metrics.client_response.add(size as i64);
+        if let Some((took, op)) = answered {
+            self.stats.record_latency(took);
+            let ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
+            // ZooKeeper: a request with a txn header is an update, any other a read.
+            if crate::stats::has_txn(op) {
+                self.metrics.updatelatency.add(ms);
+            } else {
+                self.metrics.readlatency.add(ms);
+            }
+        }
     }
 
     fn reply_error(&mut self, conn: ConnId, xid: i32, err: ErrorCode, now: Now) {
@@ -707,6 +812,9 @@ impl Core {
         };
         c.stats_mut().sent += 1;
         self.stats.packets_sent += 1;
+        if trace::on(self.trace_mask, trace::EVENT_DELIVERY) {
+            tracing::trace!("event {event:?} on {path} to connection {conn}");
+        }
         let header = ReplyHeader {
             xid: xid::NOTIFICATION,
             zxid: -1,
@@ -717,8 +825,10 @@ impl Core {
             state: KeeperState::SyncConnected.code(),
             path: path.to_string(),
         };
-        self.out
+        let len = self
+            .out
             .send_with(conn, |out| encode_reply(out, &header, Some(&body)));
+        self.metrics.watch_bytes += len.saturating_sub(4) as u64;
     }
 }
 

@@ -162,11 +162,14 @@ impl Core {
                     self.conns.watches_mut().add(&r.path, WatchKind::Data, conn);
                 }
                 let stat = self.state.tree().stat(&r.path).ok_or(ErrorCode::NoNode)?;
+                self.metrics.read(&r.path, 0);
                 ReadReply::Stat(StatResponse { stat })
             }
             Request::GetData(r) => {
                 self.check_perm(conn, &r.path, perms::READ)?;
                 let (data, stat) = self.state.tree().get_data(&r.path)?;
+                self.metrics
+                    .read(&r.path, data.as_ref().map_or(0, |d| d.len()));
                 if r.watch {
                     self.conns.watches_mut().add(&r.path, WatchKind::Data, conn);
                 }
@@ -175,6 +178,9 @@ impl Core {
             Request::GetChildren(r) | Request::GetChildren2(r) => {
                 self.check_perm(conn, &r.path, perms::READ)?;
                 let (children, stat) = self.state.tree().get_children(&r.path)?;
+                // ZooKeeper counts the characters of the children's names (Java's length).
+                let names: usize = children.iter().map(|c| c.encode_utf16().count()).sum();
+                self.metrics.read(&r.path, names);
                 if r.watch {
                     self.conns
                         .watches_mut()

@@ -19,6 +19,7 @@ use corral_session::{SessionId, SessionTable};
 
 use super::conns::{TxnKind, Waiter};
 use super::effects::Effect;
+use super::metrics_text::{Sample, Value};
 use super::peer_msg::PeerMsg;
 use super::write_path::{Leader, Learner, Proposer, WritePath};
 use super::{ConnId, Core, Now};
@@ -152,31 +153,33 @@ impl Core {
         })
     }
 
-    /// `mntr`'s ensemble rows (none for a standalone server).
-    pub(super) fn quorum_rows(&self, now_mono_ms: u64) -> Vec<(&'static str, String)> {
+    /// `mntr`'s ensemble rows (none for a standalone server), as metric samples.
+    pub(super) fn quorum_samples(&self, now_mono_ms: u64) -> Vec<Sample<'static>> {
         let mut rows = Vec::new();
         if self.role == ServerRole::Standalone {
             return rows;
         }
-        rows.push(("zk_peer_state", self.peer_state().to_string()));
-        rows.push(("zk_quorum_size", self.quorum.quorum_size.to_string()));
+        let int = |name, v: i64| Sample::new(name, Value::Int(v));
+        rows.push(Sample::new(
+            "peer_state",
+            Value::Text(self.peer_state().to_string()),
+        ));
+        rows.push(int("quorum_size", self.quorum.quorum_size as i64));
         if let (ServerRole::Leader, Some(l)) = (self.role, self.quorum.learners) {
             let (last, min, max) = self.quorum.proposal_sizes;
             rows.extend([
-                ("zk_learners", l.learners.to_string()),
-                ("zk_synced_followers", l.synced_followers.to_string()),
-                ("zk_synced_non_voting_followers", "0".to_string()),
-                ("zk_synced_observers", l.synced_observers.to_string()),
-                ("zk_pending_syncs", self.syncs.len().to_string()),
-                (
-                    "zk_leader_uptime",
-                    now_mono_ms
-                        .saturating_sub(self.quorum.leading_since_ms)
-                        .to_string(),
+                int("learners", l.learners as i64),
+                int("synced_followers", l.synced_followers as i64),
+                int("synced_non_voting_followers", 0),
+                int("synced_observers", l.synced_observers as i64),
+                int("pending_syncs", self.syncs.len() as i64),
+                int(
+                    "leader_uptime",
+                    now_mono_ms.saturating_sub(self.quorum.leading_since_ms) as i64,
                 ),
-                ("zk_last_proposal_size", last.to_string()),
-                ("zk_max_proposal_size", max.to_string()),
-                ("zk_min_proposal_size", min.to_string()),
+                int("last_proposal_size", last),
+                int("max_proposal_size", max),
+                int("min_proposal_size", min),
             ]);
         }
         rows
@@ -232,6 +235,20 @@ impl Core {
             server_role.name(),
             self.state.applied_zxid()
         );
+        if server_role == ServerRole::Looking && self.role != ServerRole::Looking {
+            self.metrics.looking_count += 1;
+            self.unavailable_since_ms = Some(now.mono_ms());
+        }
+        // ZooKeeper's QuorumPeer.setZabState(BROADCAST): unavailable from LOOKING to serving.
+        if server_role.serves() {
+            if let Some(since) = self.unavailable_since_ms.take() {
+                let took = now.mono_ms().saturating_sub(since) as i64;
+                self.metrics.unavailable_time.add(took);
+                if server_role == ServerRole::Leader {
+                    self.metrics.leader_unavailable_time.add(took);
+                }
+            }
+        }
         self.write = write;
         self.role = server_role;
         if server_role == ServerRole::Leader {
@@ -551,6 +568,8 @@ impl Core {
             }
             PeerMsg::Refused { session_id } if !leading => self.refused(session_id),
             PeerMsg::Revalidate { session_id } if leading => {
+                // ZooKeeper's LearnerHandler counts the REVALIDATEs its learners send.
+                self.metrics.revalidate_count += 1;
                 let id = SessionId(session_id);
                 let tracker = self.write.sessions_mut();
                 let timeout_ms = match tracker.get(id) {

@@ -77,6 +77,61 @@ fn concurrent_appends_share_fsyncs() {
 }
 
 #[test]
+fn an_observer_hears_of_every_group_commit_before_its_durable_report() {
+    let d = TempDir::new("observed");
+    let disk = FaultyDisk::new();
+    let config = small_config_on(d.path(), Arc::new(SlowSync(Arc::clone(&disk))));
+    let (tx, rx) = mpsc::channel();
+    let durable_tx = tx.clone();
+    let h = LogWriter::spawn_observed(
+        TxnLog::open(config).unwrap(),
+        move |r| {
+            let _ = durable_tx.send(Err(r));
+        },
+        move |s: crate::SyncStats| {
+            let _ = tx.send(Ok(s));
+        },
+    )
+    .unwrap();
+    for z in 1..=30 {
+        h.append(z, Bytes::from(payload(z))).unwrap();
+    }
+    let mut txns = 0;
+    let mut seen_sync = false;
+    loop {
+        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            Ok(stats) => {
+                // One wait per txn the fsync made durable; the slow disk's 5 ms fsync is in
+                // each txn's time from taken to durable.
+                assert_eq!(stats.waits.len() as u64, stats.txns);
+                assert!(stats.fsync >= Duration::from_millis(5), "{stats:?}");
+                assert!(
+                    stats.waits.iter().all(|w| w.flushed >= stats.fsync),
+                    "{stats:?}"
+                );
+                // The queue held this txn at least when the thread took it, never more than
+                // the 30 appended.
+                assert!(stats.waits.iter().all(|w| (1..=30).contains(&w.queue_len)));
+                txns += stats.txns;
+                seen_sync = true;
+            }
+            Err(durable) => {
+                assert!(
+                    seen_sync,
+                    "a durable report before its group commit's stats"
+                );
+                seen_sync = false;
+                if durable.unwrap() == 30 {
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(txns, 30);
+    assert!(disk.sync_count() >= 1);
+}
+
+#[test]
 fn durable_reports_rise_and_cover_everything() {
     let d = TempDir::new("durable");
     let (h, rx) = spawn(TxnLog::open(small_config(d.path())).unwrap());

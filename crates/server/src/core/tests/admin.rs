@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::*;
 use crate::core::admin::{lookup, AdminIo, COMMANDS};
+use crate::core::metrics_text::MonitorValue;
 
 /// A standalone core with a session that created the ephemeral `/e` and watches `/e`'s data.
 fn busy_core() -> (Core, i64) {
@@ -31,6 +32,7 @@ fn io() -> AdminIo {
         logdir_size: 67_109_337,
         last_snapshot: Some((0x1a, 1_796_664_327)),
         properties: vec![("user.dir".into(), "/tmp/x".into())],
+        monitor: Default::default(),
     }
 }
 
@@ -315,15 +317,19 @@ fn trace_mask_unknown_commands_and_resets() {
 fn monitor_is_mntr_typed_without_the_prefix() {
     let (mut core, _) = busy_core();
     let monitor = run(&mut core, "monitor", &[]);
-    let rows = core.mntr_rows(later(5).mono_ms());
+    let entries = core.monitor_entries(later(5).mono_ms(), &io().monitor);
     assert_eq!(
         monitor.len(),
-        rows.len() + 2,
+        entries.len() + 2,
         "every mntr key, command and error"
     );
-    for (k, v) in &rows {
-        let name = k.strip_prefix("zk_").expect("zk_ prefix");
-        assert_eq!(monitor[name].to_string().trim_matches('"'), v, "{k}");
+    for (k, v) in &entries {
+        let shown = &monitor[k.as_str()];
+        match v {
+            MonitorValue::Text(t) => assert_eq!(shown, t.as_str(), "{k}"),
+            MonitorValue::Long(n) => assert_eq!(shown.as_i64(), Some(*n), "{k}"),
+            MonitorValue::Double(_) => assert!(shown.is_f64(), "{k}"),
+        }
     }
     assert!(monitor["znode_count"].is_i64());
     assert!(monitor["avg_latency"].is_f64());
