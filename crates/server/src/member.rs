@@ -76,6 +76,10 @@ impl StateMachine for Replica {
         self.snapshots.reader(&mut self.core)
     }
 
+    fn snapshot_busy(&self) -> bool {
+        self.snapshots.producing()
+    }
+
     fn restore_chunk(&mut self, _zxid: Zxid, offset: u64, data: &Bytes) {
         if offset == 0 {
             self.restoring.clear();
@@ -312,8 +316,9 @@ impl Member {
                 _ = tokio::time::sleep(pause), if self.node.streaming() => {
                     pause = if self.node.pump() { Duration::ZERO } else { Duration::from_millis(2) };
                 }
-                // Nothing else to do: produce the snapshot in progress (below).
-                _ = std::future::ready(()), if self.node.state_machine().snapshots.producing() => {}
+                // Nothing else to do: produce the snapshot in progress (below), after letting
+                // the runtime's other tasks (connections, the peer transport) run.
+                _ = tokio::task::yield_now(), if self.node.state_machine().snapshots.producing() => {}
             }
             // One chunk of a snapshot being produced per turn, however busy the turn was,
             // so that a SNAP neither stalls under load nor pauses the loop for long.
@@ -348,13 +353,28 @@ impl Member {
             self.settle();
             self.report_quorum();
             if let Some(why) = self.stopped() {
-                self.writers.clear();
+                self.shut_down().await;
                 return Err(ServerError::Ensemble(why));
             }
             self.compact();
         }
-        self.writers.clear();
+        self.shut_down().await;
         Ok(())
+    }
+
+    /// Closes the clients' connections, drops the node (a snapshot still being produced
+    /// releases its readers) and waits for a local snapshot being written, so nothing of
+    /// this member touches the data directory after `run` returns.
+    async fn shut_down(self) {
+        let Member {
+            node,
+            mut writers,
+            mut compaction,
+            ..
+        } = self;
+        writers.clear();
+        drop(node);
+        compaction.finish().await;
     }
 
     fn durable_report(&mut self, r: Option<Result<u64, String>>) {

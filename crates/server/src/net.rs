@@ -437,11 +437,17 @@ async fn serve_connection<R, W>(
         if word == "stmk" {
             // The new trace mask: 8 bytes (big-endian) after the word. Without them the
             // connection closes unanswered, as ZooKeeper's read fails.
-            while buf.len() < 12 {
-                match rd.read_buf(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
+            let rest = async {
+                while buf.len() < 12 {
+                    match rd.read_buf(&mut buf).await {
+                        Ok(0) | Err(_) => return false,
+                        Ok(_) => {}
+                    }
                 }
+                true
+            };
+            if !matches!(tokio::time::timeout(sessionless, rest).await, Ok(true)) {
+                return;
             }
             let mut mask = [0u8; 8];
             mask.copy_from_slice(&buf[4..12]);

@@ -30,7 +30,7 @@ use crate::durability::{session_table, snapshot_payload};
 pub(crate) const SNAPSHOT_CHUNK: usize = 1 << 20;
 
 /// Tree records serialised per call of the tree's step while producing a chunk.
-const STEP_RECORDS: usize = 1024;
+const STEP_RECORDS: usize = 8;
 
 /// The chunks produced and not yet read by every reader, and how the snapshot ended.
 #[derive(Default)]
@@ -46,6 +46,14 @@ struct Produced {
 }
 
 impl Produced {
+    /// A new reader at the first chunk; its id.
+    fn register(&mut self) -> u64 {
+        let id = self.next_reader;
+        self.next_reader += 1;
+        self.positions.insert(id, 0);
+        id
+    }
+
     /// Drops the chunks every live reader has passed.
     fn trim(&mut self) {
         let Some(&lowest) = self.positions.values().min() else {
@@ -109,9 +117,7 @@ impl Feed {
     /// A reader from the first chunk (of a feed nobody has read from yet).
     fn first_reader(self: &Arc<Feed>) -> FeedReader {
         let mut produced = self.produced.lock();
-        let id = produced.next_reader;
-        produced.next_reader += 1;
-        produced.positions.insert(id, 0);
+        let id = produced.register();
         drop(produced);
         FeedReader {
             feed: self.clone(),
@@ -120,13 +126,19 @@ impl Feed {
     }
 
     /// Another reader from the first chunk, if it is still held and the snapshot has not
-    /// failed.
+    /// failed. Checked and registered under one lock: a reader on another thread (the local
+    /// snapshot file's) may take and drop the first chunk at any time.
     fn join(self: &Arc<Feed>) -> Option<FeedReader> {
-        let joinable = {
-            let produced = self.produced.lock();
-            produced.base == 0 && !matches!(produced.end, Some(Err(_)))
-        };
-        joinable.then(|| self.first_reader())
+        let mut produced = self.produced.lock();
+        if produced.base != 0 || matches!(produced.end, Some(Err(_))) {
+            return None;
+        }
+        let id = produced.register();
+        drop(produced);
+        Some(FeedReader {
+            feed: self.clone(),
+            id,
+        })
     }
 
     fn poll(&self, reader: u64) -> SnapshotChunk {
@@ -134,10 +146,12 @@ impl Feed {
         let Some(&next) = produced.positions.get(&reader) else {
             return SnapshotChunk::Failed("snapshot reader not registered".into());
         };
-        let chunk = next
-            .checked_sub(produced.base)
-            .and_then(|i| produced.chunks.get(i))
-            .cloned();
+        let Some(at) = next.checked_sub(produced.base) else {
+            // Its chunks were dropped before it came (cannot happen: readers join only while
+            // the first chunk is held): it must not read on as if they had been sent.
+            return SnapshotChunk::Failed("snapshot chunks dropped before they were read".into());
+        };
+        let chunk = produced.chunks.get(at).cloned();
         match (chunk, &produced.end) {
             (Some(chunk), _) => {
                 produced.positions.insert(reader, next + 1);
@@ -218,6 +232,8 @@ impl Producer {
     /// Produces the next chunk (or the rest); `true` when the snapshot is complete (or
     /// failed: its readers are told).
     pub(crate) fn step(&mut self, core: &mut Core) -> bool {
+        // Small steps, so that big znodes (up to jute.maxbuffer each) overshoot a chunk by
+        // a few of them at most.
         while self.buf.len() < SNAPSHOT_CHUNK {
             match core.snapshot_step(STEP_RECORDS, &mut self.buf) {
                 Ok(SnapshotProgress::More) => {}

@@ -67,7 +67,8 @@ impl Compaction {
     ) {
         let due = self.every > 0
             && node.applied_count() >= self.last + self.every
-            && self.writing.as_ref().is_none_or(|w| w.is_finished());
+            && self.writing.as_ref().is_none_or(|w| w.is_finished())
+            && !node.state_machine().snapshot_busy();
         if due {
             self.last = node.applied_count();
             let (zxid, chunks) = node.snapshot_now();
@@ -75,6 +76,16 @@ impl Compaction {
             self.writing = Some(tokio::task::spawn_blocking(move || {
                 files.write(zxid, chunks)
             }));
+        }
+    }
+}
+
+impl Compaction {
+    /// Waits until the local snapshot being written (and the purge after it), if any, has
+    /// finished: call it when the node is gone, before the data directory is used again.
+    pub async fn finish(&mut self) {
+        if let Some(writing) = self.writing.take() {
+            let _ = writing.await;
         }
     }
 }

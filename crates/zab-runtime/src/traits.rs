@@ -30,6 +30,12 @@ pub trait StateMachine: Send + 'static {
     /// The snapshot of `zxid` is complete: replace the whole state with it. `Err` says why
     /// it cannot be read (the runtime stops: the leader sent garbage or the transfer broke).
     fn restore(&mut self, zxid: Zxid) -> Result<(), String>;
+
+    /// Whether a snapshot is still being produced (a state machine that produces them a step
+    /// at a time): the local snapshot schedule waits rather than ask for another one.
+    fn snapshot_busy(&self) -> bool {
+        false
+    }
 }
 
 /// What [`SnapshotSource::poll_chunk`] has.

@@ -452,19 +452,3 @@ fn finish(mut m: Map<String, Value>, primary: &str) -> Map<String, Value> {
     }
     m
 }
-
-/// A `mntr` value as the JSON type ZooKeeper's `monitor` gives it: whole numbers as numbers,
-/// decimals as floats, anything else as a string.
-pub fn typed(value: &str) -> Value {
-    if let Ok(n) = value.parse::<i64>() {
-        return json!(n);
-    }
-    if value.contains('.') {
-        if let Ok(f) = value.parse::<f64>() {
-            if f.is_finite() {
-                return json!(f);
-            }
-        }
-    }
-    json!(value)
-}
