@@ -29,13 +29,17 @@ pub fn version() -> String {
 }
 
 /// What the answer to `word` needs from the file system and the connection counters,
-/// measured here (outside the core).
+/// measured here (outside the core). Nothing for a word the whitelist refuses: the core
+/// answers that it is not executed, and a refused word costs no I/O.
 pub(crate) fn measure(
     word: &str,
     config: &ServerConfig,
     counters: &crate::io_metrics::NetCounters,
 ) -> FourLetterIo {
     let mut io = FourLetterIo::default();
+    if !config.four_letter_words.allows(word) {
+        return io;
+    }
     if word == "mntr" {
         io = crate::io_metrics::measure(counters);
     }
@@ -108,7 +112,27 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 #[cfg(test)]
 mod tests {
-    use super::java_date;
+    use super::{java_date, measure};
+    use crate::ServerConfig;
+
+    #[test]
+    fn a_word_the_whitelist_refuses_is_not_measured() {
+        let dir = std::env::temp_dir().join(format!("corral-4lw-measure-{}", std::process::id()));
+        let config = |whitelist: &str| {
+            ServerConfig::parse(&format!(
+                "dataDir={}\nclientPort=1\n4lw.commands.whitelist={whitelist}\n",
+                dir.display()
+            ))
+            .expect("config")
+        };
+        let (data, _) = config("srvr").version_dirs();
+        std::fs::create_dir_all(&data).expect("dir");
+        std::fs::write(data.join("snapshot.1"), b"12345").expect("file");
+        let counters = crate::io_metrics::NetCounters::default();
+        assert_eq!(measure("dirs", &config("srvr"), &counters).datadir_size, 0);
+        assert_eq!(measure("dirs", &config("dirs"), &counters).datadir_size, 5);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn dates_print_as_java_does_in_utc() {
