@@ -7,12 +7,12 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use corral_datatree::{DataTree, Txn, TxnBody};
+use corral_datatree::{DataTree, Txn, TxnBody, Zxid};
 use corral_jute::codes::OpCode;
 
 fn txn(zxid: i64, body: TxnBody) -> Txn {
     Txn {
-        zxid,
+        zxid: Zxid::from_wire(zxid),
         time_ms: 1_700_000_000_000 + zxid,
         session_id: 1,
         cxid: 1,

@@ -156,7 +156,7 @@ fn zookeeper_tree(tree: &DataTree) -> Result<ZkTree> {
             });
         }
     }
-    zk.last_processed_zxid = tree.last_zxid();
+    zk.last_processed_zxid = tree.last_zxid().to_wire();
     Ok(zk)
 }
 

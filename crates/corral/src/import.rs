@@ -20,6 +20,7 @@ use corral_datatree::{DataTree, DataTreeConfig, NodeStat, TreeSnapshotBuilder};
 use corral_jute::records::{Acl, Id};
 use corral_storage::{SnapshotStore, VERSION_DIR};
 use corral_zkdata::{DataTree as ZkTree, LoadOptions};
+use corral_zxid::Zxid;
 
 /// What `corral import` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -132,7 +133,7 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
     let store = SnapshotStore::open(opts.to.join(VERSION_DIR))
         .with_context(|| format!("opening {}", opts.to.display()))?;
     let file = store
-        .write(zxid, &payload)
+        .write(Zxid::from_wire(zxid), &payload)
         .context("writing the Corral snapshot")?;
     println!(
         "imported {} znodes and {} sessions at zxid 0x{zxid:x} from {} and {} txns from the \
@@ -168,7 +169,8 @@ fn peak_rss_kib() -> Option<u64> {
 /// pre-order with its stored Stat, data and ACL list.
 fn tree_snapshot(zk: &ZkTree) -> Result<Vec<u8>> {
     let paths = zk.paths_preorder();
-    let mut builder = TreeSnapshotBuilder::new(zk.last_processed_zxid, paths.len() as u64);
+    let mut builder =
+        TreeSnapshotBuilder::new(Zxid::from_wire(zk.last_processed_zxid), paths.len() as u64);
     // ACL lists by ZooKeeper's reference (-1: OPEN_ACL_UNSAFE), converted once each.
     let mut lists: BTreeMap<i64, Vec<Acl>> = BTreeMap::new();
     for key in &paths {
@@ -194,11 +196,11 @@ fn tree_snapshot(zk: &ZkTree) -> Result<Vec<u8>> {
         }
         let s = node.stat;
         let stat = NodeStat {
-            czxid: s.czxid,
-            mzxid: s.mzxid,
+            czxid: Zxid::from_wire(s.czxid),
+            mzxid: Zxid::from_wire(s.mzxid),
             ctime: s.ctime,
             mtime: s.mtime,
-            pzxid: s.pzxid,
+            pzxid: Zxid::from_wire(s.pzxid),
             ephemeral_owner: s.ephemeral_owner,
             version: s.version,
             cversion: s.cversion,

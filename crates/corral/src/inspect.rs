@@ -29,7 +29,7 @@ pub fn log_dump(path: &Path, json: bool) -> Result<()> {
         let line = match Txn::decode(&record.payload) {
             Ok(txn) if json => to_json(&TxnLine {
                 offset: record.offset,
-                zxid: txn.zxid,
+                zxid: txn.zxid.to_wire(),
                 time: txn.time_ms,
                 session: txn.session_id,
                 cxid: txn.cxid,
@@ -46,7 +46,7 @@ pub fn log_dump(path: &Path, json: bool) -> Result<()> {
             ),
             Err(e) if json => to_json(&UndecodableLine {
                 offset: record.offset,
-                zxid: record.zxid,
+                zxid: record.zxid.to_wire(),
                 error: e.to_string(),
             })?,
             Err(e) => format!(

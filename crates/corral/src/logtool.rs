@@ -86,7 +86,7 @@ pub fn truncate(opts: &TruncateOptions) -> Result<()> {
         bail!("{} is neither a file nor a directory", opts.path.display());
     };
     let at = match (opts.zxid, opts.offset) {
-        (Some(zxid), None) => CutAt::Zxid(zxid),
+        (Some(zxid), None) => CutAt::Zxid(corral_zxid::Zxid::from_wire(zxid)),
         (None, Some(offset)) => match segment {
             Some(segment) => CutAt::Offset { segment, offset },
             None => bail!(

@@ -174,7 +174,7 @@ pub fn read_corral_snapshot(path: &Path) -> Result<CorralSnapshot> {
     Ok(CorralSnapshot {
         tree,
         sessions: sessions.into_iter().collect(),
-        zxid: snap.zxid,
+        zxid: snap.zxid.to_wire(),
     })
 }
 

@@ -50,12 +50,12 @@ fn dumps_a_log_segment_and_a_snapshot() {
         },
     ];
     for (i, body) in txns.into_iter().enumerate() {
-        let zxid = i as i64 + 1;
+        let zxid = corral_zxid::Zxid(i as u64 + 1);
         let txn = Txn {
             zxid,
             time_ms: 1_700_000_000_000,
             session_id: session,
-            cxid: zxid as i32,
+            cxid: zxid.0 as i32,
             body,
         };
         storage.log.append(zxid, &encode(&txn)).expect("append");
@@ -64,7 +64,10 @@ fn dumps_a_log_segment_and_a_snapshot() {
     let tree = DataTree::new();
     let sessions = BTreeMap::from([(session, 30000)]);
     let payload = corral_server::durability::snapshot_payload(&tree, &sessions);
-    let snapshot = storage.snapshots.write(0, &payload).expect("snapshot");
+    let snapshot = storage
+        .snapshots
+        .write(corral_zxid::Zxid::ZERO, &payload)
+        .expect("snapshot");
     let log = dir.join("version-2").join("log.1");
 
     let (ok, text, err) = corral(&["log", "dump", log.to_str().expect("utf-8 path")]);

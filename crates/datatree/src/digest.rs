@@ -25,6 +25,7 @@
 //! to the Stat alone (the parent of a create or delete, a setACL) hashes 2 x 60 bytes, and
 //! only a create or setData hashes the path and data.
 
+use crate::Zxid;
 use std::collections::VecDeque;
 
 use crate::node::{NodeId, NodeStat};
@@ -35,7 +36,7 @@ pub const DIGEST_VERSION: i32 = 2;
 
 /// ZooKeeper's `DataTree.DIGEST_LOG_INTERVAL`: a digest is recorded after each txn whose
 /// zxid is a multiple of this.
-pub const DIGEST_LOG_INTERVAL: i64 = 128;
+pub const DIGEST_LOG_INTERVAL: u64 = 128;
 
 /// ZooKeeper's `DataTree.DIGEST_LOG_LIMIT`: how many digests the history keeps.
 pub const DIGEST_LOG_LIMIT: usize = 1024;
@@ -47,7 +48,7 @@ const EXCLUDED_SUBTREE: &str = "/zookeeper/";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZxidDigest {
     /// The txn's zxid.
-    pub zxid: i64,
+    pub zxid: Zxid,
     /// The tree digest once it was applied (ZooKeeper's `long`).
     pub digest: i64,
 }
@@ -79,7 +80,13 @@ pub(crate) fn node_digest(path: &str, prefix: u32, stat: &NodeStat) -> i64 {
 /// The [`prefix_crc`] continued over the 60 Stat bytes.
 fn stat_digest(prefix: u32, stat: &NodeStat) -> i64 {
     let mut b = [0u8; 60];
-    let longs = [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime];
+    let longs = [
+        stat.czxid.to_wire(),
+        stat.mzxid.to_wire(),
+        stat.pzxid.to_wire(),
+        stat.ctime,
+        stat.mtime,
+    ];
     for (chunk, v) in b[..40].chunks_exact_mut(8).zip(longs) {
         chunk.copy_from_slice(&v.to_be_bytes());
     }
@@ -101,8 +108,8 @@ pub(crate) struct DigestLog {
 
 impl DigestLog {
     /// Records the digest after the txn `zxid` if the zxid is one ZooKeeper records.
-    pub fn after_txn(&mut self, zxid: i64, digest: i64) {
-        if zxid % DIGEST_LOG_INTERVAL != 0 {
+    pub fn after_txn(&mut self, zxid: Zxid, digest: i64) {
+        if !zxid.0.is_multiple_of(DIGEST_LOG_INTERVAL) {
             return;
         }
         self.entries.push_back(ZxidDigest { zxid, digest });
@@ -221,11 +228,11 @@ mod tests {
 
     fn stat() -> NodeStat {
         NodeStat {
-            czxid: 0x1_0000_0002,
-            mzxid: 0x1_0000_0003,
+            czxid: Zxid(0x1_0000_0002),
+            mzxid: Zxid(0x1_0000_0003),
             ctime: 1_700_000_000_000,
             mtime: 1_700_000_000_500,
-            pzxid: 0x1_0000_0002,
+            pzxid: Zxid(0x1_0000_0002),
             ephemeral_owner: 0x0100_0000_0000_0001,
             version: 1,
             cversion: 0,
@@ -239,7 +246,13 @@ mod tests {
         let s = stat();
         let mut whole = b"/app".to_vec();
         whole.extend_from_slice(b"hello");
-        for v in [s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime] {
+        for v in [
+            s.czxid.to_wire(),
+            s.mzxid.to_wire(),
+            s.pzxid.to_wire(),
+            s.ctime,
+            s.mtime,
+        ] {
             whole.extend_from_slice(&v.to_be_bytes());
         }
         for v in [s.version, s.cversion, s.aversion] {
@@ -280,22 +293,22 @@ mod tests {
     fn the_log_keeps_multiples_of_128_and_at_most_1024() {
         let mut log = DigestLog::default();
         for zxid in 1..=(128 * 1030) {
-            log.after_txn(zxid, zxid * 2);
+            log.after_txn(Zxid(zxid), zxid as i64 * 2);
         }
         let all: Vec<ZxidDigest> = log.entries().collect();
         assert_eq!(all.len(), DIGEST_LOG_LIMIT);
         assert_eq!(
             all.first(),
             Some(&ZxidDigest {
-                zxid: 128 * 7,
+                zxid: Zxid(128 * 7),
                 digest: 128 * 14
             })
         );
-        assert_eq!(all.last().map(|z| z.zxid), Some(128 * 1030));
+        assert_eq!(all.last().map(|z| z.zxid), Some(Zxid(128 * 1030)));
         // An epoch's high bits do not change which counters are recorded.
         let mut log = DigestLog::default();
-        log.after_txn((5 << 32) | 0x80, 1);
-        log.after_txn((5 << 32) | 0x81, 2);
+        log.after_txn(Zxid((5 << 32) | 0x80), 1);
+        log.after_txn(Zxid((5 << 32) | 0x81), 2);
         assert_eq!(log.entries().count(), 1);
     }
 }

@@ -51,12 +51,12 @@
 //!   digest after every txn whose zxid is a multiple of 128, the newest 1024). See [`digest`].
 //!
 //! ```
-//! use corral_datatree::{DataTree, DataTreeConfig, SnapshotProgress, Txn, TxnBody};
+//! use corral_datatree::{DataTree, DataTreeConfig, SnapshotProgress, Txn, TxnBody, Zxid};
 //!
 //! let mut tree = DataTree::new();
 //! let zxid = tree.begin_snapshot()?;
 //! let mut bytes = Vec::new();
-//! let mut next_zxid = zxid + 1;
+//! let mut next_zxid = Zxid(zxid.0 + 1);
 //! while tree.snapshot_step(2, &mut bytes)? == SnapshotProgress::More {
 //!     // Between steps the server writes `bytes` out and applies more txns.
 //!     let body = TxnBody::Create {
@@ -68,7 +68,7 @@
 //!         parent_cversion: -1,
 //!     };
 //!     tree.apply(&Txn { zxid: next_zxid, time_ms: 0, session_id: 1, cxid: 1, body });
-//!     next_zxid += 1;
+//!     next_zxid = Zxid(next_zxid.0 + 1);
 //! }
 //! let at_begin = DataTree::read_snapshot(&mut &bytes[..], DataTreeConfig::default())?;
 //! assert_eq!((at_begin.last_zxid(), at_begin.node_count()), (zxid, DataTree::new().node_count()));
@@ -83,7 +83,7 @@
 //! ZooKeeper's `zookeeper.enforceQuota`).
 //!
 //! ```
-//! use corral_datatree::{DataTree, Pending, PrepContext, Txn, TxnResult};
+//! use corral_datatree::{DataTree, Pending, PrepContext, Txn, TxnResult, Zxid};
 //! use corral_jute::codes::{EventType, OpCode};
 //! use corral_jute::records::CreateRequest;
 //! use corral_jute::request::Request;
@@ -102,7 +102,7 @@
 //! };
 //!
 //! // The leader decides the change ...
-//! let ctx = PrepContext { session_id: 0x42, zxid: 1, time_ms: 1_700_000_000_000, auth_ids: &[],
+//! let ctx = PrepContext { session_id: 0x42, zxid: Zxid(1), time_ms: 1_700_000_000_000, auth_ids: &[],
 //!     providers: corral_acl::Providers::BUILT_IN };
 //! let body = tree.prep(&mut pending, &ctx, &req)?;
 //!
@@ -145,6 +145,7 @@ mod txn;
 #[cfg(test)]
 mod tests;
 
+pub use corral_zxid::Zxid;
 pub use digest::ZxidDigest;
 pub use node::NodeStat;
 pub use pending::Pending;

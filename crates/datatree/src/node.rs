@@ -1,6 +1,7 @@
 //! A znode as stored: its persisted Stat fields, data, ACL reference and children; and the
 //! table that shares identical ACLs between nodes (ZooKeeper's `ReferenceCountedACLCache`).
 
+use crate::Zxid;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -27,15 +28,15 @@ pub(crate) type AclId = NonZeroU32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NodeStat {
     /// The zxid that created the node.
-    pub czxid: i64,
+    pub czxid: Zxid,
     /// The zxid that last changed its data.
-    pub mzxid: i64,
+    pub mzxid: Zxid,
     /// When it was created (ms).
     pub ctime: i64,
     /// When its data last changed (ms).
     pub mtime: i64,
     /// The zxid that last changed its children.
-    pub pzxid: i64,
+    pub pzxid: Zxid,
     /// Its owner: a session, or a container / TTL mark, or 0.
     pub ephemeral_owner: i64,
     /// Its data version.
@@ -48,7 +49,7 @@ pub struct NodeStat {
 
 impl NodeStat {
     /// The Stat of a node created at `zxid` / `time_ms` (ZooKeeper's `DataTree.createStat`).
-    pub fn created(zxid: i64, time_ms: i64, ephemeral_owner: i64) -> NodeStat {
+    pub fn created(zxid: Zxid, time_ms: i64, ephemeral_owner: i64) -> NodeStat {
         NodeStat {
             czxid: zxid,
             mzxid: zxid,
@@ -71,8 +72,8 @@ impl NodeStat {
             _ => 0,
         };
         Stat {
-            czxid: self.czxid,
-            mzxid: self.mzxid,
+            czxid: self.czxid.to_wire(),
+            mzxid: self.mzxid.to_wire(),
             ctime: self.ctime,
             mtime: self.mtime,
             version: self.version,
@@ -81,7 +82,7 @@ impl NodeStat {
             ephemeral_owner: owner,
             data_length,
             num_children,
-            pzxid: self.pzxid,
+            pzxid: self.pzxid.to_wire(),
         }
     }
 }
@@ -383,7 +384,7 @@ mod tests {
 
     #[test]
     fn client_cversion_counts_creates_and_deletes() {
-        let mut s = NodeStat::created(5, 7, 0);
+        let mut s = NodeStat::created(Zxid(5), 7, 0);
         s.cversion = 3; // three children created
         assert_eq!(s.to_stat(0, 1, false).cversion, 5); // two of them deleted since
         assert_eq!(NodeStat::default().to_stat(0, 1, false).cversion, -1);
@@ -391,12 +392,12 @@ mod tests {
 
     #[test]
     fn container_and_ttl_owners_are_hidden() {
-        let s = NodeStat::created(1, 1, i64::MIN);
+        let s = NodeStat::created(Zxid(1), 1, i64::MIN);
         assert_eq!(s.to_stat(0, 0, false).ephemeral_owner, 0);
         let ttl = crate::ephemeral::ttl_owner(100).unwrap_or(0);
-        let s = NodeStat::created(1, 1, ttl);
+        let s = NodeStat::created(Zxid(1), 1, ttl);
         assert_eq!(s.to_stat(0, 0, true).ephemeral_owner, 0);
-        let s = NodeStat::created(1, 1, 42);
+        let s = NodeStat::created(Zxid(1), 1, 42);
         assert_eq!(s.to_stat(0, 0, true).ephemeral_owner, 42);
     }
 

@@ -1,6 +1,7 @@
 //! Changes prepped but not applied yet: ZooKeeper's `outstandingChanges` and
 //! `outstandingChangesForPath`.
 
+use crate::Zxid;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -28,10 +29,10 @@ pub(crate) struct NodeRecord {
 #[derive(Debug, Default, Clone)]
 pub struct Pending {
     /// (zxid, path) of every record, oldest first.
-    log: VecDeque<(i64, String)>,
+    log: VecDeque<(Zxid, String)>,
     /// Per path, its records oldest first; the last one is current. A deque: applying takes
     /// the oldest, and a parent with many creates in flight has as many records.
-    by_path: HashMap<String, VecDeque<(i64, Option<NodeRecord>)>>,
+    by_path: HashMap<String, VecDeque<(Zxid, Option<NodeRecord>)>>,
 }
 
 impl Pending {
@@ -52,7 +53,7 @@ impl Pending {
 
     /// Forgets the records of every txn up to and including `zxid` (it has been applied,
     /// so the tree now tells the same).
-    pub fn applied(&mut self, zxid: i64) {
+    pub fn applied(&mut self, zxid: Zxid) {
         while let Some((z, _)) = self.log.front() {
             if *z > zxid {
                 break;
@@ -72,7 +73,7 @@ impl Pending {
     /// Drops the records made by the txn `zxid`, restoring what earlier in-flight txns
     /// recorded for the same paths. Used for a failed multi, and by a server abandoning a
     /// prepped txn (then every later txn must be rolled back too, newest first).
-    pub fn rollback(&mut self, zxid: i64) {
+    pub fn rollback(&mut self, zxid: Zxid) {
         let mut kept = VecDeque::with_capacity(self.log.len());
         for (z, path) in self.log.drain(..) {
             if z != zxid {
@@ -100,7 +101,7 @@ impl Pending {
             .map(|(_, r)| r)
     }
 
-    pub(crate) fn add(&mut self, zxid: i64, path: &str, record: Option<NodeRecord>) {
+    pub(crate) fn add(&mut self, zxid: Zxid, path: &str, record: Option<NodeRecord>) {
         self.log.push_back((zxid, path.to_string()));
         self.by_path
             .entry(path.to_string())
@@ -148,15 +149,15 @@ mod tests {
     #[test]
     fn latest_record_wins_and_applied_drops_oldest() {
         let mut p = Pending::new();
-        p.add(1, "/a", rec(1));
-        p.add(2, "/a", rec(2));
-        p.add(2, "/b", None);
+        p.add(Zxid(1), "/a", rec(1));
+        p.add(Zxid(2), "/a", rec(2));
+        p.add(Zxid(2), "/b", None);
         assert_eq!(version(&p, "/a"), Some(Some(2)));
         assert_eq!(version(&p, "/b"), Some(None));
-        p.applied(1);
+        p.applied(Zxid(1));
         assert_eq!(version(&p, "/a"), Some(Some(2)));
         assert_eq!(p.len(), 2);
-        p.applied(2);
+        p.applied(Zxid(2));
         assert!(p.is_empty());
         assert_eq!(version(&p, "/a"), None);
     }
@@ -164,12 +165,12 @@ mod tests {
     #[test]
     fn rollback_restores_earlier_records() {
         let mut p = Pending::new();
-        p.add(1, "/a", rec(1));
-        p.add(2, "/a", rec(2));
-        p.add(2, "/a", rec(3));
-        p.add(2, "/c", rec(9));
-        p.add(3, "/d", rec(4));
-        p.rollback(2);
+        p.add(Zxid(1), "/a", rec(1));
+        p.add(Zxid(2), "/a", rec(2));
+        p.add(Zxid(2), "/a", rec(3));
+        p.add(Zxid(2), "/c", rec(9));
+        p.add(Zxid(3), "/d", rec(4));
+        p.rollback(Zxid(2));
         assert_eq!(version(&p, "/a"), Some(Some(1)));
         assert_eq!(version(&p, "/c"), None);
         assert_eq!(version(&p, "/d"), Some(Some(4)));

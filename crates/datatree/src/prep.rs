@@ -2,6 +2,7 @@
 //! flight (ZooKeeper's `PrepRequestProcessor.pRequest2Txn`). Every check runs before any
 //! change record is added, so a request that fails leaves `pending` as it found it.
 
+use crate::Zxid;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ pub struct PrepContext<'a> {
     /// The requesting session (owner of the ephemerals it creates).
     pub session_id: i64,
     /// The zxid the txn will carry; every op of a multi shares it.
-    pub zxid: i64,
+    pub zxid: Zxid,
     /// The leader's wall clock, ms: ctime / mtime of what the txn creates or changes.
     pub time_ms: i64,
     /// The session's authenticated ids (for ACL checks and `auth` ACL expansion).
@@ -275,7 +276,7 @@ impl DataTree {
     }
 
     /// Records the deletion of `p` (whose parent is `parent`) in `pending`.
-    fn add_delete(&self, pending: &mut Pending, zxid: i64, p: &str, parent: Option<NodeRecord>) {
+    fn add_delete(&self, pending: &mut Pending, zxid: Zxid, p: &str, parent: Option<NodeRecord>) {
         if let Some(mut parent_rec) = parent {
             parent_rec.child_count -= 1;
             parent_rec.stat.pzxid = zxid;

@@ -2,6 +2,7 @@
 //! container / TTL indexes, the reads, and the primitive changes `apply` is made of (ZooKeeper's
 //! `DataTree.createNode`, `deleteNode`, `setData`, `setACL`).
 
+use crate::Zxid;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -51,13 +52,13 @@ pub struct DataTree {
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
     data_size: u64,
-    pub(crate) last_zxid: i64,
+    pub(crate) last_zxid: Zxid,
     pub(crate) config: DataTreeConfig,
     /// The quota'd paths (derived from `/zookeeper/quota`; see [`crate::quota`]).
     pub(crate) quotas: QuotaIndex,
     /// The highest czxid any node was given (a snapshot's line between the nodes it holds and
     /// the ones created after it began).
-    pub(crate) czxid_high: i64,
+    pub(crate) czxid_high: Zxid,
     /// The incremental snapshot in progress, if any (not cloned).
     pub(crate) snapshot: SnapshotSlot,
     /// ZooKeeper's tree digest: the wrapping sum of the node digests (see [`crate::digest`]).
@@ -96,10 +97,10 @@ impl DataTree {
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
             data_size: 0,
-            last_zxid: 0,
+            last_zxid: Zxid::ZERO,
             config,
             quotas: QuotaIndex::default(),
-            czxid_high: 0,
+            czxid_high: Zxid::ZERO,
             snapshot: SnapshotSlot::default(),
             digest: 0,
             digest_log: DigestLog::default(),
@@ -366,7 +367,7 @@ impl DataTree {
     }
 
     /// The zxid of the last applied txn.
-    pub fn last_zxid(&self) -> i64 {
+    pub fn last_zxid(&self) -> Zxid {
         self.last_zxid
     }
 
@@ -392,7 +393,7 @@ impl DataTree {
         acl: &[Acl],
         owner: i64,
         parent_cversion: i32,
-        zxid: i64,
+        zxid: Zxid,
         time_ms: i64,
         events: &mut Events,
     ) -> Result<Stat, ErrorCode> {
@@ -532,7 +533,7 @@ impl DataTree {
     pub(crate) fn delete_node(
         &mut self,
         path: &str,
-        zxid: i64,
+        zxid: Zxid,
         events: &mut Events,
     ) -> Result<(), ErrorCode> {
         if !path.contains('/') {
@@ -595,7 +596,7 @@ impl DataTree {
         path: &str,
         data: Option<&Bytes>,
         version: i32,
-        zxid: i64,
+        zxid: Zxid,
         time_ms: i64,
         events: &mut Events,
     ) -> Result<Stat, ErrorCode> {
@@ -629,7 +630,7 @@ impl DataTree {
             CONFIG,
             Some(&data),
             -1,
-            config_version,
+            Zxid::from_wire(config_version),
             time_ms,
             &mut events,
         );

@@ -21,6 +21,7 @@
 //! ```
 //! A [`Txn`] is `FORMAT_VERSION zxid:i64 time_ms:i64 session_id:i64 cxid:i32 item`.
 
+use crate::Zxid;
 use bytes::{BufMut, Bytes, BytesMut};
 use corral_jute::codes::{ErrorCode, EventType, OpCode};
 use corral_jute::records::{Acl, Id, Stat};
@@ -35,7 +36,7 @@ pub const FORMAT_VERSION: u8 = 1;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Txn {
     /// Its zxid.
-    pub zxid: i64,
+    pub zxid: Zxid,
     /// The leader's wall clock when it was prepped, ms (ctime / mtime of what it changes).
     pub time_ms: i64,
     /// The session that sent it (the owner of ephemerals it creates; the closed session).
@@ -296,7 +297,7 @@ impl Txn {
     /// Appends the encoding of header and body (with the leading format version byte).
     pub fn encode(&self, out: &mut BytesMut) {
         out.put_u8(FORMAT_VERSION);
-        out.put_i64(self.zxid);
+        out.put_u64(self.zxid.0);
         out.put_i64(self.time_ms);
         out.put_i64(self.session_id);
         out.put_i32(self.cxid);
@@ -308,7 +309,7 @@ impl Txn {
         let mut r = Cursor { buf: bytes, pos: 0 };
         r.version()?;
         let txn = Txn {
-            zxid: r.i64()?,
+            zxid: Zxid::from_wire(r.i64()?),
             time_ms: r.i64()?,
             session_id: r.i64()?,
             cxid: r.i32()?,

@@ -19,6 +19,7 @@
 //! corral-zab-runtime's quorum writer (crate::member), whose TRUNC only drops log entries that
 //! were never committed, so never applied: its state needs no rebuild.
 
+use corral_zxid::Zxid;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -147,7 +148,7 @@ pub fn recover(storage: &Storage, config: DataTreeConfig) -> Result<RecoveredSta
         let payload = snapshot_payload(&DataTree::with_config(config), &BTreeMap::new());
         storage
             .snapshots
-            .write(0, &payload)
+            .write(Zxid::ZERO, &payload)
             .map_err(ServerError::Storage)?;
         initial_snapshot_ms = Some(elapsed_ms(writing));
     }
@@ -222,7 +223,7 @@ pub struct Durability {
 }
 
 /// What the log writer reports: every txn up to a zxid is durable, or the log failed.
-pub type DurableReport = Result<i64, StorageError>;
+pub type DurableReport = Result<Zxid, StorageError>;
 
 impl Durability {
     /// Opens the data directories, recovers the state (newest snapshot, then the log) and
@@ -285,14 +286,14 @@ impl Durability {
 
     /// Queues a txn for the log (its durability is reported to `on_durable`). When the writer
     /// has failed, its report of the failure stops writes; nothing more is done here.
-    pub fn append(&self, zxid: i64, txn: Bytes) {
+    pub fn append(&self, zxid: Zxid, txn: Bytes) {
         if let Err(e) = self.writer.append(zxid, txn) {
             tracing::error!("cannot append txn 0x{zxid:x} to the log: {e}");
         }
     }
 
     /// The highest durable zxid.
-    pub fn durable_zxid(&self) -> Option<i64> {
+    pub fn durable_zxid(&self) -> Option<Zxid> {
         self.writer.durable_zxid()
     }
 
@@ -314,7 +315,7 @@ impl Durability {
     /// last chunk abandons it. `finished` is told whether the file was written.
     pub fn write_snapshot(
         &self,
-        zxid: i64,
+        zxid: Zxid,
         sessions: BTreeMap<i64, i32>,
         chunks: tokio::sync::mpsc::Receiver<SnapshotChunk>,
         finished: impl FnOnce(bool) + Send + 'static,
@@ -401,7 +402,7 @@ pub struct SnapshotChunk {
 /// fsync and rename at the end.
 fn write_chunks(
     store: &SnapshotStore,
-    zxid: i64,
+    zxid: Zxid,
     sessions: &BTreeMap<i64, i32>,
     mut chunks: tokio::sync::mpsc::Receiver<SnapshotChunk>,
     spent: &std::sync::mpsc::Sender<Vec<u8>>,

@@ -66,7 +66,7 @@ impl StateMachine for Replica {
         if self.failed.is_some() {
             return;
         }
-        if let Err(e) = self.core.apply_txn(zxid.0 as i64, payload, self.now) {
+        if let Err(e) = self.core.apply_txn(zxid, payload, self.now) {
             tracing::error!("{e}");
             self.failed.get_or_insert(e);
         }
@@ -478,9 +478,7 @@ impl Member {
             // later its own proposals are in flight, and prep sees them as pending.
             Role::Leading if leading_now || status.applied == status.last_zxid => {
                 match self.node.next_zxid() {
-                    Ok(z) => QuorumRole::Leading {
-                        next_zxid: z.0 as i64,
-                    },
+                    Ok(z) => QuorumRole::Leading { next_zxid: z },
                     Err(_) => QuorumRole::Looking,
                 }
             }
@@ -563,7 +561,7 @@ impl Member {
                 }
                 // The engine must give the txn the zxid it was prepped with (Stat fields
                 // carry it): checked before the engine accepts anything.
-                let next = self.node.next_zxid().map(|z| z.0 as i64);
+                let next = self.node.next_zxid();
                 if next != Ok(zxid) {
                     tracing::warn!(
                         "proposal prepped for 0x{zxid:x} but the engine's next is {next:?}; resetting the write path"
@@ -576,7 +574,7 @@ impl Member {
                 let size = txn.len();
                 self.core().proposed(size);
                 match self.node.propose(txn, Box::new(|_| {})) {
-                    Ok(z) if z.0 as i64 == zxid => {}
+                    Ok(z) if z == zxid => {}
                     outcome => {
                         self.dropping_proposals = true;
                         // The engine moved on (it lost the lead) or the core's count is off:

@@ -4,6 +4,7 @@
 //! connections' writers, txns to the log writer, snapshot chunks to the snapshot thread). It
 //! also keeps the session ticker and the container check. Nothing else touches the core.
 
+use corral_zxid::Zxid;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
@@ -336,7 +337,7 @@ impl Owner {
         self.effects = effects;
     }
 
-    fn start_snapshot(&mut self, zxid: i64, sessions: std::collections::BTreeMap<i64, i32>) {
+    fn start_snapshot(&mut self, zxid: Zxid, sessions: std::collections::BTreeMap<i64, i32>) {
         let (tx, rx) = mpsc::channel(4);
         let events = self.events.clone();
         let bound = self.settings.snap_roll_bound;

@@ -15,6 +15,7 @@
 //!                local file (blocking thread, waits on the condvar)
 //! ```
 
+use corral_zxid::Zxid;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Condvar, Weak};
 
@@ -67,7 +68,7 @@ impl Produced {
 
 /// One snapshot of the replicated state at `zxid`, shared by its producer and readers.
 pub(crate) struct Feed {
-    zxid: i64,
+    zxid: Zxid,
     produced: Mutex<Produced>,
     /// Signalled on every new chunk and at the end (blocking readers wait on it).
     more: Condvar,
@@ -76,7 +77,7 @@ pub(crate) struct Feed {
 }
 
 impl Feed {
-    fn new(zxid: i64) -> Arc<Feed> {
+    fn new(zxid: Zxid) -> Arc<Feed> {
         Arc::new(Feed {
             zxid,
             produced: Mutex::new(Produced::default()),
@@ -86,7 +87,7 @@ impl Feed {
     }
 
     /// A feed whose chunks are all there: `payload` cut into chunks.
-    fn complete(zxid: i64, payload: Bytes) -> Arc<Feed> {
+    fn complete(zxid: Zxid, payload: Bytes) -> Arc<Feed> {
         let feed = Feed::new(zxid);
         let mut at = 0;
         while at < payload.len() {
@@ -374,7 +375,7 @@ mod tests {
         Core::new(config, NOW).expect("core")
     }
 
-    fn apply(core: &mut Core, zxid: i64, body: TxnBody) {
+    fn apply(core: &mut Core, zxid: Zxid, body: TxnBody) {
         let mut out = BytesMut::new();
         Txn {
             zxid,
@@ -387,19 +388,19 @@ mod tests {
         core.apply_txn(zxid, &out.freeze(), NOW).expect("applies");
     }
 
-    fn create(core: &mut Core, zxid: i64, path: &str, len: usize) {
+    fn create(core: &mut Core, zxid: Zxid, path: &str, len: usize) {
         let body = TxnBody::Create {
             path: path.into(),
             data: Some(Bytes::from(vec![b'x'; len])),
             acl: corral_acl::open_acl_unsafe(),
             ephemeral_owner: 0,
-            parent_cversion: zxid as i32,
+            parent_cversion: zxid.0 as i32,
             op: OpCode::Create,
         };
         apply(core, zxid, body);
     }
 
-    fn delete(core: &mut Core, zxid: i64, path: &str) {
+    fn delete(core: &mut Core, zxid: Zxid, path: &str) {
         let body = TxnBody::Delete { path: path.into() };
         apply(core, zxid, body);
     }
@@ -423,7 +424,7 @@ mod tests {
         let mut core = core();
         // About 3 MiB of data: several chunks.
         for i in 1..=3000 {
-            create(&mut core, i, &format!("/n{i}"), 1000);
+            create(&mut core, Zxid(i), &format!("/n{i}"), 1000);
         }
         let expected = core.state().tree().digest();
         let mut snapshots = Snapshots::default();
@@ -443,9 +444,9 @@ mod tests {
         snapshots.step(&mut core);
         // Changes after the snapshot's zxid: not in it.
         for i in 1..=1000 {
-            delete(&mut core, 3000 + i, &format!("/n{i}"));
+            delete(&mut core, Zxid(3000 + i), &format!("/n{i}"));
         }
-        create(&mut core, 4001, "/later", 10);
+        create(&mut core, Zxid(4001), "/later", 10);
         let a = poll_all(&mut first, &mut snapshots, &mut core);
         let b = poll_all(&mut second, &mut snapshots, &mut core);
         let c = waiter.join().expect("the blocking reader");
@@ -454,7 +455,7 @@ mod tests {
         assert_eq!(a, c);
         let (tree, _) = parse_snapshot_payload(&a, Default::default()).expect("parses");
         assert_eq!(tree.digest(), expected);
-        assert_eq!(tree.last_zxid(), 3000);
+        assert_eq!(tree.last_zxid(), Zxid(3000));
         assert!(tree.get_data("/n1").is_ok());
         assert!(tree.get_data("/later").is_err());
         // Every chunk but the last is whole.
@@ -464,10 +465,10 @@ mod tests {
     #[test]
     fn a_reader_at_another_zxid_while_one_is_produced_gets_a_whole_one() {
         let mut core = core();
-        create(&mut core, 1, "/a", 10);
+        create(&mut core, Zxid(1), "/a", 10);
         let mut snapshots = Snapshots::default();
         let mut first = snapshots.reader(&mut core);
-        create(&mut core, 2, "/b", 10);
+        create(&mut core, Zxid(2), "/b", 10);
         let mut second = snapshots.reader(&mut core);
         assert!(
             matches!(second.poll_chunk(), SnapshotChunk::Data(_)),
@@ -475,18 +476,18 @@ mod tests {
         );
         let a = poll_all(&mut first, &mut snapshots, &mut core);
         let (tree, _) = parse_snapshot_payload(&a, Default::default()).expect("parses");
-        assert_eq!(tree.last_zxid(), 1);
+        assert_eq!(tree.last_zxid(), Zxid(1));
         assert!(tree.get_data("/b").is_err());
         let mut again = snapshots.reader(&mut core);
         let b = poll_all(&mut again, &mut snapshots, &mut core);
         let (tree, _) = parse_snapshot_payload(&b, Default::default()).expect("parses");
-        assert_eq!(tree.last_zxid(), 2);
+        assert_eq!(tree.last_zxid(), Zxid(2));
     }
 
     #[test]
     fn readers_fail_when_the_state_is_replaced_or_the_producer_goes() {
         let mut core = core();
-        create(&mut core, 1, "/a", 10);
+        create(&mut core, Zxid(1), "/a", 10);
         let mut snapshots = Snapshots::default();
         let mut reader = snapshots.reader(&mut core);
         snapshots.abandon(&mut core, "replaced");
@@ -504,7 +505,7 @@ mod tests {
     #[test]
     fn a_snapshot_nobody_reads_any_more_stops_being_produced() {
         let mut core = core();
-        create(&mut core, 1, "/a", 10);
+        create(&mut core, Zxid(1), "/a", 10);
         let mut snapshots = Snapshots::default();
         drop(snapshots.reader(&mut core));
         snapshots.step(&mut core);
@@ -516,7 +517,7 @@ mod tests {
     fn chunks_every_reader_has_read_are_dropped_and_later_readers_get_a_whole_snapshot() {
         let mut core = core();
         for i in 1..=3000 {
-            create(&mut core, i, &format!("/n{i}"), 1000);
+            create(&mut core, Zxid(i), &format!("/n{i}"), 1000);
         }
         let mut snapshots = Snapshots::default();
         let mut fast = snapshots.reader(&mut core);

@@ -11,7 +11,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use corral_datatree::{DataTree, DataTreeConfig, Txn};
+use corral_datatree::{DataTree, DataTreeConfig, Txn, Zxid};
 use corral_jute::codes::OpCode;
 use corral_jute::io::Jute;
 use corral_jute::records::{DeleteRequest, SetDataRequest};
@@ -88,7 +88,7 @@ async fn every_snapshot_taken_under_writes_is_the_state_at_its_zxid() {
     server.stop().await;
 
     let storage = Storage::open(&StorageConfig::new(dir.clone())).expect("storage opens");
-    let snapshots: BTreeMap<i64, _> = storage
+    let snapshots: BTreeMap<Zxid, _> = storage
         .snapshots
         .list()
         .expect("snapshots listed")
@@ -104,7 +104,7 @@ async fn every_snapshot_taken_under_writes_is_the_state_at_its_zxid() {
     let mut tree = DataTree::with_config(config);
     let mut sessions: BTreeMap<i64, i32> = BTreeMap::new();
     let mut checked = 0;
-    let mut check = |zxid: i64, tree: &DataTree, sessions: &BTreeMap<i64, i32>| {
+    let mut check = |zxid: Zxid, tree: &DataTree, sessions: &BTreeMap<i64, i32>| {
         if let Some(path) = snapshots.get(&zxid) {
             let snap = read_snapshot_file(path).expect("snapshot readable");
             let (snap_tree, snap_sessions) =
@@ -121,8 +121,8 @@ async fn every_snapshot_taken_under_writes_is_the_state_at_its_zxid() {
             checked += 1;
         }
     };
-    check(0, &tree, &sessions);
-    for record in storage.log.read_from(0) {
+    check(Zxid::ZERO, &tree, &sessions);
+    for record in storage.log.read_from(Zxid::ZERO) {
         let (zxid, payload) = record.expect("log readable");
         let txn = Txn::decode(&payload).expect("txn decodes");
         replay_txn(&mut tree, &mut sessions, &txn);

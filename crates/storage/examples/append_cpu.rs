@@ -7,13 +7,14 @@
 //! time per append. Under `valgrind --tool=callgrind` the instruction counts of the
 //! checksum show directly.
 
+use corral_storage::Zxid;
 use std::time::Instant;
 
 use corral_storage::{LogConfig, TxnLog};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let records: i64 = args
+    let records: u64 = args
         .next()
         .map(|a| a.parse())
         .transpose()?
@@ -28,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut log = TxnLog::open(config)?;
     let start = Instant::now();
     for zxid in 1..=records {
-        log.append(zxid, &payload)?;
+        log.append(Zxid(zxid), &payload)?;
     }
     log.sync()?;
     let elapsed = start.elapsed();

@@ -17,6 +17,7 @@
 //! segment from the cut on (its size stays: the zeros are the preallocated space), and
 //! fsyncs the files and directories.
 
+use crate::Zxid;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ pub const REMOVED_SUFFIX: &str = ".removed";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CutAt {
     /// Keep the records up to and including this zxid (it must be in the log).
-    Zxid(i64),
+    Zxid(Zxid),
     /// Keep the records of `segment` before this byte offset (a record boundary).
     Offset {
         /// The segment file (in the log directory).
@@ -49,7 +50,7 @@ pub struct CutRecord {
     /// Its offset in the cut segment.
     pub offset: u64,
     /// Its zxid.
-    pub zxid: i64,
+    pub zxid: Zxid,
 }
 
 /// The cut inside one segment.
@@ -62,7 +63,7 @@ pub struct SegmentCut {
     /// Records kept before the cut.
     pub kept: u64,
     /// The zxid of the last record kept.
-    pub last_kept: Option<i64>,
+    pub last_kept: Option<Zxid>,
     /// The valid records after the cut, in order.
     pub removed: Vec<CutRecord>,
     /// Bytes that are not records after them: offset, length, what is wrong there.
@@ -77,7 +78,7 @@ pub struct RemovedFile {
     /// The file.
     pub path: PathBuf,
     /// The zxid its name carries.
-    pub zxid: i64,
+    pub zxid: Zxid,
     /// For a segment: its valid records (damage after them is removed too).
     pub records: u64,
 }
@@ -165,7 +166,7 @@ pub fn plan_cut(
     // The last zxid kept: in the cut segment, or before it.
     let last_kept = match cut.last_kept {
         Some(z) => z,
-        None => first_zxid - 1,
+        None => Zxid(first_zxid.0.saturating_sub(1)),
     };
     let mut snapshots = Vec::new();
     if let Some(dir) = snap_dir {
@@ -195,7 +196,7 @@ pub fn plan_cut(
     })
 }
 
-fn cut_in_segment(path: &Path, first_zxid: i64, at: &CutAt) -> Result<SegmentCut, StorageError> {
+fn cut_in_segment(path: &Path, first_zxid: Zxid, at: &CutAt) -> Result<SegmentCut, StorageError> {
     let buf = read_file(path, None)?;
     let bad_header = match format::parse_log_header(&buf) {
         Header::Valid { first_zxid: z } if z == first_zxid => None,
@@ -211,7 +212,7 @@ fn cut_in_segment(path: &Path, first_zxid: i64, at: &CutAt) -> Result<SegmentCut
             reason,
         });
     }
-    let mut records: Vec<(u64, i64, u64)> = Vec::new();
+    let mut records: Vec<(u64, Zxid, u64)> = Vec::new();
     let s = scan(&buf, None, |offset, zxid, (_, end)| {
         records.push((offset, zxid, end as u64))
     });

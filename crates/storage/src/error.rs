@@ -1,5 +1,6 @@
 //! The crate's one error type.
 
+use crate::Zxid;
 use std::io;
 use std::path::PathBuf;
 
@@ -54,9 +55,9 @@ pub enum StorageError {
     #[error("zxid {zxid:#x} does not follow the last logged zxid {last:#x}")]
     ZxidOrder {
         /// The rejected zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// The last zxid in the log.
-        last: i64,
+        last: Zxid,
     },
     /// A payload larger than [`crate::MAX_PAYLOAD`].
     #[error("payload of {len} bytes exceeds the maximum of {max}")]
@@ -80,7 +81,7 @@ pub enum StorageError {
         /// The snapshot directory.
         dir: PathBuf,
         /// The first zxid in the log.
-        first_log_zxid: i64,
+        first_log_zxid: Zxid,
     },
     /// An `acceptedEpoch` / `currentEpoch` file that is not one decimal number.
     #[error("{path}: found {found:?}, expected an epoch number")]
@@ -95,7 +96,7 @@ pub enum StorageError {
     #[error("received snapshot {zxid:#x}: {reason}")]
     SnapshotReception {
         /// The snapshot's zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// What went wrong.
         reason: String,
     },

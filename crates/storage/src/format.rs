@@ -3,14 +3,15 @@
 //!
 //! ```text
 //! segment  = header record* zero-fill
-//! header   = magic "CRLG" | version u32 = 1 | first zxid i64          (16 bytes)
-//! record   = len u32 | crc32c u32 | zxid i64 | payload                 (16 + payload bytes)
+//! header   = magic "CRLG" | version u32 = 1 | first zxid u64          (16 bytes)
+//! record   = len u32 | crc32c u32 | zxid u64 | payload                 (16 + payload bytes)
 //!            len = 8 + payload length (so never 0); crc over zxid and payload
 //! ```
 //! All integers big-endian. A zero `len` marks the end of the valid data: the rest of a
 //! segment is zeros (preallocated space).
 
 use crate::crc::crc32c;
+use crate::Zxid;
 
 /// The first four bytes of a log segment.
 pub const LOG_MAGIC: [u8; 4] = *b"CRLG";
@@ -24,18 +25,18 @@ pub const RECORD_HEADER_LEN: usize = 16;
 pub const MAX_PAYLOAD: usize = 64 << 20;
 
 /// The encoded header of a segment whose first record is `first_zxid`.
-pub(crate) fn log_header(first_zxid: i64) -> [u8; LOG_HEADER_LEN as usize] {
+pub(crate) fn log_header(first_zxid: Zxid) -> [u8; LOG_HEADER_LEN as usize] {
     let mut h = [0u8; LOG_HEADER_LEN as usize];
     h[..4].copy_from_slice(&LOG_MAGIC);
     h[4..8].copy_from_slice(&LOG_VERSION.to_be_bytes());
-    h[8..16].copy_from_slice(&first_zxid.to_be_bytes());
+    h[8..16].copy_from_slice(&first_zxid.0.to_be_bytes());
     h
 }
 
 /// What a segment header says, or why it is not one.
 pub(crate) enum Header {
     /// A good header.
-    Valid { first_zxid: i64 },
+    Valid { first_zxid: Zxid },
     /// Shorter than a header, or all zeros: a segment whose creation a crash interrupted.
     Torn,
     /// Not ours, or a version we do not know.
@@ -64,13 +65,13 @@ pub(crate) fn parse_log_header(buf: &[u8]) -> Header {
         ));
     }
     Header::Valid {
-        first_zxid: be_i64(&buf[8..16]),
+        first_zxid: be_zxid(&buf[8..16]),
     }
 }
 
 /// Appends one framed record.
-pub(crate) fn encode_record(out: &mut Vec<u8>, zxid: i64, payload: &[u8]) {
-    let z = zxid.to_be_bytes();
+pub(crate) fn encode_record(out: &mut Vec<u8>, zxid: Zxid, payload: &[u8]) {
+    let z = zxid.0.to_be_bytes();
     let len = (8 + payload.len()) as u32;
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&crc32c(&[&z, payload]).to_be_bytes());
@@ -89,7 +90,7 @@ pub(crate) fn record_len(payload_len: usize) -> u64 {
 pub(crate) enum Parsed {
     /// A whole record with a good crc; the payload is `buf[payload.0..payload.1]`.
     Record {
-        zxid: i64,
+        zxid: Zxid,
         payload: (usize, usize),
         end: usize,
     },
@@ -134,7 +135,7 @@ pub(crate) fn parse_record(buf: &[u8], pos: usize) -> Parsed {
         return Parsed::Bad(format!("crc {actual:#010x} does not match {crc:#010x}"));
     }
     Parsed::Record {
-        zxid: be_i64(&body[..8]),
+        zxid: be_zxid(&body[..8]),
         payload: (pos + 16, end),
         end,
     }
@@ -143,7 +144,7 @@ pub(crate) fn parse_record(buf: &[u8], pos: usize) -> Parsed {
 /// The first offset at or after `from` where a valid record with a zxid above `after` (any
 /// zxid when `None`) starts, if any. Runs of zeros are skipped quickly (a record's length
 /// field is never zero).
-pub(crate) fn find_valid_record(buf: &[u8], from: usize, after: Option<i64>) -> Option<usize> {
+pub(crate) fn find_valid_record(buf: &[u8], from: usize, after: Option<Zxid>) -> Option<usize> {
     let mut o = from;
     while o + RECORD_HEADER_LEN <= buf.len() {
         if buf[o..o + 4] == [0, 0, 0, 0] {
@@ -153,7 +154,7 @@ pub(crate) fn find_valid_record(buf: &[u8], from: usize, after: Option<i64>) -> 
             continue;
         }
         if let Parsed::Record { zxid, .. } = parse_record(buf, o) {
-            if after.is_none_or(|a| crate::zxid::after(zxid, a)) {
+            if after.is_none_or(|a| zxid > a) {
                 return Some(o);
             }
         }
@@ -174,8 +175,8 @@ pub(crate) fn be_u64(b: &[u8]) -> u64 {
     u64::from_be_bytes(a)
 }
 
-pub(crate) fn be_i64(b: &[u8]) -> i64 {
-    be_u64(b) as i64
+pub(crate) fn be_zxid(b: &[u8]) -> Zxid {
+    Zxid(be_u64(b))
 }
 
 #[cfg(test)]
@@ -185,13 +186,13 @@ mod tests {
     #[test]
     fn record_round_trip_and_end() {
         let mut buf = Vec::new();
-        encode_record(&mut buf, 7, b"abc");
-        encode_record(&mut buf, 9, b"");
+        encode_record(&mut buf, Zxid(7), b"abc");
+        encode_record(&mut buf, Zxid(9), b"");
         assert_eq!(buf.len() as u64, record_len(3) + record_len(0));
         let Parsed::Record { zxid, payload, end } = parse_record(&buf, 0) else {
             panic!("not a record")
         };
-        assert_eq!((zxid, &buf[payload.0..payload.1]), (7, &b"abc"[..]));
+        assert_eq!((zxid, &buf[payload.0..payload.1]), (Zxid(7), &b"abc"[..]));
         let Parsed::Record {
             zxid,
             payload,
@@ -200,7 +201,7 @@ mod tests {
         else {
             panic!("not a record")
         };
-        assert_eq!((zxid, payload.0, payload.1), (9, end2, end2));
+        assert_eq!((zxid, payload.0, payload.1), (Zxid(9), end2, end2));
         assert_eq!(parse_record(&buf, end2), Parsed::End);
         buf.extend_from_slice(&[0; 10]);
         assert_eq!(parse_record(&buf, end2), Parsed::End);
@@ -209,7 +210,7 @@ mod tests {
     #[test]
     fn every_cut_and_every_flip_is_bad() {
         let mut buf = Vec::new();
-        encode_record(&mut buf, 0x1_0000_0001, b"hello world");
+        encode_record(&mut buf, Zxid(0x1_0000_0001), b"hello world");
         for cut in 1..buf.len() {
             let p = parse_record(&buf[..cut], 0);
             // Kept bytes that are all zero (the length's high bytes) read as the end.
@@ -235,8 +236,10 @@ mod tests {
     #[test]
     fn header_cases() {
         assert!(matches!(
-            parse_log_header(&log_header(5)),
-            Header::Valid { first_zxid: 5 }
+            parse_log_header(&log_header(Zxid(5))),
+            Header::Valid {
+                first_zxid: Zxid(5)
+            }
         ));
         assert!(matches!(parse_log_header(&[0; 16]), Header::Torn));
         assert!(matches!(parse_log_header(&LOG_MAGIC), Header::Torn));
@@ -244,7 +247,7 @@ mod tests {
             parse_log_header(b"ZKLG\0\0\0\x02"),
             Header::Bad(_)
         ));
-        let mut h = log_header(5);
+        let mut h = log_header(Zxid(5));
         h[7] = 9;
         assert!(matches!(parse_log_header(&h), Header::Bad(_)));
     }
@@ -255,10 +258,10 @@ mod tests {
         buf[3] = 0xee;
         buf.extend_from_slice(&[0; 77]);
         let at = buf.len();
-        encode_record(&mut buf, 42, b"x");
+        encode_record(&mut buf, Zxid(42), b"x");
         buf.extend_from_slice(&[0; 50]);
-        assert_eq!(find_valid_record(&buf, 0, Some(0)), Some(at));
-        assert_eq!(find_valid_record(&buf, 0, Some(42)), None);
-        assert_eq!(find_valid_record(&buf, at + 1, Some(0)), None);
+        assert_eq!(find_valid_record(&buf, 0, Some(Zxid(0))), Some(at));
+        assert_eq!(find_valid_record(&buf, 0, Some(Zxid(42))), None);
+        assert_eq!(find_valid_record(&buf, at + 1, Some(Zxid(0))), None);
     }
 }

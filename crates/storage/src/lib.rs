@@ -5,7 +5,7 @@
 //!
 //! - a **txn log** ([`TxnLog`]) of segment files `log.<first zxid hex>` in
 //!   `dataLogDir/version-2`, each a header then records
-//!   `[len u32][crc32c u32][zxid i64][payload]` (see [`mod@format`] for the bytes), grown in
+//!   `[len u32][crc32c u32][zxid u64][payload]` (see [`mod@format`] for the bytes), grown in
 //!   `preAllocSize` steps of zeros, rolled to a new segment every `snapCount` records;
 //! - **group commit** ([`LogWriter`]): a thread takes every queued append, writes them,
 //!   fsyncs once and reports the highest durable zxid;
@@ -22,9 +22,9 @@
 //! - the operator's **cut** of a log that does not open ([`plan_cut`], `corral log
 //!   truncate`): at a zxid or a record boundary, the removed bytes and files kept aside.
 //!
-//! Zxids travel as `i64` (ZooKeeper's type) and are ordered as the unsigned 64-bit numbers
-//! they are (epoch in the high 32 bits; [`zxid_key`]), so epochs at and past 2^31 sort after
-//! the ones before them; zxid 0 is never a record's (ZooKeeper counts txns from 1).
+//! Zxids are corral-zxid's [`Zxid`], ordered as the unsigned 64-bit numbers they are (epoch
+//! in the high 32 bits), so epochs at and past 2^31 sort after the ones before them; zxid 0
+//! is never a record's (ZooKeeper counts txns from 1).
 //!
 //! What it is not: it knows zxids and opaque bytes, not znodes, sessions or txn encodings
 //! (the server encodes `corral_datatree::Txn`s and tree snapshots into payloads). It does
@@ -46,23 +46,23 @@
 //! ## Example
 //! ```
 //! use bytes::Bytes;
-//! use corral_storage::{LogWriter, Storage, StorageConfig};
+//! use corral_storage::{LogWriter, Storage, StorageConfig, Zxid};
 //!
 //! let dir = std::env::temp_dir().join(format!("corral-storage-doc-{}", std::process::id()));
 //! let config = StorageConfig { pre_alloc_size: 4096, ..StorageConfig::new(&dir) };
 //!
 //! // First start: an empty snapshot, then log writes through the group-commit thread.
 //! let storage = Storage::open(&config)?;
-//! storage.snapshots.write(0, b"empty tree")?;
+//! storage.snapshots.write(Zxid::ZERO, b"empty tree")?;
 //! let (tx, rx) = std::sync::mpsc::channel();
 //! let writer = LogWriter::spawn(storage.log, move |durable| {
 //!     let _ = tx.send(durable.map_err(|e| e.to_string()));
 //! })?;
-//! for zxid in 1..=3 {
+//! for zxid in (1..=3).map(Zxid) {
 //!     writer.append(zxid, Bytes::from(format!("txn {zxid}")))?;
 //! }
-//! let mut durable = 0;
-//! while durable < 3 {
+//! let mut durable = Zxid::ZERO;
+//! while durable < Zxid(3) {
 //!     durable = rx.recv().expect("writer alive").expect("disk ok"); // acknowledge up to here
 //! }
 //! drop(writer);
@@ -70,10 +70,10 @@
 //! // Restart: the newest valid snapshot, then the log after it.
 //! let storage = Storage::open(&config)?;
 //! let recovered = storage.recover()?;
-//! assert_eq!(recovered.snapshot.map(|s| s.zxid), Some(0));
+//! assert_eq!(recovered.snapshot.map(|s| s.zxid), Some(Zxid::ZERO));
 //! let txns: Vec<_> = recovered.txns.collect::<Result<_, _>>()?;
 //! assert_eq!(txns.len(), 3);
-//! assert_eq!(txns[2], (3, Bytes::from("txn 3")));
+//! assert_eq!(txns[2], (Zxid(3), Bytes::from("txn 0x3")));
 //! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), corral_storage::StorageError>(())
 //! ```
@@ -95,11 +95,11 @@ mod storage;
 mod store;
 mod view;
 mod writer;
-mod zxid;
 
 #[cfg(test)]
 mod tests;
 
+pub use corral_zxid::Zxid;
 pub use cut::{
     plan_cut, CutAt, CutDone, CutPlan, CutRecord, RemovedFile, SegmentCut, REMOVED_SUFFIX,
 };
@@ -116,4 +116,3 @@ pub use storage::{Recovered, Storage, StorageConfig, VERSION_DIR};
 pub use store::{LogStore, MemLog};
 pub use view::{LogIter, LogView, SegmentInfo};
 pub use writer::{LogWriter, LogWriterHandle, SyncStats, TxnWait};
-pub use zxid::{zxid_cmp, zxid_key};

@@ -11,7 +11,7 @@ use crate::disk::{self, Disk};
 use crate::format::{self, Header, LOG_HEADER_LEN, MAX_PAYLOAD};
 use crate::segment::{self, read_file, scan, segment_name, Tail, LOG_PREFIX};
 use crate::view::{LogIter, LogView, SegmentInfo, Shared};
-use crate::{zxid, StorageError};
+use crate::{StorageError, Zxid};
 
 /// Buffered records are written out once they reach this many bytes, even before a sync.
 const WRITE_CHUNK: usize = 1 << 20;
@@ -72,7 +72,7 @@ pub struct LogRecovery {
     /// Newest segments removed because they held no record (a crash while creating them).
     pub removed_empty: Vec<PathBuf>,
     /// The last zxid in the log after repair.
-    pub last_zxid: Option<i64>,
+    pub last_zxid: Option<Zxid>,
 }
 
 #[derive(Debug)]
@@ -106,7 +106,7 @@ pub struct TxnLog {
     shared: Arc<Shared>,
     active: Option<Active>,
     buf: Vec<u8>,
-    last_zxid: Option<i64>,
+    last_zxid: Option<Zxid>,
     failed: Option<String>,
     recovery: LogRecovery,
 }
@@ -258,12 +258,12 @@ impl TxnLog {
     }
 
     /// The last appended zxid (buffered or durable).
-    pub fn last_zxid(&self) -> Option<i64> {
+    pub fn last_zxid(&self) -> Option<Zxid> {
         self.last_zxid
     }
 
     /// The highest durable zxid.
-    pub fn durable_zxid(&self) -> Option<i64> {
+    pub fn durable_zxid(&self) -> Option<Zxid> {
         *self.shared.durable_zxid.lock()
     }
 
@@ -273,7 +273,7 @@ impl TxnLog {
     }
 
     /// Durable records after `zxid`, across segments (see [`LogView::read_from`]).
-    pub fn read_from(&self, zxid: i64) -> LogIter {
+    pub fn read_from(&self, zxid: Zxid) -> LogIter {
         self.view().read_from(zxid)
     }
 
@@ -295,7 +295,7 @@ impl TxnLog {
 
     /// Buffers a record. Nothing is durable until [`TxnLog::sync`]; the record may reach the
     /// disk earlier (buffers are written out in chunks), which recovery handles.
-    pub fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<(), StorageError> {
+    pub fn append(&mut self, zxid: Zxid, payload: &[u8]) -> Result<(), StorageError> {
         self.check()?;
         if payload.len() > MAX_PAYLOAD {
             return Err(StorageError::TooLarge {
@@ -303,7 +303,7 @@ impl TxnLog {
                 max: MAX_PAYLOAD,
             });
         }
-        if let Some(last) = self.last_zxid.filter(|&l| !zxid::after(zxid, l)) {
+        if let Some(last) = self.last_zxid.filter(|&l| zxid <= l) {
             return Err(StorageError::ZxidOrder { zxid, last });
         }
         if self
@@ -331,7 +331,7 @@ impl TxnLog {
     /// Writes the buffered records and fsyncs (fdatasync) the newest segment. Returns the
     /// highest durable zxid: every record appended before this call is durable once it
     /// returns `Ok`.
-    pub fn sync(&mut self) -> Result<Option<i64>, StorageError> {
+    pub fn sync(&mut self) -> Result<Option<Zxid>, StorageError> {
         self.check()?;
         self.write_buffer().map_err(|e| self.fail(e))?;
         if let Some(a) = &self.active {
@@ -368,7 +368,7 @@ impl TxnLog {
         self.write_buffer()
     }
 
-    fn create_segment(&self, first_zxid: i64) -> Result<Active, StorageError> {
+    fn create_segment(&self, first_zxid: Zxid) -> Result<Active, StorageError> {
         let path = self.config.dir.join(segment_name(first_zxid));
         let file = OpenOptions::new()
             .read(true)
@@ -430,10 +430,10 @@ impl TxnLog {
     /// still buffered go too. Truncating below the first record empties the log. The
     /// caller also removes snapshots newer than `zxid`
     /// ([`crate::SnapshotStore::remove_after`]) before it reloads.
-    pub fn truncate(&mut self, zxid: i64) -> Result<(), StorageError> {
+    pub fn truncate(&mut self, zxid: Zxid) -> Result<(), StorageError> {
         self.check()?;
         self.write_buffer().map_err(|e| self.fail(e))?;
-        if self.last_zxid.is_none_or(|last| !zxid::after(last, zxid)) {
+        if self.last_zxid.is_none_or(|last| last <= zxid) {
             // Nothing above zxid.
             return Ok(());
         }
@@ -441,7 +441,7 @@ impl TxnLog {
         result.map_err(|e| self.fail(e))
     }
 
-    fn truncate_inner(&mut self, zxid: i64) -> Result<(), StorageError> {
+    fn truncate_inner(&mut self, zxid: Zxid) -> Result<(), StorageError> {
         let mut removed_any = false;
         loop {
             let newest = self.shared.segments.read().last().cloned();
@@ -450,7 +450,7 @@ impl TxnLog {
                 self.last_zxid = None;
                 break;
             };
-            if zxid::after(seg.first_zxid, zxid) {
+            if seg.first_zxid > zxid {
                 self.drop_newest(&seg.path)?;
                 removed_any = true;
                 continue;
@@ -463,10 +463,10 @@ impl TxnLog {
                 .map(|a| a.written);
             let buf = read_file(&seg.path, limit)?;
             // Where the segment is cut, and its last record kept (None: nothing kept).
-            let mut cut: Option<(u64, Option<i64>)> = None;
+            let mut cut: Option<(u64, Option<Zxid>)> = None;
             let mut kept = 0;
             let s = scan(&buf, None, |offset, z, (_, end)| {
-                if zxid::after(z, zxid) {
+                if z > zxid {
                     cut.get_or_insert((offset, None));
                 } else {
                     cut = Some((end as u64, Some(z)));

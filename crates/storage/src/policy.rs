@@ -2,6 +2,7 @@
 //! `PurgeTxnLog` rule). Both are pure or take their inputs from the caller: this crate reads
 //! no clock and no RNG.
 
+use crate::Zxid;
 use std::path::PathBuf;
 
 use crate::view::LogView;
@@ -59,7 +60,7 @@ pub const MIN_SNAP_RETAIN_COUNT: usize = 3;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PurgeReport {
     /// The zxid of the oldest snapshot kept (`None`: nothing to purge against).
-    pub oldest_kept: Option<i64>,
+    pub oldest_kept: Option<Zxid>,
     /// Snapshot files removed.
     pub removed_snapshots: Vec<PathBuf>,
     /// Log segments removed.
@@ -85,7 +86,7 @@ pub fn purge(
         retain_count
     };
     let all = snapshots.list()?;
-    let kept: Vec<i64> = all
+    let kept: Vec<Zxid> = all
         .iter()
         .rev()
         .filter(|(_, p)| SnapshotStore::looks_complete(p))
@@ -97,7 +98,7 @@ pub fn purge(
     };
     let doomed: Vec<PathBuf> = all
         .into_iter()
-        .filter(|&(z, _)| crate::zxid::after(oldest, z))
+        .filter(|&(z, _)| oldest > z)
         .map(|(_, p)| p)
         .collect();
     snapshots.remove(&doomed)?;

@@ -18,6 +18,7 @@
 //! the rename leaves the old snapshot and log (the temp file is removed at the next open);
 //! after it, recovery starts from the new snapshot and replays only records above it.
 
+use crate::Zxid;
 use std::io::Write;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
@@ -35,19 +36,19 @@ pub enum QuorumOp {
     /// Append a record to the txn log.
     Append {
         /// Its zxid (above the last one).
-        zxid: i64,
+        zxid: Zxid,
         /// Its payload.
         payload: Bytes,
     },
     /// Remove every log record above `zxid` (ZAB TRUNC) and any snapshot newer than it.
     Truncate {
         /// The last zxid kept.
-        zxid: i64,
+        zxid: Zxid,
     },
     /// Bytes of a snapshot being received; offset 0 starts a new one.
     SnapshotChunk {
         /// The snapshot's zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// Where the bytes go.
         offset: u64,
         /// The bytes.
@@ -56,7 +57,7 @@ pub enum QuorumOp {
     /// The received snapshot of `zxid` is complete: install it (see the module docs).
     InstallSnapshot {
         /// Its zxid.
-        zxid: i64,
+        zxid: Zxid,
     },
     /// Store the accepted epoch.
     AcceptedEpoch(u32),
@@ -145,7 +146,7 @@ impl Drop for QuorumWriter {
 
 /// The snapshot being received.
 struct Reception {
-    zxid: i64,
+    zxid: Zxid,
     written: u64,
     writer: SnapshotWriter,
 }

@@ -1,6 +1,7 @@
 //! One segment file: its name, a full scan of its records (what recovery and the readers
 //! build on), and [`SegmentFile`], the inspection view `corral log dump` prints.
 
+use crate::Zxid;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,21 +14,21 @@ use crate::StorageError;
 /// Segment file names: `log.<first zxid in lower-case hex>`, as ZooKeeper's `log.<zxid>`.
 pub(crate) const LOG_PREFIX: &str = "log.";
 
-pub(crate) fn segment_name(first_zxid: i64) -> String {
+pub(crate) fn segment_name(first_zxid: Zxid) -> String {
     format!("{LOG_PREFIX}{first_zxid:x}")
 }
 
 /// The zxid a `prefix.<hex>` file name carries (`None` for other names, temp files included).
-pub(crate) fn zxid_from_name(name: &str, prefix: &str) -> Option<i64> {
+pub(crate) fn zxid_from_name(name: &str, prefix: &str) -> Option<Zxid> {
     let hex = name.strip_prefix(prefix)?;
     if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    u64::from_str_radix(hex, 16).ok().map(|z| z as i64)
+    u64::from_str_radix(hex, 16).ok().map(Zxid)
 }
 
 /// The `prefix.<hex>` files of a directory, sorted by zxid.
-pub(crate) fn list_by_zxid(dir: &Path, prefix: &str) -> Result<Vec<(i64, PathBuf)>, StorageError> {
+pub(crate) fn list_by_zxid(dir: &Path, prefix: &str) -> Result<Vec<(Zxid, PathBuf)>, StorageError> {
     let mut out = Vec::new();
     let entries = fs::read_dir(dir).map_err(|e| StorageError::io("list", dir, e))?;
     for entry in entries {
@@ -37,7 +38,7 @@ pub(crate) fn list_by_zxid(dir: &Path, prefix: &str) -> Result<Vec<(i64, PathBuf
             out.push((z, entry.path()));
         }
     }
-    out.sort_by_key(|&(z, _)| crate::zxid::zxid_key(z));
+    out.sort_by_key(|&(z, _)| z);
     Ok(out)
 }
 
@@ -70,7 +71,7 @@ pub(crate) struct Scan {
     /// Offset just past the last valid record (where the next one goes).
     pub end: u64,
     /// The zxid of the last valid record.
-    pub last_zxid: Option<i64>,
+    pub last_zxid: Option<Zxid>,
     /// How many valid records.
     pub records: u64,
     pub tail: Tail,
@@ -80,8 +81,8 @@ pub(crate) struct Scan {
 /// `after`), calling `visit(offset, zxid, payload range)` for each.
 pub(crate) fn scan(
     buf: &[u8],
-    after: Option<i64>,
-    mut visit: impl FnMut(u64, i64, (usize, usize)),
+    after: Option<Zxid>,
+    mut visit: impl FnMut(u64, Zxid, (usize, usize)),
 ) -> Scan {
     let mut pos = (LOG_HEADER_LEN as usize).min(buf.len());
     let mut last = after;
@@ -89,7 +90,7 @@ pub(crate) fn scan(
     let bad = loop {
         match parse_record(buf, pos) {
             Parsed::Record { zxid, payload, end } => {
-                if last.is_some_and(|l| !crate::zxid::after(zxid, l)) {
+                if last.is_some_and(|l| zxid <= l) {
                     break Some(format!(
                         "record zxid {zxid:#x} is not above the previous {:#x}",
                         last.unwrap_or_default()
@@ -131,7 +132,7 @@ pub struct LogRecord {
     /// Byte offset of the record in its segment file.
     pub offset: u64,
     /// Its zxid.
-    pub zxid: i64,
+    pub zxid: Zxid,
     /// The opaque payload.
     pub payload: Bytes,
 }
@@ -152,7 +153,7 @@ pub struct LogRecord {
 #[derive(Debug, Clone)]
 pub struct SegmentFile {
     path: PathBuf,
-    first_zxid: i64,
+    first_zxid: Zxid,
     records: Vec<LogRecord>,
     end: SegmentEnd,
 }
@@ -239,7 +240,7 @@ impl SegmentFile {
     }
 
     /// The first zxid its header names.
-    pub fn first_zxid(&self) -> i64 {
+    pub fn first_zxid(&self) -> Zxid {
         self.first_zxid
     }
 

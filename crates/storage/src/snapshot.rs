@@ -2,12 +2,13 @@
 //! atomically, read back with their crc checked.
 //!
 //! ```text
-//! snapshot = magic "CRSN" | version u32 = 1 | zxid i64 | payload | payload length u64 | crc32c u32
+//! snapshot = magic "CRSN" | version u32 = 1 | zxid Zxid | payload | payload length u64 | crc32c u32
 //! ```
 //! Big-endian; the crc covers the 16-byte header and the payload. A snapshot is written to
 //! `snapshot.<zxid>.tmp`, fsynced, renamed, and the directory fsynced: a crash leaves either
 //! the previous state or the whole new file (a stale `.tmp` is ignored and removed at open).
 
+use crate::Zxid;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use bytes::Bytes;
 
 use crate::crc::Crc32c;
 use crate::disk::{self, Disk};
-use crate::format::{be_i64, be_u32, be_u64};
+use crate::format::{be_u32, be_u64, be_zxid};
 use crate::segment::{self, read_file};
 use crate::StorageError;
 
@@ -35,7 +36,7 @@ const WRITE_CHUNK: usize = 1 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// The zxid of the last txn the payload includes.
-    pub zxid: i64,
+    pub zxid: Zxid,
     /// The file it came from.
     pub path: PathBuf,
     /// The opaque payload (the tree and the sessions, as the server encoded them).
@@ -85,13 +86,13 @@ impl SnapshotStore {
     }
 
     /// The path a snapshot of `zxid` has.
-    pub fn path_of(&self, zxid: i64) -> PathBuf {
+    pub fn path_of(&self, zxid: Zxid) -> PathBuf {
         self.dir.join(format!("{SNAP_PREFIX}{zxid:x}"))
     }
 
     /// Starts writing the snapshot of `zxid`; write the payload into it, then
     /// [`SnapshotWriter::finish`]. Dropping it unfinished removes the temp file.
-    pub fn begin(&self, zxid: i64) -> Result<SnapshotWriter, StorageError> {
+    pub fn begin(&self, zxid: Zxid) -> Result<SnapshotWriter, StorageError> {
         let path = self.path_of(zxid);
         let tmp = self.dir.join(format!("{SNAP_PREFIX}{zxid:x}{TMP_SUFFIX}"));
         let file = OpenOptions::new()
@@ -103,7 +104,7 @@ impl SnapshotStore {
         let mut header = Vec::with_capacity(WRITE_CHUNK);
         header.extend_from_slice(&SNAP_MAGIC);
         header.extend_from_slice(&SNAP_VERSION.to_be_bytes());
-        header.extend_from_slice(&zxid.to_be_bytes());
+        header.extend_from_slice(&zxid.0.to_be_bytes());
         let mut crc = Crc32c::new();
         crc.update(&header);
         Ok(SnapshotWriter {
@@ -122,7 +123,7 @@ impl SnapshotStore {
     }
 
     /// Writes a whole snapshot at once.
-    pub fn write(&self, zxid: i64, payload: &[u8]) -> Result<PathBuf, StorageError> {
+    pub fn write(&self, zxid: Zxid, payload: &[u8]) -> Result<PathBuf, StorageError> {
         let mut w = self.begin(zxid)?;
         w.write_all(payload)
             .map_err(|e| StorageError::io("write", &w.tmp, e))?;
@@ -130,7 +131,7 @@ impl SnapshotStore {
     }
 
     /// The snapshot files by zxid, oldest first (not checked).
-    pub fn list(&self) -> Result<Vec<(i64, PathBuf)>, StorageError> {
+    pub fn list(&self) -> Result<Vec<(Zxid, PathBuf)>, StorageError> {
         segment::list_by_zxid(&self.dir, SNAP_PREFIX)
     }
 
@@ -150,11 +151,11 @@ impl SnapshotStore {
     }
 
     /// Removes snapshots newer than `zxid` (after a ZAB TRUNC to `zxid`). Returns them.
-    pub fn remove_after(&self, zxid: i64) -> Result<Vec<PathBuf>, StorageError> {
+    pub fn remove_after(&self, zxid: Zxid) -> Result<Vec<PathBuf>, StorageError> {
         let doomed: Vec<PathBuf> = self
             .list()?
             .into_iter()
-            .filter(|&(z, _)| crate::zxid::after(z, zxid))
+            .filter(|&(z, _)| z > zxid)
             .map(|(_, p)| p)
             .collect();
         self.remove(&doomed)?;
@@ -204,7 +205,7 @@ pub struct SnapshotWriter {
     path: PathBuf,
     dir: PathBuf,
     disk: Arc<dyn Disk>,
-    zxid: i64,
+    zxid: Zxid,
     buf: Vec<u8>,
     offset: u64,
     payload_len: u64,
@@ -295,7 +296,7 @@ pub fn read_snapshot_file(path: &Path) -> Result<Snapshot, StorageError> {
             "unknown snapshot format version {version} (this build reads {SNAP_VERSION})"
         )));
     }
-    let zxid = be_i64(&buf[8..16]);
+    let zxid = be_zxid(&buf[8..16]);
     let trailer = buf.len() - TRAILER_LEN;
     let payload_len = be_u64(&buf[trailer..]);
     let actual = (trailer - HEADER_LEN) as u64;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::disk::{self, Disk};
+use crate::Zxid;
 use crate::{LogConfig, LogIter, Snapshot, SnapshotStore, StorageError, TxnLog};
 
 /// The subdirectory ZooKeeper (and Corral) keeps its files in, under both directories.
@@ -107,7 +108,7 @@ impl Storage {
                         first_log_zxid: first,
                     });
                 }
-                0
+                Zxid::ZERO
             }
         };
         if view.first_zxid().is_some() && !view.covers(from) {

@@ -6,8 +6,7 @@ use std::ops::Bound::{Excluded, Unbounded};
 
 use bytes::Bytes;
 
-use crate::zxid::zxid_key;
-use crate::{StorageError, TxnLog, MAX_PAYLOAD};
+use crate::{StorageError, TxnLog, Zxid, MAX_PAYLOAD};
 
 /// A txn log of opaque payloads keyed by zxid.
 ///
@@ -22,33 +21,33 @@ use crate::{StorageError, TxnLog, MAX_PAYLOAD};
 /// - **Failures are sticky**: after a failed write or sync, nothing more is accepted.
 pub trait LogStore {
     /// Buffers a record (not yet durable).
-    fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<(), StorageError>;
+    fn append(&mut self, zxid: Zxid, payload: &[u8]) -> Result<(), StorageError>;
     /// Makes every appended record durable; returns the highest durable zxid.
-    fn sync(&mut self) -> Result<Option<i64>, StorageError>;
+    fn sync(&mut self) -> Result<Option<Zxid>, StorageError>;
     /// Removes every record above `zxid`.
-    fn truncate(&mut self, zxid: i64) -> Result<(), StorageError>;
+    fn truncate(&mut self, zxid: Zxid) -> Result<(), StorageError>;
     /// The durable records above `zxid`, in order.
-    fn read_from(&self, zxid: i64) -> Result<Vec<(i64, Bytes)>, StorageError>;
+    fn read_from(&self, zxid: Zxid) -> Result<Vec<(Zxid, Bytes)>, StorageError>;
     /// The last appended zxid.
-    fn last_zxid(&self) -> Option<i64>;
+    fn last_zxid(&self) -> Option<Zxid>;
     /// Syncs and starts a new segment (where there are segments).
     fn roll(&mut self) -> Result<(), StorageError>;
 }
 
 impl LogStore for TxnLog {
-    fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<(), StorageError> {
+    fn append(&mut self, zxid: Zxid, payload: &[u8]) -> Result<(), StorageError> {
         TxnLog::append(self, zxid, payload)
     }
-    fn sync(&mut self) -> Result<Option<i64>, StorageError> {
+    fn sync(&mut self) -> Result<Option<Zxid>, StorageError> {
         TxnLog::sync(self)
     }
-    fn truncate(&mut self, zxid: i64) -> Result<(), StorageError> {
+    fn truncate(&mut self, zxid: Zxid) -> Result<(), StorageError> {
         TxnLog::truncate(self, zxid)
     }
-    fn read_from(&self, zxid: i64) -> Result<Vec<(i64, Bytes)>, StorageError> {
+    fn read_from(&self, zxid: Zxid) -> Result<Vec<(Zxid, Bytes)>, StorageError> {
         TxnLog::read_from(self, zxid).collect()
     }
-    fn last_zxid(&self) -> Option<i64> {
+    fn last_zxid(&self) -> Option<Zxid> {
         TxnLog::last_zxid(self)
     }
     fn roll(&mut self) -> Result<(), StorageError> {
@@ -60,9 +59,9 @@ impl LogStore for TxnLog {
 /// chosen prefix of the rest, as a real disk may.
 #[derive(Debug, Clone, Default)]
 pub struct MemLog {
-    /// By [`zxid_key`]: log order.
-    records: BTreeMap<u64, Bytes>,
-    durable: Option<i64>,
+    /// In log order.
+    records: BTreeMap<Zxid, Bytes>,
+    durable: Option<Zxid>,
 }
 
 impl MemLog {
@@ -73,11 +72,11 @@ impl MemLog {
 
     /// Simulates a crash that kept the synced records and the first `extra` unsynced ones.
     pub fn crash(&mut self, extra: usize) {
-        let keep: Vec<u64> = self
+        let keep: Vec<Zxid> = self
             .records
             .keys()
             .copied()
-            .filter(|&z| above(self.durable, z as i64))
+            .filter(|&z| above(self.durable, z))
             .skip(extra)
             .collect();
         for z in keep {
@@ -87,15 +86,12 @@ impl MemLog {
     }
 
     /// Every record, synced or not.
-    pub fn records(&self) -> Vec<(i64, Bytes)> {
-        self.records
-            .iter()
-            .map(|(&z, p)| (z as i64, p.clone()))
-            .collect()
+    pub fn records(&self) -> Vec<(Zxid, Bytes)> {
+        self.records.iter().map(|(&z, p)| (z, p.clone())).collect()
     }
 
     /// The highest synced zxid.
-    pub fn durable_zxid(&self) -> Option<i64> {
+    pub fn durable_zxid(&self) -> Option<Zxid> {
         self.durable
     }
 
@@ -103,63 +99,59 @@ impl MemLog {
     pub fn unsynced(&self) -> usize {
         self.records
             .keys()
-            .filter(|&&z| above(self.durable, z as i64))
+            .filter(|&&z| above(self.durable, z))
             .count()
     }
 }
 
 /// True when `z` is above the durable point.
-fn above(durable: Option<i64>, z: i64) -> bool {
+fn above(durable: Option<Zxid>, z: Zxid) -> bool {
     match durable {
         None => true,
-        Some(d) => crate::zxid::after(z, d),
+        Some(d) => z > d,
     }
 }
 
 impl LogStore for MemLog {
-    fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<(), StorageError> {
+    fn append(&mut self, zxid: Zxid, payload: &[u8]) -> Result<(), StorageError> {
         if payload.len() > MAX_PAYLOAD {
             return Err(StorageError::TooLarge {
                 len: payload.len(),
                 max: MAX_PAYLOAD,
             });
         }
-        if let Some(last) = self.last_zxid().filter(|&l| !crate::zxid::after(zxid, l)) {
+        if let Some(last) = self.last_zxid().filter(|&l| zxid <= l) {
             return Err(StorageError::ZxidOrder { zxid, last });
         }
-        self.records
-            .insert(zxid_key(zxid), Bytes::copy_from_slice(payload));
+        self.records.insert(zxid, Bytes::copy_from_slice(payload));
         Ok(())
     }
 
-    fn sync(&mut self) -> Result<Option<i64>, StorageError> {
+    fn sync(&mut self) -> Result<Option<Zxid>, StorageError> {
         self.durable = self.last_zxid();
         Ok(self.durable)
     }
 
-    fn truncate(&mut self, zxid: i64) -> Result<(), StorageError> {
-        if self
-            .last_zxid()
-            .is_some_and(|last| crate::zxid::after(last, zxid))
-        {
+    fn truncate(&mut self, zxid: Zxid) -> Result<(), StorageError> {
+        if self.last_zxid().is_some_and(|last| last > zxid) {
             // As the file log: what is kept is made durable by the truncation.
-            self.records.split_off(&(zxid_key(zxid) + 1));
+            self.records.retain(|&z, _| z <= zxid);
             self.durable = self.last_zxid();
         }
         Ok(())
     }
 
-    fn read_from(&self, zxid: i64) -> Result<Vec<(i64, Bytes)>, StorageError> {
+    fn read_from(&self, zxid: Zxid) -> Result<Vec<(Zxid, Bytes)>, StorageError> {
         Ok(self
             .records
-            .range((Excluded(zxid_key(zxid)), Unbounded))
-            .filter(|(&z, _)| !above(self.durable, z as i64))
-            .map(|(&z, p)| (z as i64, p.clone()))
+            .range((Excluded(zxid), Unbounded))
+            .filter(|(&z, _)| !above(self.durable, z))
+            .map(|(&z, p)| (z, p.clone()))
             .collect())
     }
 
-    fn last_zxid(&self) -> Option<i64> {
-        self.records.keys().next_back().map(|&z| z as i64)
+    fn last_zxid(&self) -> Option<Zxid> {
+        self.records.keys().next_back().copied()
     }
 
     fn roll(&mut self) -> Result<(), StorageError> {

@@ -9,7 +9,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::disk::Disk;
 use crate::segment::{read_file, scan, Tail};
-use crate::{zxid, StorageError};
+use crate::{StorageError, Zxid};
 
 /// What the log knows about one segment file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,18 +17,18 @@ pub struct SegmentInfo {
     /// The file.
     pub path: PathBuf,
     /// Its first record's zxid (the one in its name).
-    pub first_zxid: i64,
+    pub first_zxid: Zxid,
     /// Offset just past its last durable record, when known (the newest segment, and any
     /// segment written since the log was opened); older segments are scanned when read.
     pub end: Option<u64>,
     /// Its last durable zxid, when known.
-    pub last_zxid: Option<i64>,
+    pub last_zxid: Option<Zxid>,
 }
 
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub segments: RwLock<Vec<SegmentInfo>>,
-    pub durable_zxid: Mutex<Option<i64>>,
+    pub durable_zxid: Mutex<Option<Zxid>>,
     pub dir: PathBuf,
     pub disk: Arc<dyn Disk>,
 }
@@ -54,31 +54,31 @@ impl LogView {
     }
 
     /// The zxid of the oldest record in the log.
-    pub fn first_zxid(&self) -> Option<i64> {
+    pub fn first_zxid(&self) -> Option<Zxid> {
         self.shared.segments.read().first().map(|s| s.first_zxid)
     }
 
     /// The highest zxid known durable (fsynced, or written when `force_sync` is off).
-    pub fn durable_zxid(&self) -> Option<i64> {
+    pub fn durable_zxid(&self) -> Option<Zxid> {
         *self.shared.durable_zxid.lock()
     }
 
     /// True when the log holds every record after `zxid` (so a DIFF from it is possible):
     /// `zxid` is at or after the first record, or just before it.
-    pub fn covers(&self, zxid: i64) -> bool {
+    pub fn covers(&self, zxid: Zxid) -> bool {
         self.first_zxid()
-            .is_some_and(|first| !zxid::after(first, zxid) || zxid::next(zxid) == Some(first))
+            .is_some_and(|first| first <= zxid || zxid.next() == Some(first))
     }
 
     /// Every durable record with a zxid above `zxid`, in order, across segments. The
     /// iterator reads one segment into memory at a time; payloads share its buffer.
-    pub fn read_from(&self, zxid: i64) -> LogIter {
+    pub fn read_from(&self, zxid: Zxid) -> LogIter {
         let segments = self.segments();
         // Records after `zxid` start in the newest segment whose first record is at most
         // `zxid + 1` (older ones end before that first record).
         let start = segments
             .iter()
-            .rposition(|s| zxid::next(zxid).is_none_or(|n| !zxid::after(s.first_zxid, n)))
+            .rposition(|s| zxid.next().is_none_or(|n| s.first_zxid <= n))
             .unwrap_or(0);
         self.iter(segments.into_iter().skip(start).collect(), Some(zxid))
     }
@@ -87,22 +87,19 @@ impl LogView {
     /// names (each carries its first zxid): it reads the newest segment starting at or
     /// below `zxid` (none when its last durable zxid is known and at or below `zxid`), and an
     /// older one only when that one holds no durable record; never the log from its start.
-    pub fn floor(&self, zxid: i64) -> Result<Option<i64>, StorageError> {
+    pub fn floor(&self, zxid: Zxid) -> Result<Option<Zxid>, StorageError> {
         let segments = self.segments();
-        let Some(at) = segments
-            .iter()
-            .rposition(|s| !zxid::after(s.first_zxid, zxid))
-        else {
+        let Some(at) = segments.iter().rposition(|s| s.first_zxid <= zxid) else {
             return Ok(None);
         };
         for seg in segments[..=at].iter().rev() {
-            if let Some(last) = seg.last_zxid.filter(|&l| !zxid::after(l, zxid)) {
+            if let Some(last) = seg.last_zxid.filter(|&l| l <= zxid) {
                 return Ok(Some(last));
             }
             let mut best = None;
             for record in self.iter(vec![seg.clone()], None) {
                 let (z, _) = record?;
-                if zxid::after(z, zxid) {
+                if z > zxid {
                     break;
                 }
                 best = Some(z);
@@ -115,7 +112,7 @@ impl LogView {
     }
 
     /// Reads `segments` in order, yielding the records after `after` (all when `None`).
-    fn iter(&self, segments: Vec<SegmentInfo>, after: Option<i64>) -> LogIter {
+    fn iter(&self, segments: Vec<SegmentInfo>, after: Option<Zxid>) -> LogIter {
         LogIter {
             shared: Arc::clone(&self.shared),
             segments,
@@ -132,13 +129,10 @@ impl LogView {
     /// Removes the segments not needed to replay records after `zxid`: every segment
     /// except those starting after `zxid`, the newest one starting at or before it, and the
     /// newest segment of all (ZooKeeper's `PurgeTxnLog` rule). Returns the removed files.
-    pub fn remove_segments_before(&self, zxid: i64) -> Result<Vec<PathBuf>, StorageError> {
+    pub fn remove_segments_before(&self, zxid: Zxid) -> Result<Vec<PathBuf>, StorageError> {
         let removed: Vec<SegmentInfo> = {
             let mut segs = self.shared.segments.write();
-            let keep_from = segs
-                .iter()
-                .rposition(|s| !zxid::after(s.first_zxid, zxid))
-                .unwrap_or(0);
+            let keep_from = segs.iter().rposition(|s| s.first_zxid <= zxid).unwrap_or(0);
             let keep_from = keep_from.min(segs.len().saturating_sub(1));
             segs.drain(..keep_from).collect()
         };
@@ -165,10 +159,10 @@ pub struct LogIter {
     shared: Arc<Shared>,
     segments: Vec<SegmentInfo>,
     next_segment: usize,
-    after: Option<i64>,
-    prev_last: Option<i64>,
+    after: Option<Zxid>,
+    prev_last: Option<Zxid>,
     buf: Bytes,
-    records: Vec<(i64, (usize, usize))>,
+    records: Vec<(Zxid, (usize, usize))>,
     next_record: usize,
     done: bool,
 }
@@ -266,13 +260,13 @@ impl LogIter {
 }
 
 impl Iterator for LogIter {
-    type Item = Result<(i64, Bytes), StorageError>;
+    type Item = Result<(Zxid, Bytes), StorageError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             while let Some(&(zxid, (a, b))) = self.records.get(self.next_record) {
                 self.next_record += 1;
-                if self.after.is_none_or(|a| zxid::after(zxid, a)) {
+                if self.after.is_none_or(|a| zxid > a) {
                     return Some(Ok((zxid, self.buf.slice(a..b))));
                 }
             }

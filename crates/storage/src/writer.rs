@@ -1,5 +1,6 @@
 //! [`LogWriter`]: the background thread that appends and group-commits.
 
+use crate::Zxid;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
@@ -20,9 +21,9 @@ type Reply<T> = SyncSender<Result<T, StorageError>>;
 
 enum Cmd {
     /// A txn, and when it was queued.
-    Append(i64, Bytes, Instant),
-    Sync(Reply<Option<i64>>),
-    Truncate(i64, Reply<()>),
+    Append(Zxid, Bytes, Instant),
+    Sync(Reply<Option<Zxid>>),
+    Truncate(Zxid, Reply<()>),
     Roll(Reply<()>),
     Shutdown,
 }
@@ -71,7 +72,7 @@ impl LogWriter {
     /// Moves `log` to a new thread and returns the handle to feed it.
     pub fn spawn<F>(log: TxnLog, on_durable: F) -> Result<LogWriterHandle, StorageError>
     where
-        F: FnMut(Result<i64, StorageError>) + Send + 'static,
+        F: FnMut(Result<Zxid, StorageError>) + Send + 'static,
     {
         LogWriter::spawn_with(log, on_durable, None::<fn(SyncStats)>)
     }
@@ -84,7 +85,7 @@ impl LogWriter {
         on_sync: S,
     ) -> Result<LogWriterHandle, StorageError>
     where
-        F: FnMut(Result<i64, StorageError>) + Send + 'static,
+        F: FnMut(Result<Zxid, StorageError>) + Send + 'static,
         S: FnMut(SyncStats) + Send + 'static,
     {
         LogWriter::spawn_with(log, on_durable, Some(on_sync))
@@ -96,7 +97,7 @@ impl LogWriter {
         on_sync: Option<S>,
     ) -> Result<LogWriterHandle, StorageError>
     where
-        F: FnMut(Result<i64, StorageError>) + Send + 'static,
+        F: FnMut(Result<Zxid, StorageError>) + Send + 'static,
         S: FnMut(SyncStats) + Send + 'static,
     {
         let (tx, rx) = mpsc::channel();
@@ -150,7 +151,7 @@ fn run<F, S>(
     queued: &AtomicUsize,
 ) -> TxnLog
 where
-    F: FnMut(Result<i64, StorageError>),
+    F: FnMut(Result<Zxid, StorageError>),
     S: FnMut(SyncStats),
 {
     let observed = on_sync.is_some();
@@ -216,7 +217,7 @@ where
                 ),
             };
             match result {
-                Ok(zxid) => on_durable(Ok(zxid.unwrap_or(0))),
+                Ok(zxid) => on_durable(Ok(zxid.unwrap_or(Zxid::ZERO))),
                 Err(e) => {
                     failed.set(&e);
                     on_durable(Err(e));
@@ -272,7 +273,7 @@ pub struct LogWriterHandle {
 impl LogWriterHandle {
     /// Queues a record and returns at once. Durability is reported through `on_durable`.
     /// Fails at once when the writer has failed (sticky) or stopped.
-    pub fn append(&self, zxid: i64, payload: Bytes) -> Result<(), StorageError> {
+    pub fn append(&self, zxid: Zxid, payload: Bytes) -> Result<(), StorageError> {
         if let Some(e) = self.failed.error() {
             return Err(e);
         }
@@ -294,13 +295,13 @@ impl LogWriterHandle {
     }
 
     /// Waits until everything queued before is durable; returns the highest durable zxid.
-    pub fn sync(&self) -> Result<Option<i64>, StorageError> {
+    pub fn sync(&self) -> Result<Option<Zxid>, StorageError> {
         self.call(Cmd::Sync)
     }
 
     /// ZAB's TRUNC: after the queued appends, removes every record above `zxid`
     /// ([`TxnLog::truncate`]). Blocks until done.
-    pub fn truncate(&self, zxid: i64) -> Result<(), StorageError> {
+    pub fn truncate(&self, zxid: Zxid) -> Result<(), StorageError> {
         self.call(|r| Cmd::Truncate(zxid, r))
     }
 
@@ -315,7 +316,7 @@ impl LogWriterHandle {
     }
 
     /// The highest durable zxid.
-    pub fn durable_zxid(&self) -> Option<i64> {
+    pub fn durable_zxid(&self) -> Option<Zxid> {
         self.view.durable_zxid()
     }
 

@@ -40,8 +40,8 @@ pub fn open(config: &StorageConfig) -> Result<OnDisk, RuntimeError> {
         SnapshotStore::open_with(config.snap_dir(), Arc::clone(&config.disk)).map_err(storage)?;
     let epochs = EpochFiles::open(config.snap_dir(), Arc::clone(&config.disk)).map_err(storage)?;
     let snapshot = snapshots.latest_valid().map_err(storage)?;
-    let snap_zxid = Zxid(snapshot.as_ref().map_or(0, |s| s.zxid as u64));
-    let last = Zxid(log.last_zxid().unwrap_or(0) as u64).max(snap_zxid);
+    let snap_zxid = snapshot.as_ref().map_or(Zxid::ZERO, |s| s.zxid);
+    let last = log.last_zxid().unwrap_or(Zxid::ZERO).max(snap_zxid);
     let current = match epochs.read(CURRENT_EPOCH_FILE).map_err(storage)? {
         Some(e) => e,
         None => last.epoch(),
@@ -115,9 +115,8 @@ impl LogSource for StorageLog {
             )));
         }
         let mut out = Vec::new();
-        for record in self.view.read_from(after.0 as i64) {
+        for record in self.view.read_from(after) {
             let (zxid, payload) = record.map_err(|e| ZabError::Storage(e.to_string()))?;
-            let zxid = Zxid(zxid as u64);
             if zxid > upto || out.len() >= max {
                 break;
             }
@@ -135,13 +134,9 @@ impl LogSource for StorageLog {
         // the log from its start.
         let held = self
             .view
-            .floor(zxid.0 as i64)
+            .floor(zxid)
             .map_err(|e| ZabError::Storage(e.to_string()))?;
-        Ok(Some(
-            held.map(|z| Zxid(z as u64))
-                .filter(|z| *z > start)
-                .unwrap_or(start),
-        ))
+        Ok(Some(held.filter(|z| *z > start).unwrap_or(start)))
     }
 }
 
@@ -174,18 +169,14 @@ impl StorageDisk {
 pub fn quorum_op(op: Persist) -> QuorumOp {
     match op {
         Persist::Append(e) => QuorumOp::Append {
-            zxid: e.zxid.0 as i64,
+            zxid: e.zxid,
             payload: e.payload,
         },
-        Persist::Truncate { to } => QuorumOp::Truncate { zxid: to.0 as i64 },
-        Persist::SnapshotChunk { zxid, offset, data } => QuorumOp::SnapshotChunk {
-            zxid: zxid.0 as i64,
-            offset,
-            data,
-        },
-        Persist::InstallSnapshot { zxid } => QuorumOp::InstallSnapshot {
-            zxid: zxid.0 as i64,
-        },
+        Persist::Truncate { to } => QuorumOp::Truncate { zxid: to },
+        Persist::SnapshotChunk { zxid, offset, data } => {
+            QuorumOp::SnapshotChunk { zxid, offset, data }
+        }
+        Persist::InstallSnapshot { zxid } => QuorumOp::InstallSnapshot { zxid },
         Persist::AcceptedEpoch(e) => QuorumOp::AcceptedEpoch(e),
         Persist::CurrentEpoch(e) => QuorumOp::CurrentEpoch(e),
     }

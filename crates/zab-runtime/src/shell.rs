@@ -98,10 +98,7 @@ impl SnapshotFiles {
         use std::io::Write;
         let dir = self.snapshots.dir();
         let mut write = || -> Result<(), String> {
-            let mut w = self
-                .snapshots
-                .begin(zxid.0 as i64)
-                .map_err(|e| e.to_string())?;
+            let mut w = self.snapshots.begin(zxid).map_err(|e| e.to_string())?;
             while let Some(chunk) = chunks.wait_chunk()? {
                 w.write_all(&chunk)
                     .map_err(|e| format!("write {}: {e}", dir.display()))?;

@@ -21,12 +21,11 @@ fn the_log_on_disk_is_read_after_the_snapshot_and_epochs_come_from_their_files()
     {
         let mut log = TxnLog::open(config.log_config()).unwrap();
         for zxid in [z(1, 1), z(1, 2), z(1, 3), z(2, 1), z(2, 2)] {
-            log.append(zxid.0 as i64, format!("{zxid:?}").as_bytes())
-                .unwrap();
+            log.append(zxid, format!("{zxid:?}").as_bytes()).unwrap();
         }
         log.sync().unwrap();
         let snaps = SnapshotStore::open(config.snap_dir()).unwrap();
-        snaps.write(z(1, 2).0 as i64, b"state at 1:2").unwrap();
+        snaps.write(z(1, 2), b"state at 1:2").unwrap();
     }
     let on_disk = corral_zab_runtime::open(&config).unwrap();
     let p = &on_disk.persisted;
@@ -103,7 +102,7 @@ fn floor_seeks_to_its_segment_and_orders_high_epochs() {
     {
         let mut log = TxnLog::open(config.log_config()).unwrap();
         for zxid in &zs {
-            log.append(zxid.0 as i64, b"x").unwrap();
+            log.append(*zxid, b"x").unwrap();
         }
         log.sync().unwrap();
     }

@@ -131,11 +131,11 @@ mod message;
 mod quorum;
 mod ready;
 mod zab;
-mod zxid;
 
 pub use config::Config;
 #[cfg(any(test, feature = "sim"))]
 pub use config::Faults;
+pub use corral_zxid::Zxid;
 pub use error::ZabError;
 pub use leader::LearnerCounts;
 pub use log::{LogSource, MemoryLog};
@@ -143,7 +143,6 @@ pub use message::{Entry, Message, Notification, Role, SyncKind};
 pub use quorum::VoterSet;
 pub use ready::{snapshot_chunks, Persist, Ready, SnapshotRequest};
 pub use zab::{Persisted, Status, Zab};
-pub use zxid::Zxid;
 
 /// A server id (ZooKeeper's `myid` / `sid`).
 pub type PeerId = u64;

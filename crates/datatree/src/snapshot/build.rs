@@ -2,6 +2,7 @@
 //! one, for a caller whose tree is not a [`crate::DataTree`] (`corral import` turns Apache
 //! ZooKeeper's tree into Corral's with it). The format stays this module's alone.
 
+use crate::Zxid;
 use std::collections::HashMap;
 
 use corral_jute::records::Acl;
@@ -22,18 +23,18 @@ const BATCH: u32 = 4096;
 /// are written once.
 ///
 /// ```
-/// use corral_datatree::{DataTree, DataTreeConfig, NodeStat, TreeSnapshotBuilder};
+/// use corral_datatree::{DataTree, DataTreeConfig, NodeStat, TreeSnapshotBuilder, Zxid};
 /// use corral_jute::records::{Acl, Id};
 ///
 /// let open = [Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } }];
-/// let mut b = TreeSnapshotBuilder::new(7, 3);
+/// let mut b = TreeSnapshotBuilder::new(Zxid(7), 3);
 /// b.node("/", None, &open, &NodeStat::default())?;
-/// b.node("/app", Some(b"v1"), &open, &NodeStat::created(5, 1_700_000_000_000, 0))?;
-/// b.node("/app/x", None, &open, &NodeStat::created(7, 1_700_000_000_001, 0))?;
+/// b.node("/app", Some(b"v1"), &open, &NodeStat::created(Zxid(5), 1_700_000_000_000, 0))?;
+/// b.node("/app/x", None, &open, &NodeStat::created(Zxid(7), 1_700_000_000_001, 0))?;
 /// let bytes = b.finish()?;
 /// let tree = DataTree::read_snapshot(&mut &bytes[..], DataTreeConfig::default())?;
 /// assert_eq!(tree.get_data("/app").map(|(d, s)| (d, s.czxid)).ok(), Some((Some("v1".into()), 5)));
-/// assert_eq!(tree.last_zxid(), 7);
+/// assert_eq!(tree.last_zxid(), Zxid(7));
 /// # Ok::<(), corral_datatree::TreeSnapshotError>(())
 /// ```
 pub struct TreeSnapshotBuilder {
@@ -60,11 +61,11 @@ fn refuse(reason: impl Into<String>) -> TreeSnapshotError {
 
 impl TreeSnapshotBuilder {
     /// A snapshot of `node_count` nodes (the root included) at `last_zxid`.
-    pub fn new(last_zxid: i64, node_count: u64) -> TreeSnapshotBuilder {
+    pub fn new(last_zxid: Zxid, node_count: u64) -> TreeSnapshotBuilder {
         let mut out = Vec::with_capacity(64 + node_count.min(1 << 20) as usize * 128);
         out.extend_from_slice(&TREE_SNAPSHOT_MAGIC);
         out.push(TREE_SNAPSHOT_VERSION);
-        out.extend_from_slice(&last_zxid.to_be_bytes());
+        out.extend_from_slice(&last_zxid.0.to_be_bytes());
         out.extend_from_slice(&node_count.to_be_bytes());
         TreeSnapshotBuilder {
             out,
@@ -188,14 +189,14 @@ mod tests {
         let open = acl("world", "anyone", 31);
         let ip = acl("ip", "127.0.0.1", 3);
         let n = BATCH as usize + 10;
-        let mut b = TreeSnapshotBuilder::new(99, 3 + n as u64);
+        let mut b = TreeSnapshotBuilder::new(Zxid(99), 3 + n as u64);
         b.node("/", None, &open, &NodeStat::default())
             .expect("root");
-        let mut parent = NodeStat::created(2, 10, 0);
+        let mut parent = NodeStat::created(Zxid(2), 10, 0);
         parent.cversion = n as i32 + 5;
         b.node("/p", Some(b"parent"), &ip, &parent).expect("p");
         for i in (0..n).rev() {
-            let mut s = NodeStat::created(3 + i as i64, 20, if i == 1 { 0x55 } else { 0 });
+            let mut s = NodeStat::created(Zxid(3 + i as u64), 20, if i == 1 { 0x55 } else { 0 });
             s.version = i as i32 % 7;
             let a = if i % 2 == 0 { &open } else { &ip };
             b.node(
@@ -206,12 +207,12 @@ mod tests {
             )
             .expect("child");
         }
-        b.node("/q", None, &open, &NodeStat::created(90, 30, 0))
+        b.node("/q", None, &open, &NodeStat::created(Zxid(90), 30, 0))
             .expect("q");
         let bytes = b.finish().expect("finish");
         let config = DataTreeConfig::default();
         let tree = DataTree::read_snapshot(&mut &bytes[..], config).expect("read");
-        assert_eq!(tree.last_zxid(), 99);
+        assert_eq!(tree.last_zxid(), Zxid(99));
         let (data, stat) = tree.get_data("/p").expect("p");
         assert_eq!(data.as_deref(), Some(&b"parent"[..]));
         assert_eq!(
@@ -238,14 +239,14 @@ mod tests {
     fn nodes_out_of_order_or_miscounted_are_refused() {
         let open = acl("world", "anyone", 31);
         let stat = NodeStat::default();
-        let mut b = TreeSnapshotBuilder::new(1, 2);
+        let mut b = TreeSnapshotBuilder::new(Zxid(1), 2);
         assert!(b.node("/a", None, &open, &stat).is_err(), "root first");
         b.node("/", None, &open, &stat).expect("root");
         assert!(b.node("/a/b", None, &open, &stat).is_err(), "parent first");
         assert!(b.node("relative", None, &open, &stat).is_err());
         b.node("/a", None, &open, &stat).expect("a");
         assert!(b.finish().is_ok());
-        let mut short = TreeSnapshotBuilder::new(1, 3);
+        let mut short = TreeSnapshotBuilder::new(Zxid(1), 3);
         short.node("/", None, &open, &stat).expect("root");
         assert!(short.finish().is_err());
     }

@@ -82,6 +82,7 @@
 //! quota bookkeeping done per node. Damaged input is an error, never a panic, and no length
 //! read from the input allocates more than the input could fill.
 
+use crate::Zxid;
 use corral_jute::records::{Acl, Id};
 
 use crate::node::{Name, Node, NodeId};
@@ -146,9 +147,9 @@ pub enum TreeSnapshotError {
     #[error("snapshot abandoned: a node was created with czxid {czxid}, not above {line}")]
     Interrupted {
         /// The new node's czxid.
-        czxid: i64,
+        czxid: Zxid,
         /// The snapshot's line (the highest czxid when it began).
-        line: i64,
+        line: Zxid,
     },
 }
 
@@ -245,7 +246,7 @@ impl Placer {
     }
 
     /// The last zxid, and the quota index rebuilt (after the data size is complete).
-    fn finish(mut tree: DataTree, last_zxid: i64) -> DataTree {
+    fn finish(mut tree: DataTree, last_zxid: Zxid) -> DataTree {
         tree.last_zxid = last_zxid;
         tree.rebuild_quota_index();
         tree
@@ -394,11 +395,11 @@ impl<'a> Reader<'a> {
             i32::from_be_bytes(a)
         };
         Ok(crate::node::NodeStat {
-            czxid: long(0),
-            mzxid: long(1),
+            czxid: Zxid::from_wire(long(0)),
+            mzxid: Zxid::from_wire(long(1)),
             ctime: long(2),
             mtime: long(3),
-            pzxid: long(4),
+            pzxid: Zxid::from_wire(long(4)),
             ephemeral_owner: long(5),
             version: int(0),
             cversion: int(1),
@@ -412,11 +413,11 @@ const STAT_BYTES: usize = 6 * 8 + 3 * 4;
 
 fn put_stat(buf: &mut Vec<u8>, s: &crate::node::NodeStat) {
     for v in [
-        s.czxid,
-        s.mzxid,
+        s.czxid.to_wire(),
+        s.mzxid.to_wire(),
         s.ctime,
         s.mtime,
-        s.pzxid,
+        s.pzxid.to_wire(),
         s.ephemeral_owner,
     ] {
         buf.extend_from_slice(&v.to_be_bytes());

@@ -1,6 +1,7 @@
 //! The version 1 reader: nodes depth first, each with its name and child count, children in
 //! increasing name order. A single pass builds the tree in place.
 
+use crate::Zxid;
 use bytes::Bytes;
 
 use super::{invalid, Placer, Reader, TreeSnapshotError, STAT_BYTES};
@@ -13,7 +14,7 @@ pub(super) fn read(
     r: &mut Reader<'_>,
     config: DataTreeConfig,
 ) -> Result<DataTree, TreeSnapshotError> {
-    let last_zxid = r.i64()?;
+    let last_zxid = Zxid::from_wire(r.i64()?);
     let count = r.u64()?;
     let mut tree = DataTree::with_config(config);
     // Room for the announced nodes, but no more than the input can hold.

@@ -4,6 +4,7 @@
 //! must have exactly one parent, and a depth-first walk from the root builds the tree with
 //! fresh dense ids, siblings in name order, decoding each node where it lies in the input.
 
+use crate::Zxid;
 use std::cmp::Ordering;
 
 use bytes::Bytes;
@@ -27,7 +28,7 @@ pub(super) fn read(
     r: &mut Reader<'_>,
     config: DataTreeConfig,
 ) -> Result<DataTree, TreeSnapshotError> {
-    let last_zxid = r.i64()?;
+    let last_zxid = Zxid::from_wire(r.i64()?);
     let count = r.u64()?;
     let mut tree = DataTree::with_config(config);
     let mut rec = Records::read(r, count, &mut tree)?;

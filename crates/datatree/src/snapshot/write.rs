@@ -2,6 +2,7 @@
 //! one-shot [`DataTree::write_snapshot`] run, and the hooks that keep an incremental snapshot
 //! consistent while the tree changes (see the module docs for the argument).
 
+use crate::Zxid;
 use std::fmt;
 use std::io::{self, Write};
 
@@ -76,7 +77,7 @@ impl SnapshotSlot {
 
     /// A node with `czxid` was put in the slab.
     #[inline]
-    pub(crate) fn on_insert(&mut self, czxid: i64) {
+    pub(crate) fn on_insert(&mut self, czxid: Zxid) {
         if let Some(s) = self.0.as_deref_mut() {
             if czxid <= s.line && s.interrupted.is_none() {
                 s.interrupted = Some(czxid);
@@ -88,7 +89,7 @@ impl SnapshotSlot {
 /// A snapshot in progress.
 struct Incremental {
     /// Every node in the tree at the start has a czxid up to this, every later one above it.
-    line: i64,
+    line: Zxid,
     /// The slab's length at the start: no slot at or above it held a node then.
     start_len: usize,
     /// The slot being written; the ones below are done.
@@ -101,7 +102,7 @@ struct Incremental {
     /// What the hooks wrote since the last step (the header first).
     pending: Vec<u8>,
     /// The czxid of a node created at or below the line while running.
-    interrupted: Option<i64>,
+    interrupted: Option<Zxid>,
 }
 
 /// Encodes the records and counts them.
@@ -232,12 +233,12 @@ fn id_u32(id: usize) -> u32 {
 
 impl Incremental {
     /// The state at the start, the header pending.
-    fn new(tree: &DataTree, line: i64) -> Incremental {
+    fn new(tree: &DataTree, line: Zxid) -> Incremental {
         let start_len = tree.slab().len();
         let mut pending = Vec::with_capacity(64);
         pending.extend_from_slice(&TREE_SNAPSHOT_MAGIC);
         pending.push(TREE_SNAPSHOT_VERSION);
-        pending.extend_from_slice(&tree.last_zxid.to_be_bytes());
+        pending.extend_from_slice(&tree.last_zxid.0.to_be_bytes());
         pending.extend_from_slice(&(tree.live_nodes() as u64).to_be_bytes());
         Incremental {
             line,
@@ -358,7 +359,7 @@ impl DataTree {
     /// decode to exactly the tree as it is now. Costs O(1) plus a zeroed bit per slab slot.
     ///
     /// `AlreadyInProgress` if one is (see [`DataTree::abort_snapshot`]).
-    pub fn begin_snapshot(&mut self) -> Result<i64, TreeSnapshotError> {
+    pub fn begin_snapshot(&mut self) -> Result<Zxid, TreeSnapshotError> {
         if self.snapshot.0.is_some() {
             return Err(TreeSnapshotError::AlreadyInProgress);
         }
@@ -416,7 +417,7 @@ impl DataTree {
             self.count_reachable(crate::tree::ROOT)
         );
         // Every node is in it, whatever its czxid.
-        let mut all = Incremental::new(self, i64::MAX);
+        let mut all = Incremental::new(self, Zxid(u64::MAX));
         let mut buf = Vec::with_capacity(2 * CHUNK);
         loop {
             let done = all.step(self.slab(), &self.acls, 512, &mut buf);

@@ -1,6 +1,7 @@
 //! Stat values, sequence names and reads, as ZooKeeper's DataTree / DataNode produce them.
 
 use super::*;
+use crate::Zxid;
 use corral_jute::codes::{CreateMode, EventType};
 use corral_jute::records::Stat;
 
@@ -55,7 +56,7 @@ fn fresh_tree_is_zookeepers() {
     assert_eq!(t.all_children_number("/"), Ok(3));
     assert_eq!(t.all_children_number("/zookeeper"), Ok(2));
     assert_eq!(t.ephemeral_count(), 0);
-    assert_eq!(t.last_zxid(), 0);
+    assert_eq!(t.last_zxid(), Zxid(0));
     assert_eq!(t.acl_count(), 2);
 }
 
@@ -92,7 +93,7 @@ fn create_sets_node_and_parent_stat() {
     );
     let a = h.stat("/a");
     assert_eq!((a.cversion, a.num_children, a.pzxid, a.mzxid), (1, 1, 2, 1));
-    assert_eq!(h.tree.last_zxid(), 2);
+    assert_eq!(h.tree.last_zxid(), Zxid(2));
 }
 
 #[test]
@@ -196,7 +197,7 @@ fn set_acl_moves_only_aversion_and_fires_nothing() {
         }
     );
     assert_eq!(h.tree.get_acl("/a"), Ok((new_acl, after)));
-    assert_eq!(h.tree.last_zxid(), 2);
+    assert_eq!(h.tree.last_zxid(), Zxid(2));
 }
 
 #[test]
@@ -269,18 +270,18 @@ fn failed_write_only_advances_last_zxid() {
     let mut h = Harness::new();
     let before = h.tree.stat("/");
     assert_eq!(h.write(&delete("/nope", -1)).err(), Some(ErrorCode::NoNode));
-    assert_eq!(h.tree.last_zxid(), 1);
+    assert_eq!(h.tree.last_zxid(), Zxid(1));
     assert_eq!(h.tree.stat("/"), before);
     let applied = h
         .tree
-        .apply(&h.txn(5, TxnBody::Error(ErrorCode::BadVersion)));
+        .apply(&h.txn(Zxid(5), TxnBody::Error(ErrorCode::BadVersion)));
     assert_eq!(
         applied.result,
         crate::TxnResult::Error(ErrorCode::BadVersion)
     );
     assert_eq!(applied.result.error_code(), ErrorCode::BadVersion);
     assert!(applied.events.is_empty());
-    assert_eq!(h.tree.last_zxid(), 5);
+    assert_eq!(h.tree.last_zxid(), Zxid(5));
 }
 
 #[test]
@@ -296,4 +297,25 @@ fn acls_are_shared() {
     assert_eq!(h.tree.acl_count(), 3);
     h.write(&delete("/mine", -1)).unwrap();
     assert_eq!(h.tree.acl_count(), 2);
+}
+
+/// Zxids order as unsigned numbers: a txn of epoch 2^31 (negative as ZooKeeper's long) comes
+/// after epoch 1's, so it moves the tree's last zxid and its parent's pzxid, and prep forgets
+/// it once applied. Compared as i64 (before corral-zxid), none of the three happened.
+#[test]
+fn epochs_past_the_sign_bit_move_last_zxid_and_pzxid() {
+    let mut h = Harness::new();
+    h.zxid = Zxid::new(1, 4).0;
+    h.create("/app", "");
+    h.create("/app/a", "");
+    assert_eq!(h.tree.last_zxid(), Zxid::new(1, 6));
+    h.zxid = Zxid::new(0x8000_0000, 0).0;
+    h.write(&delete("/app/a", -1)).unwrap();
+    let late = Zxid::new(0x8000_0000, 1);
+    assert!(late.to_wire() < 0, "ZooKeeper's long is negative here");
+    assert_eq!(h.tree.last_zxid(), late);
+    assert_eq!(h.stat("/app").pzxid, late.to_wire());
+    h.create("/app/b", "");
+    assert_eq!(h.stat("/app/b").czxid, Zxid::new(0x8000_0000, 2).to_wire());
+    assert!(h.pending.is_empty(), "applied txns are no longer pending");
 }

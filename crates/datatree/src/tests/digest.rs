@@ -1,6 +1,7 @@
 //! The tree digest (ZooKeeper's DigestCalculator version 2): kept incrementally, always equal
 //! to a recompute from scratch, restored with a snapshot, recorded every 128th zxid.
 
+use crate::Zxid;
 use proptest::prelude::*;
 
 use super::*;
@@ -255,9 +256,9 @@ fn the_digest_is_recorded_after_every_128th_txn_whatever_it_is() {
             }
         }
         assert_eq!(h.zxid, next);
-        if next % DIGEST_LOG_INTERVAL == 0 {
+        if next.is_multiple_of(DIGEST_LOG_INTERVAL) {
             expected.push(ZxidDigest {
-                zxid: next,
+                zxid: Zxid(next),
                 digest: h.tree.digest(),
             });
         }
@@ -269,10 +270,10 @@ fn the_digest_is_recorded_after_every_128th_txn_whatever_it_is() {
 #[test]
 fn the_digest_log_keeps_the_newest_1024() {
     let mut tree = DataTree::new();
-    let n = (DIGEST_LOG_LIMIT as i64 + 3) * DIGEST_LOG_INTERVAL;
+    let n = (DIGEST_LOG_LIMIT as u64 + 3) * DIGEST_LOG_INTERVAL;
     for zxid in 1..=n {
         let txn = Txn {
-            zxid,
+            zxid: Zxid(zxid),
             time_ms: 0,
             session_id: 1,
             cxid: 0,
@@ -282,8 +283,8 @@ fn the_digest_log_keeps_the_newest_1024() {
     }
     let log = tree.digest_log();
     assert_eq!(log.len(), DIGEST_LOG_LIMIT);
-    assert_eq!(log[0].zxid, 4 * DIGEST_LOG_INTERVAL);
-    assert_eq!(log[DIGEST_LOG_LIMIT - 1].zxid, n);
+    assert_eq!(log[0].zxid, Zxid(4 * DIGEST_LOG_INTERVAL));
+    assert_eq!(log[DIGEST_LOG_LIMIT - 1].zxid, Zxid(n));
 }
 
 /// A step of a random history.

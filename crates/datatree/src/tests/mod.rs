@@ -13,6 +13,7 @@ mod special;
 mod txn_codec;
 mod zk_cross;
 
+use crate::Zxid;
 use bytes::Bytes;
 use corral_acl::{Acl, Id};
 use corral_jute::codes::{ErrorCode, OpCode};
@@ -27,7 +28,8 @@ use crate::{Applied, DataTree, DataTreeConfig, Pending, PrepContext, Txn, TxnBod
 pub(crate) struct Harness {
     pub tree: DataTree,
     pub pending: Pending,
-    pub zxid: i64,
+    /// The last zxid handed out, as a plain number.
+    pub zxid: u64,
     pub time: i64,
     pub session: i64,
     pub auth: Vec<Id>,
@@ -50,21 +52,21 @@ impl Harness {
     }
 
     /// Preps with the next zxid (not applied).
-    pub fn prep(&mut self, req: &Request) -> (i64, Result<TxnBody, ErrorCode>) {
+    pub fn prep(&mut self, req: &Request) -> (Zxid, Result<TxnBody, ErrorCode>) {
         self.zxid += 1;
         self.time += 10;
         let ctx = PrepContext {
             session_id: self.session,
-            zxid: self.zxid,
+            zxid: Zxid(self.zxid),
             time_ms: self.time,
             auth_ids: &self.auth,
             providers: corral_acl::Providers::BUILT_IN,
         };
         let r = self.tree.prep(&mut self.pending, &ctx, req);
-        (self.zxid, r)
+        (Zxid(self.zxid), r)
     }
 
-    pub fn txn(&self, zxid: i64, body: TxnBody) -> Txn {
+    pub fn txn(&self, zxid: Zxid, body: TxnBody) -> Txn {
         Txn {
             zxid,
             time_ms: self.time,
@@ -75,21 +77,21 @@ impl Harness {
     }
 
     /// The closeSession of the harness's session, prepped with the next zxid (not applied).
-    pub fn prep_close(&mut self) -> (i64, TxnBody) {
+    pub fn prep_close(&mut self) -> (Zxid, TxnBody) {
         self.zxid += 1;
         let ctx = PrepContext {
             session_id: self.session,
-            zxid: self.zxid,
+            zxid: Zxid(self.zxid),
             time_ms: self.time,
             auth_ids: &[],
             providers: corral_acl::Providers::BUILT_IN,
         };
         let body = self.tree.prep_close_session(&mut self.pending, &ctx);
-        (self.zxid, body)
+        (Zxid(self.zxid), body)
     }
 
     /// Applies a prepped body (or its error) as the server does.
-    pub fn apply(&mut self, zxid: i64, body: Result<TxnBody, ErrorCode>) -> Applied {
+    pub fn apply(&mut self, zxid: Zxid, body: Result<TxnBody, ErrorCode>) -> Applied {
         let body = body.unwrap_or_else(TxnBody::Error);
         let txn = self.txn(zxid, body);
         let applied = self.tree.apply(&txn);

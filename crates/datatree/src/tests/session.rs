@@ -2,11 +2,12 @@
 
 use super::*;
 use crate::TxnResult;
+use crate::Zxid;
 use corral_jute::codes::{CreateMode, EventType};
 
 const EPH: i32 = CreateMode::Ephemeral.code();
 
-fn close(h: &mut Harness) -> (i64, TxnBody) {
+fn close(h: &mut Harness) -> (Zxid, TxnBody) {
     h.prep_close()
 }
 
@@ -40,7 +41,7 @@ fn close_session_deletes_its_ephemerals_with_events() {
     );
     assert!(h.tree.ephemerals(0x100).is_empty());
     assert_eq!(h.tree.ephemerals(0x200), vec!["/app/other".to_string()]);
-    assert_eq!(h.stat("/app").pzxid, zxid);
+    assert_eq!(h.stat("/app").pzxid, zxid.to_wire());
     assert_eq!(h.tree.sessions_with_ephemerals(), vec![0x200]);
     assert!(h.pending.is_empty());
 }
@@ -89,7 +90,7 @@ fn close_session_via_prep_and_unlisted_ephemerals() {
     assert_eq!(h.tree.stat("/a"), None);
     // Listed paths that are gone are skipped.
     let applied = h.apply(
-        z + 1,
+        Zxid(z.0 + 1),
         Ok(TxnBody::CloseSession {
             ephemerals: vec!["/missing".into()],
         }),
@@ -101,9 +102,9 @@ fn close_session_via_prep_and_unlisted_ephemerals() {
 fn create_session_changes_nothing() {
     let mut h = Harness::new();
     let before = h.tree.stat("/");
-    let applied = h.apply(1, Ok(TxnBody::CreateSession { timeout_ms: 30_000 }));
+    let applied = h.apply(Zxid(1), Ok(TxnBody::CreateSession { timeout_ms: 30_000 }));
     assert_eq!(applied.result, TxnResult::Session);
     assert!(applied.events.is_empty());
     assert_eq!(h.tree.stat("/"), before);
-    assert_eq!(h.tree.last_zxid(), 1);
+    assert_eq!(h.tree.last_zxid(), Zxid(1));
 }

@@ -1,5 +1,6 @@
 //! The txn encoding: round trips and refusal of damaged input.
 
+use crate::Zxid;
 use bytes::BytesMut;
 use proptest::prelude::*;
 
@@ -86,8 +87,8 @@ proptest! {
     }
 
     #[test]
-    fn txn_round_trips(b in body(), zxid in any::<i64>(), time_ms in any::<i64>(), session_id in any::<i64>(), cxid in any::<i32>()) {
-        let txn = Txn { zxid, time_ms, session_id, cxid, body: b };
+    fn txn_round_trips(b in body(), zxid in any::<u64>(), time_ms in any::<i64>(), session_id in any::<i64>(), cxid in any::<i32>()) {
+        let txn = Txn { zxid: Zxid(zxid), time_ms, session_id, cxid, body: b };
         let mut out = BytesMut::new();
         txn.encode(&mut out);
         prop_assert_eq!(Txn::decode(&out), Ok(txn));

@@ -128,7 +128,7 @@ fn zk_entry(txn: &Txn) -> TxnEntry {
         header: TxnHeader {
             client_id: txn.session_id,
             cxid: txn.cxid,
-            zxid: txn.zxid,
+            zxid: txn.zxid.to_wire(),
             time: txn.time_ms,
             op: body.op(),
         },

@@ -173,7 +173,7 @@ impl Core {
                     .tree()
                     .digest_log()
                     .into_iter()
-                    .map(|d| json!({"zxid": d.zxid, "digest": d.digest, "digest_version": 2}))
+                    .map(|d| json!({"zxid": d.zxid.to_wire(), "digest": d.digest, "digest_version": 2}))
                     .collect();
                 m.insert("digests".into(), Value::Array(digests));
             }
@@ -405,8 +405,8 @@ impl Core {
             json!(me.learner_type == crate::config::LearnerType::Participant),
         );
         m.insert("last_zxid".into(), json!(format!("0x{:x}", zxid)));
-        m.insert("zab_epoch".into(), json!(zxid >> 32));
-        m.insert("zab_counter".into(), json!(zxid & 0xffff_ffff));
+        m.insert("zab_epoch".into(), json!(zxid.epoch()));
+        m.insert("zab_counter".into(), json!(zxid.counter()));
         m.insert("zabstate".into(), json!(self.admin.zab_phase));
     }
 

@@ -26,7 +26,7 @@ impl Core {
             "data_dir_size": io.datadir_size,
             "log_dir_size": io.logdir_size,
             "server_state": self.role.name(),
-            "last_processed_zxid": self.state.tree().last_zxid(),
+            "last_processed_zxid": self.state.tree().last_zxid().to_wire(),
             "outstanding_requests": self.outstanding_requests(),
             "avg_latency": avg,
             "max_latency": st.max_latency_ms(),

@@ -14,6 +14,7 @@ use corral_jute::codes::{ErrorCode, OpCode};
 use corral_jute::records::{Create2Response, PathResponse, StatResponse};
 use corral_jute::request::{MultiResponse, Request};
 use corral_session::SessionId;
+use corral_zxid::Zxid;
 
 use super::conns::{TxnKind, Waiter};
 use super::effects::Effect;
@@ -82,7 +83,7 @@ impl Core {
 
     /// The log made every txn up to `zxid` durable: apply what is committed, in order, and
     /// answer.
-    pub(super) fn durable(&mut self, zxid: i64, now: Now) {
+    pub(super) fn durable(&mut self, zxid: Zxid, now: Now) {
         let mut committed = std::mem::take(&mut self.committed);
         self.write.durable(zxid, &mut committed);
         for txn in committed.drain(..) {
@@ -196,7 +197,8 @@ impl Core {
 
     /// What the local request waiting for an applied txn is owed.
     fn answer(&mut self, txn: &Txn, waiter: Waiter, result: TxnResult, now: Now) {
-        let zxid = txn.zxid;
+        // The reply header carries it as ZooKeeper's long.
+        let zxid = txn.zxid.to_wire();
         match waiter {
             Waiter::Connect { conn, response } => {
                 if let Some(c) = self.conns.get_mut(conn) {

@@ -2,6 +2,7 @@
 //! or a file: it returns [`Effect`]s and the owner loop (crate::net) carries them out, in
 //! order.
 
+use corral_zxid::Zxid;
 use std::collections::BTreeMap;
 
 use bytes::{Bytes, BytesMut};
@@ -27,7 +28,7 @@ pub enum Effect {
     /// [`super::Core::durable`].
     Log {
         /// Its zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// The encoded txn.
         txn: Bytes,
     },
@@ -35,7 +36,7 @@ pub enum Effect {
     /// applied once committed (the core's [`super::Core::apply_txn`]).
     Propose {
         /// The zxid it was prepped with.
-        zxid: i64,
+        zxid: Zxid,
         /// The encoded txn.
         txn: Bytes,
     },
@@ -53,7 +54,7 @@ pub enum Effect {
     /// tree's records with [`super::Core::snapshot_step`], then the session table.
     SnapshotBegun {
         /// The snapshot's zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// The sessions at that zxid: id -> timeout (ms).
         sessions: BTreeMap<i64, i32>,
     },

@@ -7,6 +7,7 @@ use corral_jute::frame::encode_frame;
 use corral_jute::io::{Jute, Secret};
 use corral_jute::records::{ConnectRequest, ConnectResponse};
 use corral_session::SessionId;
+use corral_zxid::Zxid;
 
 use super::write_path::{Proposer, WritePath};
 use super::{ConnError, ConnId, Core, Now, Waiter};
@@ -20,10 +21,10 @@ impl Core {
         now: Now,
     ) -> Result<(), ConnError> {
         let ours = self.state.applied_zxid();
-        if req.last_zxid_seen > ours {
+        if Zxid::from_wire(req.last_zxid_seen) > ours {
             return Err(ConnError::ClientAhead {
                 client: req.last_zxid_seen,
-                ours,
+                ours: ours.to_wire(),
             });
         }
         let timeout = self.write.sessions().config().negotiate(req.timeout);

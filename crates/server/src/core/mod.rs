@@ -39,6 +39,7 @@ mod tests;
 mod trace;
 pub mod write_path;
 
+use corral_zxid::Zxid;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -127,7 +128,7 @@ pub enum Input {
         conn: ConnId,
     },
     /// The log made every txn up to this zxid durable.
-    Durable(i64),
+    Durable(Zxid),
     /// The log failed for good.
     LogFailed(String),
     /// A session tick: expire the sessions whose deadline passed.
@@ -199,7 +200,7 @@ pub struct Core {
     /// Since when this member has not served (monotonic ms; unavailable_time).
     unavailable_since_ms: Option<u64>,
     /// Syncs waiting for a zxid to be applied: (zxid, session id, cxid).
-    syncs: Vec<(i64, i64, i32)>,
+    syncs: Vec<(Zxid, i64, i32)>,
     /// What the ensemble looks like from here (mntr).
     quorum: quorum::QuorumStats,
     /// Deliberately broken behaviour (tests of checkers only).
@@ -401,7 +402,7 @@ impl Core {
     /// Starts an incremental snapshot of the tree (an ensemble member's, for a learner or
     /// its local file) and copies the sessions: both as they are at the returned zxid. Then
     /// [`Core::snapshot_step`] until done, or [`Core::abort_tree_snapshot`].
-    pub fn begin_tree_snapshot(&mut self) -> Result<(i64, BTreeMap<i64, i32>), String> {
+    pub fn begin_tree_snapshot(&mut self) -> Result<(Zxid, BTreeMap<i64, i32>), String> {
         self.state.begin_snapshot().map_err(|e| e.to_string())
     }
 
@@ -660,7 +661,7 @@ impl Core {
     }
 
     fn reply_error(&mut self, conn: ConnId, xid: i32, err: ErrorCode, now: Now) {
-        let zxid = self.state.applied_zxid();
+        let zxid = self.state.applied_zxid().to_wire();
         self.reply(conn, xid, zxid, err, None, now);
     }
 

@@ -25,7 +25,7 @@ impl Core {
     ) {
         match req {
             Request::Ping => {
-                let zxid = self.state.applied_zxid();
+                let zxid = self.state.applied_zxid().to_wire();
                 self.reply(conn, xid, zxid, ErrorCode::Ok, None, now);
             }
             Request::CloseSession => {
@@ -36,7 +36,7 @@ impl Core {
             write if write.is_write() => self.submit_write(conn, session_id, xid, &write, now),
             Request::MultiRead(ops) => {
                 let results = ops.iter().map(|op| self.multi_read_op(conn, op)).collect();
-                let zxid = self.state.applied_zxid();
+                let zxid = self.state.applied_zxid().to_wire();
                 self.reply(
                     conn,
                     xid,
@@ -79,7 +79,7 @@ impl Core {
                 now,
             ),
             other => {
-                let zxid = self.state.applied_zxid();
+                let zxid = self.state.applied_zxid().to_wire();
                 match self.read_op(conn, &other) {
                     Ok(Some(body)) => self.reply(conn, xid, zxid, ErrorCode::Ok, Some(&body), now),
                     Ok(None) => self.reply(conn, xid, zxid, ErrorCode::Ok, None, now),
@@ -304,7 +304,7 @@ impl Core {
                 .watches_mut()
                 .add(path, WatchKind::PersistentRecursive, conn);
         }
-        let zxid = self.state.applied_zxid();
+        let zxid = self.state.applied_zxid().to_wire();
         self.reply(conn, xid, zxid, ErrorCode::Ok, None, now);
     }
 }

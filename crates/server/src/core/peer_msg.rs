@@ -14,6 +14,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use corral_jute::io::{Jute, Reader};
 use corral_jute::records::Id;
 use corral_jute::JuteError;
+use corral_zxid::Zxid;
 
 /// One server-level message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +81,7 @@ pub enum PeerMsg {
         /// The sync's xid.
         cxid: i32,
         /// The last zxid the leader had proposed when it saw the sync.
-        zxid: i64,
+        zxid: Zxid,
     },
     /// Leader -> learner: a request of this session reached a server that is not (or not
     /// yet) leading, and was dropped: the learner closes the session's connection so that
@@ -172,7 +173,7 @@ impl PeerMsg {
                 out.put_u8(SYNCED);
                 session_id.write(&mut out);
                 cxid.write(&mut out);
-                zxid.write(&mut out);
+                zxid.to_wire().write(&mut out);
             }
             PeerMsg::Refused { session_id } => {
                 out.put_u8(REFUSED);
@@ -243,7 +244,7 @@ impl PeerMsg {
             SYNCED => PeerMsg::Synced {
                 session_id: r.read_i64()?,
                 cxid: r.read_i32()?,
-                zxid: r.read_i64()?,
+                zxid: Zxid::from_wire(r.read_i64()?),
             },
             REFUSED => PeerMsg::Refused {
                 session_id: r.read_i64()?,
@@ -308,7 +309,7 @@ mod tests {
             PeerMsg::Synced {
                 session_id: 3,
                 cxid: 7,
-                zxid: 0x1_0000_0004,
+                zxid: Zxid(0x1_0000_0004),
             },
             PeerMsg::Refused { session_id: 11 },
             PeerMsg::Revalidate { session_id: 12 },

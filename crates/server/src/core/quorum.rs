@@ -16,6 +16,7 @@ use corral_jute::io::Reader;
 use corral_jute::records::PathResponse;
 use corral_jute::request::Request;
 use corral_session::{SessionId, SessionTable};
+use corral_zxid::Zxid;
 
 use super::conns::{TxnKind, Waiter};
 use super::effects::Effect;
@@ -97,7 +98,7 @@ pub enum QuorumRole {
     /// The established leader, whose next proposal gets `next_zxid`.
     Leading {
         /// The engine's next zxid.
-        next_zxid: i64,
+        next_zxid: Zxid,
     },
     /// A follower up to date with `leader`.
     Following,
@@ -260,7 +261,7 @@ impl Core {
     /// A txn the ensemble committed at `zxid`, in zxid order: applied, its watches fired, the
     /// local request waiting for it answered. `Err` when the payload is not a txn of that zxid
     /// (the leader sent something no server of ours writes: the caller stops).
-    pub fn apply_txn(&mut self, zxid: i64, payload: &Bytes, now: Now) -> Result<(), String> {
+    pub fn apply_txn(&mut self, zxid: Zxid, payload: &Bytes, now: Now) -> Result<(), String> {
         let txn = Txn::decode(payload).map_err(|e| format!("committed txn: {e}"))?;
         if txn.zxid != zxid {
             return Err(format!(
@@ -417,6 +418,7 @@ impl Core {
             match self.conns.take_waiter(session_id, cxid, TxnKind::Sync) {
                 Some(Waiter::Sync { conn, xid, path }) => {
                     let body = PathResponse { path };
+                    let applied = applied.to_wire();
                     self.reply(conn, xid, applied, ErrorCode::Ok, Some(&body), now);
                     self.drain(session_id, now);
                 }

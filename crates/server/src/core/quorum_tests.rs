@@ -20,7 +20,7 @@ const SESSION: i64 = 0x0200_0000_0000_0001;
 fn leader() -> Core {
     let config = ServerConfig::parse("dataDir=/unused\nclientPort=1\n").expect("config");
     let mut core = Core::new(config, NOW).expect("core");
-    core.set_role(QuorumRole::Leading { next_zxid: 1 }, NOW);
+    core.set_role(QuorumRole::Leading { next_zxid: Zxid(1) }, NOW);
     core.take_effects();
     core
 }
@@ -124,16 +124,17 @@ fn a_new_leader_gives_a_session_to_the_first_server_it_hears_from() {
     let mut core = leader();
     let mut out = BytesMut::new();
     Txn {
-        zxid: 1,
+        zxid: Zxid(1),
         time_ms: NOW.wall_ms,
         session_id: SESSION,
         cxid: 0,
         body: TxnBody::CreateSession { timeout_ms: 30_000 },
     }
     .encode(&mut out);
-    core.apply_txn(1, &out.freeze(), NOW).expect("applies");
+    core.apply_txn(Zxid(1), &out.freeze(), NOW)
+        .expect("applies");
     // Leadership changes: the new tracker knows the session but not its owner.
-    core.set_role(QuorumRole::Leading { next_zxid: 2 }, NOW);
+    core.set_role(QuorumRole::Leading { next_zxid: Zxid(2) }, NOW);
     core.take_effects();
     let (via, msg) = create_through(3, 1);
     assert!(is_create(&proposed(&from(&mut core, via, msg))));

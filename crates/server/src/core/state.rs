@@ -3,6 +3,7 @@
 //! server of an ensemble that applied the same txns holds the same state (ZooKeeper's
 //! ZKDatabase: DataTree plus sessionsWithTimeouts).
 
+use corral_zxid::Zxid;
 use std::collections::BTreeMap;
 
 use corral_datatree::{Applied, DataTree, Txn, TxnBody};
@@ -27,7 +28,7 @@ impl ReplicatedState {
     }
 
     /// The last applied zxid.
-    pub fn applied_zxid(&self) -> i64 {
+    pub fn applied_zxid(&self) -> Zxid {
         self.tree.last_zxid()
     }
 
@@ -50,7 +51,7 @@ impl ReplicatedState {
     /// they are at the returned zxid.
     pub fn begin_snapshot(
         &mut self,
-    ) -> Result<(i64, BTreeMap<i64, i32>), corral_datatree::TreeSnapshotError> {
+    ) -> Result<(Zxid, BTreeMap<i64, i32>), corral_datatree::TreeSnapshotError> {
         let zxid = self.tree.begin_snapshot()?;
         Ok((zxid, self.sessions.clone()))
     }

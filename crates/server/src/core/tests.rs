@@ -165,7 +165,7 @@ fn create(path: &str) -> CreateRequest {
     }
 }
 
-fn create_txn(zxid: i64, session_id: i64, cxid: i32, path: &str, data: &'static [u8]) -> Txn {
+fn create_txn(zxid: Zxid, session_id: i64, cxid: i32, path: &str, data: &'static [u8]) -> Txn {
     Txn {
         zxid,
         time_ms: NOW.wall_ms,
@@ -193,7 +193,7 @@ fn connect_logs_create_session_and_answers_once_durable() {
         NOW,
     );
     let txn = Txn {
-        zxid: 1,
+        zxid: Zxid(1),
         time_ms: NOW.wall_ms,
         session_id: id,
         cxid: 0,
@@ -206,7 +206,7 @@ fn connect_logs_create_session_and_answers_once_durable() {
         "not applied before durable"
     );
 
-    let effects = step(&mut core, Input::Durable(1), NOW);
+    let effects = step(&mut core, Input::Durable(Zxid(1)), NOW);
     assert_eq!(
         effects,
         vec![Effect::Send {
@@ -215,7 +215,7 @@ fn connect_logs_create_session_and_answers_once_durable() {
         }]
     );
     assert_eq!(core.state().sessions(), &BTreeMap::from([(id, 30_000)]));
-    assert_eq!(core.state().applied_zxid(), 1);
+    assert_eq!(core.state().applied_zxid(), Zxid(1));
 }
 
 #[test]
@@ -267,13 +267,16 @@ fn a_write_is_answered_only_after_it_is_durable() {
         request(conn, 1, OpCode::Create, &create("/a")),
         NOW,
     );
-    assert_eq!(effects, vec![log(&create_txn(2, session, 1, "/a", b"v"))]);
     assert_eq!(
-        step(&mut core, Input::Durable(1), NOW),
+        effects,
+        vec![log(&create_txn(Zxid(2), session, 1, "/a", b"v"))]
+    );
+    assert_eq!(
+        step(&mut core, Input::Durable(Zxid(1)), NOW),
         vec![],
         "an older zxid"
     );
-    let effects = step(&mut core, Input::Durable(2), NOW);
+    let effects = step(&mut core, Input::Durable(Zxid(2)), NOW);
     let body = PathResponse { path: "/a".into() };
     assert_eq!(effects, vec![reply(conn, 1, 2, ErrorCode::Ok, Some(&body))]);
 }
@@ -292,7 +295,10 @@ fn a_read_waits_behind_its_sessions_write_and_other_sessions_do_not() {
         request(conn, 1, OpCode::Create, &create("/a")),
         NOW,
     );
-    assert_eq!(effects, vec![log(&create_txn(3, session, 1, "/a", b"v"))]);
+    assert_eq!(
+        effects,
+        vec![log(&create_txn(Zxid(3), session, 1, "/a", b"v"))]
+    );
     // The session's read waits; another session's read of the same node is answered now.
     assert_eq!(
         step(
@@ -309,7 +315,7 @@ fn a_read_waits_behind_its_sessions_write_and_other_sessions_do_not() {
     );
     assert_eq!(effects, vec![reply(other, 1, 2, ErrorCode::NoNode, None)]);
 
-    let effects = step(&mut core, Input::Durable(3), NOW);
+    let effects = step(&mut core, Input::Durable(Zxid(3)), NOW);
     let (data, stat) = core.state().tree().get_data("/a").expect("/a");
     assert_eq!(
         effects,
@@ -342,7 +348,7 @@ fn an_expired_session_is_closed_by_its_txn_and_its_ephemerals_go() {
         ..create("/e")
     };
     step(&mut core, request(conn, 1, OpCode::Create, &ephemeral), NOW);
-    step(&mut core, Input::Durable(3), NOW);
+    step(&mut core, Input::Durable(Zxid(3)), NOW);
     let exists = ExistsRequest {
         path: "/e".into(),
         watch: true,
@@ -366,7 +372,7 @@ fn an_expired_session_is_closed_by_its_txn_and_its_ephemerals_go() {
     assert_eq!(step(&mut core, Input::Tick, later(29_000)), vec![]);
     let effects = step(&mut core, Input::Tick, later(40_000));
     let close = Txn {
-        zxid: 4,
+        zxid: Zxid(4),
         time_ms: later(40_000).wall_ms,
         session_id: session,
         cxid: 0,
@@ -376,7 +382,7 @@ fn an_expired_session_is_closed_by_its_txn_and_its_ephemerals_go() {
     };
     assert_eq!(effects, vec![log(&close)]);
     // Once durable: the ephemeral's watcher hears of it, the session's connection closes.
-    let effects = step(&mut core, Input::Durable(4), later(40_002));
+    let effects = step(&mut core, Input::Durable(Zxid(4)), later(40_002));
     assert_eq!(
         effects,
         vec![
@@ -412,7 +418,7 @@ fn a_watch_event_goes_out_before_the_reply_to_a_later_read() {
         vec![]
     );
 
-    let effects = step(&mut core, Input::Durable(2), NOW);
+    let effects = step(&mut core, Input::Durable(Zxid(2)), NOW);
     let (data, stat) = core.state().tree().get_data("/b").expect("/b");
     assert_eq!(
         effects,
@@ -456,17 +462,23 @@ fn a_committed_txn_no_local_request_waits_for_is_applied_all_the_same() {
             data: Some(Bytes::from_static(b"w")),
             version: 1,
         },
-        ..create_txn(2, session, 99, "/c", b"v")
+        ..create_txn(Zxid(2), session, 99, "/c", b"v")
     };
-    core.apply_committed(&create_txn(2, session, 98, "/c", b"v"), NOW);
+    core.apply_committed(&create_txn(Zxid(2), session, 98, "/c", b"v"), NOW);
     assert_eq!(core.take_effects(), vec![]);
     step(&mut core, request(conn, 2, OpCode::GetData, &get), NOW);
-    core.apply_committed(&Txn { zxid: 3, ..foreign }, NOW);
+    core.apply_committed(
+        &Txn {
+            zxid: Zxid(3),
+            ..foreign
+        },
+        NOW,
+    );
     assert_eq!(
         core.take_effects(),
         vec![event(conn, "/c", EventType::NodeDataChanged)]
     );
-    assert_eq!(core.state().applied_zxid(), 3);
+    assert_eq!(core.state().applied_zxid(), Zxid(3));
 }
 
 #[test]
@@ -501,7 +513,10 @@ fn after_the_log_fails_requests_queued_behind_a_lost_write_still_run() {
         request(first, 1, OpCode::Create, &create("/a")),
         NOW,
     );
-    assert_eq!(effects, vec![log(&create_txn(2, session, 1, "/a", b"v"))]);
+    assert_eq!(
+        effects,
+        vec![log(&create_txn(Zxid(2), session, 1, "/a", b"v"))]
+    );
     // The client moves to a new connection while its write waits for the disk; its next
     // requests queue behind that write.
     let second = open(&mut core, 5001);
@@ -560,7 +575,7 @@ fn a_request_pipelined_after_close_session_does_not_lose_the_close_reply() {
         NOW,
     );
     let close = Txn {
-        zxid: 2,
+        zxid: Zxid(2),
         time_ms: NOW.wall_ms,
         session_id: session,
         cxid: 5,
@@ -574,7 +589,7 @@ fn a_request_pipelined_after_close_session_does_not_lose_the_close_reply() {
         watch: false,
     };
     let pipelined = step(&mut core, request(conn, 6, OpCode::GetData, &get), NOW);
-    let effects = step(&mut core, Input::Durable(2), NOW);
+    let effects = step(&mut core, Input::Durable(Zxid(2)), NOW);
     assert_eq!(
         (pipelined, effects),
         (

@@ -14,6 +14,7 @@
 //! Whatever the role, committed txns come out in zxid order and the core applies them and
 //! answers the local request waiting for (session id, cxid), if any.
 
+use corral_zxid::Zxid;
 use std::collections::{BTreeSet, VecDeque};
 
 use bytes::{Bytes, BytesMut};
@@ -225,10 +226,10 @@ impl WritePath {
 
     /// The zxid a sync that arrives now waits for: the last one proposed (a leader), the
     /// last one logged (standalone); a learner asks its leader (`None`).
-    pub fn sync_point(&self, applied: i64) -> Option<i64> {
+    pub fn sync_point(&self, applied: Zxid) -> Option<Zxid> {
         match self {
-            WritePath::Standalone(s) => Some(s.authority.next_zxid - 1),
-            WritePath::Leader(l) => Some(l.authority.next_zxid - 1),
+            WritePath::Standalone(s) => Some(s.authority.last_given()),
+            WritePath::Leader(l) => Some(l.authority.last_given()),
             WritePath::Learner(_) => None,
         }
         .map(|z| z.max(applied))
@@ -236,7 +237,7 @@ impl WritePath {
 
     /// The log made every txn up to `zxid` durable: the txns that are now committed, in zxid
     /// order, are appended to `out` (standalone only: an ensemble's commits come from ZAB).
-    pub fn durable(&mut self, zxid: i64, out: &mut Vec<Txn>) {
+    pub fn durable(&mut self, zxid: Zxid, out: &mut Vec<Txn>) {
         if let WritePath::Standalone(s) = self {
             while s.logged.front().is_some_and(|t| t.zxid <= zxid) {
                 out.extend(s.logged.pop_front());
@@ -245,7 +246,7 @@ impl WritePath {
     }
 
     /// A committed txn was applied: prep no longer needs to see it as pending.
-    pub fn applied(&mut self, zxid: i64) {
+    pub fn applied(&mut self, zxid: Zxid) {
         match self {
             WritePath::Standalone(s) => s.authority.pending.applied(zxid),
             WritePath::Leader(l) => l.authority.pending.applied(zxid),
@@ -255,7 +256,7 @@ impl WritePath {
 }
 
 impl Proposer<'_> {
-    fn context(&self, zxid: i64, providers: corral_acl::Providers) -> PrepContext<'_> {
+    fn context(&self, zxid: Zxid, providers: corral_acl::Providers) -> PrepContext<'_> {
         PrepContext {
             session_id: self.session_id,
             zxid,
@@ -269,7 +270,7 @@ impl Proposer<'_> {
 /// The one place zxids are given out: the next zxid, prep against the tree plus the txns
 /// still in flight (`Pending`), and the encoding of each txn.
 struct ZxidAuthority {
-    next_zxid: i64,
+    next_zxid: Zxid,
     pending: Pending,
     /// Where txns are encoded: each txn is a slice split off it, so encoding a txn does not
     /// allocate (and grow) a buffer of its own.
@@ -282,7 +283,7 @@ const SCRATCH_CHUNK: usize = 64 << 10;
 const SCRATCH_LOW: usize = 4 << 10;
 
 impl ZxidAuthority {
-    fn new(next_zxid: i64) -> ZxidAuthority {
+    fn new(next_zxid: Zxid) -> ZxidAuthority {
         ZxidAuthority {
             next_zxid,
             pending: Pending::new(),
@@ -290,14 +291,19 @@ impl ZxidAuthority {
         }
     }
 
+    /// The last zxid given out (the one before the next).
+    fn last_given(&self) -> Zxid {
+        Zxid(self.next_zxid.0.saturating_sub(1))
+    }
+
     /// Preps the next txn: its zxid, then its body; the txn and its encoding.
     fn prep(
         &mut self,
         who: &Proposer<'_>,
-        body: impl FnOnce(i64, &mut Pending) -> TxnBody,
+        body: impl FnOnce(Zxid, &mut Pending) -> TxnBody,
     ) -> (Txn, Bytes) {
         let zxid = self.next_zxid;
-        self.next_zxid += 1;
+        self.next_zxid = Zxid(zxid.0 + 1);
         let txn = Txn {
             zxid,
             time_ms: who.wall_ms,
@@ -325,9 +331,9 @@ pub struct Standalone {
 
 impl Standalone {
     /// Continues after `applied_zxid` with the session tracker `tracker`.
-    pub fn new(applied_zxid: i64, tracker: SessionTable) -> Standalone {
+    pub fn new(applied_zxid: Zxid, tracker: SessionTable) -> Standalone {
         Standalone {
-            authority: ZxidAuthority::new(applied_zxid + 1),
+            authority: ZxidAuthority::new(Zxid(applied_zxid.0 + 1)),
             tracker,
             logged: VecDeque::new(),
             failed: false,
@@ -337,7 +343,7 @@ impl Standalone {
     fn log(
         &mut self,
         who: &Proposer<'_>,
-        body: impl FnOnce(i64, &mut Pending) -> TxnBody,
+        body: impl FnOnce(Zxid, &mut Pending) -> TxnBody,
     ) -> Option<Effect> {
         if self.failed {
             return None;
@@ -360,7 +366,7 @@ pub struct Leader {
 impl Leader {
     /// A leader whose next proposal gets `next_zxid` (the engine's), tracking `tracker`'s
     /// sessions.
-    pub fn new(next_zxid: i64, tracker: SessionTable) -> Leader {
+    pub fn new(next_zxid: Zxid, tracker: SessionTable) -> Leader {
         Leader {
             authority: ZxidAuthority::new(next_zxid),
             tracker,
@@ -370,7 +376,7 @@ impl Leader {
     fn propose(
         &mut self,
         who: &Proposer<'_>,
-        body: impl FnOnce(i64, &mut Pending) -> TxnBody,
+        body: impl FnOnce(Zxid, &mut Pending) -> TxnBody,
     ) -> Effect {
         let (txn, encoded) = self.authority.prep(who, body);
         Effect::Propose {

@@ -2,6 +2,7 @@
 //! model: after a crash the log holds every synced record plus a prefix of the unsynced
 //! ones (possibly cut mid-record on disk), never a hole.
 
+use crate::Zxid;
 use proptest::prelude::*;
 
 use super::*;
@@ -54,14 +55,14 @@ proptest! {
         let d = TempDir::new("crash");
         let mut log = TxnLog::open(small_config(d.path())).unwrap();
         let mut model = MemLog::new();
-        let mut next = 1i64;
+        let mut next = 1u64;
         for op in &ops {
             match op {
                 Op::Append(n, size) => {
                     for _ in 0..*n {
                         let body = vec![(next % 251) as u8; usize::from(*size)];
-                        log.append(next, &body).unwrap();
-                        model.append(next, &body).unwrap();
+                        log.append(Zxid(next), &body).unwrap();
+                        model.append(Zxid(next), &body).unwrap();
                         next += 1 + next % 3; // gaps, as across epochs
                     }
                 }
@@ -70,7 +71,8 @@ proptest! {
                 }
                 Op::Flush => log.write_unsynced().unwrap(),
                 Op::Truncate(back) => {
-                    let to = (model.last_zxid().unwrap_or(0) - i64::from(*back)).max(0);
+                    let last = model.last_zxid().unwrap_or(Zxid::ZERO);
+                    let to = Zxid(last.0.saturating_sub(u64::from(*back)));
                     log.truncate(to).unwrap();
                     model.truncate(to).unwrap();
                 }
@@ -82,7 +84,7 @@ proptest! {
                     crash_cut(&log, *frac);
                     drop(log);
                     log = TxnLog::open(small_config(d.path())).unwrap();
-                    let got = LogStore::read_from(&log, 0).unwrap();
+                    let got = LogStore::read_from(&log, Zxid(0)).unwrap();
                     let before = model.records();
                     let synced = before
                         .iter()
@@ -92,18 +94,18 @@ proptest! {
                     prop_assert!(got.len() >= synced, "lost synced records: {:?}", ops);
                     prop_assert_eq!(&got[..], &before[..got.len()]);
                     model.crash(got.len() - synced);
-                    next = model.last_zxid().map_or(1, |z| z + 1);
+                    next = model.last_zxid().map_or(1, |z| z.0 + 1);
                 }
             }
             prop_assert_eq!(log.last_zxid(), model.last_zxid());
             // Reads see the synced records (the file log may see more: a roll syncs).
-            let file = LogStore::read_from(&log, 0).unwrap();
-            let mem = model.read_from(0).unwrap();
+            let file = LogStore::read_from(&log, Zxid(0)).unwrap();
+            let mem = model.read_from(Zxid(0)).unwrap();
             prop_assert!(file.len() >= mem.len());
             prop_assert_eq!(&file[..mem.len()], &mem[..]);
         }
         log.sync().unwrap();
         model.sync().unwrap();
-        prop_assert_eq!(LogStore::read_from(&log, 0).unwrap(), model.read_from(0).unwrap());
+        prop_assert_eq!(LogStore::read_from(&log, Zxid(0)).unwrap(), model.read_from(Zxid(0)).unwrap());
     }
 }

@@ -8,6 +8,7 @@ mod snapshot;
 mod suite;
 mod writer;
 
+use crate::Zxid;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -55,20 +56,21 @@ pub(crate) fn small_config_on(dir: &Path, disk: Arc<dyn Disk>) -> LogConfig {
     }
 }
 
-pub(crate) fn payload(zxid: i64) -> Vec<u8> {
+pub(crate) fn payload(zxid: Zxid) -> Vec<u8> {
     format!("payload of {zxid}").into_bytes()
 }
 
-/// Appends zxids `range` with `payload(z)` and syncs.
-pub(crate) fn fill(log: &mut TxnLog, range: std::ops::RangeInclusive<i64>) {
-    for z in range {
+/// Appends zxids `range` (as plain numbers) with `payload(z)` and syncs.
+pub(crate) fn fill(log: &mut TxnLog, range: std::ops::RangeInclusive<u64>) {
+    for z in range.map(Zxid) {
         log.append(z, &payload(z)).unwrap();
     }
     log.sync().unwrap();
 }
 
-pub(crate) fn zxids(log: &TxnLog, from: i64) -> Vec<i64> {
-    log.read_from(from).map(|r| r.unwrap().0).collect()
+/// The zxids after `from`, as plain numbers for comparing with literals.
+pub(crate) fn zxids(log: &TxnLog, from: Zxid) -> Vec<u64> {
+    log.read_from(from).map(|r| r.unwrap().0 .0).collect()
 }
 
 /// Flips one bit of a file.

@@ -1,5 +1,6 @@
 //! The quorum writer: one order across log, epoch files and received snapshots.
 
+use crate::Zxid;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,7 +46,7 @@ fn durable(rx: &Durable, tag: u64) -> Result<(), String> {
     Err("too many reports".into())
 }
 
-fn append(z: i64) -> QuorumOp {
+fn append(z: Zxid) -> QuorumOp {
     QuorumOp::Append {
         zxid: z,
         payload: Bytes::from(format!("txn {z}")),
@@ -56,17 +57,23 @@ fn append(z: i64) -> QuorumOp {
 fn operations_take_effect_in_order_and_are_reported_by_tag() {
     let dir = TempDir::new("quorum-order");
     let (w, rx) = spawn(open(&dir, Arc::new(crate::RealDisk)));
-    w.submit(1, vec![QuorumOp::AcceptedEpoch(1), append(1), append(2)])
+    w.submit(
+        1,
+        vec![QuorumOp::AcceptedEpoch(1), append(Zxid(1)), append(Zxid(2))],
+    )
+    .unwrap();
+    w.submit(2, vec![append(Zxid(3)), QuorumOp::CurrentEpoch(1)])
         .unwrap();
-    w.submit(2, vec![append(3), QuorumOp::CurrentEpoch(1)])
-        .unwrap();
-    w.submit(3, vec![QuorumOp::Truncate { zxid: 2 }, append(4)])
-        .unwrap();
+    w.submit(
+        3,
+        vec![QuorumOp::Truncate { zxid: Zxid(2) }, append(Zxid(4))],
+    )
+    .unwrap();
     w.submit(4, Vec::new()).unwrap();
     durable(&rx, 4).unwrap();
     drop(w);
     let files = open(&dir, Arc::new(crate::RealDisk));
-    assert_eq!(zxids(&files.log, 0), vec![1, 2, 4]);
+    assert_eq!(zxids(&files.log, Zxid(0)), vec![1, 2, 4]);
     assert_eq!(files.epochs.read(ACCEPTED_EPOCH_FILE).unwrap(), Some(1));
     assert_eq!(files.epochs.read(CURRENT_EPOCH_FILE).unwrap(), Some(1));
 }
@@ -78,11 +85,11 @@ fn an_epoch_never_reaches_the_disk_before_the_log_before_it() {
     let dir = TempDir::new("quorum-epoch-after-log");
     let disk = FaultyDisk::new();
     let (w, rx) = spawn(open(&dir, disk.clone()));
-    w.submit(1, vec![QuorumOp::CurrentEpoch(1), append(1)])
+    w.submit(1, vec![QuorumOp::CurrentEpoch(1), append(Zxid(1))])
         .unwrap();
     durable(&rx, 1).unwrap();
     disk.fail_syncs(Some(Fault::Io));
-    w.submit(2, vec![append(2), QuorumOp::CurrentEpoch(2)])
+    w.submit(2, vec![append(Zxid(2)), QuorumOp::CurrentEpoch(2)])
         .unwrap();
     assert!(durable(&rx, 2).is_err(), "the log's fsync failed");
     // Refused, or accepted and never written: the thread has stopped or is stopping.
@@ -107,10 +114,18 @@ fn a_received_snapshot_is_installed_atomically_and_replaces_the_log_above_it() {
     let dir = TempDir::new("quorum-snap");
     let (w, rx) = spawn(open(&dir, Arc::new(crate::RealDisk)));
     // The learner's own log: 1..3, then a divergent 10.
-    w.submit(1, vec![append(1), append(2), append(3), append(10)])
-        .unwrap();
+    w.submit(
+        1,
+        vec![
+            append(Zxid(1)),
+            append(Zxid(2)),
+            append(Zxid(3)),
+            append(Zxid(10)),
+        ],
+    )
+    .unwrap();
     let chunk = |offset, data: &'static [u8]| QuorumOp::SnapshotChunk {
-        zxid: 7,
+        zxid: Zxid(7),
         offset,
         data: Bytes::from_static(data),
     };
@@ -119,15 +134,21 @@ fn a_received_snapshot_is_installed_atomically_and_replaces_the_log_above_it() {
     durable(&rx, 2).unwrap();
     // Received but not installed: a restart sees no snapshot at 7.
     assert!(!dir.path().join("snap").join("snapshot.7").exists());
-    w.submit(3, vec![QuorumOp::InstallSnapshot { zxid: 7 }, append(8)])
-        .unwrap();
+    w.submit(
+        3,
+        vec![QuorumOp::InstallSnapshot { zxid: Zxid(7) }, append(Zxid(8))],
+    )
+    .unwrap();
     durable(&rx, 3).unwrap();
     drop(w);
     let files = open(&dir, Arc::new(crate::RealDisk));
     let snap = files.snapshots.latest_valid().unwrap().unwrap();
-    assert_eq!((snap.zxid, &snap.payload[..]), (7, &b"state at 7"[..]));
     assert_eq!(
-        zxids(&files.log, 7),
+        (snap.zxid, &snap.payload[..]),
+        (Zxid(7), &b"state at 7"[..])
+    );
+    assert_eq!(
+        zxids(&files.log, Zxid(7)),
         vec![8],
         "the divergent 10 is gone, 8 follows the snapshot"
     );
@@ -140,7 +161,7 @@ fn chunks_out_of_order_fail_the_writer() {
     w.submit(
         1,
         vec![QuorumOp::SnapshotChunk {
-            zxid: 7,
+            zxid: Zxid(7),
             offset: 3,
             data: Bytes::from_static(b"x"),
         }],
@@ -150,7 +171,7 @@ fn chunks_out_of_order_fail_the_writer() {
     assert!(err.contains("out of order"), "{err}");
     let dir2 = TempDir::new("quorum-snap-none");
     let (w, rx) = spawn(open(&dir2, Arc::new(crate::RealDisk)));
-    w.submit(1, vec![QuorumOp::InstallSnapshot { zxid: 7 }])
+    w.submit(1, vec![QuorumOp::InstallSnapshot { zxid: Zxid(7) }])
         .unwrap();
     assert!(durable(&rx, 1).unwrap_err().contains("not received"));
 }

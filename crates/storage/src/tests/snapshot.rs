@@ -1,6 +1,7 @@
 //! Snapshot files, the dataDir layout, restart and purge.
 
 use super::*;
+use crate::Zxid;
 use crate::{
     purge, read_snapshot_file, Fault, FaultyDisk, SnapshotStore, Storage, StorageConfig,
     StorageError,
@@ -11,18 +12,18 @@ fn write_read_and_latest() {
     let d = TempDir::new("snap");
     let s = SnapshotStore::open(d.path()).unwrap();
     assert_eq!(s.latest_valid().unwrap(), None);
-    let p = s.write(0x1_0000_0005, b"tree bytes").unwrap();
+    let p = s.write(Zxid(0x1_0000_0005), b"tree bytes").unwrap();
     assert_eq!(p.file_name().unwrap(), "snapshot.100000005");
-    s.write(0x1_0000_0009, b"newer").unwrap();
+    s.write(Zxid(0x1_0000_0009), b"newer").unwrap();
     let latest = s.latest_valid().unwrap().unwrap();
     assert_eq!(
         (latest.zxid, &latest.payload[..]),
-        (0x1_0000_0009, &b"newer"[..])
+        (Zxid(0x1_0000_0009), &b"newer"[..])
     );
     let old = read_snapshot_file(&p).unwrap();
     assert_eq!(&old.payload[..], b"tree bytes");
     // Streaming, large payload.
-    let mut w = s.begin(0x2_0000_0000).unwrap();
+    let mut w = s.begin(Zxid(0x2_0000_0000)).unwrap();
     let big: Vec<u8> = (0..3_000_000u32).map(|i| i as u8).collect();
     std::io::Write::write_all(&mut w, &big[..1_000_001]).unwrap();
     std::io::Write::write_all(&mut w, &big[1_000_001..]).unwrap();
@@ -34,14 +35,14 @@ fn write_read_and_latest() {
 fn latest_valid_falls_back_over_damaged_snapshots() {
     let d = TempDir::new("snap-fallback");
     let s = SnapshotStore::open(d.path()).unwrap();
-    s.write(10, b"ten").unwrap();
-    let p20 = s.write(20, b"twenty").unwrap();
-    let p30 = s.write(30, b"thirty").unwrap();
+    s.write(Zxid(10), b"ten").unwrap();
+    let p20 = s.write(Zxid(20), b"twenty").unwrap();
+    let p30 = s.write(Zxid(30), b"thirty").unwrap();
     // Truncated newest, bit-flipped next: both skipped.
     let b = std::fs::read(&p30).unwrap();
     std::fs::write(&p30, &b[..b.len() - 3]).unwrap();
     flip_bit(&p20, 17, 2);
-    assert_eq!(s.latest_valid().unwrap().unwrap().zxid, 10);
+    assert_eq!(s.latest_valid().unwrap().unwrap().zxid, Zxid(10));
     for (p, needle) in [(&p30, "truncated"), (&p20, "crc")] {
         let e = read_snapshot_file(p).unwrap_err();
         assert!(matches!(e, StorageError::InvalidSnapshot { .. }), "{e}");
@@ -49,7 +50,7 @@ fn latest_valid_falls_back_over_damaged_snapshots() {
     }
     // A snapshot renamed to another zxid is refused too.
     std::fs::copy(d.path().join("snapshot.a"), d.path().join("snapshot.28")).unwrap();
-    assert_eq!(s.latest_valid().unwrap().unwrap().zxid, 10);
+    assert_eq!(s.latest_valid().unwrap().unwrap().zxid, Zxid(10));
     std::fs::write(d.path().join("snapshot.5"), b"x").unwrap();
     assert!(read_snapshot_file(&d.path().join("snapshot.5")).is_err());
 }
@@ -58,19 +59,19 @@ fn latest_valid_falls_back_over_damaged_snapshots() {
 fn an_unfinished_snapshot_never_appears() {
     let d = TempDir::new("snap-tmp");
     let s = SnapshotStore::open(d.path()).unwrap();
-    s.write(1, b"one").unwrap();
+    s.write(Zxid(1), b"one").unwrap();
     // A crash mid-write leaves only the temp file: ignored, then removed at open.
-    let mut w = s.begin(2).unwrap();
+    let mut w = s.begin(Zxid(2)).unwrap();
     std::io::Write::write_all(&mut w, b"partial").unwrap();
     std::io::Write::flush(&mut w).unwrap();
     std::mem::forget(w);
     assert!(d.path().join("snapshot.2.tmp").exists());
-    assert_eq!(s.latest_valid().unwrap().unwrap().zxid, 1);
+    assert_eq!(s.latest_valid().unwrap().unwrap().zxid, Zxid(1));
     assert_eq!(s.list().unwrap().len(), 1);
     let s = SnapshotStore::open(d.path()).unwrap();
     assert!(!d.path().join("snapshot.2.tmp").exists());
     // Dropped unfinished: the temp goes away at once.
-    drop(s.begin(3).unwrap());
+    drop(s.begin(Zxid(3)).unwrap());
     assert!(!d.path().join("snapshot.3.tmp").exists());
 }
 
@@ -79,18 +80,18 @@ fn a_failed_snapshot_fsync_leaves_no_snapshot() {
     let d = TempDir::new("snap-fail");
     let disk = FaultyDisk::new();
     let s = SnapshotStore::open_with(d.path(), disk.clone()).unwrap();
-    s.write(1, b"one").unwrap();
+    s.write(Zxid(1), b"one").unwrap();
     disk.fail_syncs(Some(Fault::Io));
     assert!(matches!(
-        s.write(2, b"two"),
+        s.write(Zxid(2), b"two"),
         Err(StorageError::Io { op: "fsync", .. })
     ));
     disk.fail_syncs(None);
     disk.fail_writes(Some(Fault::NoSpace));
-    assert!(s.write(3, &[0u8; 3 << 20]).is_err());
+    assert!(s.write(Zxid(3), &[0u8; 3 << 20]).is_err());
     disk.fail_writes(None);
     assert_eq!(s.list().unwrap().len(), 1);
-    assert_eq!(s.latest_valid().unwrap().unwrap().zxid, 1);
+    assert_eq!(s.latest_valid().unwrap().unwrap().zxid, Zxid(1));
 }
 
 #[test]
@@ -98,10 +99,10 @@ fn remove_after_for_trunc() {
     let d = TempDir::new("snap-trunc");
     let s = SnapshotStore::open(d.path()).unwrap();
     for z in [1, 5, 9] {
-        s.write(z, b"x").unwrap();
+        s.write(Zxid(z), b"x").unwrap();
     }
-    assert_eq!(s.remove_after(5).unwrap().len(), 1);
-    assert_eq!(s.latest_valid().unwrap().unwrap().zxid, 5);
+    assert_eq!(s.remove_after(Zxid(5)).unwrap().len(), 1);
+    assert_eq!(s.latest_valid().unwrap().unwrap().zxid, Zxid(5));
 }
 
 fn config(d: &TempDir) -> StorageConfig {
@@ -118,9 +119,9 @@ fn data_dir_and_data_log_dir() {
     let d = TempDir::new("dirs");
     let c = config(&d);
     let mut st = Storage::open(&c).unwrap();
-    st.snapshots.write(0, b"empty").unwrap();
+    st.snapshots.write(Zxid(0), b"empty").unwrap();
     fill(&mut st.log, 1..=7);
-    st.snapshots.write(4, b"at four").unwrap();
+    st.snapshots.write(Zxid(4), b"at four").unwrap();
     drop(st);
     assert!(d.path().join("data/version-2/snapshot.4").exists());
     assert!(d.path().join("logs/version-2/log.1").exists());
@@ -128,7 +129,7 @@ fn data_dir_and_data_log_dir() {
     let st = Storage::open(&c).unwrap();
     let r = st.recover().unwrap();
     assert_eq!(&r.snapshot.unwrap().payload[..], b"at four");
-    let txns: Vec<i64> = r.txns.map(|t| t.unwrap().0).collect();
+    let txns: Vec<u64> = r.txns.map(|t| t.unwrap().0 .0).collect();
     assert_eq!(txns, vec![5, 6, 7]);
     // Without dataLogDir, both live in dataDir/version-2.
     let c2 = StorageConfig::new(d.path().join("one"));
@@ -144,7 +145,7 @@ fn a_log_without_any_valid_snapshot_refuses_to_recover() {
     assert!(matches!(
         st.recover(),
         Err(StorageError::SnapshotMissing {
-            first_log_zxid: 1,
+            first_log_zxid: Zxid(1),
             ..
         })
     ));
@@ -161,20 +162,26 @@ fn purge_keeps_what_replay_needs() {
     let d = TempDir::new("purge");
     let c = config(&d);
     let mut st = Storage::open(&c).unwrap();
-    st.snapshots.write(0, b"s").unwrap();
+    st.snapshots.write(Zxid(0), b"s").unwrap();
     // Segments log.1, log.6, log.b, log.10, log.15 (5 records each); snapshots taken
     // mid-segment, as a snapshot thread does.
     for z in 1..=25 {
         fill(&mut st.log, z..=z);
         if z % 4 == 0 {
-            st.snapshots.write(z, b"s").unwrap();
+            st.snapshots.write(Zxid(z), b"s").unwrap();
         }
     }
     let view = st.log.view();
     // Below the minimum retain count, 3 are kept.
     let report = purge(&st.snapshots, &view, 1).unwrap();
-    assert_eq!(report.oldest_kept, Some(16));
-    let kept: Vec<i64> = st.snapshots.list().unwrap().iter().map(|s| s.0).collect();
+    assert_eq!(report.oldest_kept, Some(Zxid(16)));
+    let kept: Vec<u64> = st
+        .snapshots
+        .list()
+        .unwrap()
+        .iter()
+        .map(|s| s.0 .0)
+        .collect();
     assert_eq!(kept, vec![16, 20, 24]);
     // log.10 (16..=20) holds zxid 16's successors, so it stays; log.1/6/b go.
     let names: Vec<_> = segment_files(&c.log_dir())
@@ -184,18 +191,18 @@ fn purge_keeps_what_replay_needs() {
     assert_eq!(names, vec!["log.10", "log.15"]);
     assert_eq!(report.removed_segments.len(), 3);
     // Replay from the oldest kept snapshot is complete.
-    assert_eq!(zxids(&st.log, 16), (17..=25).collect::<Vec<_>>());
+    assert_eq!(zxids(&st.log, Zxid(16)), (17..=25).collect::<Vec<_>>());
     // A damaged snapshot does not count as kept.
     flip_bit(&c.snap_dir().join("snapshot.18"), 2, 0);
-    st.snapshots.write(25, b"s").unwrap();
+    st.snapshots.write(Zxid(25), b"s").unwrap();
     let r = purge(&st.snapshots, &view, 3).unwrap();
-    assert_eq!(r.oldest_kept, Some(16));
+    assert_eq!(r.oldest_kept, Some(Zxid(16)));
     // Purging never removes the newest segment, even when every snapshot is after it.
     let d2 = TempDir::new("purge-newest");
     let mut st2 = Storage::open(&config(&d2)).unwrap();
     fill(&mut st2.log, 1..=3);
     for z in [10, 11, 12] {
-        st2.snapshots.write(z, b"s").unwrap();
+        st2.snapshots.write(Zxid(z), b"s").unwrap();
     }
     purge(&st2.snapshots, &st2.log.view(), 3).unwrap();
     assert_eq!(segment_files(&config(&d2).log_dir()).len(), 1);

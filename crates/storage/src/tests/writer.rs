@@ -1,5 +1,6 @@
 //! The group-commit writer: shared fsyncs, durable-before-acknowledged, sticky failures.
 
+use crate::Zxid;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use bytes::Bytes;
 use super::*;
 use crate::{Fault, FaultyDisk, LogWriter, LogWriterHandle, StorageError};
 
-type Durable = mpsc::Receiver<Result<i64, StorageError>>;
+type Durable = mpsc::Receiver<Result<Zxid, StorageError>>;
 
 fn spawn(log: TxnLog) -> (LogWriterHandle, Durable) {
     let (tx, rx) = mpsc::channel();
@@ -19,7 +20,7 @@ fn spawn(log: TxnLog) -> (LogWriterHandle, Durable) {
     (h, rx)
 }
 
-fn wait_for(rx: &Durable, zxid: i64) {
+fn wait_for(rx: &Durable, zxid: Zxid) {
     loop {
         match rx.recv_timeout(Duration::from_secs(10)) {
             Ok(Ok(z)) if z >= zxid => return,
@@ -51,7 +52,7 @@ fn concurrent_appends_share_fsyncs() {
     let log = TxnLog::open(config).unwrap();
     let (h, rx) = spawn(log);
     let h = Arc::new(h);
-    let next = Arc::new(parking_lot::Mutex::new(0i64));
+    let next = Arc::new(parking_lot::Mutex::new(0u64));
     let threads: Vec<_> = (0..4)
         .map(|_| {
             let h = Arc::clone(&h);
@@ -61,7 +62,7 @@ fn concurrent_appends_share_fsyncs() {
                     // The caller serialises zxid order; the writer batches.
                     let mut n = next.lock();
                     *n += 1;
-                    h.append(*n, Bytes::from(payload(*n))).unwrap();
+                    h.append(Zxid(*n), Bytes::from(payload(Zxid(*n)))).unwrap();
                 }
             })
         })
@@ -69,11 +70,11 @@ fn concurrent_appends_share_fsyncs() {
     for t in threads {
         t.join().unwrap();
     }
-    wait_for(&rx, 400);
+    wait_for(&rx, Zxid(400));
     let syncs = disk.sync_count();
     assert!(syncs < 100, "400 appends took {syncs} fsyncs");
     let log = Arc::try_unwrap(h).unwrap().shutdown().unwrap();
-    assert_eq!(zxids(&log, 0), (1..=400).collect::<Vec<_>>());
+    assert_eq!(zxids(&log, Zxid(0)), (1..=400).collect::<Vec<_>>());
 }
 
 #[test]
@@ -94,7 +95,7 @@ fn an_observer_hears_of_every_group_commit_before_its_durable_report() {
     )
     .unwrap();
     for z in 1..=30 {
-        h.append(z, Bytes::from(payload(z))).unwrap();
+        h.append(Zxid(z), Bytes::from(payload(Zxid(z)))).unwrap();
     }
     let mut txns = 0;
     let mut seen_sync = false;
@@ -121,7 +122,7 @@ fn an_observer_hears_of_every_group_commit_before_its_durable_report() {
                     "a durable report before its group commit's stats"
                 );
                 seen_sync = false;
-                if durable.unwrap() == 30 {
+                if durable.unwrap() == Zxid(30) {
                     break;
                 }
             }
@@ -137,19 +138,19 @@ fn durable_reports_rise_and_cover_everything() {
     let (h, rx) = spawn(TxnLog::open(small_config(d.path())).unwrap());
     let mut last = 0;
     for z in 1..=50 {
-        h.append(z, Bytes::from(payload(z))).unwrap();
+        h.append(Zxid(z), Bytes::from(payload(Zxid(z)))).unwrap();
     }
     while last < 50 {
         let z = rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
-        assert!(z > last, "durable went from {last} to {z}");
+        assert!(z > Zxid(last), "durable went from {last} to {z}");
         // Everything reported durable is readable.
         assert_eq!(
-            h.view().read_from(0).count() as i64,
+            Zxid(h.view().read_from(Zxid(0)).count() as u64),
             z.max(h.durable_zxid().unwrap())
         );
-        last = z;
+        last = z.0;
     }
-    assert_eq!(h.sync().unwrap(), Some(50));
+    assert_eq!(h.sync().unwrap(), Some(Zxid(50)));
 }
 
 #[test]
@@ -157,15 +158,15 @@ fn truncate_and_roll_through_the_handle() {
     let d = TempDir::new("handle");
     let (h, rx) = spawn(TxnLog::open(small_config(d.path())).unwrap());
     for z in 1..=12 {
-        h.append(z, Bytes::from(payload(z))).unwrap();
+        h.append(Zxid(z), Bytes::from(payload(Zxid(z)))).unwrap();
     }
-    h.truncate(4).unwrap();
-    assert_eq!(h.durable_zxid(), Some(4));
+    h.truncate(Zxid(4)).unwrap();
+    assert_eq!(h.durable_zxid(), Some(Zxid(4)));
     h.roll().unwrap();
-    h.append(5, Bytes::from_static(b"five")).unwrap();
-    wait_for(&rx, 5);
+    h.append(Zxid(5), Bytes::from_static(b"five")).unwrap();
+    wait_for(&rx, Zxid(5));
     let log = h.shutdown().unwrap();
-    assert_eq!(zxids(&log, 0), vec![1, 2, 3, 4, 5]);
+    assert_eq!(zxids(&log, Zxid(0)), vec![1, 2, 3, 4, 5]);
     assert_eq!(segment_files(d.path()).len(), 2);
 }
 
@@ -174,10 +175,10 @@ fn a_failed_fsync_is_sticky_and_never_reported_durable() {
     let d = TempDir::new("fsync-fail");
     let disk = FaultyDisk::new();
     let (h, rx) = spawn(TxnLog::open(small_config_on(d.path(), disk.clone())).unwrap());
-    h.append(1, Bytes::from(payload(1))).unwrap();
-    wait_for(&rx, 1);
+    h.append(Zxid(1), Bytes::from(payload(Zxid(1)))).unwrap();
+    wait_for(&rx, Zxid(1));
     disk.fail_syncs(Some(Fault::Io));
-    h.append(2, Bytes::from(payload(2))).unwrap();
+    h.append(Zxid(2), Bytes::from(payload(Zxid(2)))).unwrap();
     let r = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(
         matches!(r, Err(StorageError::Io { op: "fsync", .. })),
@@ -186,13 +187,16 @@ fn a_failed_fsync_is_sticky_and_never_reported_durable() {
     // Healing the disk does not help: the log stays failed.
     disk.fail_syncs(None);
     assert!(matches!(
-        h.append(3, Bytes::from(payload(3))),
+        h.append(Zxid(3), Bytes::from(payload(Zxid(3)))),
         Err(StorageError::Failed { .. })
     ));
     assert!(matches!(h.sync(), Err(StorageError::Failed { .. })));
-    assert!(matches!(h.truncate(1), Err(StorageError::Failed { .. })));
+    assert!(matches!(
+        h.truncate(Zxid(1)),
+        Err(StorageError::Failed { .. })
+    ));
     assert!(h.failure().is_some());
-    assert_eq!(h.durable_zxid(), Some(1));
+    assert_eq!(h.durable_zxid(), Some(Zxid(1)));
     // Nothing after the failure is ever reported durable.
     while let Ok(r) = rx.recv_timeout(Duration::from_millis(50)) {
         assert!(r.is_err(), "{r:?}");
@@ -200,7 +204,7 @@ fn a_failed_fsync_is_sticky_and_never_reported_durable() {
     drop(h);
     // A restart recovers what is on disk: 1 for sure, 2 maybe (it was written).
     let log = TxnLog::open(small_config(d.path())).unwrap();
-    let got = zxids(&log, 0);
+    let got = zxids(&log, Zxid(0));
     assert!(got == vec![1] || got == vec![1, 2], "{got:?}");
 }
 
@@ -211,21 +215,21 @@ fn a_failed_write_is_sticky_and_its_torn_bytes_are_cut_at_restart() {
     let mut log = TxnLog::open(small_config_on(d.path(), disk.clone())).unwrap();
     fill(&mut log, 1..=2);
     disk.fail_writes(Some(Fault::NoSpace));
-    log.append(3, &[9u8; 200]).unwrap();
+    log.append(Zxid(3), &[9u8; 200]).unwrap();
     let err = log.sync().unwrap_err();
     assert!(err.to_string().contains("ENOSPC"), "{err}");
     assert!(err.is_fatal());
     disk.fail_writes(None);
     assert!(matches!(
-        log.append(4, b"x"),
+        log.append(Zxid(4), b"x"),
         Err(StorageError::Failed { .. })
     ));
     assert!(matches!(log.sync(), Err(StorageError::Failed { .. })));
-    assert_eq!(log.durable_zxid(), Some(2));
+    assert_eq!(log.durable_zxid(), Some(Zxid(2)));
     drop(log);
     // Half of record 3 reached the file: a torn tail.
     let log = TxnLog::open(small_config(d.path())).unwrap();
-    assert_eq!(zxids(&log, 0), vec![1, 2]);
+    assert_eq!(zxids(&log, Zxid(0)), vec![1, 2]);
     assert!(log.recovery().truncated.is_some());
 }
 
@@ -236,7 +240,7 @@ fn a_failed_preallocation_is_sticky() {
     let mut log = TxnLog::open(small_config_on(d.path(), disk.clone())).unwrap();
     fill(&mut log, 1..=1);
     disk.fail_set_len(Some(Fault::NoSpace));
-    log.append(2, &[1u8; 2000]).unwrap();
+    log.append(Zxid(2), &[1u8; 2000]).unwrap();
     assert!(matches!(
         log.sync(),
         Err(StorageError::Io {
@@ -257,26 +261,26 @@ fn force_sync_off_reports_without_fsyncing() {
     };
     let (h, rx) = spawn(TxnLog::open(config).unwrap());
     for z in 1..=20 {
-        h.append(z, Bytes::from(payload(z))).unwrap();
+        h.append(Zxid(z), Bytes::from(payload(Zxid(z)))).unwrap();
     }
-    wait_for(&rx, 20);
+    wait_for(&rx, Zxid(20));
     assert_eq!(disk.sync_count(), 0);
     drop(h);
     let log = TxnLog::open(small_config(d.path())).unwrap();
-    assert_eq!(zxids(&log, 0), (1..=20).collect::<Vec<_>>());
+    assert_eq!(zxids(&log, Zxid(0)), (1..=20).collect::<Vec<_>>());
 }
 
 #[test]
 fn an_out_of_order_append_fails_the_writer() {
     let d = TempDir::new("writer-order");
     let (h, rx) = spawn(TxnLog::open(small_config(d.path())).unwrap());
-    h.append(2, Bytes::new()).unwrap();
-    wait_for(&rx, 2);
-    h.append(1, Bytes::new()).unwrap();
+    h.append(Zxid(2), Bytes::new()).unwrap();
+    wait_for(&rx, Zxid(2));
+    h.append(Zxid(1), Bytes::new()).unwrap();
     let r = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(matches!(r, Err(StorageError::ZxidOrder { .. })), "{r:?}");
     // A later zxid would otherwise be reported durable "over" the missing one.
-    assert!(h.append(3, Bytes::new()).is_err());
+    assert!(h.append(Zxid(3), Bytes::new()).is_err());
 }
 
 /// `cargo test -p corral-storage --release -- --ignored writer_throughput --nocapture`
@@ -295,9 +299,9 @@ fn writer_throughput() {
     let body = Bytes::from(vec![b'x'; 120]);
     let start = std::time::Instant::now();
     for z in 1..=n {
-        h.append(z, body.clone()).unwrap();
+        h.append(Zxid(z), body.clone()).unwrap();
     }
-    wait_for(&rx, n);
+    wait_for(&rx, Zxid(n));
     let took = start.elapsed();
     println!(
         "{n} appends of 120 bytes in {took:?} ({:.0}/s), {} fsyncs",

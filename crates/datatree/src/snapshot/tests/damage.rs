@@ -1,6 +1,7 @@
 //! Damaged input: an error, never a panic. Version 2 streams built record by record check
 //! each rule of the reader.
 
+use crate::Zxid;
 use proptest::prelude::*;
 
 use super::*;
@@ -29,7 +30,7 @@ impl Stream {
     fn node(mut self, id: u32, acl: u32) -> Self {
         let data = bytes::Bytes::from_static(b"d");
         let mut batch = Batch::default();
-        let stat = NodeStat::created(1, 1, 0);
+        let stat = NodeStat::created(Zxid(1), 1, 0);
         batch.add(&mut self.body, id, acl, &stat, Some(&data[..]));
         batch.close(&mut self.body);
         self.counts[1] += 1;
@@ -99,7 +100,7 @@ fn a_stream_by_hand_loads() {
             "/zookeeper/quota"
         ]
     );
-    assert_eq!(t.last_zxid(), 9);
+    assert_eq!(t.last_zxid(), Zxid(9));
     assert_eq!(t.get_data("/b/c").unwrap().0.as_deref(), Some(&b"d"[..]));
     // Records in any order, ids as sparse as they come (the sorted id map).
     let sparse = Stream::default()

@@ -1,6 +1,7 @@
 //! Incremental snapshots under concurrent writes: the bytes decode to exactly the tree as it
 //! was at `begin_snapshot`, record for record, whatever the writes in between do.
 
+use crate::Zxid;
 use corral_jute::codes::ErrorCode;
 use proptest::prelude::*;
 
@@ -263,13 +264,13 @@ fn steps_without_writes_give_the_one_shot_records() {
 fn a_create_out_of_zxid_order_interrupts() {
     let mut h = build(&[], (3, 0), (false, false), &[]);
     let z0 = h.tree.begin_snapshot().unwrap();
-    h.zxid = z0 - 2;
+    h.zxid = z0.0 - 2;
     h.create("/old-zxid", "");
     let err = h.tree.snapshot_step(1000, &mut Vec::new()).unwrap_err();
     assert_eq!(
         err,
         TreeSnapshotError::Interrupted {
-            czxid: z0 - 1,
+            czxid: Zxid(z0.0 - 1),
             line: z0
         }
     );
@@ -278,7 +279,7 @@ fn a_create_out_of_zxid_order_interrupts() {
     let mut h = build(&[], (3, 0), (false, false), &[]);
     let z0 = h.tree.begin_snapshot().unwrap();
     let expected = h.tree.clone();
-    h.zxid = z0 - 3;
+    h.zxid = z0.0 - 3;
     h.write(&set("/f0/c001", "older", -1)).unwrap();
     let mut out = Vec::new();
     while h.tree.snapshot_step(2, &mut out).unwrap() == SnapshotProgress::More {}
@@ -298,13 +299,13 @@ fn nodes_above_the_last_zxid_are_kept() {
             &corral_acl::open_acl_unsafe(),
             0,
             -1,
-            10 + i as i64,
+            Zxid(10 + i as u64),
             5,
             &mut ev,
         )
         .unwrap();
     }
-    assert_eq!(t.last_zxid(), 0);
+    assert_eq!(t.last_zxid(), Zxid(0));
     let expected = t.clone();
     t.begin_snapshot().unwrap();
     let mut h = Harness::with_config(config());

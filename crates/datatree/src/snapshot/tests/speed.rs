@@ -4,6 +4,7 @@
 //! in this crate that reads a clock: a probe of speed, not part of the crate.
 #![allow(clippy::disallowed_methods)]
 
+use crate::Zxid;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -50,8 +51,17 @@ fn probe(shape: &str, build: impl FnOnce(&mut DataTree, &mut Add<'_>)) {
     let started = Instant::now();
     build(&mut t, &mut |t: &mut DataTree, p: &str| {
         zxid += 1;
-        t.create_node(p, Some(&data), &acl, 0, -1, zxid, zxid, &mut ev)
-            .unwrap();
+        t.create_node(
+            p,
+            Some(&data),
+            &acl,
+            0,
+            -1,
+            Zxid(zxid),
+            zxid as i64,
+            &mut ev,
+        )
+        .unwrap();
         ev.clear();
     });
     println!(

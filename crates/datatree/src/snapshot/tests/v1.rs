@@ -15,7 +15,7 @@ pub(super) fn write_v1(tree: &DataTree) -> Vec<u8> {
     let mut buf = Vec::new();
     buf.extend_from_slice(b"CRTR");
     buf.push(1);
-    buf.extend_from_slice(&tree.last_zxid.to_be_bytes());
+    buf.extend_from_slice(&tree.last_zxid.0.to_be_bytes());
     buf.extend_from_slice(&(tree.live_nodes() as u64).to_be_bytes());
     // By ACL id: the file's reference, numbered from 0 in order of first use.
     let mut refs: Vec<Option<u32>> = vec![None; tree.acls.slot_count() + 1];

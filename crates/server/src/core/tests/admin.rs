@@ -17,7 +17,7 @@ fn busy_core() -> (Core, i64) {
         ..create("/e")
     };
     step(&mut core, request(conn, 1, OpCode::Create, &ephemeral), NOW);
-    step(&mut core, Input::Durable(2), NOW);
+    step(&mut core, Input::Durable(Zxid(2)), NOW);
     let get = GetDataRequest {
         path: "/e".into(),
         watch: true,
