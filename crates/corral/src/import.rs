@@ -100,19 +100,23 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
     let converting = Instant::now();
     let zxid = loaded.tree.last_processed_zxid;
     let bytes = tree_snapshot(&loaded.tree)?;
-    // ZooKeeper's tree is not needed any more: free it before Corral's is built.
     let zk_nodes = loaded.tree.len();
     let zk_digest = loaded.tree.digest();
     // A fresh Corral tree has /zookeeper/config, which ZooKeeper before 3.5 did not write.
     let added = usize::from(loaded.tree.get("/zookeeper/config").is_none());
-    loaded.tree = corral_zkdata::DataTree::new();
     let config = DataTreeConfig {
         extended_types_enabled: true,
         ..DataTreeConfig::default()
     };
-    let tree =
-        DataTree::read_snapshot(&mut &bytes[..], config).context("building the Corral tree")?;
-    drop(bytes);
+    // Freeing ZooKeeper's million small allocations takes a while: on another thread, beside
+    // the build of Corral's tree (at the price of a higher peak while both run).
+    let zk_tree = std::mem::take(&mut loaded.tree);
+    let freeing = std::thread::spawn(move || drop(zk_tree));
+    let tree = DataTree::read_snapshot(&mut &bytes[..], config);
+    if freeing.join().is_err() {
+        bail!("freeing ZooKeeper's tree failed");
+    }
+    let tree = tree.context("building the Corral tree")?;
     if tree.node_count() != zk_nodes + 1 + added {
         bail!(
             "the Corral tree has {} nodes, ZooKeeper's {}",
@@ -129,7 +133,10 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
     }
     let convert_secs = converting.elapsed().as_secs_f64();
     let writing = Instant::now();
-    let payload = corral_server::durability::snapshot_payload(&tree, &loaded.sessions);
+    // The checked bytes themselves are written (Corral's start reads them as the check did).
+    drop(tree);
+    let payload =
+        corral_server::durability::snapshot_payload_from_tree_bytes(bytes, &loaded.sessions);
     let store = SnapshotStore::open(opts.to.join(VERSION_DIR))
         .with_context(|| format!("opening {}", opts.to.display()))?;
     let file = store
@@ -168,15 +175,11 @@ fn peak_rss_kib() -> Option<u64> {
 /// ZooKeeper's tree as a corral-datatree tree snapshot, through its builder: every node in
 /// pre-order with its stored Stat, data and ACL list.
 fn tree_snapshot(zk: &ZkTree) -> Result<Vec<u8>> {
-    let paths = zk.paths_preorder();
     let mut builder =
-        TreeSnapshotBuilder::new(Zxid::from_wire(zk.last_processed_zxid), paths.len() as u64);
+        TreeSnapshotBuilder::new(Zxid::from_wire(zk.last_processed_zxid), zk.len() as u64);
     // ACL lists by ZooKeeper's reference (-1: OPEN_ACL_UNSAFE), converted once each.
     let mut lists: BTreeMap<i64, Vec<Acl>> = BTreeMap::new();
-    for key in &paths {
-        let Some(node) = zk.get(key) else {
-            bail!("node {key:?} vanished");
-        };
+    zk.visit_preorder(|key, node| -> Result<()> {
         if let std::collections::btree_map::Entry::Vacant(slot) = lists.entry(node.acl) {
             let acl = zk
                 .acls
@@ -206,8 +209,9 @@ fn tree_snapshot(zk: &ZkTree) -> Result<Vec<u8>> {
             cversion: s.cversion,
             aversion: s.aversion,
         };
-        let path = if key.is_empty() { "/" } else { key.as_str() };
+        let path = if key.is_empty() { "/" } else { key };
         builder.node(path, node.data.as_deref(), &lists[&node.acl], &stat)?;
-    }
+        Ok(())
+    })?;
     Ok(builder.finish()?)
 }

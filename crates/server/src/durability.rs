@@ -81,6 +81,17 @@ pub fn snapshot_payload(tree: &DataTree, sessions: &BTreeMap<i64, i32>) -> Vec<u
     out
 }
 
+/// A snapshot's payload from a tree snapshot already written (`DataTree::write_snapshot`'s
+/// or `TreeSnapshotBuilder`'s bytes) and the sessions: what [`snapshot_payload`] writes,
+/// without serialising a tree again (`corral import` has the builder's bytes).
+pub fn snapshot_payload_from_tree_bytes(
+    mut tree: Vec<u8>,
+    sessions: &BTreeMap<i64, i32>,
+) -> Vec<u8> {
+    tree.extend_from_slice(&session_table(sessions));
+    tree
+}
+
 /// The session table that ends a snapshot's payload.
 pub(crate) fn session_table(sessions: &BTreeMap<i64, i32>) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + 12 * sessions.len());

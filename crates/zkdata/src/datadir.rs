@@ -191,15 +191,13 @@ pub fn load(
         )));
     }
     let mut tree = replay.tree;
-    for path in tree.paths_preorder() {
-        if let Some(node) = tree.get(&path) {
-            if tree.acls.get(node.acl).is_none() {
-                return Err(ZkDataError::Inconsistent(format!(
-                    "node {:?} refers to ACL {} which neither the snapshot nor the log defines",
-                    if path.is_empty() { "/" } else { &path },
-                    node.acl
-                )));
-            }
+    for (path, node) in tree.iter() {
+        if !tree.acls.contains(node.acl) {
+            return Err(ZkDataError::Inconsistent(format!(
+                "node {:?} refers to ACL {} which neither the snapshot nor the log defines",
+                if path.is_empty() { "/" } else { path },
+                node.acl
+            )));
         }
     }
     tree.purge_unused_acls();

@@ -55,6 +55,7 @@
 pub mod datadir;
 mod error;
 mod jute;
+mod path_hash;
 pub mod records;
 pub mod snapshot;
 mod stream;

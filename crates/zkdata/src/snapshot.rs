@@ -214,15 +214,13 @@ pub fn encode_snapshot(tree: &DataTree, sessions: &BTreeMap<i64, i32>) -> Vec<u8
         out.put_i64(id);
         encode_acls(Some(acl), &mut out);
     }
-    for path in tree.paths_preorder() {
-        let Some(node) = tree.get(&path) else {
-            continue;
-        };
-        out.put_string(&path);
+    let _ = tree.visit_preorder(|path, node| {
+        out.put_string(path);
         out.put_buffer(node.data.as_deref());
         out.put_i64(node.acl);
         node.stat.encode(&mut out);
-    }
+        Ok::<(), ()>(())
+    });
     out.put_string("/");
     let sum = adler32(&out);
     out.put_i64(i64::from(sum));

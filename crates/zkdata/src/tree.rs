@@ -22,6 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::path_hash::PathState;
 use crate::records::{op, Acl, StatPersisted, Txn, TxnEntry};
 
 /// ZooKeeper's digest calculator version this crate computes.
@@ -80,6 +81,11 @@ impl AclCache {
         self.by_id.get(&id).cloned()
     }
 
+    /// Whether a reference names a list (without copying it, as [`AclCache::get`] does).
+    pub fn contains(&self, id: i64) -> bool {
+        id == OPEN_UNSAFE_ACL_ID || self.by_id.contains_key(&id)
+    }
+
     /// The reference for a list, adding it if new (`convertAcls`).
     pub fn intern(&mut self, acl: Option<&[Acl]>) -> i64 {
         let Some(acl) = acl else {
@@ -132,7 +138,7 @@ pub struct Processed {
 /// running digest.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    nodes: HashMap<String, DataNode>,
+    nodes: HashMap<String, DataNode, PathState>,
     /// The ACL lists.
     pub acls: AclCache,
     ephemerals: HashMap<i64, BTreeSet<String>>,
@@ -171,14 +177,20 @@ pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &StatPersisted) -> i64
     if let Some(d) = data {
         crc.update(d);
     }
-    let mut b = Vec::with_capacity(60);
-    for v in [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime] {
-        b.extend_from_slice(&v.to_be_bytes());
+    let mut b = [0u8; 60];
+    for (i, v) in [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime]
+        .into_iter()
+        .enumerate()
+    {
+        b[i * 8..i * 8 + 8].copy_from_slice(&v.to_be_bytes());
     }
-    for v in [stat.version, stat.cversion, stat.aversion] {
-        b.extend_from_slice(&v.to_be_bytes());
+    for (i, v) in [stat.version, stat.cversion, stat.aversion]
+        .into_iter()
+        .enumerate()
+    {
+        b[40 + i * 4..44 + i * 4].copy_from_slice(&v.to_be_bytes());
     }
-    b.extend_from_slice(&stat.ephemeral_owner.to_be_bytes());
+    b[52..].copy_from_slice(&stat.ephemeral_owner.to_be_bytes());
     crc.update(&b);
     i64::from(crc.finalize())
 }
@@ -187,7 +199,7 @@ impl DataTree {
     /// A tree with only the root (no `/zookeeper`: a snapshot brings its own).
     pub fn new() -> Self {
         let mut tree = DataTree {
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             acls: AclCache::default(),
             ephemerals: HashMap::new(),
             digest: 0,
@@ -208,7 +220,7 @@ impl DataTree {
     /// An empty tree, to be filled with [`DataTree::insert_loaded`] in pre-order.
     pub(crate) fn empty() -> Self {
         DataTree {
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             acls: AclCache::default(),
             ephemerals: HashMap::new(),
             digest: 0,
@@ -219,6 +231,12 @@ impl DataTree {
     /// The node at `path` (`""` or `"/"`: the root).
     pub fn get(&self, path: &str) -> Option<&DataNode> {
         self.nodes.get(key(path))
+    }
+
+    /// Every node with its key (`""` for the root), in no particular order: the cheapest walk
+    /// when the order does not matter.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &DataNode)> + '_ {
+        self.nodes.iter().map(|(path, node)| (path.as_str(), node))
     }
 
     /// How many nodes (the root once).
@@ -249,16 +267,42 @@ impl DataTree {
     /// the root as `""`).
     pub fn paths_preorder(&self) -> Vec<String> {
         let mut out = Vec::with_capacity(self.nodes.len());
-        let mut stack = vec![String::new()];
-        while let Some(path) = stack.pop() {
-            if let Some(node) = self.nodes.get(&path) {
-                for child in node.children.iter().rev() {
-                    stack.push(format!("{path}/{child}"));
-                }
-            }
-            out.push(path);
-        }
+        let _ = self.visit_preorder(|path, _| {
+            out.push(path.to_string());
+            Ok::<(), ()>(())
+        });
         out
+    }
+
+    /// Calls `f` with every node and its key (`""` for the root) in pre-order, children by
+    /// name, as [`DataTree::paths_preorder`] lists them: one map lookup per node and one path
+    /// buffer for the whole walk. Stops at the first error `f` returns.
+    pub fn visit_preorder<E>(
+        &self,
+        mut f: impl FnMut(&str, &DataNode) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(root) = self.nodes.get("") else {
+            return Ok(());
+        };
+        f("", root)?;
+        let mut path = String::new();
+        // Per level: the length of the parent's path, and the parent's children left.
+        let mut stack = vec![(0, root.children.iter())];
+        while let Some((parent_len, children)) = stack.last_mut() {
+            let parent_len = *parent_len;
+            let Some(name) = children.next() else {
+                stack.pop();
+                continue;
+            };
+            path.truncate(parent_len);
+            path.push('/');
+            path.push_str(name);
+            if let Some(node) = self.nodes.get(path.as_str()) {
+                f(&path, node)?;
+                stack.push((path.len(), node.children.iter()));
+            }
+        }
+        Ok(())
     }
 
     fn put(&mut self, path: &str, node: DataNode) {
