@@ -303,6 +303,13 @@ impl Txn {
         self.body.encode_item(out);
     }
 
+    /// The header of an encoded txn without decoding its body: (zxid, time in ms).
+    pub fn peek_header(bytes: &[u8]) -> Result<(i64, i64), DataTreeError> {
+        let mut r = Cursor { buf: bytes, pos: 0 };
+        r.version()?;
+        Ok((r.i64()?, r.i64()?))
+    }
+
     /// Decodes what [`Txn::encode`] wrote; the input must be exactly one txn.
     pub fn decode(bytes: &[u8]) -> Result<Txn, DataTreeError> {
         let mut r = Cursor { buf: bytes, pos: 0 };

@@ -20,8 +20,8 @@ use bytes::Bytes;
 use corral_peer::Channel;
 use corral_zab::{Role, Status, VoterSet, Zxid};
 use corral_zab_runtime::{
-    attach_with_service, open_node, Compaction, GrpcTransport, Inbound, Node, RuntimeConfig,
-    StateMachine, StorageDisk,
+    attach_with_service, open_node_observed, Compaction, GrpcTransport, Inbound, Node,
+    RuntimeConfig, StateMachine, StorageDisk,
 };
 use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
 
@@ -80,6 +80,10 @@ impl StateMachine for Replica {
         self.snapshots.producing()
     }
 
+    fn observe(&mut self, observation: &corral_zab::Observation) {
+        self.core.observe_zab(observation, self.now);
+    }
+
     fn restore_chunk(&mut self, _zxid: Zxid, offset: u64, data: &Bytes) {
         if offset == 0 {
             self.restoring.clear();
@@ -116,12 +120,22 @@ impl StateMachine for Replica {
 
 type MemberNode = Node<Replica, StorageDisk, GrpcTransport>;
 
+/// What the member's disk reports for the metrics, from the threads that write.
+enum DiskStat {
+    /// The quorum writer fsynced log appends.
+    Synced(corral_storage::SyncStats),
+    /// A local snapshot was written in this many ms.
+    SnapshotWritten(u64),
+}
+
 /// An ensemble member: the node (with the core inside), its inputs, and the local
 /// snapshots.
 pub(crate) struct Member {
     node: MemberNode,
     inbound: UnboundedReceiver<Inbound>,
     durable: UnboundedReceiver<Result<u64, String>>,
+    /// The disk's reports for the metrics: log fsyncs, local snapshots written.
+    disk_stats: UnboundedReceiver<DiskStat>,
     compaction: Compaction,
     clock: Clock,
     writers: Writers,
@@ -231,11 +245,26 @@ impl Member {
             snapshots: Snapshots::default(),
         };
         let (durable_tx, durable) = tokio::sync::mpsc::unbounded_channel();
+        let (stats_tx, disk_stats) = tokio::sync::mpsc::unbounded_channel();
+        let synced_tx = stats_tx.clone();
         let opening = std::time::Instant::now();
-        let (mut node, compaction) = open_node(&runtime_config, replica, transport, move |r| {
-            let _ = durable_tx.send(r);
-        })
+        let (mut node, mut compaction) = open_node_observed(
+            &runtime_config,
+            replica,
+            transport,
+            move |r| {
+                let _ = durable_tx.send(r);
+            },
+            move |s| {
+                let _ = synced_tx.send(DiskStat::Synced(s));
+            },
+        )
         .map_err(|e| ServerError::Ensemble(e.to_string()))?;
+        compaction.on_written(move |_, took| {
+            let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+            let _ = stats_tx.send(DiskStat::SnapshotWritten(ms));
+        });
+        node.set_observing(true);
         // A member loads its newest snapshot at start (open_node); the txns of its log are
         // applied as the ensemble commits them, after the election, so no start-up replay is
         // recorded (as ZooKeeper records none for an empty log).
@@ -257,6 +286,7 @@ impl Member {
             node,
             inbound,
             durable,
+            disk_stats,
             compaction,
             clock,
             writers: Writers::default(),
@@ -334,6 +364,9 @@ impl Member {
                     Err(_) => break,
                 }
             }
+            while let Ok(stat) = self.disk_stats.try_recv() {
+                self.disk_stat(stat);
+            }
             for _ in 0..BATCH {
                 match self.inbound.try_recv() {
                     Ok(ev) => self.inbound_event(Some(ev)),
@@ -383,6 +416,15 @@ impl Member {
             Some(Ok(tag)) => self.node.durable(tag),
             Some(Err(e)) => self.node.disk_failed(e),
             None => self.node.disk_failed("the disk writer stopped".into()),
+        }
+    }
+
+    /// The disk's figures, into the metrics (fsynctime, sync_processor_*, snapshottime).
+    fn disk_stat(&mut self, stat: DiskStat) {
+        let now = self.stamp();
+        match stat {
+            DiskStat::Synced(s) => self.core().handle(crate::net::log_synced(&s), now),
+            DiskStat::SnapshotWritten(ms) => self.core().record_snapshot_time(ms),
         }
     }
 
@@ -575,7 +617,11 @@ impl Member {
                 }
                 let size = txn.len();
                 self.core().proposed(size);
-                match self.node.propose(txn, Box::new(|_| {})) {
+                let handing = std::time::Instant::now();
+                let proposed = self.node.propose(txn, Box::new(|_| {}));
+                let ms = u64::try_from(handing.elapsed().as_millis()).unwrap_or(u64::MAX);
+                self.core().record_proposal_process_time(ms);
+                match proposed {
                     Ok(z) if z.0 as i64 == zxid => {}
                     outcome => {
                         self.dropping_proposals = true;

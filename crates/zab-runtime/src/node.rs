@@ -393,9 +393,24 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
     fn drive(&mut self) {
         while self.stopped.is_none() && self.zab.has_ready() {
             let ready = self.zab.ready();
+            self.report_observations();
             self.execute(ready);
         }
+        self.report_observations();
         let _ = self.pump();
+    }
+
+    /// Hands the engine's observations to the state machine (none unless observing).
+    fn report_observations(&mut self) {
+        for o in self.zab.take_observations() {
+            self.sm.observe(&o);
+        }
+    }
+
+    /// Reports the engine's [`corral_zab::Observation`]s to
+    /// [`StateMachine::observe`] (`true`), or not (the default).
+    pub fn set_observing(&mut self, on: bool) {
+        self.zab.set_observing(on);
     }
 
     fn execute(&mut self, ready: Ready) {

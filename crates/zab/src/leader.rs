@@ -32,7 +32,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use bytes::Bytes;
 
 use crate::core::{reject, Core, Handled, Next, Rejected, Why};
-use crate::{Entry, Message, PeerId, Persist, SnapshotRequest, ZabError, Zxid};
+use crate::{
+    Entry, Message, Observation, PeerId, Persist, SnapshotRequest, SyncKind, ZabError, Zxid,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Phase {
@@ -70,6 +72,8 @@ struct LearnerPeer {
     /// Proposals sent after NEWLEADER and not yet acknowledged, with the
     /// tick they left.
     unacked: VecDeque<(Zxid, u64)>,
+    /// Being synchronised this way (header sent, NEWLEADER not acknowledged).
+    syncing: Option<SyncKind>,
 }
 
 impl LearnerPeer {
@@ -365,6 +369,17 @@ impl Leader {
                         synced_to,
                     };
                     p.acked = synced_to;
+                    if let Some(kind) = p.syncing.take() {
+                        let in_progress = self.syncs_in_progress(kind);
+                        core.observe(|| Observation::SyncEnded {
+                            learner: from,
+                            kind,
+                            in_progress,
+                        });
+                    }
+                    let Some(p) = self.learners.get_mut(&from) else {
+                        return Ok(Next::Stay);
+                    };
                     if self.phase == Phase::Established {
                         let commit = core.commit.min(p.sent);
                         core.send(from, Message::Commit { zxid: commit });
@@ -430,6 +445,7 @@ impl Leader {
             acked: Zxid::ZERO,
             sent: Zxid::ZERO,
             unacked: VecDeque::new(),
+            syncing: None,
         };
         if self.phase == Phase::Discovery {
             if accepted >= self.epoch {
@@ -515,6 +531,20 @@ impl Leader {
                     continue;
                 }
             };
+            let kind = match header {
+                Message::Snap { .. } => SyncKind::Snap,
+                Message::Trunc { .. } => SyncKind::Trunc,
+                _ => SyncKind::Diff,
+            };
+            if let Some(p) = self.learners.get_mut(&id) {
+                p.syncing = Some(kind);
+            }
+            let in_progress = self.syncs_in_progress(kind);
+            core.observe(|| Observation::SyncBegun {
+                learner: id,
+                kind,
+                in_progress,
+            });
             core.send(id, header);
             for e in entries {
                 core.send(
@@ -540,6 +570,16 @@ impl Leader {
             };
             p.sent = target;
         }
+    }
+
+    /// Learners being synchronised in `kind`'s class: SNAP, or DIFF and
+    /// TRUNC (ZooKeeper's snap and diff sync throttlers).
+    fn syncs_in_progress(&self, kind: SyncKind) -> usize {
+        let snap = kind == SyncKind::Snap;
+        self.learners
+            .values()
+            .filter(|p| p.syncing.is_some_and(|k| (k == SyncKind::Snap) == snap))
+            .count()
     }
 
     pub(crate) fn has_pending_sync(&self) -> bool {
@@ -624,6 +664,10 @@ impl Leader {
         if let Some(c) = candidate.filter(|&c| c > core.commit) {
             let old = core.commit;
             core.commit = c;
+            core.observe(|| Observation::QuorumAcked {
+                after: old,
+                upto: c,
+            });
             let mut unreadable = Vec::new();
             for (&id, p) in self.learners.iter_mut() {
                 if !matches!(p.stage, Stage::Forwarding { .. }) {

@@ -128,6 +128,8 @@ impl Zab {
             advanced: 0,
             defer_through: 0,
             unsynced: Default::default(),
+            observing: false,
+            observed: Vec::new(),
         };
         let election = Election::start(&mut core);
         Ok(Zab {
@@ -292,6 +294,21 @@ impl Zab {
             self.core.defer_through = ready.number;
         }
         ready
+    }
+
+    /// Switches [`Observation`](crate::Observation)s on (`true`) or off (the
+    /// default; switching off drops those not taken).
+    pub fn set_observing(&mut self, on: bool) {
+        self.core.observing = on;
+        if !on {
+            self.core.observed.clear();
+        }
+    }
+
+    /// Takes the observations made since the last call (none unless
+    /// [`Zab::set_observing`]).
+    pub fn take_observations(&mut self) -> Vec<crate::Observation> {
+        std::mem::take(&mut self.core.observed)
     }
 
     /// Storage made everything of the `Ready`s numbered up to `number`

@@ -268,6 +268,8 @@ impl Core {
                 txn.zxid
             ));
         }
+        self.proposal_times
+            .forget_through(corral_zab::Zxid(zxid as u64));
         self.apply_committed(&txn, now);
         Ok(())
     }
@@ -292,6 +294,8 @@ impl Core {
         sessions: std::collections::BTreeMap<i64, i32>,
     ) {
         self.state = super::state::ReplicatedState::new(tree, sessions);
+        let zxid = corral_zab::Zxid(self.state.tree().last_zxid() as u64);
+        self.proposal_times.forget_through(zxid);
         self.syncs.clear();
         self.write_ensemble_config();
     }
