@@ -28,6 +28,7 @@ use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
 use crate::config::ServerConfig;
 use crate::core::{Core, Effect, Input, Now, QuorumPhase, QuorumRole, ServerRole};
 use crate::durability::parse_snapshot_payload;
+use crate::member_links::Links;
 use crate::owner::{Clock, OwnerSettings, ToCore, Writers};
 use crate::snapshot_feed::{FeedReader, Snapshots};
 use crate::ServerError;
@@ -57,6 +58,13 @@ pub(crate) struct Replica {
     restore_broken: bool,
     /// This member's snapshots (for learners and the local file), produced a step per turn.
     snapshots: Snapshots,
+}
+
+impl Replica {
+    /// The core (read-only).
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
 }
 
 impl StateMachine for Replica {
@@ -118,7 +126,7 @@ impl StateMachine for Replica {
     }
 }
 
-type MemberNode = Node<Replica, StorageDisk, GrpcTransport>;
+pub(crate) type MemberNode = Node<Replica, StorageDisk, GrpcTransport>;
 
 /// What the member's disk reports for the metrics, from the threads that write.
 enum DiskStat {
@@ -136,6 +144,8 @@ pub(crate) struct Member {
     durable: UnboundedReceiver<Result<u64, String>>,
     /// The disk's reports for the metrics: log fsyncs, local snapshots written.
     disk_stats: UnboundedReceiver<DiskStat>,
+    /// Per peer, its link's counts (a leader's `observers`).
+    links: Links,
     compaction: Compaction,
     clock: Clock,
     writers: Writers,
@@ -287,6 +297,7 @@ impl Member {
             inbound,
             durable,
             disk_stats,
+            links: Links::default(),
             compaction,
             clock,
             writers: Writers::default(),
@@ -430,6 +441,7 @@ impl Member {
 
     fn inbound_event(&mut self, ev: Option<Inbound>) {
         let now = self.stamp();
+        self.links.count(&mut self.node, ev.as_ref(), now);
         match ev {
             Some(Inbound::Net(ev)) => self.node.receive(ev),
             Some(Inbound::Service {
@@ -454,6 +466,10 @@ impl Member {
     }
 
     fn message(&mut self, msg: ToCore) {
+        if let ToCore::Admin { name, .. } = &msg {
+            let observers = self.links.observers(&mut self.node, name);
+            self.core().set_observers(observers);
+        }
         self.stamp();
         let clock = self.clock;
         let core = &mut self.node.state_machine_mut().core;

@@ -303,6 +303,11 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
         self.zab.learner_counts()
     }
 
+    /// A leader's learners one by one (none unless leading).
+    pub fn learners(&self) -> Vec<corral_zab::LearnerInfo> {
+        self.zab.learners()
+    }
+
     /// Sends the next chunks of running snapshot streams while the transport has room;
     /// whether any went out. The shell calls it after every input and while streaming.
     pub fn pump(&mut self) -> bool {

@@ -100,6 +100,22 @@ pub struct LearnerCounts {
     pub synced_observers: usize,
 }
 
+/// One of a leader's learners (ZooKeeper's `LearnerHandler`, as the AdminServer's
+/// `observers` command shows one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LearnerInfo {
+    /// Its id.
+    pub id: PeerId,
+    /// An observer.
+    pub observer: bool,
+    /// Its synchronisation was sent: it gets every new proposal (a follower) or commit (an
+    /// observer). ZooKeeper's leader lists it among its forwarding followers or observing
+    /// learners from then on.
+    pub forwarding: bool,
+    /// The highest zxid sent to it (zero before its synchronisation).
+    pub last_sent: Zxid,
+}
+
 #[derive(Debug)]
 pub(crate) struct Leader {
     pub epoch: u32,
@@ -737,6 +753,19 @@ impl Leader {
                 .filter(forwarding)
                 .count(),
         }
+    }
+
+    /// Every learner with a session, in id order.
+    pub(crate) fn learner_infos(&self) -> Vec<LearnerInfo> {
+        self.learners
+            .iter()
+            .map(|(&id, p)| LearnerInfo {
+                id,
+                observer: p.observer,
+                forwarding: matches!(p.stage, Stage::Forwarding { .. }),
+                last_sent: p.sent,
+            })
+            .collect()
     }
 
     /// Every learner with a session.

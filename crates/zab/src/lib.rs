@@ -138,7 +138,7 @@ pub use config::Config;
 #[cfg(any(test, feature = "sim"))]
 pub use config::Faults;
 pub use error::ZabError;
-pub use leader::LearnerCounts;
+pub use leader::{LearnerCounts, LearnerInfo};
 pub use log::{LogSource, MemoryLog};
 pub use message::{Entry, Message, Notification, Role, SyncKind};
 pub use observe::Observation;

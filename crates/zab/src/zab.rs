@@ -359,6 +359,14 @@ impl Zab {
         }
     }
 
+    /// A leader's learners one by one (none unless leading), in id order.
+    pub fn learners(&self) -> Vec<crate::LearnerInfo> {
+        match &self.state {
+            State::Leading(l) => l.learner_infos(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Checks the engine's internal invariants (openraft's `validate()`);
     /// the simulator calls it after every step.
     #[cfg(any(test, feature = "sim"))]

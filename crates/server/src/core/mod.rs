@@ -27,6 +27,7 @@ mod handshake;
 pub mod metrics;
 pub mod metrics_text;
 mod monitor;
+pub mod observers;
 mod ops;
 pub mod peer_msg;
 mod quorum;

@@ -103,6 +103,10 @@ fn observations_count_syncs_broadcast_acks_and_commits() {
     );
     for id in [1, 2, 9] {
         assert!(syncs(&obs[&id]).is_empty(), "only a leader syncs");
+        assert!(
+            c.nodes[&id].learners().is_empty(),
+            "only a leader has learners"
+        );
     }
 
     for i in 0..3 {
@@ -148,6 +152,19 @@ fn observations_count_syncs_broadcast_acks_and_commits() {
         broadcast(&obs[&9]),
         observer,
         "observers acknowledge nothing"
+    );
+    let learners: Vec<(PeerId, bool, bool, Zxid)> = c.nodes[&3]
+        .learners()
+        .iter()
+        .map(|l| (l.id, l.observer, l.forwarding, l.last_sent))
+        .collect();
+    assert_eq!(
+        learners,
+        vec![
+            (1, false, true, z(1, 3)),
+            (2, false, true, z(1, 3)),
+            (9, true, true, z(1, 3))
+        ]
     );
 
     // Server 1 restarts with one proposal of three: a DIFF of two.
