@@ -187,6 +187,9 @@ fn engine_config(config: &ServerConfig) -> Result<corral_zab::Config, ServerErro
         election_ticks: ms_to_ticks(200),
         max_election_ticks: ms_to_ticks(60_000),
         finalize_wait: ms_to_ticks(200),
+        max_wait_for_epoch: config
+            .max_time_to_wait_for_epoch_ms
+            .map(|ms| ms / ENGINE_TICK.as_millis() as u64),
         ..corral_zab::Config::default()
     })
 }

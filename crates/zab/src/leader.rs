@@ -130,6 +130,8 @@ pub(crate) struct Leader {
     learners: BTreeMap<PeerId, LearnerPeer>,
     last_ping: u64,
     rollover: bool,
+    /// The voters that voted for us (see [`Leader::voter_looking`]).
+    vote_set: BTreeSet<PeerId>,
 }
 
 /// The epoch a leader proposes over `accepted`, if there is one. Never the
@@ -242,9 +244,30 @@ impl Leader {
             learners: BTreeMap::new(),
             last_ping: core.now,
             rollover: false,
+            vote_set: BTreeSet::new(),
         };
         let next = l.check_epoch_quorum(core);
         Ok((l, next))
+    }
+
+    /// The voters whose votes elected us.
+    pub(crate) fn set_vote_set(&mut self, voters: BTreeSet<PeerId>) {
+        self.vote_set = voters;
+    }
+
+    /// A voter sent a LOOKING notification (ZooKeeper's `Leader.reportLookingSid`): one
+    /// that voted for us and changed its mind while we still wait for the quorum of our
+    /// epoch, longer than `max_wait_for_epoch`, makes us quit leading.
+    pub(crate) fn voter_looking(&mut self, core: &mut Core, voter: PeerId) -> Next {
+        let Some(max) = core.cfg.max_wait_for_epoch else {
+            return Next::Stay;
+        };
+        let waited = core.now.saturating_sub(self.started);
+        if self.phase != Phase::Discovery || !self.vote_set.contains(&voter) || waited <= max {
+            return Next::Stay;
+        }
+        core.observe(|| Observation::QuitLeading { voter });
+        Next::Look
     }
 
     pub(crate) fn is_established(&self) -> bool {

@@ -81,6 +81,14 @@ pub enum Observation {
         /// Durable up to here now.
         upto: Zxid,
     },
+    /// A leader still waiting for the quorum of its new epoch quit leading: `voter`, which
+    /// had voted for it, is LOOKING again, and it had waited longer than
+    /// [`Config::max_wait_for_epoch`](crate::Config::max_wait_for_epoch) (ZooKeeper's
+    /// `quitLeading`).
+    QuitLeading {
+        /// The voter that changed its mind.
+        voter: PeerId,
+    },
     /// A leader: the proposals in `(after, upto]` got a quorum of
     /// acknowledgements and are committed (ZooKeeper's
     /// `Leader.tryToCommit`).

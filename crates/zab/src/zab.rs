@@ -165,6 +165,14 @@ impl Zab {
             (Message::Notification(n), State::Looking(e)) => {
                 Ok(election::on_notification(&mut self.core, Some(e), from, n))
             }
+            (Message::Notification(n), State::Leading(l)) => {
+                let next = election::on_notification(&mut self.core, None, from, n);
+                if n.state == Role::Looking && self.core.cfg.voters.contains(from) {
+                    Ok(l.voter_looking(&mut self.core, from))
+                } else {
+                    Ok(next)
+                }
+            }
             (Message::Notification(n), _) => {
                 Ok(election::on_notification(&mut self.core, None, from, n))
             }
@@ -459,7 +467,12 @@ impl Zab {
                     self.state = State::Looking(Election::start(&mut self.core));
                     Next::Stay
                 }
-                Next::Lead => match Leader::start(&mut self.core) {
+                Next::Lead => match Leader::start(&mut self.core).map(|(mut l, next)| {
+                    if let State::Looking(e) = &self.state {
+                        l.set_vote_set(e.supporters());
+                    }
+                    (l, next)
+                }) {
                     Err(e) => {
                         refused = Some(e);
                         Next::Look

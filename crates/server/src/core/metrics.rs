@@ -266,6 +266,8 @@ pub struct ServerMetrics {
     pub learner_proposal_received_count: u64,
     /// A learner in broadcast: proposals it learnt committed (COMMIT, INFORM).
     pub learner_commit_received_count: u64,
+    /// A new leader quit waiting for its epoch: a voter that elected it looked again.
+    pub quit_leading_due_to_disloyal_voter: u64,
     /// The I/O layer's count of failed TLS handshakes at the last reset (`srst`): the
     /// counter shows those after it.
     pub unsuccessful_handshake_base: u64,
@@ -364,6 +366,7 @@ impl Default for ServerMetrics {
             snap_count: 0,
             learner_proposal_received_count: 0,
             learner_commit_received_count: 0,
+            quit_leading_due_to_disloyal_voter: 0,
             unsuccessful_handshake_base: 0,
             sessionless_expired_base: 0,
             client_response: BufferStats::default(),

@@ -98,6 +98,10 @@ impl Core {
                 m.learner_commit_received_count,
             ),
             (
+                "quit_leading_due_to_disloyal_voter",
+                m.quit_leading_due_to_disloyal_voter,
+            ),
+            (
                 "unsuccessful_handshake",
                 net.unsuccessful_handshake
                     .saturating_sub(m.unsuccessful_handshake_base),

@@ -108,6 +108,7 @@ impl Core {
                     m.proposal_ack_creation_latency.add(l);
                 }
             }
+            Observation::QuitLeading { .. } => m.quit_leading_due_to_disloyal_voter += 1,
             Observation::QuorumAcked { after, upto } => {
                 for l in self.proposal_times.range(*after, *upto).filter_map(latency) {
                     m.quorum_ack_latency.add(l);
@@ -228,7 +229,7 @@ mod tests {
     }
 
     #[test]
-    fn syncs_count_by_kind_with_those_in_flight() {
+    fn syncs_count_by_kind_with_those_in_flight_and_quits_are_counted() {
         let mut core = Core::new(ServerConfig::default(), now(0)).unwrap();
         let begun = |kind, in_progress| Observation::SyncBegun {
             learner: 2,
@@ -246,11 +247,13 @@ mod tests {
             begun(SyncKind::Snap, 1),
             ended(SyncKind::Trunc, 1),
             ended(SyncKind::Snap, 0),
+            Observation::QuitLeading { voter: 1 },
         ] {
             core.observe_zab(&o, now(0));
         }
         let m = &core.metrics;
         assert_eq!((m.diff_count, m.snap_count), (2, 1));
+        assert_eq!(m.quit_leading_due_to_disloyal_voter, 1);
         assert_eq!(
             (m.inflight_diff_count.count(), m.inflight_diff_count.sum()),
             (3, 4)

@@ -234,3 +234,45 @@ fn nothing_is_observed_unless_asked() {
         assert!(obs.is_empty());
     }
 }
+
+/// Server 3 elected by itself and server 1, then waiting for its epoch's quorum (nobody
+/// registers) for `waited` ticks, when `voter` is LOOKING again: its role after, and the
+/// observations of the quit.
+fn leader_hears_looking(
+    max_wait_for_epoch: Option<u64>,
+    waited: u64,
+    voter: PeerId,
+) -> (crate::Role, Vec<Observation>) {
+    use crate::Role;
+    let mut config = cfg(3, &[1, 2, 3]);
+    config.max_wait_for_epoch = max_wait_for_epoch;
+    let mut zab = Zab::new(config, Persisted::default(), MemoryLog::default()).unwrap();
+    zab.set_observing(true);
+    let vote = |leader, round, state| super::notif(leader, Zxid::ZERO, round, 0, state);
+    zab.step(1, vote(3, 1, Role::Looking)).unwrap();
+    for _ in 0..2 {
+        zab.tick().unwrap();
+    }
+    assert_eq!(zab.status().role, Role::Leading);
+    for _ in 0..waited {
+        zab.tick().unwrap();
+    }
+    let _ = zab.step(voter, vote(voter, 2, Role::Looking));
+    let quits = zab
+        .take_observations()
+        .into_iter()
+        .filter(|o| matches!(o, Observation::QuitLeading { .. }))
+        .collect();
+    (zab.status().role, quits)
+}
+
+#[test]
+fn a_leader_waiting_for_its_epoch_quits_when_a_voter_that_elected_it_looks_again() {
+    use crate::Role::{Leading, Looking};
+    let quit = vec![Observation::QuitLeading { voter: 1 }];
+    assert_eq!(leader_hears_looking(Some(3), 5, 1), (Looking, quit));
+    // Off (ZooKeeper's default), not waited long enough, or a voter that did not vote for it.
+    assert_eq!(leader_hears_looking(None, 5, 1), (Leading, vec![]));
+    assert_eq!(leader_hears_looking(Some(3), 2, 1), (Leading, vec![]));
+    assert_eq!(leader_hears_looking(Some(3), 5, 2), (Leading, vec![]));
+}
