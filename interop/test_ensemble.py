@@ -631,6 +631,18 @@ def test_observer_serves_reads_forwards_writes_and_is_not_needed(ensemble):
             on_voters.create(f"{r}/through-voter", b"v")
             on_observer.sync(r)
             assert on_observer.get(f"{r}/through-voter")[0] == b"v"
+        # The observer learns commits (INFORM) and times their propagation; it receives no
+        # PROPOSAL and acknowledges nothing.
+        seen = mntr_numbers(observer)
+        moved = {k: seen.get(k) for k in (
+            "zk_learner_commit_received_count", "zk_cnt_commit_propagation_latency",
+            "zk_learner_proposal_received_count", "zk_cnt_proposal_latency",
+            "zk_cnt_proposal_ack_creation_latency")}
+        print(f"observer metrics ({ens4.kind}): {moved}")
+        assert moved["zk_learner_commit_received_count"] >= 2, moved
+        assert moved["zk_cnt_commit_propagation_latency"] >= 2, moved
+        assert (moved["zk_learner_proposal_received_count"], moved["zk_cnt_proposal_latency"],
+                moved["zk_cnt_proposal_ack_creation_latency"]) == (0, 0, 0), moved
         ens4.kill(observer)
         with clients(ens4.connect_string(voters)) as (c,):
             for i in range(10):
