@@ -378,8 +378,11 @@ impl Member {
                     Err(_) => break,
                 }
             }
-            while let Ok(stat) = self.disk_stats.try_recv() {
-                self.disk_stat(stat);
+            for _ in 0..BATCH {
+                match self.disk_stats.try_recv() {
+                    Ok(stat) => self.disk_stat(stat),
+                    Err(_) => break,
+                }
             }
             for _ in 0..BATCH {
                 match self.inbound.try_recv() {
