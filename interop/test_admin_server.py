@@ -324,7 +324,8 @@ def ensembles(interop_servers):
     with ExitStack() as stack:
         out = {}
         for kind in ("zookeeper", "corral"):
-            ens = Ensemble(kind, binary_of(kind, interop_servers), config=ADMIN)
+            # 3 voters and an observer (the leader's `observers` lists it)
+            ens = Ensemble(kind, binary_of(kind, interop_servers), config=ADMIN, observers=1)
             stack.callback(ens.close)
             try:
                 ens.start()
@@ -336,6 +337,12 @@ def ensembles(interop_servers):
             stack.callback(stop_client, kz)
             kz.create("/adm", b"x")
             kz.sync("/adm")
+            # A write through the observer: a request it forwards to the leader.
+            observer = next(m for m in ens.members if m.observer)
+            on_observer = KazooClient(hosts=observer.addr, timeout=10.0)
+            on_observer.start(timeout=20)
+            stack.callback(stop_client, on_observer)
+            on_observer.create("/adm/through-observer", b"o")
             out[kind] = (ens, leader)
         yield out
 
@@ -344,10 +351,13 @@ def test_admin_every_command_ensemble(ensembles):
     problems: list[str] = []
     answers: dict[str, dict[str, dict[str, dict]]] = {}
     for kind, (ens, leader) in ensembles.items():
-        follower = next(m for m in ens.members if m is not leader)
+        follower = next(m for m in ens.members if m is not leader and not m.observer)
+        observer = next(m for m in ens.members if m.observer)
         for role, m in (("leader", leader), ("follower", follower)):
             port = m.ports["admin.serverPort"]
             per = answers.setdefault(role, {})
+            # Before observer_connection_stat_reset (which the index lists first) resets them.
+            observers = command(port, "observers")
             per[kind] = {name: command(port, name) for name in index_names(port)}
             a = per[kind]
             got = {
@@ -362,7 +372,10 @@ def test_admin_every_command_ensemble(ensembles):
                 "initial_configuration": a["initial_configuration"]["initial_configuration"],
                 "voting_view": a["voting_view"]["current_config"],
                 "server_id": a["configuration"]["server_id"],
-                "observers": (a["observers"]["synced_observers"], a["observers"]["observers"]),
+                "observers": observers_seen(observers),
+                "observers after observer_connection_stat_reset": [
+                    (o["sid"], o["requests"], o["packets_sent"] <= 2, o["packets_received"] <= 2)
+                    for o in a["observers"]["observers"]],
                 "read_only": a["is_read_only"]["read_only"],
                 "monitor server_state": a["monitor"]["server_state"],
                 "dirs hold files": (a["dirs"]["datadir_size"] > 0, a["dirs"]["logdir_size"] > 0),
@@ -378,7 +391,17 @@ def test_admin_every_command_ensemble(ensembles):
                 "initial_configuration": None,
                 "voting_view": expected_voting_view(ens),
                 "server_id": m.sid,
-                "observers": (0, []),
+                # The leader's observing learner, as its LearnerHandler describes it; a
+                # follower (no Observer Master) has none.
+                "observers": (1, [{
+                    "sid": observer.sid, "remote_socket_address": "/127.0.0.1:<port>",
+                    "established": "ms since 1970, before now", "packets_sent": ">0",
+                    "packets_received": ">0", "requests": ">0", "last_zxid": ">0",
+                    "queued_packets": ">=0", "queued_packets_size": "int"}])
+                if role == "leader" else (0, []),
+                # counted from the reset on (a ping or two may have gone meanwhile)
+                "observers after observer_connection_stat_reset":
+                    [(observer.sid, 0, True, True)] if role == "leader" else [],
                 "read_only": False,
                 "monitor server_state": role,
                 "dirs hold files": (True, True),
@@ -396,6 +419,33 @@ def test_admin_every_command_ensemble(ensembles):
     assert not problems, "\n".join(problems)
 
 
+def observers_seen(answer: dict) -> tuple[int, list[dict]]:
+    """The `observers` command's answer with each observer's values checked for what they
+    must be (the checks' names in place of the values, so that ZooKeeper and Corral compare
+    equal when both hold)."""
+    now_ms = time.time() * 1000
+
+    def seen(o: dict) -> dict:
+        addr = re.fullmatch(r"/127\.0\.0\.1:(\d+)", str(o.get("remote_socket_address")))
+        return {
+            "sid": o.get("sid"),
+            "remote_socket_address": "/127.0.0.1:<port>" if addr else o.get("remote_socket_address"),
+            "established": ("ms since 1970, before now"
+                            if isinstance(o.get("established"), int)
+                            and now_ms - 3_600_000 < o["established"] <= now_ms
+                            else o.get("established")),
+            **{k: ">0" if isinstance(o.get(k), int) and o[k] > 0 else o.get(k)
+               for k in ("packets_sent", "packets_received", "requests", "last_zxid")},
+            "queued_packets": (">=0" if isinstance(o.get("queued_packets"), int)
+                               and o["queued_packets"] >= 0 else o.get("queued_packets")),
+            # ZooKeeper's can go negative (its handler subtracts packets it never added)
+            "queued_packets_size": ("int" if isinstance(o.get("queued_packets_size"), int)
+                                    else o.get("queued_packets_size")),
+        }
+
+    return answer["synced_observers"], [seen(o) for o in answer["observers"]]
+
+
 # Runs last: it leaves each ensemble with one member (the module's ensembles end here).
 def test_admin_member_without_quorum(ensembles):
     """Leader and one follower killed: the last member looks for a quorum. Commands that need
@@ -405,8 +455,9 @@ def test_admin_member_without_quorum(ensembles):
     problems: list[str] = []
     answers: dict[str, dict[str, tuple[int, str]]] = {}
     for kind, (ens, leader) in ensembles.items():
-        follower = next(m for m in ens.members if m is not leader)
-        alone = next(m for m in ens.members if m is not leader and m is not follower)
+        follower = next(m for m in ens.members if m is not leader and not m.observer)
+        alone = next(m for m in ens.members
+                     if m is not leader and m is not follower and not m.observer)
         ens.kill(leader)
         ens.kill(follower)
         deadline = time.monotonic() + LOOKING_TIMEOUT_S

@@ -367,13 +367,83 @@ def test_failover_kill_9_leader_loses_no_acknowledged_write(ens):
 
 
 CATCH_UP_WRITES = 100
+# Writes after a rejoin, whose broadcast every member's metrics must count.
+BROADCAST_WRITES = 20
+
+
+def mntr_numbers(m: Member) -> dict[str, float]:
+    """The numeric mntr values of a member."""
+    out = {}
+    for key, value in parse_mntr(m.word("mntr")).items():
+        with contextlib.suppress(ValueError):
+            out[key] = float(value)
+    return out
+
+
+def changes(before: dict[str, float], after: dict[str, float], keys) -> dict[str, float]:
+    """after - before for each key (a missing key is a problem of its own: None)."""
+    return {k: (after[k] - before.get(k, 0.0)) if k in after else None for k in keys}
+
+
+SYNC_KEYS = ("zk_diff_count", "zk_snap_count", "zk_cnt_inflight_diff_count", "zk_cnt_inflight_snap_count")
+
+
+def one_sync(syncs: dict[str, float]) -> str:
+    """The leader's sync counters moved for exactly one learner sync ("diff" or "snap"):
+    its count, and its in-flight summary sampled twice (as it began and as it ended).
+    ZooKeeper picks DIFF or SNAP by its own heuristics (the committed log's window, the txn
+    log's size against the snapshot's); Corral's log names what it did."""
+    kind = "snap" if syncs["zk_snap_count"] == 1 else "diff"
+    other = "diff" if kind == "snap" else "snap"
+    expected = {f"zk_{kind}_count": 1, f"zk_{other}_count": 0,
+                f"zk_cnt_inflight_{kind}_count": 2, f"zk_cnt_inflight_{other}_count": 0}
+    assert syncs == expected, syncs
+    return kind
+
+
+def check_broadcast_metrics(ens: Ensemble, follower: Member, r: str) -> list[str]:
+    """BROADCAST_WRITES creates through the leader's clients after `follower` rejoined: the
+    quorum metrics move as ZooKeeper's do (the counts, never the times). The leader: its
+    own acknowledgements, the quorum's, the hand-over to the proposal processor, its log
+    writer; the follower: proposals and commits received and their latencies, its
+    acknowledgements, its log writer."""
+    leader = ens.leader()
+    lead_before = mntr_numbers(leader)
+    with clients(leader.addr) as (c,):
+        for i in range(BROADCAST_WRITES):
+            c.create(f"{r}/b{i:03d}", b"")
+    with clients(follower.addr) as (c,):
+        c.sync(r)
+    lead = changes(lead_before, mntr_numbers(leader), (
+        "zk_cnt_quorum_ack_latency", "zk_cnt_proposal_ack_creation_latency",
+        "zk_cnt_proposal_process_time", "zk_sync_processor_request_queued",
+        "zk_cnt_sync_processor_queue_and_flush_time_ms",
+    ))
+    fol = changes({}, mntr_numbers(follower), (
+        "zk_learner_proposal_received_count", "zk_learner_commit_received_count",
+        "zk_cnt_proposal_latency", "zk_cnt_commit_propagation_latency",
+        "zk_cnt_proposal_ack_creation_latency", "zk_sync_processor_request_queued",
+        "zk_cnt_sync_processor_queue_and_flush_time_ms",
+    ))
+    problems = [f"leader {k}: +{v}" for k, v in lead.items() if v is None or v < BROADCAST_WRITES]
+    problems += [f"follower {k}: {v}" for k, v in fol.items() if v is None or v < BROADCAST_WRITES]
+    fsyncs = changes({}, mntr_numbers(follower), ("zk_cnt_fsynctime", "zk_cnt_sync_processor_batch_size"))
+    problems += [f"follower {k}: {v}" for k, v in fsyncs.items() if not v]
+    print(f"broadcast metrics ({ens.kind}): leader {lead}, follower {fol} {fsyncs}")
+    return problems
 
 
 def test_restarted_follower_catches_up(ens):
+    """A follower stopped while 100 writes go through rejoins: it serves them all, the
+    leader counts one sync (Corral: a DIFF, as its log says; ZooKeeper here: a SNAP, its
+    txn log being larger than its snapshot), and the writes after it move every member's
+    quorum metrics."""
     r = "/ens_catchup"
     follower = ens.followers()[0]
     others = [m for m in ens.members if m is not follower]
+    leader = ens.leader()
     ens.stop(follower)
+    syncs_before = mntr_numbers(leader)
     with clients(ens.connect_string(others)) as (c,):
         c.ensure_path(r)
         for i in range(CATCH_UP_WRITES):
@@ -389,6 +459,14 @@ def test_restarted_follower_catches_up(ens):
         assert children == [f"n{i:03d}" for i in range(CATCH_UP_WRITES)], children[:5]
         for i in range(CATCH_UP_WRITES):
             assert c.get(f"{r}/n{i:03d}")[0] == f"value {i}".encode()
+    assert ens.leader() is leader
+    syncs = changes(syncs_before, mntr_numbers(leader), SYNC_KEYS)
+    print(f"syncs ({ens.kind}): {syncs}")
+    kind = one_sync(syncs)
+    if ens.kind == "corral":
+        assert kind == "diff" and "by Diff" in follower.log_path.read_text(errors="replace"), syncs
+    problems = check_broadcast_metrics(ens, follower, r)
+    assert not problems, "\n".join(problems)
 
 
 # --- a session that moved: its old connection's writes are refused ------------------------
@@ -553,6 +631,18 @@ def test_observer_serves_reads_forwards_writes_and_is_not_needed(ensemble):
             on_voters.create(f"{r}/through-voter", b"v")
             on_observer.sync(r)
             assert on_observer.get(f"{r}/through-voter")[0] == b"v"
+        # The observer learns commits (INFORM) and times their propagation; it receives no
+        # PROPOSAL and acknowledges nothing.
+        seen = mntr_numbers(observer)
+        moved = {k: seen.get(k) for k in (
+            "zk_learner_commit_received_count", "zk_cnt_commit_propagation_latency",
+            "zk_learner_proposal_received_count", "zk_cnt_proposal_latency",
+            "zk_cnt_proposal_ack_creation_latency")}
+        print(f"observer metrics ({ens4.kind}): {moved}")
+        assert moved["zk_learner_commit_received_count"] >= 2, moved
+        assert moved["zk_cnt_commit_propagation_latency"] >= 2, moved
+        assert (moved["zk_learner_proposal_received_count"], moved["zk_cnt_proposal_latency"],
+                moved["zk_cnt_proposal_ack_creation_latency"]) == (0, 0, 0), moved
         ens4.kill(observer)
         with clients(ens4.connect_string(voters)) as (c,):
             for i in range(10):
@@ -582,7 +672,9 @@ def test_follower_far_behind_catches_up_from_a_snapshot(ensemble):
             pytest.fail(f"the {ens3.kind} ensemble did not start:\n{e}", pytrace=False)
         follower = ens3.followers()[0]
         others = [m for m in ens3.members if m is not follower]
+        leader = ens3.leader()
         ens3.kill(follower)
+        syncs_before = mntr_numbers(leader)
         with clients(ens3.connect_string(others)) as (c,):
             c.ensure_path(r)
             for i in range(SNAP_WRITES):
@@ -592,6 +684,18 @@ def test_follower_far_behind_catches_up_from_a_snapshot(ensemble):
         if ens3.kind == "corral":
             log = follower.log_path.read_text(errors="replace")
             assert "by Snap" in log, follower.log_tail()
+        # The leader counted one sync; a SNAP where the follower's log says so.
+        assert ens3.leader() is leader
+        after = mntr_numbers(leader)
+        syncs = changes(syncs_before, after, SYNC_KEYS)
+        print(f"syncs ({ens3.kind}): {syncs}")
+        kind = one_sync(syncs)
+        if ens3.kind == "corral":
+            assert kind == "snap", syncs
+        # snapCount=50 and 600 writes: the leader wrote snapshots, and timed them.
+        assert after.get("zk_cnt_snapshottime", 0) >= 2, after.get("zk_cnt_snapshottime")
+        problems = check_broadcast_metrics(ens3, follower, r)
+        assert not problems, "\n".join(problems)
         # Every server's tree is the same: 130 more writes cross a 128-zxid mark, where
         # every server records its digest (`hash`), and the newest records agree.
         with clients(ens3.connect_string()) as (c,):

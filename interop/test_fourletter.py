@@ -178,6 +178,9 @@ def test_mntr_keys_are_zookeepers(t):
     for key in ("zk_znode_count", "zk_watch_bytes", "zk_response_bytes", "zk_last_client_response_size",
                 "zk_min_client_response_size", "zk_max_client_response_size"):
         out.append(f"{key} = {mntr.get(key)}")
+    # Timed for every write (ZooKeeper: every request) handed on from prep; the times and
+    # counts differ, that it moved does not.
+    out.append(f"zk_cnt_proposal_process_time > 0: {int(mntr.get('zk_cnt_proposal_process_time', 0)) > 0}")
     return out
 
 

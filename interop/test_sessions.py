@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness import kz, raw
 from harness.scenario import scenario
+from harness.servers import four_letter
 
 # Short ticks so that short session timeouts are allowed and expire promptly.
 FAST = {"tickTime": "500"}
@@ -195,16 +196,27 @@ def test_connection_without_a_session_is_closed(t):
     not hold the connection (and its maxClientCnxns slot) forever: ZooKeeper closes a
     connection without a session after sessionlessCnxnTimeout (10 s). Bounded wait; the time
     is not asserted."""
+    expired_before = _sessionless_expired(t)
     silent = raw.open_socket(t.addr)
     partial = raw.open_socket(t.addr)
     try:
         # The length prefix and half of a ConnectRequest.
         partial.sendall(b"\0\0\0\x2d" + b"\0" * 8)
         deadline = time.monotonic() + SESSIONLESS_BOUND_S
-        return [
+        out = [
             f"silent connection closed by the server: {_closed_by_server(silent, deadline)}",
             f"half a ConnectRequest, closed by the server: {_closed_by_server(partial, deadline)}",
         ]
     finally:
         silent.close()
         partial.close()
+    # Both counted in mntr's zk_sessionless_connections_expired.
+    out.append(f"sessionless_connections_expired: +{_sessionless_expired(t) - expired_before}")
+    return out
+
+
+def _sessionless_expired(t) -> int:
+    """mntr's zk_sessionless_connections_expired."""
+    text = four_letter(t.host, t.port, "mntr")
+    values = dict(line.split("\t", 1) for line in text.splitlines() if "\t" in line)
+    return int(values["zk_sessionless_connections_expired"])

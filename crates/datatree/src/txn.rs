@@ -304,6 +304,13 @@ impl Txn {
         self.body.encode_item(out);
     }
 
+    /// The header of an encoded txn without decoding its body: (zxid, time in ms).
+    pub fn peek_header(bytes: &[u8]) -> Result<(Zxid, i64), DataTreeError> {
+        let mut r = Cursor { buf: bytes, pos: 0 };
+        r.version()?;
+        Ok((Zxid::from_wire(r.i64()?), r.i64()?))
+    }
+
     /// Decodes what [`Txn::encode`] wrote; the input must be exactly one txn.
     pub fn decode(bytes: &[u8]) -> Result<Txn, DataTreeError> {
         let mut r = Cursor { buf: bytes, pos: 0 };

@@ -183,6 +183,7 @@ impl tonic::server::StreamingService<PeerMessage> for StreamCall {
                 certificate: &certificate,
                 done: done.clone(),
                 greeted,
+                remote,
             };
             match handshake(&shared, inbound, claim).await {
                 Ok(response) => Ok(response),
@@ -207,6 +208,8 @@ struct Claim<'a> {
     done: CancellationToken,
     /// Cancelled once a good `Hello` arrived.
     greeted: CancellationToken,
+    /// The dialer's address.
+    remote: SocketAddr,
 }
 
 /// Reads and checks the dialer's `Hello` (and that its certificate may claim that id), then
@@ -220,6 +223,7 @@ async fn handshake(
         certificate,
         done,
         greeted,
+        remote,
     } = claim;
     let cfg = &shared.cfg;
     // The connection's deadline (serve) bounds this wait.
@@ -259,7 +263,7 @@ async fn handshake(
             Ok(tonic::Response::new(once))
         }
         Accept::Link => {
-            let (link, out) = Link::new(cfg, peer, hello.link, done, welcome(false));
+            let (link, out) = Link::new(cfg, peer, hello.link, remote, done, welcome(false));
             shared
                 .install(&link, Some(hello.last_link))
                 .map_err(|why| (Some(peer), why))?;

@@ -104,6 +104,7 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
             .await
             .map_err(|e| format!("connect {addr}: {e}"))?;
         let _ = tcp.set_nodelay(true);
+        let remote = tcp.peer_addr().unwrap_or(addr);
         let io = shared
             .layer
             .connect(tcp, peer)
@@ -128,7 +129,8 @@ async fn dial(shared: &Arc<Shared>, peer: PeerId) -> Dialed {
             link: link_id,
             last_link,
         };
-        let (link, out) = Link::new(cfg, peer, link_id, kill.clone(), PeerMessage::hello(hello));
+        let first = PeerMessage::hello(hello);
+        let (link, out) = Link::new(cfg, peer, link_id, remote, kill.clone(), first);
         let path = http::uri::PathAndQuery::from_static(STREAM_PATH);
         let request = tonic::Request::new(out);
         let response = grpc

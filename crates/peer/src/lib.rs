@@ -73,7 +73,7 @@ pub use config::{fingerprint, Backoff, Channel, Config, Jitter, PeerId};
 pub use layer::{
     Accepted, BoxFuture, BoxIo, PeerIdentity, PeerIo, PlainTcp, RustlsLayer, StreamLayer,
 };
-pub use transport::{Event, Events, Stats, Transport};
+pub use transport::{Event, Events, LinkInfo, Stats, Transport};
 
 /// The one error type of corral-peer.
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,8 @@ pub(crate) struct Link {
     pub peer: PeerId,
     /// The random id the dialer gave it.
     pub id: u64,
+    /// The other end's socket address.
+    pub remote: std::net::SocketAddr,
     /// The outbound queue (bounded: `Config::queue` frames).
     pub out: mpsc::Sender<PeerMessage>,
     /// Payload bytes in `out` not yet taken by the writer (bounded: `Config::queue_bytes`).
@@ -36,6 +38,7 @@ impl Link {
         cfg: &Config,
         peer: PeerId,
         id: u64,
+        remote: std::net::SocketAddr,
         kill: CancellationToken,
         first: PeerMessage,
     ) -> (Arc<Link>, OutStream) {
@@ -52,6 +55,7 @@ impl Link {
             Arc::new(Link {
                 peer,
                 id,
+                remote,
                 out,
                 queued,
                 kill,

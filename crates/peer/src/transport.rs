@@ -36,6 +36,17 @@ pub(crate) enum Internal {
     Frame(PeerId, Channel, Bytes),
 }
 
+/// A link as [`Transport::link_info`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkInfo {
+    /// The other end's socket address (the dialer's own port when it dialed us).
+    pub remote: SocketAddr,
+    /// Frames in its outbound queue.
+    pub queued_frames: usize,
+    /// Their payload bytes.
+    pub queued_bytes: usize,
+}
+
 /// Counters of a transport's life, for tests and metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -398,6 +409,18 @@ impl Transport {
             .get(&peer)
             .and_then(|s| s.active.as_ref())
             .map(|l| l.id)
+    }
+
+    /// The link `send` uses for `peer`, while it is up: its other end's address and what
+    /// waits in its outbound queue.
+    pub fn link_info(&self, peer: PeerId) -> Option<LinkInfo> {
+        let slots = self.shared.slots.lock();
+        let l = slots.get(&peer)?.active.as_ref()?;
+        Some(LinkInfo {
+            remote: l.remote,
+            queued_frames: l.out.max_capacity().saturating_sub(l.out.capacity()),
+            queued_bytes: l.queued.load(Ordering::Relaxed),
+        })
     }
 
     /// Is there room for more frames to `peer` (its active link's queue under half full, in

@@ -69,6 +69,22 @@ async fn three_transports_exchange_frames_in_fifo_order_both_ways() {
         assert_eq!(seen.len(), 2, "{seen:?}");
     }
     exchange(&mut nodes, 2000).await;
+    // Each link's other end: the dialer's own port, or the address it dialed; the queues
+    // are drained.
+    for node in &nodes {
+        for other in nodes.iter().filter(|o| o.id != node.id) {
+            let info = node.transport.link_info(other.id).expect("linked");
+            assert!(info.remote.ip().is_loopback(), "{info:?}");
+            if node.id < other.id {
+                // The higher id's dial is kept: we accepted it, from one of its own ports.
+                assert_ne!(info.remote, other.transport.local_addr(), "{info:?}");
+            } else {
+                assert_eq!(info.remote, other.transport.local_addr(), "{info:?}");
+            }
+            assert_eq!((info.queued_frames, info.queued_bytes), (0, 0), "{info:?}");
+        }
+        assert_eq!(node.transport.link_info(99), None);
+    }
     for node in &nodes {
         let s = node.transport.stats();
         assert_eq!(

@@ -15,6 +15,7 @@ pub(crate) struct NetCounters {
     tls_failed: AtomicU64,
     plain_local: AtomicU64,
     plain_remote: AtomicU64,
+    sessionless_expired: AtomicU64,
 }
 
 /// A TLS handshake in progress; dropping it ends it.
@@ -49,12 +50,19 @@ impl NetCounters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A connection closed before its first bytes (or a `stmk`'s mask) arrived within the
+    /// sessionless timeout (ZooKeeper's sessionless_connections_expired).
+    pub(crate) fn sessionless_expired(&self) {
+        self.sessionless_expired.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn gauges(&self) -> NetGauges {
         NetGauges {
             outstanding_tls_handshake: self.tls_in_progress.load(Ordering::Relaxed),
             unsuccessful_handshake: self.tls_failed.load(Ordering::Relaxed),
             non_mtls_local_conn_count: self.plain_local.load(Ordering::Relaxed),
             non_mtls_remote_conn_count: self.plain_remote.load(Ordering::Relaxed),
+            sessionless_expired: self.sessionless_expired.load(Ordering::Relaxed),
         }
     }
 }

@@ -53,6 +53,7 @@ pub mod fourlw;
 pub mod http;
 mod io_metrics;
 mod member;
+mod member_links;
 mod metrics_http;
 mod net;
 mod owner;

@@ -20,14 +20,15 @@ use bytes::Bytes;
 use corral_peer::Channel;
 use corral_zab::{Role, Status, VoterSet, Zxid};
 use corral_zab_runtime::{
-    attach_with_service, open_node, Compaction, GrpcTransport, Inbound, Node, RuntimeConfig,
-    StateMachine, StorageDisk,
+    attach_with_service, open_node_observed, Compaction, GrpcTransport, Inbound, Node,
+    RuntimeConfig, StateMachine, StorageDisk,
 };
 use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
 
 use crate::config::ServerConfig;
 use crate::core::{Core, Effect, Input, Now, QuorumPhase, QuorumRole, ServerRole};
 use crate::durability::parse_snapshot_payload;
+use crate::member_links::Links;
 use crate::owner::{Clock, OwnerSettings, ToCore, Writers};
 use crate::snapshot_feed::{FeedReader, Snapshots};
 use crate::ServerError;
@@ -59,6 +60,13 @@ pub(crate) struct Replica {
     snapshots: Snapshots,
 }
 
+impl Replica {
+    /// The core (read-only).
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
+}
+
 impl StateMachine for Replica {
     type Snapshot = FeedReader;
 
@@ -78,6 +86,10 @@ impl StateMachine for Replica {
 
     fn snapshot_busy(&self) -> bool {
         self.snapshots.producing()
+    }
+
+    fn observe(&mut self, observation: &corral_zab::Observation) {
+        self.core.observe_zab(observation, self.now);
     }
 
     fn restore_chunk(&mut self, _zxid: Zxid, offset: u64, data: &Bytes) {
@@ -114,7 +126,15 @@ impl StateMachine for Replica {
     }
 }
 
-type MemberNode = Node<Replica, StorageDisk, GrpcTransport>;
+pub(crate) type MemberNode = Node<Replica, StorageDisk, GrpcTransport>;
+
+/// What the member's disk reports for the metrics, from the threads that write.
+enum DiskStat {
+    /// The quorum writer fsynced log appends.
+    Synced(corral_storage::SyncStats),
+    /// A local snapshot was written in this many ms.
+    SnapshotWritten(u64),
+}
 
 /// An ensemble member: the node (with the core inside), its inputs, and the local
 /// snapshots.
@@ -122,6 +142,10 @@ pub(crate) struct Member {
     node: MemberNode,
     inbound: UnboundedReceiver<Inbound>,
     durable: UnboundedReceiver<Result<u64, String>>,
+    /// The disk's reports for the metrics: log fsyncs, local snapshots written.
+    disk_stats: UnboundedReceiver<DiskStat>,
+    /// Per peer, its link's counts (a leader's `observers`).
+    links: Links,
     compaction: Compaction,
     clock: Clock,
     writers: Writers,
@@ -163,6 +187,9 @@ fn engine_config(config: &ServerConfig) -> Result<corral_zab::Config, ServerErro
         election_ticks: ms_to_ticks(200),
         max_election_ticks: ms_to_ticks(60_000),
         finalize_wait: ms_to_ticks(200),
+        max_wait_for_epoch: config
+            .max_time_to_wait_for_epoch_ms
+            .map(|ms| ms / ENGINE_TICK.as_millis() as u64),
         ..corral_zab::Config::default()
     })
 }
@@ -231,11 +258,26 @@ impl Member {
             snapshots: Snapshots::default(),
         };
         let (durable_tx, durable) = tokio::sync::mpsc::unbounded_channel();
+        let (stats_tx, disk_stats) = tokio::sync::mpsc::unbounded_channel();
+        let synced_tx = stats_tx.clone();
         let opening = std::time::Instant::now();
-        let (mut node, compaction) = open_node(&runtime_config, replica, transport, move |r| {
-            let _ = durable_tx.send(r);
-        })
+        let (mut node, mut compaction) = open_node_observed(
+            &runtime_config,
+            replica,
+            transport,
+            move |r| {
+                let _ = durable_tx.send(r);
+            },
+            move |s| {
+                let _ = synced_tx.send(DiskStat::Synced(s));
+            },
+        )
         .map_err(|e| ServerError::Ensemble(e.to_string()))?;
+        compaction.on_written(move |_, took| {
+            let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+            let _ = stats_tx.send(DiskStat::SnapshotWritten(ms));
+        });
+        node.set_observing(true);
         // A member loads its newest snapshot at start (open_node); the txns of its log are
         // applied as the ensemble commits them, after the election, so no start-up replay is
         // recorded (as ZooKeeper records none for an empty log).
@@ -257,6 +299,8 @@ impl Member {
             node,
             inbound,
             durable,
+            disk_stats,
+            links: Links::default(),
             compaction,
             clock,
             writers: Writers::default(),
@@ -335,6 +379,12 @@ impl Member {
                 }
             }
             for _ in 0..BATCH {
+                match self.disk_stats.try_recv() {
+                    Ok(stat) => self.disk_stat(stat),
+                    Err(_) => break,
+                }
+            }
+            for _ in 0..BATCH {
                 match self.inbound.try_recv() {
                     Ok(ev) => self.inbound_event(Some(ev)),
                     Err(_) => break,
@@ -386,8 +436,18 @@ impl Member {
         }
     }
 
+    /// The disk's figures, into the metrics (fsynctime, sync_processor_*, snapshottime).
+    fn disk_stat(&mut self, stat: DiskStat) {
+        let now = self.stamp();
+        match stat {
+            DiskStat::Synced(s) => self.core().handle(crate::net::log_synced(&s), now),
+            DiskStat::SnapshotWritten(ms) => self.core().record_snapshot_time(ms),
+        }
+    }
+
     fn inbound_event(&mut self, ev: Option<Inbound>) {
         let now = self.stamp();
+        self.links.count(&mut self.node, ev.as_ref(), now);
         match ev {
             Some(Inbound::Net(ev)) => self.node.receive(ev),
             Some(Inbound::Service {
@@ -412,6 +472,10 @@ impl Member {
     }
 
     fn message(&mut self, msg: ToCore) {
+        if let ToCore::Admin { name, .. } = &msg {
+            let observers = self.links.observers(&mut self.node, name);
+            self.core().set_observers(observers);
+        }
         self.stamp();
         let clock = self.clock;
         let core = &mut self.node.state_machine_mut().core;
@@ -573,7 +637,11 @@ impl Member {
                 }
                 let size = txn.len();
                 self.core().proposed(size);
-                match self.node.propose(txn, Box::new(|_| {})) {
+                let handing = std::time::Instant::now();
+                let proposed = self.node.propose(txn, Box::new(|_| {}));
+                let ms = u64::try_from(handing.elapsed().as_millis()).unwrap_or(u64::MAX);
+                self.core().record_proposal_process_time(ms);
+                match proposed {
                     Ok(z) if z == zxid => {}
                     outcome => {
                         self.dropping_proposals = true;

@@ -169,16 +169,7 @@ impl Server {
             let _ = durable_tx.send(input);
         };
         let on_sync = move |s: corral_storage::SyncStats| {
-            let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-            let _ = synced_tx.send(Input::LogSynced {
-                txns: s.txns,
-                fsync_ms: ms(s.fsync),
-                waits: s
-                    .waits
-                    .iter()
-                    .map(|w| (w.queue_len as u64, ms(w.queued), ms(w.flushed)))
-                    .collect(),
-            });
+            let _ = synced_tx.send(log_synced(&s));
         };
         let (state, durability) = Durability::open_observed(&config, disk, on_durable, on_sync)?;
         let purge_every = (config.purge_interval_hours > 0)
@@ -419,17 +410,7 @@ async fn serve_connection<R, W>(
     let mut buf = BytesMut::with_capacity(4096);
     // The first four bytes say whether this is a four-letter word or a framed session. A
     // client that sends none is dropped as the core drops one without a session.
-    let first = async {
-        while buf.len() < 4 {
-            match rd.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(_) => {}
-            }
-        }
-        true
-    };
-    let sessionless = Duration::from_millis(crate::core::SESSIONLESS_TIMEOUT_MS);
-    if !matches!(tokio::time::timeout(sessionless, first).await, Ok(true)) {
+    if !read_sessionless(&mut rd, &mut buf, 4, &settings.counters).await {
         return;
     }
     if let Some(word) = fourlw::detect(&buf[..4]) {
@@ -437,16 +418,7 @@ async fn serve_connection<R, W>(
         if word == "stmk" {
             // The new trace mask: 8 bytes (big-endian) after the word. Without them the
             // connection closes unanswered, as ZooKeeper's read fails.
-            let rest = async {
-                while buf.len() < 12 {
-                    match rd.read_buf(&mut buf).await {
-                        Ok(0) | Err(_) => return false,
-                        Ok(_) => {}
-                    }
-                }
-                true
-            };
-            if !matches!(tokio::time::timeout(sessionless, rest).await, Ok(true)) {
+            if !read_sessionless(&mut rd, &mut buf, 12, &settings.counters).await {
                 return;
             }
             let mut mask = [0u8; 8];
@@ -570,4 +542,47 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     }
     let _ = wr.shutdown().await;
     let _ = closed.send(());
+}
+
+/// Reads until `buf` holds `len` bytes, within the sessionless timeout; false if the
+/// connection ended or the time ran out (counted, as the core counts a connection it
+/// expires without a session: ZooKeeper's sessionless_connections_expired).
+async fn read_sessionless<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    buf: &mut BytesMut,
+    len: usize,
+    counters: &NetCounters,
+) -> bool {
+    let read = async {
+        while buf.len() < len {
+            match rd.read_buf(buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
+        }
+        true
+    };
+    let sessionless = Duration::from_millis(crate::core::SESSIONLESS_TIMEOUT_MS);
+    match tokio::time::timeout(sessionless, read).await {
+        Ok(read) => read,
+        Err(_) => {
+            counters.sessionless_expired();
+            false
+        }
+    }
+}
+
+/// The core's input for one fsync of the log writer (standalone) or the quorum writer (an
+/// ensemble member): the metrics' fsynctime and sync_processor_* values.
+pub(crate) fn log_synced(s: &corral_storage::SyncStats) -> Input {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    Input::LogSynced {
+        txns: s.txns,
+        fsync_ms: ms(s.fsync),
+        waits: s
+            .waits
+            .iter()
+            .map(|w| (w.queue_len as u64, ms(w.queued), ms(w.flushed)))
+            .collect(),
+    }
 }

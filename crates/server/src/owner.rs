@@ -327,7 +327,13 @@ impl Owner {
         for effect in effects.drain(..) {
             match self.writers.deliver(effect) {
                 None => {}
-                Some(Effect::Log { zxid, txn }) => self.durability.append(zxid, txn),
+                Some(Effect::Log { zxid, txn }) => {
+                    // ZooKeeper's proposal_process_time: prep's hand-over to the log.
+                    let handing = std::time::Instant::now();
+                    self.durability.append(zxid, txn);
+                    let ms = u64::try_from(handing.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    self.core.record_proposal_process_time(ms);
+                }
                 Some(Effect::SnapshotBegun { zxid, sessions }) => {
                     self.start_snapshot(zxid, sessions)
                 }

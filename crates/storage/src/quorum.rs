@@ -20,14 +20,17 @@
 
 use crate::Zxid;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use bytes::Bytes;
 
 use crate::{
-    EpochFiles, LogView, SnapshotStore, SnapshotWriter, StorageError, TxnLog, ACCEPTED_EPOCH_FILE,
-    CURRENT_EPOCH_FILE,
+    EpochFiles, LogView, SnapshotStore, SnapshotWriter, StorageError, SyncStats, TxnLog, TxnWait,
+    ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE,
 };
 
 /// One durable effect, in the order the engine asked for it.
@@ -79,6 +82,8 @@ pub struct QuorumFiles {
 struct Batch {
     tag: u64,
     ops: Vec<QuorumOp>,
+    /// When it was submitted.
+    queued_at: Instant,
 }
 
 /// The handle of the writer thread ([`QuorumWriter::spawn`]).
@@ -94,7 +99,12 @@ pub struct QuorumWriter {
     tx: Option<Sender<Batch>>,
     view: LogView,
     thread: Option<JoinHandle<()>>,
+    /// Appends submitted and not taken by the thread yet.
+    queued: Arc<AtomicUsize>,
 }
+
+/// Reports each fsync of the log's appends (see [`QuorumWriter::spawn_observed`]).
+type OnSync = Box<dyn FnMut(SyncStats) + Send>;
 
 impl std::fmt::Debug for Batch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,24 +119,70 @@ impl QuorumWriter {
     where
         F: FnMut(Result<u64, StorageError>) + Send + 'static,
     {
+        QuorumWriter::spawn_with(files, on_durable, None)
+    }
+
+    /// [`QuorumWriter::spawn`], and `on_sync` hears of every fsync that made log appends
+    /// durable, as [`LogWriter::spawn_observed`](crate::LogWriter::spawn_observed) reports
+    /// it: the appends it covered, how long it took, and per append its wait in the queue
+    /// (submitted to taken), from then to durable, and the appends queued when it was taken.
+    pub fn spawn_observed<F, S>(
+        files: QuorumFiles,
+        on_durable: F,
+        on_sync: S,
+    ) -> Result<QuorumWriter, StorageError>
+    where
+        F: FnMut(Result<u64, StorageError>) + Send + 'static,
+        S: FnMut(SyncStats) + Send + 'static,
+    {
+        QuorumWriter::spawn_with(files, on_durable, Some(Box::new(on_sync)))
+    }
+
+    fn spawn_with<F>(
+        files: QuorumFiles,
+        on_durable: F,
+        on_sync: Option<OnSync>,
+    ) -> Result<QuorumWriter, StorageError>
+    where
+        F: FnMut(Result<u64, StorageError>) + Send + 'static,
+    {
         let (tx, rx) = mpsc::channel();
         let view = files.log.view();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let state = State {
+            files,
+            dirty: false,
+            receiving: None,
+            on_sync,
+            taken: Vec::new(),
+            queued: Arc::clone(&queued),
+        };
         let thread = std::thread::Builder::new()
             .name("corral-quorum-writer".into())
-            .spawn(move || run(files, rx, on_durable))
+            .spawn(move || run(state, rx, on_durable))
             .map_err(|e| StorageError::io("spawn quorum writer thread", "", e))?;
         Ok(QuorumWriter {
             tx: Some(tx),
             view,
             thread: Some(thread),
+            queued,
         })
     }
 
     /// Queues a batch of operations under `tag`.
     pub fn submit(&self, tag: u64, ops: Vec<QuorumOp>) -> Result<(), StorageError> {
         let tx = self.tx.as_ref().ok_or(StorageError::WriterStopped)?;
-        tx.send(Batch { tag, ops })
-            .map_err(|_| StorageError::WriterStopped)
+        let appends = ops
+            .iter()
+            .filter(|op| matches!(op, QuorumOp::Append { .. }))
+            .count();
+        self.queued.fetch_add(appends, Ordering::Relaxed);
+        tx.send(Batch {
+            tag,
+            ops,
+            queued_at: Instant::now(),
+        })
+        .map_err(|_| StorageError::WriterStopped)
     }
 
     /// A read handle on the log (DIFFs, recovery reads), valid while the thread writes.
@@ -156,20 +212,47 @@ struct State {
     /// Appends not yet fsynced.
     dirty: bool,
     receiving: Option<Reception>,
+    on_sync: Option<OnSync>,
+    /// Observed: per append not yet fsynced, when it was submitted and taken, and the
+    /// appends queued when it was taken.
+    taken: Vec<(Instant, Instant, usize)>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl State {
     fn sync_log(&mut self) -> Result<(), StorageError> {
         if self.dirty {
+            let started = Instant::now();
             self.files.log.sync()?;
             self.dirty = false;
+            if let Some(on_sync) = self.on_sync.as_mut() {
+                let done = Instant::now();
+                let waits = self
+                    .taken
+                    .drain(..)
+                    .map(|(queued_at, taken, queue_len)| TxnWait {
+                        queue_len,
+                        queued: taken.saturating_duration_since(queued_at),
+                        flushed: done.saturating_duration_since(taken),
+                    })
+                    .collect::<Vec<_>>();
+                on_sync(SyncStats {
+                    txns: waits.len() as u64,
+                    fsync: done.saturating_duration_since(started),
+                    waits,
+                });
+            }
         }
         Ok(())
     }
 
-    fn apply(&mut self, op: QuorumOp) -> Result<(), StorageError> {
+    fn apply(&mut self, op: QuorumOp, queued_at: Instant) -> Result<(), StorageError> {
         match op {
             QuorumOp::Append { zxid, payload } => {
+                let queue_len = self.queued.fetch_sub(1, Ordering::Relaxed);
+                if self.on_sync.is_some() {
+                    self.taken.push((queued_at, Instant::now(), queue_len));
+                }
                 self.files.log.append(zxid, &payload)?;
                 self.dirty = true;
             }
@@ -226,22 +309,17 @@ impl State {
     }
 }
 
-fn run<F>(files: QuorumFiles, rx: Receiver<Batch>, mut on_durable: F)
+fn run<F>(mut state: State, rx: Receiver<Batch>, mut on_durable: F)
 where
     F: FnMut(Result<u64, StorageError>),
 {
-    let mut state = State {
-        files,
-        dirty: false,
-        receiving: None,
-    };
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         let mut last_tag = None;
         let mut result = Ok(());
         while let Some(batch) = next.take() {
             for op in batch.ops {
-                result = state.apply(op);
+                result = state.apply(op, batch.queued_at);
                 if result.is_err() {
                     break;
                 }

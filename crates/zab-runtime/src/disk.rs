@@ -140,6 +140,9 @@ impl LogSource for StorageLog {
     }
 }
 
+/// Told of every fsync of log appends, on the writer's thread.
+pub type OnSync = Box<dyn FnMut(corral_storage::SyncStats) + Send>;
+
 /// The [`DiskIo`] on corral-storage: operations go to the [`QuorumWriter`] thread, which
 /// reports durability through `on_durable` (no lock taken).
 pub struct StorageDisk {
@@ -154,9 +157,25 @@ impl StorageDisk {
         files: QuorumFiles,
         on_durable: impl FnMut(Result<u64, String>) + Send + Clone + 'static,
     ) -> Result<StorageDisk, RuntimeError> {
+        StorageDisk::with_observer(files, on_durable, None)
+    }
+
+    /// [`StorageDisk::new`], with `on_sync` told of every fsync of log appends (see
+    /// [`QuorumWriter::spawn_observed`]).
+    pub fn with_observer(
+        files: QuorumFiles,
+        on_durable: impl FnMut(Result<u64, String>) + Send + Clone + 'static,
+        on_sync: Option<OnSync>,
+    ) -> Result<StorageDisk, RuntimeError> {
         let mut report = on_durable.clone();
-        let writer = QuorumWriter::spawn(files, move |r| report(r.map_err(|e| e.to_string())))
-            .map_err(storage)?;
+        let report = move |r: Result<u64, corral_storage::StorageError>| {
+            report(r.map_err(|e| e.to_string()))
+        };
+        let writer = match on_sync {
+            Some(on_sync) => QuorumWriter::spawn_observed(files, report, on_sync),
+            None => QuorumWriter::spawn(files, report),
+        }
+        .map_err(storage)?;
         let mut fail = on_durable;
         Ok(StorageDisk {
             writer,

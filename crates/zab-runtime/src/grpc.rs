@@ -65,6 +65,8 @@ struct Links {
 pub struct GrpcTransport {
     peer: Arc<corral_peer::Transport>,
     links: Arc<Mutex<Links>>,
+    /// Frames handed to each peer's link since the start (engine and service frames).
+    sent: BTreeMap<PeerId, u64>,
 }
 
 /// Hands `transport` and `events` to a runtime: the [`Transport`] and the inbound events
@@ -84,7 +86,12 @@ pub fn attach(
         tx,
         engine_only,
     ));
-    (GrpcTransport { peer, links }, rx)
+    let transport = GrpcTransport {
+        peer,
+        links,
+        sent: BTreeMap::new(),
+    };
+    (transport, rx)
 }
 
 fn engine_only(inbound: Inbound) -> Option<NetEvent> {
@@ -124,7 +131,12 @@ pub fn attach_with_service(
     let links = Arc::new(Mutex::new(Links::default()));
     let (tx, rx) = unbounded_channel();
     tokio::spawn(pump(Arc::downgrade(&peer), links.clone(), events, tx, Some));
-    (GrpcTransport { peer, links }, rx)
+    let transport = GrpcTransport {
+        peer,
+        links,
+        sent: BTreeMap::new(),
+    };
+    (transport, rx)
 }
 
 /// Hands corral-peer's events on, as `deliver` makes them (`None`: dropped).
@@ -182,12 +194,20 @@ impl GrpcTransport {
         self.send_frame(to, channel, frame)
     }
 
+    /// Frames (engine and service) handed to `peer`'s links since the start.
+    pub fn frames_sent(&self, peer: PeerId) -> u64 {
+        self.sent.get(&peer).copied().unwrap_or(0)
+    }
+
     fn send_frame(&mut self, to: PeerId, channel: Channel, frame: Bytes) -> bool {
         let Some(link) = self.links.lock().open.get(&to).copied() else {
             return false;
         };
         match self.peer.send_on(to, link, channel, frame) {
-            Ok(()) => true,
+            Ok(()) => {
+                *self.sent.entry(to).or_default() += 1;
+                true
+            }
             Err(e) => {
                 self.links.lock().open.remove(&to);
                 match e {

@@ -69,11 +69,11 @@ mod outbound;
 mod shell;
 mod traits;
 
-pub use disk::{open, quorum_op, OnDisk, StorageDisk, StorageLog};
+pub use disk::{open, quorum_op, OnDisk, OnSync, StorageDisk, StorageLog};
 pub use error::RuntimeError;
 #[cfg(feature = "grpc")]
 pub use grpc::{attach, attach_with_service, GrpcTransport, Inbound};
 pub use mem_net::{MemNetwork, MemTransport};
 pub use node::{Event, Node, RuntimeFaults, Waiter};
-pub use shell::{open_node, Compaction, Runtime, RuntimeConfig};
+pub use shell::{open_node, open_node_observed, Compaction, Runtime, RuntimeConfig};
 pub use traits::{DiskIo, NetEvent, SnapshotChunk, SnapshotSource, StateMachine, Transport};

@@ -303,6 +303,11 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
         self.zab.learner_counts()
     }
 
+    /// A leader's learners one by one (none unless leading).
+    pub fn learners(&self) -> Vec<corral_zab::LearnerInfo> {
+        self.zab.learners()
+    }
+
     /// Sends the next chunks of running snapshot streams while the transport has room;
     /// whether any went out. The shell calls it after every input and while streaming.
     pub fn pump(&mut self) -> bool {
@@ -393,9 +398,24 @@ impl<S: StateMachine, D: DiskIo, T: Transport> Node<S, D, T> {
     fn drive(&mut self) {
         while self.stopped.is_none() && self.zab.has_ready() {
             let ready = self.zab.ready();
+            self.report_observations();
             self.execute(ready);
         }
+        self.report_observations();
         let _ = self.pump();
+    }
+
+    /// Hands the engine's observations to the state machine (none unless observing).
+    fn report_observations(&mut self) {
+        for o in self.zab.take_observations() {
+            self.sm.observe(&o);
+        }
+    }
+
+    /// Reports the engine's [`corral_zab::Observation`]s to
+    /// [`StateMachine::observe`] (`true`), or not (the default).
+    pub fn set_observing(&mut self, on: bool) {
+        self.zab.set_observing(on);
     }
 
     fn execute(&mut self, ready: Ready) {

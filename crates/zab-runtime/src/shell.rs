@@ -48,7 +48,12 @@ pub struct Compaction {
     last: u64,
     /// The snapshot being written, if any.
     writing: Option<JoinHandle<()>>,
+    /// Told of every snapshot written: its zxid and how long it took.
+    on_written: Option<OnWritten>,
 }
+
+/// See [`Compaction::on_written`].
+type OnWritten = std::sync::Arc<dyn Fn(Zxid, Duration) + Send + Sync>;
 
 /// Where local snapshots go, and the log they let go of.
 #[derive(Clone)]
@@ -71,12 +76,25 @@ impl Compaction {
             && !node.state_machine().snapshot_busy();
         if due {
             self.last = node.applied_count();
+            let begun = std::time::Instant::now();
             let (zxid, chunks) = node.snapshot_now();
             let files = self.files.clone();
+            let on_written = self.on_written.clone();
             self.writing = Some(tokio::task::spawn_blocking(move || {
-                files.write(zxid, chunks)
+                if files.write(zxid, chunks) {
+                    if let Some(report) = on_written {
+                        report(zxid, begun.elapsed());
+                    }
+                }
             }));
         }
+    }
+
+    /// `report` hears of every local snapshot written (on the thread that wrote it): its
+    /// zxid, and the time from taking it to its file being durable (ZooKeeper's
+    /// `snapshottime`).
+    pub fn on_written(&mut self, report: impl Fn(Zxid, Duration) + Send + Sync + 'static) {
+        self.on_written = Some(std::sync::Arc::new(report));
     }
 }
 
@@ -94,7 +112,7 @@ impl SnapshotFiles {
     /// Writes the snapshot of `zxid` (atomic: temp file, fsync, rename), then lets the log
     /// start after it and purges older snapshots and log segments (the newest three
     /// snapshots kept, as ZooKeeper's autopurge.snapRetainCount minimum).
-    fn write(&self, zxid: Zxid, mut chunks: impl SnapshotSource) {
+    fn write(&self, zxid: Zxid, mut chunks: impl SnapshotSource) -> bool {
         use std::io::Write;
         let dir = self.snapshots.dir();
         let mut write = || -> Result<(), String> {
@@ -109,9 +127,13 @@ impl SnapshotFiles {
                 .map_err(|e| e.to_string())?;
             Ok(())
         };
-        if let Err(e) = write() {
-            // The log still holds everything: nothing is lost, the next one retries.
-            tracing::warn!(zxid = %zxid, error = %e, "local snapshot failed");
+        match write() {
+            Ok(()) => true,
+            Err(e) => {
+                // The log still holds everything: nothing is lost, the next one retries.
+                tracing::warn!(zxid = %zxid, error = %e, "local snapshot failed");
+                false
+            }
         }
     }
 }
@@ -122,9 +144,32 @@ impl SnapshotFiles {
 /// task), and the [`Compaction`] writes local snapshots when the embedder asks.
 pub fn open_node<S: StateMachine, T: Transport>(
     config: &RuntimeConfig,
+    sm: S,
+    transport: T,
+    on_durable: impl FnMut(Result<u64, String>) + Send + Clone + 'static,
+) -> Result<(Node<S, StorageDisk, T>, Compaction), RuntimeError> {
+    open_node_with(config, sm, transport, on_durable, None)
+}
+
+/// [`open_node`], and `on_sync` hears of every fsync of the log's appends (corral-storage's
+/// [`SyncStats`](corral_storage::SyncStats): group size, fsync time, each append's waits),
+/// on the writer's thread.
+pub fn open_node_observed<S: StateMachine, T: Transport>(
+    config: &RuntimeConfig,
+    sm: S,
+    transport: T,
+    on_durable: impl FnMut(Result<u64, String>) + Send + Clone + 'static,
+    on_sync: impl FnMut(corral_storage::SyncStats) + Send + 'static,
+) -> Result<(Node<S, StorageDisk, T>, Compaction), RuntimeError> {
+    open_node_with(config, sm, transport, on_durable, Some(Box::new(on_sync)))
+}
+
+fn open_node_with<S: StateMachine, T: Transport>(
+    config: &RuntimeConfig,
     mut sm: S,
     transport: T,
     on_durable: impl FnMut(Result<u64, String>) + Send + Clone + 'static,
+    on_sync: Option<disk::OnSync>,
 ) -> Result<(Node<S, StorageDisk, T>, Compaction), RuntimeError> {
     let on_disk = disk::open(&config.storage)?;
     let snap_zxid = on_disk.persisted.snapshot;
@@ -141,8 +186,9 @@ pub fn open_node<S: StateMachine, T: Transport>(
         every: config.snap_count,
         last: 0,
         writing: None,
+        on_written: None,
     };
-    let disk = StorageDisk::new(on_disk.files, on_durable)?;
+    let disk = StorageDisk::with_observer(on_disk.files, on_durable, on_sync)?;
     let node = Node::new(
         config.zab.clone(),
         on_disk.persisted,

@@ -1,7 +1,7 @@
 //! What the user and the environment plug in: the state machine, the disk, the network.
 
 use bytes::Bytes;
-use corral_zab::{PeerId, Persist, Zxid};
+use corral_zab::{Observation, PeerId, Persist, Zxid};
 
 /// The replicated state: what a committed payload does, and its snapshots.
 ///
@@ -35,6 +35,15 @@ pub trait StateMachine: Send + 'static {
     /// at a time): the local snapshot schedule waits rather than ask for another one.
     fn snapshot_busy(&self) -> bool {
         false
+    }
+
+    /// What the engine just did, for the embedder's metrics (ZooKeeper's quorum
+    /// `ServerMetrics`): called only after [`Node::set_observing`](crate::Node::set_observing),
+    /// in order, as soon as the engine reports it (within the call that caused it, so the
+    /// embedder's clock reading for that call dates it), before the `Ready` it came with is
+    /// carried out. The default ignores them.
+    fn observe(&mut self, observation: &Observation) {
+        let _ = observation;
     }
 }
 

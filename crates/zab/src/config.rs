@@ -47,6 +47,11 @@ pub struct Config {
     /// as ZooKeeper's leader syncs from its txn log; a learner further behind
     /// gets a SNAP.
     pub max_diff: usize,
+    /// A leader still gathering the quorum for its new epoch that has waited longer than
+    /// this many ticks quits leading when a voter that voted for it is LOOKING again
+    /// (ZooKeeper's `zookeeper.leader.maxTimeToWaitForEpoch`, off by default: `None`
+    /// waits out `init_limit`).
+    pub max_wait_for_epoch: Option<u64>,
     /// Deliberately broken behaviour for the simulator's self-test.
     #[cfg(any(test, feature = "sim"))]
     pub faults: Faults,
@@ -70,6 +75,7 @@ impl Default for Config {
             finalize_wait: 1,
             diff_window: 500,
             max_diff: 100_000,
+            max_wait_for_epoch: None,
             #[cfg(any(test, feature = "sim"))]
             faults: Faults::default(),
             #[cfg(any(test, feature = "sim"))]

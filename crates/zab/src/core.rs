@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use crate::log::Log;
-use crate::{Config, Entry, Message, PeerId, Persist, Ready, Role, ZabError, Zxid};
+use crate::{Config, Entry, Message, Observation, PeerId, Persist, Ready, Role, ZabError, Zxid};
 
 /// The vote this server settled on in its last election (ZooKeeper's
 /// `currentVote`), answered to LOOKING servers while it follows or leads.
@@ -87,6 +87,10 @@ pub(crate) struct Core {
     /// Log operations not yet durable: (ready number, log end after the
     /// operation, highest zxid the operation left untouched).
     pub unsynced: VecDeque<(u64, Zxid, Zxid)>,
+    /// The caller asked for [`Observation`]s.
+    pub observing: bool,
+    /// Observations not taken yet.
+    pub observed: Vec<Observation>,
 }
 
 impl Core {
@@ -139,7 +143,18 @@ impl Core {
         self.out.persist.push(op);
     }
 
+    /// Records an observation, if the caller asked for them.
+    pub(crate) fn observe(&mut self, make: impl FnOnce() -> Observation) {
+        if self.observing {
+            self.observed.push(make());
+        }
+    }
+
     pub(crate) fn append(&mut self, entry: Entry) {
+        self.observe(|| Observation::Logged {
+            zxid: entry.zxid,
+            payload: entry.payload.clone(),
+        });
         self.log.append(entry.clone());
         self.persist(Persist::Append(entry));
     }
@@ -151,6 +166,7 @@ impl Core {
             return;
         }
         self.advanced = number;
+        let before = self.durable;
         while let Some(&(n, end, _)) = self.unsynced.front() {
             if n > number {
                 break;
@@ -162,6 +178,13 @@ impl Core {
             self.durable = self.durable.min(floor);
         }
         self.durable = self.durable.min(self.log.last());
+        if self.durable > before && !self.cfg.is_observer() {
+            let upto = self.durable;
+            self.observe(|| Observation::Acknowledged {
+                after: before,
+                upto,
+            });
+        }
     }
 
     /// Entries both committed and durable here that the caller has not

@@ -90,6 +90,16 @@ fn init_vote(core: &Core) -> Vote {
 }
 
 impl Election {
+    /// The voters whose votes in this round agree with ours (ZooKeeper's leading vote
+    /// set: the voters a new leader counts on to connect).
+    pub(crate) fn supporters(&self) -> std::collections::BTreeSet<PeerId> {
+        self.recvset
+            .iter()
+            .filter(|(_, b)| b.vote == self.proposal)
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
     /// `lookForLeader`'s start: a new round, a vote for ourselves, told to
     /// every voter.
     pub(crate) fn start(core: &mut Core) -> Election {

@@ -32,7 +32,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use bytes::Bytes;
 
 use crate::core::{reject, Core, Handled, Next, Rejected, Why};
-use crate::{Entry, Message, PeerId, Persist, SnapshotRequest, ZabError, Zxid};
+use crate::{
+    Entry, Message, Observation, PeerId, Persist, SnapshotRequest, SyncKind, ZabError, Zxid,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Phase {
@@ -70,6 +72,8 @@ struct LearnerPeer {
     /// Proposals sent after NEWLEADER and not yet acknowledged, with the
     /// tick they left.
     unacked: VecDeque<(Zxid, u64)>,
+    /// Being synchronised this way (header sent, NEWLEADER not acknowledged).
+    syncing: Option<SyncKind>,
 }
 
 impl LearnerPeer {
@@ -96,6 +100,22 @@ pub struct LearnerCounts {
     pub synced_observers: usize,
 }
 
+/// One of a leader's learners (ZooKeeper's `LearnerHandler`, as the AdminServer's
+/// `observers` command shows one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LearnerInfo {
+    /// Its id.
+    pub id: PeerId,
+    /// An observer.
+    pub observer: bool,
+    /// Its synchronisation was sent: it gets every new proposal (a follower) or commit (an
+    /// observer). ZooKeeper's leader lists it among its forwarding followers or observing
+    /// learners from then on.
+    pub forwarding: bool,
+    /// The highest zxid sent to it (zero before its synchronisation).
+    pub last_sent: Zxid,
+}
+
 #[derive(Debug)]
 pub(crate) struct Leader {
     pub epoch: u32,
@@ -110,6 +130,8 @@ pub(crate) struct Leader {
     learners: BTreeMap<PeerId, LearnerPeer>,
     last_ping: u64,
     rollover: bool,
+    /// The voters that voted for us (see [`Leader::voter_looking`]).
+    vote_set: BTreeSet<PeerId>,
 }
 
 /// The epoch a leader proposes over `accepted`, if there is one. Never the
@@ -222,9 +244,30 @@ impl Leader {
             learners: BTreeMap::new(),
             last_ping: core.now,
             rollover: false,
+            vote_set: BTreeSet::new(),
         };
         let next = l.check_epoch_quorum(core);
         Ok((l, next))
+    }
+
+    /// The voters whose votes elected us.
+    pub(crate) fn set_vote_set(&mut self, voters: BTreeSet<PeerId>) {
+        self.vote_set = voters;
+    }
+
+    /// A voter sent a LOOKING notification (ZooKeeper's `Leader.reportLookingSid`): one
+    /// that voted for us and changed its mind while we still wait for the quorum of our
+    /// epoch, longer than `max_wait_for_epoch`, makes us quit leading.
+    pub(crate) fn voter_looking(&mut self, core: &mut Core, voter: PeerId) -> Next {
+        let Some(max) = core.cfg.max_wait_for_epoch else {
+            return Next::Stay;
+        };
+        let waited = core.now.saturating_sub(self.started);
+        if self.phase != Phase::Discovery || !self.vote_set.contains(&voter) || waited <= max {
+            return Next::Stay;
+        }
+        core.observe(|| Observation::QuitLeading { voter });
+        Next::Look
     }
 
     pub(crate) fn is_established(&self) -> bool {
@@ -365,6 +408,17 @@ impl Leader {
                         synced_to,
                     };
                     p.acked = synced_to;
+                    if let Some(kind) = p.syncing.take() {
+                        let in_progress = self.syncs_in_progress(kind);
+                        core.observe(|| Observation::SyncEnded {
+                            learner: from,
+                            kind,
+                            in_progress,
+                        });
+                    }
+                    let Some(p) = self.learners.get_mut(&from) else {
+                        return Ok(Next::Stay);
+                    };
                     if self.phase == Phase::Established {
                         let commit = core.commit.min(p.sent);
                         core.send(from, Message::Commit { zxid: commit });
@@ -430,6 +484,7 @@ impl Leader {
             acked: Zxid::ZERO,
             sent: Zxid::ZERO,
             unacked: VecDeque::new(),
+            syncing: None,
         };
         if self.phase == Phase::Discovery {
             if accepted >= self.epoch {
@@ -515,6 +570,20 @@ impl Leader {
                     continue;
                 }
             };
+            let kind = match header {
+                Message::Snap { .. } => SyncKind::Snap,
+                Message::Trunc { .. } => SyncKind::Trunc,
+                _ => SyncKind::Diff,
+            };
+            if let Some(p) = self.learners.get_mut(&id) {
+                p.syncing = Some(kind);
+            }
+            let in_progress = self.syncs_in_progress(kind);
+            core.observe(|| Observation::SyncBegun {
+                learner: id,
+                kind,
+                in_progress,
+            });
             core.send(id, header);
             for e in entries {
                 core.send(
@@ -540,6 +609,16 @@ impl Leader {
             };
             p.sent = target;
         }
+    }
+
+    /// Learners being synchronised in `kind`'s class: SNAP, or DIFF and
+    /// TRUNC (ZooKeeper's snap and diff sync throttlers).
+    fn syncs_in_progress(&self, kind: SyncKind) -> usize {
+        let snap = kind == SyncKind::Snap;
+        self.learners
+            .values()
+            .filter(|p| p.syncing.is_some_and(|k| (k == SyncKind::Snap) == snap))
+            .count()
     }
 
     pub(crate) fn has_pending_sync(&self) -> bool {
@@ -624,6 +703,10 @@ impl Leader {
         if let Some(c) = candidate.filter(|&c| c > core.commit) {
             let old = core.commit;
             core.commit = c;
+            core.observe(|| Observation::QuorumAcked {
+                after: old,
+                upto: c,
+            });
             let mut unreadable = Vec::new();
             for (&id, p) in self.learners.iter_mut() {
                 if !matches!(p.stage, Stage::Forwarding { .. }) {
@@ -693,6 +776,19 @@ impl Leader {
                 .filter(forwarding)
                 .count(),
         }
+    }
+
+    /// Every learner with a session, in id order.
+    pub(crate) fn learner_infos(&self) -> Vec<LearnerInfo> {
+        self.learners
+            .iter()
+            .map(|(&id, p)| LearnerInfo {
+                id,
+                observer: p.observer,
+                forwarding: matches!(p.stage, Stage::Forwarding { .. }),
+                last_sent: p.sent,
+            })
+            .collect()
     }
 
     /// Every learner with a session.

@@ -20,7 +20,7 @@
 //! LOOKING, as ZooKeeper's learner does when its connection throws.
 
 use crate::core::{reject, Core, Handled, Next};
-use crate::{Entry, Message, PeerId, Persist, SyncKind, Zxid};
+use crate::{Entry, Message, Observation, PeerId, Persist, SyncKind, Zxid};
 
 /// Election rounds (`election_ticks`) a learner waits for any answer to FOLLOWERINFO before
 /// it looks again (see [`Learner::tick`]).
@@ -284,17 +284,39 @@ impl Learner {
         match msg {
             Message::Proposal { zxid, payload } if !observer => {
                 self.expect_next(core, zxid)?;
+                // Logged first: the observer dates the arrival by the payload's time.
                 core.append(Entry { zxid, payload });
+                if self.up_to_date {
+                    core.observe(|| Observation::ProposalReceived { zxid });
+                }
                 self.ack(core, zxid);
             }
             Message::Inform { zxid, payload } if observer => {
                 self.expect_next(core, zxid)?;
                 core.append(Entry { zxid, payload });
+                if self.up_to_date {
+                    let after = core.commit;
+                    core.observe(|| Observation::CommitReceived {
+                        after,
+                        upto: zxid,
+                        proposals: 1,
+                    });
+                }
                 core.commit = zxid;
             }
             Message::Commit { zxid } => {
                 if zxid > core.log.last() {
                     return reject(Next::Look, format!("COMMIT {zxid:?} beyond our log"));
+                }
+                let after = core.commit;
+                if self.up_to_date && zxid > after {
+                    // Committed entries after the applied point are in memory.
+                    let proposals = core.log.count_in_memory(after, zxid);
+                    core.observe(|| Observation::CommitReceived {
+                        after,
+                        upto: zxid,
+                        proposals,
+                    });
                 }
                 core.commit = core.commit.max(zxid);
             }

@@ -204,6 +204,14 @@ impl Log {
         Ok(out)
     }
 
+    /// How many of the entries in memory have `after < zxid <= upto` (every
+    /// entry after the applied point is in memory).
+    pub(crate) fn count_in_memory(&self, after: Zxid, upto: Zxid) -> u64 {
+        let from = self.entries.partition_point(|e| e.zxid <= after);
+        let to = self.entries.partition_point(|e| e.zxid <= upto);
+        to.saturating_sub(from) as u64
+    }
+
     /// Drops every entry after `to`.
     pub(crate) fn truncate(&mut self, to: Zxid) {
         let keep = self.entries.partition_point(|e| e.zxid <= to);

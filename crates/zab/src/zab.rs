@@ -128,6 +128,8 @@ impl Zab {
             advanced: 0,
             defer_through: 0,
             unsynced: Default::default(),
+            observing: false,
+            observed: Vec::new(),
         };
         let election = Election::start(&mut core);
         Ok(Zab {
@@ -162,6 +164,14 @@ impl Zab {
         let handled = match (msg, &mut self.state) {
             (Message::Notification(n), State::Looking(e)) => {
                 Ok(election::on_notification(&mut self.core, Some(e), from, n))
+            }
+            (Message::Notification(n), State::Leading(l)) => {
+                let next = election::on_notification(&mut self.core, None, from, n);
+                if n.state == Role::Looking && self.core.cfg.voters.contains(from) {
+                    Ok(l.voter_looking(&mut self.core, from))
+                } else {
+                    Ok(next)
+                }
             }
             (Message::Notification(n), _) => {
                 Ok(election::on_notification(&mut self.core, None, from, n))
@@ -294,6 +304,21 @@ impl Zab {
         ready
     }
 
+    /// Switches [`Observation`](crate::Observation)s on (`true`) or off (the
+    /// default; switching off drops those not taken).
+    pub fn set_observing(&mut self, on: bool) {
+        self.core.observing = on;
+        if !on {
+            self.core.observed.clear();
+        }
+    }
+
+    /// Takes the observations made since the last call (none unless
+    /// [`Zab::set_observing`]).
+    pub fn take_observations(&mut self) -> Vec<crate::Observation> {
+        std::mem::take(&mut self.core.observed)
+    }
+
     /// Storage made everything of the `Ready`s numbered up to `number`
     /// durable (and their `send_after_persist` messages went out).
     pub fn advance(&mut self, number: u64) {
@@ -339,6 +364,14 @@ impl Zab {
         match &self.state {
             State::Leading(l) => Some(l.learner_counts()),
             _ => None,
+        }
+    }
+
+    /// A leader's learners one by one (none unless leading), in id order.
+    pub fn learners(&self) -> Vec<crate::LearnerInfo> {
+        match &self.state {
+            State::Leading(l) => l.learner_infos(),
+            _ => Vec::new(),
         }
     }
 
@@ -434,7 +467,12 @@ impl Zab {
                     self.state = State::Looking(Election::start(&mut self.core));
                     Next::Stay
                 }
-                Next::Lead => match Leader::start(&mut self.core) {
+                Next::Lead => match Leader::start(&mut self.core).map(|(mut l, next)| {
+                    if let State::Looking(e) = &self.state {
+                        l.set_vote_set(e.supporters());
+                    }
+                    (l, next)
+                }) {
                     Err(e) => {
                         refused = Some(e);
                         Next::Look

@@ -91,6 +91,8 @@ proptest! {
         let txn = Txn { zxid: Zxid(zxid), time_ms, session_id, cxid, body: b };
         let mut out = BytesMut::new();
         txn.encode(&mut out);
+        prop_assert_eq!(Txn::peek_header(&out), Ok((Zxid(zxid), time_ms)));
+        prop_assert!(Txn::peek_header(&out[..16]).is_err());
         prop_assert_eq!(Txn::decode(&out), Ok(txn));
     }
 

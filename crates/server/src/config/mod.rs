@@ -65,6 +65,10 @@ pub struct ServerConfig {
     pub container_max_never_used_ms: u32,
     /// `snapCount`: txns between snapshots (randomised as ZooKeeper does) and per log segment.
     pub snap_count: u64,
+    /// `zookeeper.leader.maxTimeToWaitForEpoch` (a Java system property in ZooKeeper), ms:
+    /// a new leader still waiting for its epoch's quorum after this long quits leading when
+    /// a voter that voted for it is looking again. `None` (ZooKeeper's -1, the default): off.
+    pub max_time_to_wait_for_epoch_ms: Option<u64>,
     /// `preAllocSize`, in KiB as in zoo.cfg: the txn log grows in steps of this size.
     pub pre_alloc_size_kb: u64,
     /// `forceSync`: fsync before acknowledging a write (`no` is honoured, and logged loudly).
@@ -177,6 +181,7 @@ impl Default for ServerConfig {
             enforce_quota: false,
             container_check_interval_ms: 60_000,
             snap_count: 100_000,
+            max_time_to_wait_for_epoch_ms: None,
             pre_alloc_size_kb: 65_536,
             force_sync: true,
             snap_retain_count: 3,
@@ -422,6 +427,12 @@ impl ServerConfig {
                         return Err(bad("must be positive".into()));
                     }
                 }
+                "zookeeper.leader.maxTimeToWaitForEpoch" => {
+                    let ms: i64 = value
+                        .parse()
+                        .map_err(|_| bad(format!("expected a number of ms, got {value:?}")))?;
+                    cfg.max_time_to_wait_for_epoch_ms = u64::try_from(ms).ok();
+                }
                 "forceSync" | "zookeeper.forceSync" => {
                     // ZooKeeper: anything but "no" keeps fsync on.
                     cfg.force_sync = !value.eq_ignore_ascii_case("no")
@@ -602,6 +613,19 @@ mod tests {
         assert!(!cfg.four_letter_words.allows("mntr"));
         // initLimit is read (it matters to an ensemble); foo is reported.
         assert_eq!(cfg.ignored, vec![(9, "foo (unknown key)".to_string())]);
+        assert_eq!(cfg.max_time_to_wait_for_epoch_ms, None, "off by default");
+    }
+
+    #[test]
+    fn max_time_to_wait_for_epoch_is_read_and_negative_is_off() {
+        let key = "zookeeper.leader.maxTimeToWaitForEpoch";
+        let parse =
+            |v: &str| ServerConfig::parse(&format!("dataDir=/x\nclientPort=2181\n{key}={v}\n"));
+        let ms = |v: &str| parse(v).expect("valid").max_time_to_wait_for_epoch_ms;
+        assert_eq!(ms("1500"), Some(1500));
+        assert_eq!(ms("-1"), None);
+        let err = parse("soon").expect_err("not a number").to_string();
+        assert!(err.contains(key) && err.contains("line 3"), "{err}");
     }
 
     #[test]

@@ -207,14 +207,7 @@ impl Core {
                     m.insert(k, v);
                 }
             }
-            "observers" => {
-                let synced = match (self.role, self.quorum.learners) {
-                    (ServerRole::Leader, Some(l)) => l.synced_observers,
-                    _ => 0,
-                };
-                m.insert("synced_observers".into(), json!(synced));
-                m.insert("observers".into(), json!([]));
-            }
+            "observers" => self.observers_command(&mut m),
             "set_trace_mask" => {
                 let arg = args.iter().find(|(k, _)| k == "traceMask").map(|(_, v)| v);
                 match arg.map(|v| (v, v.parse::<i64>())) {

@@ -37,6 +37,9 @@ pub struct NetGauges {
     pub non_mtls_local_conn_count: u64,
     /// Connections without TLS from another address.
     pub non_mtls_remote_conn_count: u64,
+    /// Connections closed by the I/O layer for sending nothing (or a `stmk` without its
+    /// mask) within the sessionless timeout, since the start.
+    pub sessionless_expired: u64,
 }
 
 impl Core {
@@ -81,6 +84,7 @@ impl Core {
                 self.metrics.reset();
                 // A ServerMetrics counter kept by the I/O layer: counted from here on.
                 self.metrics.unsuccessful_handshake_base = io.net.unsuccessful_handshake;
+                self.metrics.sessionless_expired_base = io.net.sessionless_expired;
                 "Server stats reset.\n".to_string()
             }
             "isro" => "rw".to_string(),

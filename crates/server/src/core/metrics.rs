@@ -255,9 +255,24 @@ pub struct ServerMetrics {
     pub proposal_count: u64,
     /// Txns handed to the log (ZooKeeper's SyncRequestProcessor queue).
     pub sync_processor_request_queued: u64,
+    /// Connections the core closed for sending no ConnectRequest in time (the I/O layer
+    /// counts those that sent nothing: [`super::NetGauges::sessionless_expired`]).
+    pub sessionless_connections_expired: u64,
+    /// A leader: learners synchronised by DIFF or TRUNC.
+    pub diff_count: u64,
+    /// A leader: learners synchronised by SNAP.
+    pub snap_count: u64,
+    /// A follower in broadcast: PROPOSALs received.
+    pub learner_proposal_received_count: u64,
+    /// A learner in broadcast: proposals it learnt committed (COMMIT, INFORM).
+    pub learner_commit_received_count: u64,
+    /// A new leader quit waiting for its epoch: a voter that elected it looked again.
+    pub quit_leading_due_to_disloyal_voter: u64,
     /// The I/O layer's count of failed TLS handshakes at the last reset (`srst`): the
     /// counter shows those after it.
     pub unsuccessful_handshake_base: u64,
+    /// The same for the connections the I/O layer expired without a session.
+    pub sessionless_expired_base: u64,
     /// Client response sizes.
     pub client_response: BufferStats,
     /// Read requests: arrival to reply.
@@ -280,6 +295,22 @@ pub struct ServerMetrics {
     pub sync_processor_queue_and_flush_time_ms: Summary,
     /// Snapshot writes: begun to written.
     pub snapshottime: Summary,
+    /// A leader: DIFF / TRUNC syncs in progress, when one begins (itself included) or ends.
+    pub inflight_diff_count: Summary,
+    /// A leader: SNAP syncs in progress, the same.
+    pub inflight_snap_count: Summary,
+    /// A follower: a broadcast PROPOSAL's arrival, wall clock minus the txn's time.
+    pub proposal_latency: Summary,
+    /// A voter: a txn durable in its log (a follower's ACK leaves, a leader's own ACK),
+    /// wall clock minus the txn's time.
+    pub proposal_ack_creation_latency: Summary,
+    /// A learner: a txn learnt committed (COMMIT, INFORM), wall clock minus its time.
+    pub commit_propagation_latency: Summary,
+    /// A leader: a txn acknowledged by a quorum, wall clock minus its time.
+    pub quorum_ack_latency: Summary,
+    /// A write handed from prep to the next stage (the log writer; a leader's proposal to
+    /// the ensemble and its log), ms.
+    pub proposal_process_time: Summary,
     /// Start: the whole recovery (snapshot + log).
     pub dbinittime: Summary,
     /// Start: loading the snapshot.
@@ -330,7 +361,14 @@ impl Default for ServerMetrics {
             commit_count: 0,
             proposal_count: 0,
             sync_processor_request_queued: 0,
+            sessionless_connections_expired: 0,
+            diff_count: 0,
+            snap_count: 0,
+            learner_proposal_received_count: 0,
+            learner_commit_received_count: 0,
+            quit_leading_due_to_disloyal_voter: 0,
             unsuccessful_handshake_base: 0,
+            sessionless_expired_base: 0,
             client_response: BufferStats::default(),
             readlatency: Summary::new(Advanced),
             updatelatency: Summary::new(Advanced),
@@ -342,6 +380,13 @@ impl Default for ServerMetrics {
             sync_processor_queue_flush_time_ms: Summary::new(Advanced),
             sync_processor_queue_and_flush_time_ms: Summary::new(Advanced),
             snapshottime: Summary::new(Basic),
+            inflight_diff_count: Summary::new(Basic),
+            inflight_snap_count: Summary::new(Basic),
+            proposal_latency: Summary::new(Advanced),
+            proposal_ack_creation_latency: Summary::new(Advanced),
+            commit_propagation_latency: Summary::new(Advanced),
+            quorum_ack_latency: Summary::new(Advanced),
+            proposal_process_time: Summary::new(Basic),
             dbinittime: Summary::new(Basic),
             startup_snap_load_time: Summary::new(Basic),
             startup_txns_load_time: Summary::new(Basic),

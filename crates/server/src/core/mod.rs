@@ -27,6 +27,7 @@ mod handshake;
 pub mod metrics;
 pub mod metrics_text;
 mod monitor;
+pub mod observers;
 mod ops;
 pub mod peer_msg;
 mod quorum;
@@ -38,6 +39,7 @@ pub mod state;
 mod tests;
 mod trace;
 pub mod write_path;
+mod zab_metrics;
 
 use corral_zxid::Zxid;
 use std::collections::BTreeMap;
@@ -210,6 +212,8 @@ pub struct Core {
     revalidating: std::collections::HashMap<i64, (ConnId, bool)>,
     /// The AdminServer's trace mask and the member's leader view.
     admin: admin::AdminState,
+    /// The times of txns logged and not applied yet (an ensemble member's latencies).
+    proposal_times: zab_metrics::ProposalTimes,
 }
 
 impl Core {
@@ -287,6 +291,7 @@ impl Core {
             faults: quorum::TestFaults::default(),
             revalidating: std::collections::HashMap::new(),
             admin: admin::AdminState::default(),
+            proposal_times: Default::default(),
         };
         if core.role == ServerRole::Looking {
             // ZooKeeper counts each time its peer enters LOOKING, the first one included.
@@ -346,6 +351,7 @@ impl Core {
             Input::Tick => {
                 for conn in self.conns.sessionless_expired(now.mono_ms()) {
                     tracing::info!("closing a connection that sent no ConnectRequest in time");
+                    self.metrics.sessionless_connections_expired += 1;
                     self.send_close(conn);
                 }
                 if self.write.owns_sessions() {

@@ -81,6 +81,27 @@ impl Core {
             ),
             ("revalidate_count", m.revalidate_count),
             (
+                "sessionless_connections_expired",
+                m.sessionless_connections_expired
+                    + net
+                        .sessionless_expired
+                        .saturating_sub(m.sessionless_expired_base),
+            ),
+            ("diff_count", m.diff_count),
+            ("snap_count", m.snap_count),
+            (
+                "learner_proposal_received_count",
+                m.learner_proposal_received_count,
+            ),
+            (
+                "learner_commit_received_count",
+                m.learner_commit_received_count,
+            ),
+            (
+                "quit_leading_due_to_disloyal_voter",
+                m.quit_leading_due_to_disloyal_voter,
+            ),
+            (
                 "unsuccessful_handshake",
                 net.unsuccessful_handshake
                     .saturating_sub(m.unsuccessful_handshake_base),
@@ -124,6 +145,16 @@ impl Core {
             ("observer_sync_time", &m.observer_sync_time),
             ("unavailable_time", &m.unavailable_time),
             ("leader_unavailable_time", &m.leader_unavailable_time),
+            ("inflight_diff_count", &m.inflight_diff_count),
+            ("inflight_snap_count", &m.inflight_snap_count),
+            ("proposal_latency", &m.proposal_latency),
+            (
+                "proposal_ack_creation_latency",
+                &m.proposal_ack_creation_latency,
+            ),
+            ("commit_propagation_latency", &m.commit_propagation_latency),
+            ("quorum_ack_latency", &m.quorum_ack_latency),
+            ("proposal_process_time", &m.proposal_process_time),
         ];
         out.extend(
             summaries

@@ -67,7 +67,7 @@ pub struct TestFaults {
 }
 
 /// What `mntr` says about the ensemble, as the owner last reported it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuorumStats {
     /// Voters in the ensemble (`zk_quorum_size`).
     pub quorum_size: usize,
@@ -77,6 +77,10 @@ pub struct QuorumStats {
     pub leading_since_ms: u64,
     /// Proposal sizes: last, min, max (bytes; -1 before the first, as ZooKeeper prints).
     pub proposal_sizes: (i64, i64, i64),
+    /// A leader: requests each learner forwarded, since the start.
+    pub learner_requests: std::collections::BTreeMap<u64, u64>,
+    /// A leader's observers as the member last described them (AdminServer `observers`).
+    pub observers: Vec<super::observers::ObserverView>,
 }
 
 impl Default for QuorumStats {
@@ -86,6 +90,8 @@ impl Default for QuorumStats {
             learners: None,
             leading_since_ms: 0,
             proposal_sizes: (-1, -1, -1),
+            learner_requests: Default::default(),
+            observers: Vec::new(),
         }
     }
 }
@@ -269,6 +275,7 @@ impl Core {
                 txn.zxid
             ));
         }
+        self.proposal_times.forget_through(zxid);
         self.apply_committed(&txn, now);
         Ok(())
     }
@@ -293,6 +300,8 @@ impl Core {
         sessions: std::collections::BTreeMap<i64, i32>,
     ) {
         self.state = super::state::ReplicatedState::new(tree, sessions);
+        self.proposal_times
+            .forget_through(self.state.tree().last_zxid());
         self.syncs.clear();
         self.write_ensemble_config();
     }
@@ -441,6 +450,10 @@ impl Core {
             }
         };
         let leading = matches!(self.write, WritePath::Leader(_));
+        let request = !matches!(msg, PeerMsg::Revalidate { .. }) && msg.request_session().is_some();
+        if leading && request {
+            self.count_learner_request(from);
+        }
         match msg {
             PeerMsg::Synced {
                 session_id,

@@ -175,3 +175,44 @@ fn chunks_out_of_order_fail_the_writer() {
         .unwrap();
     assert!(durable(&rx, 1).unwrap_err().contains("not received"));
 }
+
+/// The observed writer reports every fsync of appends: how many it covered, and per
+/// append its queue wait and the queue's length when it was taken; epochs alone
+/// (nothing appended) are no log fsync.
+#[test]
+fn an_observed_writer_reports_each_fsync_of_appends() {
+    let dir = TempDir::new("quorum-observed");
+    let (tx, rx) = mpsc::channel();
+    let (stats_tx, stats) = mpsc::channel();
+    let w = QuorumWriter::spawn_observed(
+        open(&dir, Arc::new(crate::RealDisk)),
+        move |r| {
+            let _ = tx.send(r);
+        },
+        move |s| {
+            let _ = stats_tx.send(s);
+        },
+    )
+    .unwrap();
+    w.submit(1, vec![QuorumOp::AcceptedEpoch(1)]).unwrap();
+    durable(&rx, 1).unwrap();
+    w.submit(
+        2,
+        vec![append(Zxid(1)), append(Zxid(2)), QuorumOp::CurrentEpoch(1)],
+    )
+    .unwrap();
+    durable(&rx, 2).unwrap();
+    w.submit(3, vec![append(Zxid(3))]).unwrap();
+    durable(&rx, 3).unwrap();
+    drop(w);
+    let reports: Vec<crate::SyncStats> = stats.try_iter().collect();
+    let txns: Vec<u64> = reports.iter().map(|s| s.txns).collect();
+    assert_eq!(txns, vec![2, 1], "{reports:?}");
+    for s in &reports {
+        assert_eq!(s.waits.len() as u64, s.txns);
+    }
+    // Both appends of batch 2 were queued when the first was taken.
+    let lens: Vec<usize> = reports[0].waits.iter().map(|w| w.queue_len).collect();
+    assert_eq!(lens, vec![2, 1]);
+    assert_eq!(reports[1].waits[0].queue_len, 1);
+}

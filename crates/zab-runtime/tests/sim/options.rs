@@ -23,6 +23,9 @@ pub(crate) struct Options {
     /// The state machines apply behind the log (the runtime's deferred apply), a few
     /// entries at a time, interleaved with everything else.
     pub(crate) async_apply: bool,
+    /// A leader waiting for its epoch's quorum longer than this many ticks quits when a
+    /// voter that voted for it is LOOKING again (ZooKeeper's maxTimeToWaitForEpoch).
+    pub(crate) max_wait_for_epoch: Option<u64>,
 }
 
 impl Options {
@@ -45,6 +48,8 @@ impl Options {
             tight: false,
             disabled: Vec::new(),
             async_apply: r.chance(0.5),
+            // Drawn last: the draws before it stay what they were for every seed.
+            max_wait_for_epoch: r.chance(0.25).then(|| r.range(1, 12)),
         }
     }
 }

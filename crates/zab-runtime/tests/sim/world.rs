@@ -93,6 +93,7 @@ impl Sim {
                 finalize_wait: 1,
                 diff_window: o.diff_window,
                 max_diff: o.max_diff,
+                max_wait_for_epoch: o.max_wait_for_epoch,
                 ..Config::default()
             };
             cfg.faults = o.engine_faults;

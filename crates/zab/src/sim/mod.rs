@@ -204,6 +204,7 @@ impl Sim {
                 finalize_wait: 1,
                 diff_window: opts.diff_window,
                 max_diff: opts.max_diff,
+                max_wait_for_epoch: None,
                 faults: opts.faults,
                 counter_limit: opts.counter_limit,
             };

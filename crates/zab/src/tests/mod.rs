@@ -5,6 +5,7 @@ mod broadcast;
 mod cluster;
 mod election;
 mod events;
+mod observe;
 mod sync;
 
 use bytes::Bytes;
