@@ -108,14 +108,12 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
         extended_types_enabled: true,
         ..DataTreeConfig::default()
     };
-    // Freeing ZooKeeper's million small allocations takes a while: on another thread, beside
-    // the build of Corral's tree (at the price of a higher peak while both run).
+    // Freeing ZooKeeper's million small allocations takes a while: on another thread, while
+    // the snapshot is written (freeing beside the build of Corral's tree made both contend
+    // for the allocator). Peak memory: both trees, as when the last node is read.
     let zk_tree = std::mem::take(&mut loaded.tree);
-    let freeing = std::thread::spawn(move || drop(zk_tree));
     let tree = DataTree::read_snapshot(&mut &bytes[..], config);
-    if freeing.join().is_err() {
-        bail!("freeing ZooKeeper's tree failed");
-    }
+    let freeing = std::thread::spawn(move || drop(zk_tree));
     let tree = tree.context("building the Corral tree")?;
     if tree.node_count() != zk_nodes + 1 + added {
         bail!(
@@ -142,6 +140,9 @@ pub fn run(opts: &ImportOptions) -> Result<()> {
     let file = store
         .write(Zxid::from_wire(zxid), &payload)
         .context("writing the Corral snapshot")?;
+    if freeing.join().is_err() {
+        bail!("freeing ZooKeeper's tree failed");
+    }
     println!(
         "imported {} znodes and {} sessions at zxid 0x{zxid:x} from {} and {} txns from the \
          log ({} digests checked) into {} in {:.2} s (read {read_secs:.2} s, convert \
