@@ -16,7 +16,7 @@ import pytest
 from kazoo.client import KazooClient
 
 from consistency import netns
-from consistency.ensemble import Ensemble
+from harness.ensemble import Ensemble
 from harness.scenario import env_flag
 from harness.servers import ZK_AS_CORRAL
 

@@ -15,7 +15,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from .ensemble import Ensemble
+from harness.ensemble import Ensemble
 
 
 @dataclass
@@ -52,7 +52,7 @@ class KillNemesis:
                 if time.monotonic() + pause >= deadline:
                     break
                 time.sleep(pause)
-                leader = self.ens.leader()
+                leader = self.ens.leader_or_none()
                 if leader is not None and rng.random() < 0.5:
                     victim, why = leader, "leader"
                 else:

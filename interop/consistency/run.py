@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from .checker import LINEARIZABLE, Report, check
-from .ensemble import Ensemble
+from harness.ensemble import Ensemble
 from .history import dump
 from .nemesis import KillNemesis
 from .netns import Network

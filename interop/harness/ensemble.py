@@ -20,6 +20,10 @@ Ports: all 3N are bound at once (so they are distinct), released, then used. Ano
 process can take one in between: a start whose members exit before serving is retried on
 new ports (START_ATTEMPTS); two parallel runs get different ports from the kernel.
 Every wait here is bounded in time.
+
+With a `consistency.netns.Network` (`net`), each member runs in its own network namespace at
+its own address, on ZooKeeper's default ports, and can be cut off from its peers or from
+everyone (`isolate_peers`, `isolate`, `heal`): the consistency runs' partitions.
 """
 
 from __future__ import annotations
@@ -125,8 +129,8 @@ class Member:
     exits: list[str] = field(default_factory=list)
     # config keys whose value was FREE_PORT: the port this member got for each
     ports: dict[str, int] = field(default_factory=dict)
-
-    host = "127.0.0.1"
+    host: str = "127.0.0.1"
+    peer_host: str = ""  # the quorum and election ports' address, if not `host`
 
     @property
     def addr(self) -> str:
@@ -151,7 +155,8 @@ class Member:
     def server_line(self) -> str:
         role = ":observer" if self.observer else ""
         return (
-            f"server.{self.sid}={self.host}:{self.quorum_port}:{self.election_port}{role}"
+            f"server.{self.sid}={self.peer_host or self.host}:{self.quorum_port}:"
+            f"{self.election_port}{role}"
             f";{self.host}:{self.client_port}"
         )
 
@@ -187,7 +192,8 @@ class Ensemble:
 
     def __init__(self, kind: str, binary: str | None = None, voters: int = 3,
                  observers: int = 0, config: dict[str, str] | None = None,
-                 ready_timeout: float = READY_TIMEOUT_S):
+                 ready_timeout: float = READY_TIMEOUT_S, env: dict[str, str] | None = None,
+                 net=None):
         if kind not in ("zookeeper", "corral"):
             raise ValueError(f"kind must be zookeeper or corral, not {kind!r}")
         if kind == "corral" and not binary:
@@ -199,6 +205,10 @@ class Ensemble:
         self.config = dict(DEFAULT_CONFIG)
         self.config.update(config or {})
         self.ready_timeout = ready_timeout
+        # added to the servers' environment (the broken-server self-test's CORRAL_TEST_FAULT)
+        self.env = {**os.environ, **env} if env else None
+        # a consistency.netns.Network: each member in its own namespace (see the module docs)
+        self.net = net
         self.root: Path | None = None
         self.members: list[Member] = []
 
@@ -221,6 +231,11 @@ class Ensemble:
                 election_port=ports[3 * i + 2],
                 workdir=self.root / f"server{sid}",
             )
+            if self.net is not None:
+                # its own address: nothing else listens there, ZooKeeper's default ports
+                member.client_port, member.quorum_port, member.election_port = 2181, 2888, 3888
+                member.host = self.net.address(sid)
+                member.peer_host = self.net.peer_address(sid)
             member.data_dir.mkdir(parents=True)
             (member.data_dir / "myid").write_text(f"{sid}\n")
             self.members.append(member)
@@ -241,6 +256,10 @@ class Ensemble:
             m.cfg.write_text(text)
 
     def _command(self, m: Member) -> list[str]:
+        prefix = self.net.exec_prefix(m.sid) if self.net is not None else []
+        return prefix + self._server_command(m)
+
+    def _server_command(self, m: Member) -> list[str]:
         if self.kind == "zookeeper":
             return [
                 "java", "-Xms64m", "-XX:+UseSerialGC", "-cp", zookeeper_classpath(),
@@ -256,7 +275,7 @@ class Ensemble:
         with open(m.log_path, "ab") as log:
             log.write(f"---- start {m.starts + 1}: {' '.join(self._command(m))}\n".encode())
             log.flush()
-            m.proc = spawn_server(self._command(m), m.workdir, log)
+            m.proc = spawn_server(self._command(m), m.workdir, log, env=self.env)
         m.starts += 1
 
     def start(self) -> "Ensemble":
@@ -338,6 +357,11 @@ class Ensemble:
                 raise EnsembleError(f"no leader after {timeout:.0f}s: modes {modes}")
             time.sleep(POLL_S)
 
+    def leader_or_none(self) -> Member | None:
+        """The member that says Mode: leader now, or None (none, or more than one)."""
+        leaders = [m for m in self.members if m.mode() == "leader"]
+        return leaders[0] if len(leaders) == 1 else None
+
     def followers(self) -> list[Member]:
         return [m for m in self.members if m.mode() == "follower"]
 
@@ -390,6 +414,22 @@ class Ensemble:
     def describe(self) -> str:
         return "\n".join(m.describe() for m in self.members)
 
+    # --- partitions (with a Network) --------------------------------------------------
+
+    def isolate(self, m: Member) -> None:
+        """Cut every link of `m` (peers and clients)."""
+        assert self.net is not None, "isolate needs an ensemble in network namespaces"
+        self.net.cut(m.sid)
+
+    def isolate_peers(self, m: Member) -> None:
+        """Cut `m` off its peers only; its clients still reach it."""
+        assert self.net is not None, "isolate_peers needs an ensemble in network namespaces"
+        self.net.cut_peers(m.sid)
+
+    def heal(self) -> None:
+        if self.net is not None:
+            self.net.heal_all()
+
     def log_tails(self, lines: int = 20) -> str:
         return "\n".join(f"{m.describe()}:\n{m.log_tail(lines)}" for m in self.members)
 
@@ -412,10 +452,13 @@ class Ensemble:
         if self.root is not None and os.environ.get("CORRAL_INTEROP_KEEP") != "1":
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def close(self) -> None:
-        """Kill every member by pid and remove the data (CORRAL_INTEROP_KEEP=1 keeps it)."""
+    def close(self, keep: bool = False) -> None:
+        """Kill every member by pid and remove the data (unless `keep`, or
+        CORRAL_INTEROP_KEEP=1); heal any partition."""
         self._stop_members()
-        self._remove_root()
+        self.heal()
+        if not keep:
+            self._remove_root()
         if self in _live:
             _live.remove(self)
 

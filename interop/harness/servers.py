@@ -120,15 +120,16 @@ def _set_pdeathsig() -> None:
         pass
 
 
-def spawn_server(cmd: list[str], cwd: Path, log) -> subprocess.Popen:
+def spawn_server(cmd: list[str], cwd: Path, log, env: dict[str, str] | None = None) -> subprocess.Popen:
     """A server process in its own process group (killed as a group), output to `log`,
-    dying with the test process."""
+    dying with the test process; `env` replaces the environment when given."""
     return subprocess.Popen(
         cmd,
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=env,
         start_new_session=True,
         preexec_fn=_set_pdeathsig,
     )
