@@ -31,30 +31,16 @@ skipped then.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from consistency import netns
 from consistency.checker import LINEARIZABLE, ZOOKEEPER
 from consistency.run import run
-from harness.scenario import env_flag
-from harness.servers import ZK_AS_CORRAL
+from harness.scenario import corral_binary, env_flag
 
 SECONDS = min(60.0, float(os.environ.get("CORRAL_CONSISTENCY_S", "20")))
 TIMEOUT_S = 300
-
-
-def corral_binary() -> str:
-    if env_flag("CORRAL_ORACLE_ONLY"):
-        return str(ZK_AS_CORRAL)
-    binary = os.environ.get("CORRAL_BIN")
-    if not binary:
-        pytest.fail("CORRAL_BIN is not set (cargo xtask interop sets it)", pytrace=False)
-    path = Path(binary)
-    if not path.is_file() or not os.access(path, os.X_OK):
-        pytest.fail(f"CORRAL_BIN={binary} is not an executable file", pytrace=False)
-    return str(path.resolve())
 
 
 def corral_mode() -> str:

@@ -8,28 +8,16 @@ root). For Corral the old leader's log must also say it was synchronised by TRUN
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
 
 from consistency import netns
 from harness.ensemble import Ensemble
-from harness.scenario import env_flag
-from harness.servers import ZK_AS_CORRAL
+from harness.scenario import corral_binary, env_flag
 
 TIMEOUT_S = 60.0
-
-
-def corral_binary() -> str:
-    if env_flag("CORRAL_ORACLE_ONLY"):
-        return str(ZK_AS_CORRAL)
-    binary = os.environ.get("CORRAL_BIN")
-    if not binary:
-        pytest.fail("CORRAL_BIN is not set (cargo xtask interop sets it)", pytrace=False)
-    return str(Path(binary).resolve())
 
 
 def wait_for(what: str, predicate, timeout: float = TIMEOUT_S):

@@ -15,12 +15,13 @@ import os
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import pytest
 
 from .normalize import Normalizer
-from .servers import Server, ServerStartError
+from .servers import ZK_AS_CORRAL, Server, ServerStartError
 
 FULL_OUTPUT_MAX_LINES = 120
 LONG_LINE = 240
@@ -188,3 +189,18 @@ def scenario(fn: Callable | None = None, *, config: dict[str, str] | None = None
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0", "false", "no")
+
+
+def corral_binary() -> str:
+    """The corral binary a test runs: CORRAL_BIN (an executable file), or the stand-in that
+    runs ZooKeeper under corral's command line with CORRAL_ORACLE_ONLY. Fails the test,
+    with what to do, when CORRAL_BIN is missing or not executable."""
+    if env_flag("CORRAL_ORACLE_ONLY"):
+        return str(ZK_AS_CORRAL)
+    binary = os.environ.get("CORRAL_BIN")
+    if not binary:
+        pytest.fail("CORRAL_BIN is not set (cargo xtask interop sets it)", pytrace=False)
+    path = Path(binary)
+    if not path.is_file() or not os.access(path, os.X_OK):
+        pytest.fail(f"CORRAL_BIN={binary} is not an executable file", pytrace=False)
+    return str(path.resolve())
