@@ -133,17 +133,7 @@ impl Sim {
             },
             p_fsync: 0.1 + rng.below(8) as f64 / 10.0,
             p_propose: 0.05 + rng.below(5) as f64 / 10.0,
-            chaos: Chaos {
-                p_crash: if crashy {
-                    0.001 + rng.below(8) as f64 / 1000.0
-                } else {
-                    0.0
-                },
-                p_restart: 0.01 + rng.below(5) as f64 / 100.0,
-                p_partition: rng.below(4) as f64 / 1000.0,
-                p_heal: 0.01 + rng.below(3) as f64 / 100.0,
-                p_reset: rng.below(5) as f64 / 1000.0,
-            },
+            chaos: Chaos::draw(&mut rng, crashy),
             p_crash_write: if crashy {
                 rng.below(4) as f64 / 100.0
             } else {

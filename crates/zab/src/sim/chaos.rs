@@ -22,6 +22,24 @@ pub struct Chaos {
     pub p_reset: f64,
 }
 
+impl Chaos {
+    /// A run's probabilities drawn from its seed, in one fixed order (so that a seed replays
+    /// the same run): crashes only if `crashy`; restarts, partitions, heals and link resets.
+    pub fn draw(rng: &mut Rng, crashy: bool) -> Chaos {
+        Chaos {
+            p_crash: if crashy {
+                0.001 + rng.below(8) as f64 / 1000.0
+            } else {
+                0.0
+            },
+            p_restart: 0.01 + rng.below(5) as f64 / 100.0,
+            p_partition: rng.below(4) as f64 / 1000.0,
+            p_heal: 0.01 + rng.below(3) as f64 / 100.0,
+            p_reset: rng.below(5) as f64 / 1000.0,
+        }
+    }
+}
+
 /// What a simulator does when the dice say so.
 pub trait Chaotic {
     /// The run's random source.

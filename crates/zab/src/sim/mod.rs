@@ -234,17 +234,7 @@ impl Sim {
             p_deliver: 0.5 + rng.below(5) as f64 / 10.0,
             p_fsync,
             p_propose: 0.05 + rng.below(5) as f64 / 10.0,
-            chaos: Chaos {
-                p_crash: if crashy {
-                    0.001 + rng.below(8) as f64 / 1000.0
-                } else {
-                    0.0
-                },
-                p_restart: 0.01 + rng.below(5) as f64 / 100.0,
-                p_partition: rng.below(4) as f64 / 1000.0,
-                p_heal: 0.01 + rng.below(3) as f64 / 100.0,
-                p_reset: rng.below(5) as f64 / 1000.0,
-            },
+            chaos: Chaos::draw(&mut rng, crashy),
             // Several chunks for a large state, yet few enough to fit a
             // synchronisation within initLimit, as a real chunk size (64 KiB)
             // does for a real snapshot.
