@@ -181,6 +181,9 @@ fn tree_snapshot(zk: &ZkTree) -> Result<Vec<u8>> {
     // ACL lists by ZooKeeper's reference (-1: OPEN_ACL_UNSAFE), converted once each.
     let mut lists: BTreeMap<i64, Vec<Acl>> = BTreeMap::new();
     zk.visit_preorder(|key, node| -> Result<()> {
+        let Some(node) = node else {
+            bail!("node {key:?} is its parent's child but is not in the tree");
+        };
         if let std::collections::btree_map::Entry::Vacant(slot) = lists.entry(node.acl) {
             let acl = zk
                 .acls

@@ -703,10 +703,15 @@ impl Leader {
         if let Some(c) = candidate.filter(|&c| c > core.commit) {
             let old = core.commit;
             core.commit = c;
-            core.observe(|| Observation::QuorumAcked {
-                after: old,
-                upto: c,
-            });
+            // Only this leader's own proposals (ZooKeeper times those that carry a request):
+            // the earlier epochs' entries it committed on taking the lead are not.
+            let own_from = Zxid::new(self.epoch, 0);
+            if c > own_from {
+                core.observe(|| Observation::QuorumAcked {
+                    after: old.max(own_from),
+                    upto: c,
+                });
+            }
             let mut unreadable = Vec::new();
             for (&id, p) in self.learners.iter_mut() {
                 if !matches!(p.stage, Stage::Forwarding { .. }) {

@@ -89,9 +89,10 @@ pub enum Observation {
         /// The voter that changed its mind.
         voter: PeerId,
     },
-    /// A leader: the proposals in `(after, upto]` got a quorum of
-    /// acknowledgements and are committed (ZooKeeper's
-    /// `Leader.tryToCommit`).
+    /// A leader: its own proposals in `(after, upto]` got a quorum of
+    /// acknowledgements and are committed (ZooKeeper's `Leader.tryToCommit`).
+    /// Entries of earlier epochs, committed when it took the lead, are not
+    /// reported: `after` is at least the leader's epoch with counter 0.
     QuorumAcked {
         /// The commit point before.
         after: Zxid,

@@ -215,6 +215,9 @@ pub fn encode_snapshot(tree: &DataTree, sessions: &BTreeMap<i64, i32>) -> Vec<u8
         encode_acls(Some(acl), &mut out);
     }
     let _ = tree.visit_preorder(|path, node| {
+        let Some(node) = node else {
+            return Ok::<(), ()>(());
+        };
         out.put_string(path);
         out.put_buffer(node.data.as_deref());
         out.put_i64(node.acl);

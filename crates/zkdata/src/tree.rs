@@ -274,17 +274,18 @@ impl DataTree {
         out
     }
 
-    /// Calls `f` with every node and its key (`""` for the root) in pre-order, children by
-    /// name, as [`DataTree::paths_preorder`] lists them: one map lookup per node and one path
-    /// buffer for the whole walk. Stops at the first error `f` returns.
+    /// Calls `f` with every path (`""` for the root) in pre-order, children by name, as
+    /// [`DataTree::paths_preorder`] lists them, and its node: `None` for a child name whose
+    /// node is missing (a tree that is not consistent; the caller decides). One map lookup
+    /// per node and one path buffer for the whole walk. Stops at the first error `f` returns.
     pub fn visit_preorder<E>(
         &self,
-        mut f: impl FnMut(&str, &DataNode) -> Result<(), E>,
+        mut f: impl FnMut(&str, Option<&DataNode>) -> Result<(), E>,
     ) -> Result<(), E> {
         let Some(root) = self.nodes.get("") else {
             return Ok(());
         };
-        f("", root)?;
+        f("", Some(root))?;
         let mut path = String::new();
         // Per level: the length of the parent's path, and the parent's children left.
         let mut stack = vec![(0, root.children.iter())];
@@ -297,8 +298,9 @@ impl DataTree {
             path.truncate(parent_len);
             path.push('/');
             path.push_str(name);
-            if let Some(node) = self.nodes.get(path.as_str()) {
-                f(&path, node)?;
+            let node = self.nodes.get(path.as_str());
+            f(&path, node)?;
+            if let Some(node) = node {
                 stack.push((path.len(), node.children.iter()));
             }
         }

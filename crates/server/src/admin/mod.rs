@@ -150,7 +150,7 @@ fn newest_snapshot(dir: &Path) -> Option<(i64, i64)> {
         .filter_map(|e| {
             let name = e.file_name();
             let hex = name.to_str()?.strip_prefix("snapshot.")?;
-            let zxid = u64::from_str_radix(hex, 16).ok()? as i64;
+            let zxid = corral_zxid::Zxid(u64::from_str_radix(hex, 16).ok()?);
             let mtime = e
                 .metadata()
                 .ok()?
@@ -161,7 +161,9 @@ fn newest_snapshot(dir: &Path) -> Option<(i64, i64)> {
                 .as_secs();
             Some((zxid, i64::try_from(mtime).unwrap_or(i64::MAX)))
         })
+        // Newest by zxid as log order has it (unsigned: epochs past 2^31 last).
         .max()
+        .map(|(zxid, mtime)| (zxid.to_wire(), mtime))
 }
 
 /// The process facts ZooKeeper reports from Java's system properties, under the same names.

@@ -13,6 +13,15 @@ use super::write_path::{Proposer, WritePath};
 use super::{ConnError, ConnId, Core, Now, Waiter};
 use crate::stats::op_name;
 
+/// A zxid a client sends (ConnectRequest.lastZxidSeen, SetWatches.relativeZxid) as the
+/// server orders zxids, or `None` for "none seen": a value of the reserved epoch 0xffffffff,
+/// such as -1, which no txn ever has. ZooKeeper compares these as signed longs; as unsigned
+/// numbers, a client that saw epoch 2^31 is ahead of a server still at epoch 1, as it is.
+pub(super) fn client_zxid(wire: i64) -> Option<Zxid> {
+    let zxid = Zxid::from_wire(wire);
+    (zxid.epoch() != u32::MAX).then_some(zxid)
+}
+
 impl Core {
     pub(super) fn handle_connect(
         &mut self,
@@ -21,7 +30,7 @@ impl Core {
         now: Now,
     ) -> Result<(), ConnError> {
         let ours = self.state.applied_zxid();
-        if Zxid::from_wire(req.last_zxid_seen) > ours {
+        if client_zxid(req.last_zxid_seen).is_some_and(|seen| seen > ours) {
             return Err(ConnError::ClientAhead {
                 client: req.last_zxid_seen,
                 ours: ours.to_wire(),

@@ -7,6 +7,7 @@ use corral_jute::io::Jute;
 use corral_jute::records::*;
 use corral_jute::request::{MultiResponse, OpResult, Request};
 use corral_watch::{WatchFilter, WatchKind};
+use corral_zxid::Zxid;
 
 use super::{ConnId, Core, Nonce, Now};
 
@@ -324,10 +325,11 @@ impl Core {
             WatchKind::Child => (EventType::NodeChildrenChanged, |s| s.pzxid),
             _ => (EventType::NodeDataChanged, |s| s.mzxid),
         };
+        let relative = super::handshake::client_zxid(relative_zxid);
         for path in paths {
             match self.state.tree().stat(path) {
                 None => self.send_event(conn, path, EventType::NodeDeleted),
-                Some(stat) if last_change(&stat) > relative_zxid => {
+                Some(stat) if relative.is_none_or(|r| Zxid::from_wire(last_change(&stat)) > r) => {
                     self.send_event(conn, path, changed)
                 }
                 Some(_) => {

@@ -218,6 +218,31 @@ fn connect_logs_create_session_and_answers_once_durable() {
     assert_eq!(core.state().applied_zxid(), Zxid(1));
 }
 
+/// A client's lastZxidSeen orders as the server's zxids do (unsigned): epoch 2^31 is ahead of
+/// this fresh server, while -1 (the reserved epoch: "none seen") is not.
+#[test]
+fn a_client_ahead_is_refused_and_minus_one_is_none_seen() {
+    let mut core = core();
+    for (seen, ahead) in [
+        (0, false),
+        (-1, false),
+        (5, true),
+        (Zxid::new(0x8000_0000, 1).to_wire(), true),
+    ] {
+        let conn = open(&mut core, 4000);
+        let req = ConnectRequest {
+            last_zxid_seen: seen,
+            ..connect_request(0, &[0; 16])
+        };
+        let got = core.handle_connect(conn, req, NOW);
+        assert_eq!(
+            matches!(got, Err(ConnError::ClientAhead { .. })),
+            ahead,
+            "lastZxidSeen {seen:#x}: {got:?}"
+        );
+    }
+}
+
 #[test]
 fn reconnect_with_a_wrong_password_closes_the_owner_and_expires_the_client() {
     let mut core = core();

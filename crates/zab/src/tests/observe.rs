@@ -235,6 +235,72 @@ fn nothing_is_observed_unless_asked() {
     }
 }
 
+/// A new leader commits the entries of earlier epochs it holds when it takes the lead, but
+/// only its own proposals are `QuorumAcked` (ZooKeeper times those that carry a request):
+/// the old ones' age would be the election's length, not an acknowledgement's.
+#[test]
+fn a_new_leader_reports_only_its_own_proposals_as_quorum_acked() {
+    let mut c = Cluster::new(&[1, 2, 3], &[]);
+    for _ in 0..5 {
+        c.tick();
+    }
+    assert_eq!(c.leader(), Some(3));
+    // Leader 3 proposes; 1 and 2 log it, and 3 dies before it hears their acks.
+    let old = {
+        let leader = c.nodes.get_mut(&3).unwrap();
+        let zxid = leader.propose(Bytes::from_static(b"old")).unwrap();
+        let r = leader.ready();
+        let out: Vec<_> = r.messages.into_iter().chain(r.send_after_persist).collect();
+        leader.advance(r.number);
+        for (to, m) in out {
+            if let Some(n) = c.nodes.get_mut(&to) {
+                n.step(3, m).unwrap();
+            }
+        }
+        zxid
+    };
+    c.nodes.remove(&3);
+    for zab in c.nodes.values_mut() {
+        zab.set_observing(true);
+    }
+    for _ in 0..40 {
+        c.tick();
+        if c.leader().is_some() {
+            break;
+        }
+    }
+    let new = c.leader().expect("a new leader among 1 and 2");
+    let own = c
+        .nodes
+        .get_mut(&new)
+        .unwrap()
+        .propose(Bytes::from_static(b"new"))
+        .unwrap();
+    c.settle();
+    assert!(old.epoch() < own.epoch());
+    assert!(
+        c.applied[&new].iter().any(|e| e.zxid == old),
+        "the old entry is committed"
+    );
+    let acked: Vec<(Zxid, Zxid)> = take(&mut c)[&new]
+        .iter()
+        .filter_map(|o| match *o {
+            Observation::QuorumAcked { after, upto } => Some((after, upto)),
+            _ => None,
+        })
+        .collect();
+    assert!(!acked.is_empty());
+    for (after, upto) in &acked {
+        assert!(
+            *after >= Zxid::new(own.epoch(), 0),
+            "{after:?}..{upto:?} covers {old:?}"
+        );
+    }
+    assert!(acked
+        .iter()
+        .any(|&(after, upto)| after < own && own <= upto));
+}
+
 /// Server 3 elected by itself and server 1, then waiting for its epoch's quorum (nobody
 /// registers) for `waited` ticks, when `voter` is LOOKING again: its role after, and the
 /// observations of the quit.
