@@ -55,6 +55,7 @@ mod io_metrics;
 mod member;
 mod metrics_http;
 mod net;
+mod outbox;
 mod owner;
 mod snapshot_feed;
 pub mod stats;
