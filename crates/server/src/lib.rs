@@ -56,6 +56,7 @@ mod member;
 mod member_links;
 mod metrics_http;
 mod net;
+mod outbox;
 mod owner;
 mod snapshot_feed;
 pub mod stats;

@@ -401,6 +401,7 @@ impl Member {
                 }
             }
             self.settle();
+            self.writers.end_turn();
             self.report_quorum();
             if let Some(why) = self.stopped() {
                 self.shut_down().await;

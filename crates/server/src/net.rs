@@ -12,7 +12,7 @@ use corral_jute::frame::decode_frame;
 use corral_jute::records::Id;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio::sync::mpsc;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
@@ -22,7 +22,8 @@ use crate::core::conns::Transport;
 use crate::core::{needs_nonce, Core, Input, Nonce};
 use crate::durability::Durability;
 use crate::io_metrics::NetCounters;
-use crate::owner::{os_random, random_below, Clock, Outbound, Owner, OwnerSettings, ToCore};
+use crate::outbox::{Outbox, Take, READ_LIMIT};
+use crate::owner::{os_random, random_below, Clock, Owner, OwnerSettings, ToCore};
 use crate::{fourlw, ServerError};
 
 /// How long a TLS client may take over its handshake before the connection is dropped.
@@ -449,14 +450,15 @@ async fn serve_connection<R, W>(
     if to_core.send(open).await.is_err() {
         return;
     }
-    let Ok(Some((conn, rx))) = answer.await else {
+    let Ok(Some((conn, outbox))) = answer.await else {
         return;
     };
     let max_buffer = settings.config.max_buffer;
     let (closed_tx, mut closed_rx) = oneshot::channel::<()>();
     let reader = async {
         'read: loop {
-            let mut frames = Vec::new();
+            // Frames the owner handed back come first: they were read before the buffer's.
+            let mut frames = outbox.take_returned();
             let mut failed = false;
             loop {
                 match decode_frame(&mut buf, max_buffer) {
@@ -478,14 +480,27 @@ async fn serve_connection<R, W>(
                     }
                 }
             }
-            if !frames.is_empty() && to_core.send(ToCore::Frames { conn, frames }).await.is_err() {
-                break 'read;
+            if !frames.is_empty() {
+                outbox.batch_sent();
+                if to_core.send(ToCore::Frames { conn, frames }).await.is_err() {
+                    break 'read;
+                }
             }
             if failed {
                 break;
             }
+            // Go on once the owner handled these frames, the server is not throttling this
+            // connection and it is not owed too much (crate::outbox).
             tokio::select! {
-                read = rd.read_buf(&mut buf) => match read {
+                _ = outbox.readable() => {}
+                _ = &mut closed_rx => break,
+            }
+            if outbox.has_returned() {
+                continue;
+            }
+            let mut limited = (&mut rd).take(READ_LIMIT as u64);
+            tokio::select! {
+                read = limited.read_buf(&mut buf) => match read {
                     Ok(0) => {
                         if !buf.is_empty() {
                             tracing::warn!("connection from {remote} closed in the middle of a packet");
@@ -501,43 +516,51 @@ async fn serve_connection<R, W>(
                 _ = &mut closed_rx => break,
             }
         }
-        // The owner drops the writer's queue, which ends the writer once it has flushed.
+        // The owner then forgets the outbox, which ends the writer once it has flushed.
         let _ = to_core.send(ToCore::Closed { conn }).await;
     };
-    tokio::join!(reader, write_loop(&mut wr, rx, closed_tx));
+    tokio::join!(reader, write_loop(&mut wr, &outbox, closed_tx));
 }
+
+/// How long a connection being closed may take to flush what it was sent (ZooKeeper closes
+/// the socket at once; a little time lets a reading client get its last replies).
+const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(5);
+
+/// Bytes the writer gathers for one write at most.
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// The writer's buffer is given back past this size once written, so an idle connection
+/// does not keep the largest batch it ever wrote.
+const WRITE_BUFFER_KEPT: usize = 64 * 1024;
 
 async fn write_loop<W: AsyncWrite + Unpin>(
     wr: &mut W,
-    mut rx: UnboundedReceiver<Outbound>,
+    outbox: &Outbox,
     closed: oneshot::Sender<()>,
 ) {
-    let mut out = BytesMut::with_capacity(16 * 1024);
-    let mut closing = false;
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        // Batch whatever is already queued into one write.
-        while let Some(item) = next {
-            match item {
-                Outbound::Frame(frame) => out.extend_from_slice(&frame),
-                Outbound::Close => {
-                    closing = true;
-                    break;
-                }
-            }
-            if out.len() >= 256 * 1024 {
+    let mut out = BytesMut::new();
+    // Batch whatever is queued into one write.
+    while let Some(Take::Write) = outbox.take(&mut out, WRITE_BATCH).await {
+        // A client that stopped reading must not keep a closed connection (and what it is
+        // owed) forever: once it is to be closed, its last flush gets a limited time.
+        let cut = async {
+            outbox.closing().await;
+            tokio::time::sleep(CLOSE_FLUSH_LIMIT).await;
+        };
+        tokio::select! {
+            written = wr.write_all(&out) => if written.is_err() {
+                break;
+            },
+            _ = cut => {
+                tracing::debug!("connection closed with {} bytes unwritten", out.len());
                 break;
             }
-            next = rx.try_recv().ok();
         }
-        if !out.is_empty() {
-            if wr.write_all(&out).await.is_err() {
-                break;
-            }
+        outbox.written(out.len());
+        if out.capacity() > WRITE_BUFFER_KEPT {
+            out = BytesMut::new();
+        } else {
             out.clear();
-        }
-        if closing {
-            break;
         }
     }
     let _ = wr.shutdown().await;

@@ -7,12 +7,15 @@
 use corral_zxid::Zxid;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use corral_datatree::SnapshotProgress;
 use tokio::sync::mpsc::{self, Receiver, UnboundedReceiver, UnboundedSender};
+
+use crate::outbox::{Outbox, UNSENT_LIMIT};
 use tokio::sync::oneshot;
 
 use crate::core::conns::Transport;
@@ -69,14 +72,8 @@ pub(crate) fn random_below(bound: u64) -> u64 {
     u64::from_le_bytes(b) % bound.max(1)
 }
 
-/// What a connection's writer is told.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    /// Write this frame.
-    Frame(Bytes),
-    /// Flush what was queued, then close the connection.
-    Close,
-}
+/// A frame from a client, with a nonce when it is a sasl request.
+pub(crate) type InFrame = (Bytes, Option<Nonce>);
 
 /// A message to the owner.
 pub(crate) enum ToCore {
@@ -85,13 +82,10 @@ pub(crate) enum ToCore {
     Open {
         remote: SocketAddr,
         transport: Transport,
-        reply: oneshot::Sender<Option<(ConnId, UnboundedReceiver<Outbound>)>>,
+        reply: oneshot::Sender<Option<(ConnId, Arc<Outbox>)>>,
     },
     /// Every complete frame a connection had ready, with a nonce for each sasl request.
-    Frames {
-        conn: ConnId,
-        frames: Vec<(Bytes, Option<Nonce>)>,
-    },
+    Frames { conn: ConnId, frames: Vec<InFrame> },
     /// The connection is gone.
     Closed { conn: ConnId },
     /// A four-letter word.
@@ -135,10 +129,19 @@ pub(crate) struct OwnerSettings {
 /// At most this many messages are handled before the effects are carried out.
 const BATCH: usize = 256;
 
-/// The connections' writers: what carries out the core's effects on clients, and the
+/// The connections' outboxes: what carries out the core's effects on clients, and the
 /// connection messages every owner loop (standalone or ensemble member) hands the core.
+/// [`Writers::end_turn`] ends each turn of the loop, once its effects are carried out.
 #[derive(Default)]
-pub(crate) struct Writers(HashMap<ConnId, UnboundedSender<Outbound>>);
+pub(crate) struct Writers {
+    outboxes: HashMap<ConnId, Arc<Outbox>>,
+    /// Connections whose batch of frames was handled this turn.
+    handled: Vec<ConnId>,
+    /// Connections given frames this turn, then those whose outbox still held frames at the
+    /// end of the last turn.
+    touched: Vec<ConnId>,
+    backlogged: Vec<ConnId>,
+}
 
 impl Writers {
     /// Hands a connection's message to `core` (not [`ToCore::Stop`]).
@@ -152,9 +155,9 @@ impl Writers {
                 let opened = core
                     .open_connection(remote, transport, clock.now())
                     .map(|conn| {
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        self.0.insert(conn, tx);
-                        (conn, rx)
+                        let outbox = Arc::new(Outbox::default());
+                        self.outboxes.insert(conn, Arc::clone(&outbox));
+                        (conn, outbox)
                     });
                 if let Err(Some((conn, _))) = reply.send(opened) {
                     self.gone(core, clock, conn);
@@ -162,9 +165,24 @@ impl Writers {
             }
             ToCore::Frames { conn, frames } => {
                 let now = clock.now();
-                for (frame, nonce) in frames {
+                let outbox = self.outboxes.get(&conn);
+                // What may still be queued for the connection before it owes too much
+                // (crate::outbox): past it, the frames left are handed back to its reader,
+                // which sends them again once the client has read enough.
+                let room =
+                    outbox.map_or(u64::MAX, |o| UNSENT_LIMIT.saturating_sub(o.unsent()) as u64);
+                let before = core.sent_bytes();
+                let mut frames = frames.into_iter();
+                while let Some((frame, nonce)) = frames.next() {
                     core.handle(Input::Frame { conn, frame, nonce }, now);
+                    if core.sent_bytes() - before > room {
+                        if let Some(outbox) = outbox {
+                            outbox.hand_back(frames);
+                        }
+                        break;
+                    }
                 }
+                self.handled.push(conn);
             }
             ToCore::Closed { conn } => self.gone(core, clock, conn),
             ToCore::FourLetter {
@@ -192,33 +210,65 @@ impl Writers {
     }
 
     fn gone(&mut self, core: &mut Core, clock: &Clock, conn: ConnId) {
-        self.0.remove(&conn);
+        if let Some(outbox) = self.outboxes.remove(&conn) {
+            outbox.gone();
+        }
         core.handle(Input::Closed { conn }, clock.now());
     }
 
-    /// Carries out a frame or a close; any other effect is handed back.
+    /// Carries out a frame, a close or a throttle; any other effect is handed back.
     pub(crate) fn deliver(&mut self, effect: Effect) -> Option<Effect> {
+        let conn = match &effect {
+            Effect::Send { conn, .. }
+            | Effect::Close { conn }
+            | Effect::DisableRecv { conn }
+            | Effect::EnableRecv { conn } => *conn,
+            _ => return Some(effect),
+        };
+        // None: the connection is gone (it was closing).
+        let outbox = self.outboxes.get(&conn)?;
         match effect {
-            Effect::Send { conn, frame } => {
-                if let Some(w) = self.0.get(&conn) {
-                    // Fails only when the writer is gone: the connection is closing.
-                    let _ = w.send(Outbound::Frame(frame));
+            Effect::Send { frame, .. } => {
+                let first_of_turn = outbox.push(frame);
+                if first_of_turn {
+                    self.touched.push(conn);
                 }
-                None
             }
-            Effect::Close { conn } => {
-                if let Some(w) = self.0.get(&conn) {
-                    let _ = w.send(Outbound::Close);
+            Effect::Close { .. } => outbox.close(),
+            Effect::DisableRecv { .. } => outbox.set_throttled(true),
+            Effect::EnableRecv { .. } => outbox.set_throttled(false),
+            _ => {}
+        }
+        None
+    }
+
+    /// The turn's effects were carried out: the readers whose frames were handled may read
+    /// again, and frames that stayed queued through a whole turn are copied out of the
+    /// blocks they share ([`Outbox::compact`]).
+    pub(crate) fn end_turn(&mut self) {
+        for conn in self.handled.drain(..) {
+            if let Some(outbox) = self.outboxes.get(&conn) {
+                outbox.batch_handled();
+            }
+        }
+        let mut check = std::mem::take(&mut self.backlogged);
+        check.append(&mut self.touched);
+        check.sort_unstable();
+        check.dedup();
+        for conn in check {
+            if let Some(outbox) = self.outboxes.get(&conn) {
+                if outbox.compact() {
+                    self.backlogged.push(conn);
                 }
-                None
             }
-            other => Some(other),
         }
     }
 
-    /// Drops every writer (the owner stops).
+    /// Drops every connection (the owner stops): their writers flush and end.
     pub(crate) fn clear(&mut self) {
-        self.0.clear();
+        for (_, outbox) in self.outboxes.drain() {
+            outbox.gone();
+        }
     }
 }
 
@@ -296,6 +346,7 @@ impl Owner {
                 self.input(event);
             }
             self.carry_out();
+            self.writers.end_turn();
         }
         drop(inbox);
         self.writers.clear();

@@ -44,6 +44,10 @@ pub struct ServerConfig {
     pub max_session_timeout_ms: Option<u32>,
     /// `maxClientCnxns`: connections per client IP, 0 for no limit.
     pub max_client_cnxns: u32,
+    /// `globalOutstandingLimit` (ZooKeeper's `zookeeper.globalOutstandingLimit`, 1000): past
+    /// this many requests read and not answered, connections with requests outstanding stop
+    /// being read until theirs are answered (ZooKeeperServer.shouldThrottle).
+    pub global_outstanding_limit: i32,
     /// `4lw.commands.whitelist`: `None` means ZooKeeper's default (srvr only); `*` allows all.
     pub four_letter_words: FourLetterWhitelist,
     /// `jute.maxbuffer`: the largest frame accepted from a client.
@@ -174,6 +178,7 @@ impl Default for ServerConfig {
             min_session_timeout_ms: None,
             max_session_timeout_ms: None,
             max_client_cnxns: 60,
+            global_outstanding_limit: 1000,
             four_letter_words: FourLetterWhitelist::Only(BTreeSet::from(["srvr".to_string()])),
             max_buffer: corral_jute::frame::DEFAULT_MAX_BUFFER,
             extended_types_enabled: false,
@@ -209,7 +214,6 @@ impl Default for ServerConfig {
 /// ZooKeeper keys that Corral accepts without using them yet (no warning beyond one line).
 const KNOWN_UNUSED: &[&str] = &[
     "clientPortListenBacklog",
-    "globalOutstandingLimit",
     "skipACL",
     "serverCnxnFactory",
     "quorumListenOnAllIPs",
@@ -398,6 +402,11 @@ impl ServerConfig {
                 "minSessionTimeout" => cfg.min_session_timeout_ms = Some(number(value)?),
                 "maxSessionTimeout" => cfg.max_session_timeout_ms = Some(number(value)?),
                 "maxClientCnxns" => cfg.max_client_cnxns = number(value)?,
+                "globalOutstandingLimit" | "zookeeper.globalOutstandingLimit" => {
+                    cfg.global_outstanding_limit = value
+                        .parse()
+                        .map_err(|_| bad(format!("expected an integer, got {value:?}")))?
+                }
                 "jute.maxbuffer" => {
                     cfg.max_buffer = number(value)? as usize;
                 }

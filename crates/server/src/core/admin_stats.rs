@@ -70,8 +70,8 @@ impl Core {
                     "remote_socket_address".into(),
                     json!(c.remote().to_string()),
                 );
-                // The NIO selector's interest: reading (OP_READ).
-                info.insert("interest_ops".into(), json!(1));
+                // The NIO selector's interest: reading (OP_READ, 1) unless throttled.
+                info.insert("interest_ops".into(), json!(c.interest_ops()));
                 info.insert("outstanding_requests".into(), json!(st.in_flight()));
                 info.insert("packets_received".into(), json!(st.received));
                 info.insert("packets_sent".into(), json!(st.sent));

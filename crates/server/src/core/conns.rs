@@ -47,6 +47,10 @@ pub struct Conn {
     /// When it was opened (monotonic ms): one that has no session after
     /// [`SESSIONLESS_TIMEOUT_MS`] is closed.
     opened_ms: u64,
+    /// Requests (xid > 0) read and not answered yet: ZooKeeper's ServerCnxn.outstandingCount.
+    outstanding: u64,
+    /// Not being read (ZooKeeper's disableRecv), until its outstanding requests are answered.
+    recv_disabled: bool,
 }
 
 /// How long a connection may stay without a session (ZooKeeper's
@@ -97,6 +101,22 @@ impl Conn {
     /// Whether it is being closed: its later frames are ignored.
     pub fn is_closing(&self) -> bool {
         self.closing
+    }
+
+    /// Whether the server stopped reading it (the global outstanding limit was passed).
+    pub fn is_recv_disabled(&self) -> bool {
+        self.recv_disabled
+    }
+
+    /// ZooKeeper's interest ops as `cons` and `connections` show them: OP_READ (1) unless
+    /// it is throttled.
+    pub fn interest_ops(&self) -> u8 {
+        u8::from(!self.recv_disabled)
+    }
+
+    /// Requests (xid > 0) read from it and not answered yet.
+    pub fn outstanding(&self) -> u64 {
+        self.outstanding
     }
 
     /// Its SASL exchange, started on first use.
@@ -199,6 +219,8 @@ pub struct Connections {
     queues: HashMap<i64, SessionQueue>,
     next_conn: ConnId,
     max_per_ip: usize,
+    /// Requests read from every connection and not answered yet (ZooKeeper's inProcess).
+    in_process: u64,
 }
 
 impl Connections {
@@ -211,6 +233,7 @@ impl Connections {
             queues: HashMap::new(),
             next_conn: 1,
             max_per_ip,
+            in_process: 0,
         }
     }
 
@@ -255,6 +278,8 @@ impl Connections {
                 closing: false,
                 sasl: None,
                 opened_ms: mono_ms,
+                outstanding: 0,
+                recv_disabled: false,
             },
         );
         Some(id)
@@ -277,6 +302,7 @@ impl Connections {
     /// Forgets a connection that is gone: its watches go, its session stays bound to nobody.
     pub fn remove(&mut self, conn: ConnId) {
         if let Some(c) = self.conns.remove(&conn) {
+            self.in_process = self.in_process.saturating_sub(c.outstanding);
             self.watches.remove_watcher(conn);
             if let Some(session) = c.session {
                 if self.session_conns.get(&session) == Some(&conn) {
@@ -322,6 +348,65 @@ impl Connections {
         match self.conns.get_mut(&conn) {
             Some(c) => !std::mem::replace(&mut c.closing, true),
             None => false,
+        }
+    }
+
+    /// Requests read from every connection and not answered yet.
+    pub fn in_process(&self) -> u64 {
+        self.in_process
+    }
+
+    /// ZooKeeperServer.shouldThrottle: once more than `limit` requests are in process, every
+    /// connection with requests of its own outstanding is throttled.
+    fn should_throttle(&self, outstanding: u64, limit: i32) -> bool {
+        i64::from(limit) < i64::try_from(self.in_process).unwrap_or(i64::MAX) && outstanding > 0
+    }
+
+    /// A request with `xid` was read from `conn` (ServerCnxn.incrOutstandingAndCheckThrottle;
+    /// pings, auth and setWatches have xids <= 0 and are not counted). Returns `true` when
+    /// the connection must stop being read from now on.
+    pub fn request_read(&mut self, conn: ConnId, xid: i32, limit: i32) -> bool {
+        if xid <= 0 {
+            return false;
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return false;
+        };
+        c.outstanding += 1;
+        self.in_process += 1;
+        let outstanding = c.outstanding;
+        let throttle = self.should_throttle(outstanding, limit);
+        match self.conns.get_mut(&conn) {
+            Some(c) if throttle && !c.recv_disabled => {
+                c.recv_disabled = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The reply to `xid` was queued for `conn` (ServerCnxn.decrOutstandingAndCheckThrottle).
+    /// Returns `true` when the connection, throttled until now, may be read again.
+    pub fn reply_sent(&mut self, conn: ConnId, xid: i32, limit: i32) -> bool {
+        if xid <= 0 {
+            return false;
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return false;
+        };
+        if c.outstanding == 0 {
+            return false;
+        }
+        c.outstanding -= 1;
+        self.in_process = self.in_process.saturating_sub(1);
+        let outstanding = c.outstanding;
+        let throttle = self.should_throttle(outstanding, limit);
+        match self.conns.get_mut(&conn) {
+            Some(c) if !throttle && c.recv_disabled => {
+                c.recv_disabled = false;
+                true
+            }
+            _ => false,
         }
     }
 

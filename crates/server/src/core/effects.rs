@@ -24,6 +24,18 @@ pub enum Effect {
         /// The connection.
         conn: ConnId,
     },
+    /// Stop reading from the connection (ZooKeeper's `disableRecv`): the server is past its
+    /// `globalOutstandingLimit` and this connection has requests outstanding. What it sent
+    /// stays in its socket until [`Effect::EnableRecv`].
+    DisableRecv {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Read from the connection again (`enableRecv`).
+    EnableRecv {
+        /// The connection.
+        conn: ConnId,
+    },
     /// Append this txn to the log; the core learns it is durable through
     /// [`super::Core::durable`].
     Log {
@@ -66,6 +78,8 @@ pub enum Effect {
 pub struct Effects {
     list: Vec<Effect>,
     scratch: BytesMut,
+    /// Bytes of every frame queued so far (never reset; the I/O layer compares readings).
+    sent_bytes: u64,
 }
 
 impl Effects {
@@ -78,13 +92,20 @@ impl Effects {
         write(&mut self.scratch);
         let frame = self.scratch.split().freeze();
         let len = frame.len();
+        self.sent_bytes += len as u64;
         self.list.push(Effect::Send { conn, frame });
         len
     }
 
     /// Queues a frame encoded elsewhere for `conn`.
     pub(crate) fn send(&mut self, conn: ConnId, frame: Bytes) {
+        self.sent_bytes += frame.len() as u64;
         self.list.push(Effect::Send { conn, frame });
+    }
+
+    /// Bytes of every frame queued since this buffer was made.
+    pub fn sent_bytes(&self) -> u64 {
+        self.sent_bytes
     }
 
     pub(crate) fn push(&mut self, effect: Effect) {

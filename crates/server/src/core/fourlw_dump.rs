@@ -24,8 +24,9 @@ impl Core {
             let st = c.stats();
             let _ = write!(
                 out,
-                " /{}[1](queued={},recved={},sent={}",
+                " /{}[{}](queued={},recved={},sent={}",
                 c.remote(),
+                c.interest_ops(),
                 st.in_flight(),
                 st.received,
                 st.sent

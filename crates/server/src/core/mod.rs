@@ -319,6 +319,12 @@ impl Core {
         self.out.drain_into(out);
     }
 
+    /// Bytes of every frame the core has queued for clients since it started (a running
+    /// total: the I/O layer compares two readings to see what handling an input queued).
+    pub fn sent_bytes(&self) -> u64 {
+        self.out.sent_bytes()
+    }
+
     /// Counts the txns leaving for the log or the ensemble.
     fn count_txns(&mut self) {
         let (logs, proposals) = self.out.count_txns();
@@ -513,6 +519,14 @@ impl Core {
             .get(conn)
             .and_then(|c| c.session())
             .unwrap_or_default();
+        // Counted before it is handled, as ZooKeeper's processPacket does, so that its reply
+        // (maybe in this very call) is matched.
+        if self
+            .conns
+            .request_read(conn, header.xid, self.config.global_outstanding_limit)
+        {
+            self.out.push(Effect::DisableRecv { conn });
+        }
         let op = match OpCode::from_code(header.op) {
             Ok(op) => op,
             Err(_) => {
@@ -650,6 +664,12 @@ impl Core {
         let len = self
             .out
             .send_with(conn, |out| encode_reply(out, header, body));
+        if self
+            .conns
+            .reply_sent(conn, header.xid, self.config.global_outstanding_limit)
+        {
+            self.out.push(Effect::EnableRecv { conn });
+        }
         // ZooKeeper's response size is the frame's length field.
         let size = len.saturating_sub(4) as u64;
         self.metrics.response_bytes += size;

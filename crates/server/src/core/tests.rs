@@ -15,6 +15,7 @@ use super::*;
 use crate::ServerConfig;
 
 mod admin;
+mod throttle;
 
 const NOW: Now = Now {
     mono_us: 1_000_000,
