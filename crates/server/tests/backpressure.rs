@@ -143,12 +143,8 @@ async fn replies_in_order(client: &mut RawClient, n: i32, err: ErrorCode) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_outstanding_limit_a_connection_is_not_read_until_the_log_catches_up() {
     let disk = Arc::new(HeldDisk::default());
-    let server = start_in(
-        &fresh_dir("throttle"),
-        "globalOutstandingLimit=10\n",
-        Some(disk.clone()),
-    )
-    .await;
+    let dir = fresh_dir("throttle");
+    let server = start_in(&dir, "globalOutstandingLimit=10\n", Some(disk.clone())).await;
     let addr = server.addr;
     let mut writer = RawClient::connect(addr).await;
     let mut other = RawClient::connect(addr).await;
@@ -194,11 +190,13 @@ async fn past_the_outstanding_limit_a_connection_is_not_read_until_the_log_catch
         "read again; connect + N requests"
     );
     server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_stops_being_read_and_others_are_served() {
-    let server = start_in(&fresh_dir("slowreader"), "", None).await;
+    let dir = fresh_dir("slowreader");
+    let server = start_in(&dir, "", None).await;
     let addr = server.addr;
     let mut other = RawClient::connect(addr).await;
     let big = vec![b'x'; 64 << 10];
@@ -232,4 +230,5 @@ async fn a_client_that_never_reads_stops_being_read_and_others_are_served() {
     // Nothing was dropped: once the client reads, every reply comes, in order.
     replies_in_order(&mut slow, N, ErrorCode::Ok).await;
     server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
