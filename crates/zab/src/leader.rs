@@ -36,6 +36,12 @@ use crate::{
     Entry, Message, Observation, PeerId, Persist, SnapshotRequest, SyncKind, ZabError, Zxid,
 };
 
+mod learners;
+mod sync_plan;
+
+pub use learners::{LearnerCounts, LearnerInfo};
+use sync_plan::{plan_sync, Plan};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Phase {
     Discovery,
@@ -89,33 +95,6 @@ impl LearnerPeer {
     }
 }
 
-/// A leader's learners, as ZooKeeper's `mntr` counts them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LearnerCounts {
-    /// Learners with a session (ZooKeeper's `zk_learners`).
-    pub learners: usize,
-    /// Followers synchronised and acknowledging proposals (`zk_synced_followers`).
-    pub synced_followers: usize,
-    /// Observers synchronised and receiving commits (`zk_synced_observers`).
-    pub synced_observers: usize,
-}
-
-/// One of a leader's learners (ZooKeeper's `LearnerHandler`, as the AdminServer's
-/// `observers` command shows one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LearnerInfo {
-    /// Its id.
-    pub id: PeerId,
-    /// An observer.
-    pub observer: bool,
-    /// Its synchronisation was sent: it gets every new proposal (a follower) or commit (an
-    /// observer). ZooKeeper's leader lists it among its forwarding followers or observing
-    /// learners from then on.
-    pub forwarding: bool,
-    /// The highest zxid sent to it (zero before its synchronisation).
-    pub last_sent: Zxid,
-}
-
 #[derive(Debug)]
 pub(crate) struct Leader {
     pub epoch: u32,
@@ -161,71 +140,6 @@ fn send_leader_info(core: &mut Core, to: PeerId, epoch: u32) {
         return;
     }
     core.send_after_persist(to, info);
-}
-
-/// How to synchronise one learner.
-enum Plan {
-    /// This header (DIFF or TRUNC), then these proposals.
-    Log(Message, Vec<Entry>),
-    /// A SNAP of what we applied, then the proposals after it.
-    Snap,
-    /// Nothing now: our log cannot be read. The learner is dropped and
-    /// registers again (with another leader, if need be).
-    Drop,
-}
-
-/// DIFF or TRUNC for a learner whose last zxid is `peer_last`, with the
-/// proposals up to `target` that follow (ZooKeeper's `syncFollower`, from the
-/// in-memory window or the log on disk); a SNAP when the learner is behind
-/// the start of our log or more than `max_diff` proposals behind.
-///
-/// Never a SNAP below the history the learner shares with us: installing it
-/// drops, durably, entries the learner holds and may have acknowledged (they
-/// come back as the proposals after the snapshot, but a broken stream in
-/// between would leave the learner without them, its current epoch claiming
-/// otherwise, and able to win the next election: the runtime's simulator
-/// found that loss). A leader that has not applied that far yet (just
-/// elected, its log not committed) sends the whole DIFF instead.
-fn plan_sync(core: &Core, peer_last: Zxid, target: Zxid) -> Plan {
-    let limit = core.cfg.max_diff;
-    let shared = match core.log.floor(peer_last.min(target)) {
-        Ok(Some(z)) => z,
-        Ok(None) => return Plan::Snap,
-        Err(_) => return Plan::Drop,
-    };
-    #[allow(unused_mut)]
-    let mut from = shared;
-    #[allow(unused_mut)]
-    let mut header = if shared == peer_last {
-        Message::Diff { zxid: target }
-    } else {
-        Message::Trunc { zxid: shared }
-    };
-    #[cfg(any(test, feature = "sim"))]
-    if core.cfg.faults.skip_sync {
-        return Plan::Log(Message::Diff { zxid: target }, Vec::new());
-    }
-    #[cfg(any(test, feature = "sim"))]
-    if core.cfg.faults.diff_from_wrong_offset && peer_last <= target {
-        from = peer_last;
-        header = Message::Diff { zxid: target };
-    }
-    #[allow(unused_mut)]
-    let mut snap_allowed = core.applied >= shared;
-    #[cfg(any(test, feature = "sim"))]
-    if core.cfg.faults.snap_below_shared {
-        snap_allowed = true;
-    }
-    let max = if snap_allowed {
-        limit.saturating_add(1)
-    } else {
-        usize::MAX
-    };
-    match core.log.range(from, target, max) {
-        Ok(entries) if entries.len() > limit && snap_allowed => Plan::Snap,
-        Ok(entries) => Plan::Log(header, entries),
-        Err(_) => Plan::Drop,
-    }
 }
 
 impl Leader {
@@ -762,43 +676,6 @@ impl Leader {
     fn drop_learner(&mut self, core: &mut Core, peer: PeerId) {
         self.learners.remove(&peer);
         core.reset_stream(peer);
-    }
-
-    /// How many learners are connected and synchronised.
-    pub(crate) fn learner_counts(&self) -> LearnerCounts {
-        let forwarding = |p: &&LearnerPeer| matches!(p.stage, Stage::Forwarding { .. });
-        LearnerCounts {
-            learners: self.learners.len(),
-            synced_followers: self
-                .learners
-                .values()
-                .filter(|p| p.is_synced_voter())
-                .count(),
-            synced_observers: self
-                .learners
-                .values()
-                .filter(|p| p.observer)
-                .filter(forwarding)
-                .count(),
-        }
-    }
-
-    /// Every learner with a session, in id order.
-    pub(crate) fn learner_infos(&self) -> Vec<LearnerInfo> {
-        self.learners
-            .iter()
-            .map(|(&id, p)| LearnerInfo {
-                id,
-                observer: p.observer,
-                forwarding: matches!(p.stage, Stage::Forwarding { .. }),
-                last_sent: p.sent,
-            })
-            .collect()
-    }
-
-    /// Every learner with a session.
-    pub(crate) fn learner_ids(&self) -> Vec<PeerId> {
-        self.learners.keys().copied().collect()
     }
 
     pub(crate) fn tick(&mut self, core: &mut Core) -> Next {
