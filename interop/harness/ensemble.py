@@ -338,10 +338,10 @@ class Ensemble:
 
     def leader(self) -> Member:
         """The one running member whose srvr says Mode: leader (now; see wait_leader)."""
-        leaders = [m for m in self.members if m.mode() == "leader"]
-        if len(leaders) != 1:
+        leader = self.leader_or_none()
+        if leader is None:
             raise EnsembleError(f"expected one leader, modes are {self.modes()}")
-        return leaders[0]
+        return leader
 
     def wait_leader(self, timeout: float = READY_TIMEOUT_S) -> Member:
         """Bounded: until exactly one running member says leader and every running member

@@ -77,8 +77,7 @@ pub fn snapshot_payload(tree: &DataTree, sessions: &BTreeMap<i64, i32>) -> Vec<u
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = tree.write_snapshot(&mut out);
-    out.extend_from_slice(&session_table(sessions));
-    out
+    snapshot_payload_from_tree_bytes(out, sessions)
 }
 
 /// A snapshot's payload from a tree snapshot already written (`DataTree::write_snapshot`'s

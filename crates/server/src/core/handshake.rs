@@ -19,7 +19,7 @@ use crate::stats::op_name;
 /// numbers, a client that saw epoch 2^31 is ahead of a server still at epoch 1, as it is.
 pub(super) fn client_zxid(wire: i64) -> Option<Zxid> {
     let zxid = Zxid::from_wire(wire);
-    (zxid.epoch() != u32::MAX).then_some(zxid)
+    (zxid.epoch() <= Zxid::MAX_EPOCH).then_some(zxid)
 }
 
 impl Core {
